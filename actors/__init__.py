@@ -1,0 +1,24 @@
+"""The actor runtime: supervised, event-sourced trio actors with durable timers.
+
+    async with open_runtime(store, [CampaignBehavior()]) as runtime:
+        ack = await runtime.ask("campaign/7f3a", PostAction(...))
+"""
+from .address import parse as parse_address
+from .behavior import Behavior
+from .clock import Clock, SystemClock, TrioClock, VirtualClock
+from .errors import (
+    ActorCrashed, ActorError, ActorStopped, AskTimeout, InvalidAddress, InvariantViolation, Overloaded,
+    Rejected, UnknownKind,
+)
+from .messages import (
+    Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Schedule, State, Tell, TimerFired,
+)
+from .runtime import Runtime, RuntimeConfig, open_runtime
+from .work import Workers
+
+__all__ = [
+    "Ack", "ActorCrashed", "ActorError", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
+    "Clock", "Command", "Context", "Decision", "Event", "InvalidAddress", "InvariantViolation", "Overloaded",
+    "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
+    "TrioClock", "UnknownKind", "VirtualClock", "Workers", "open_runtime", "parse_address",
+]

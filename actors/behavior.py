@@ -1,0 +1,82 @@
+"""The contract every actor kind implements: ``decide`` and ``evolve``.
+
+A behaviour is the whole of an actor kind, readable top to bottom: its ``State``, the
+``commands`` it accepts, the ``events`` it journals, ``decide`` (command -> events or
+``Rejected``) and ``evolve`` (event -> state).  Both are pure and deterministic; the
+runtime persists, acknowledges, publishes and schedules.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from snapshots import UnknownSchema
+
+from .messages import Command, Context, Decision, Event, State
+
+S = TypeVar("S", bound=State)
+
+
+class Behavior(Generic[S]):
+    """Subclass per actor kind; set ``kind``, ``State``, ``commands`` and ``events``."""
+
+    kind: ClassVar[str]
+    State: ClassVar[type[State]]
+    commands: ClassVar[tuple[type[Command], ...]] = ()
+    events: ClassVar[tuple[type[Event], ...]] = ()
+    snapshot_every: ClassVar[int | None] = None  # None: the runtime's default
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._event_types = {ev.__name__: ev for ev in cls.events}
+
+    def initial(self, address: str) -> S:
+        """State of an actor that has no events yet."""
+        return self.State()  # type: ignore[return-value]
+
+    def decide(self, state: S, command: Command, ctx: Context) -> list[Event] | Decision:
+        raise NotImplementedError
+
+    def evolve(self, state: S, event: Event) -> S:
+        raise NotImplementedError
+
+    def parent(self, address: str) -> str | None:
+        """Address of the actor that supervises ``address`` (None: its kind supervisor)."""
+        return None
+
+    # -- storage form of events and state ------------------------------------------
+
+    def dump_event(self, event: Event) -> dict[str, Any]:
+        return {"t": type(event).__name__, "v": type(event).version, "d": event.model_dump(mode="json")}
+
+    def load_event(self, stored: dict[str, Any]) -> Event:
+        """Rebuild a journaled event, upcasting older versions; raises ``UnknownSchema``."""
+        cls = self._event_types.get(stored["t"])
+        if cls is None:
+            raise UnknownSchema(f"{self.kind}: unknown event type {stored['t']!r}")
+        data, version = stored["d"], stored["v"]
+        if version > cls.version:
+            raise UnknownSchema(f"{self.kind}: {stored['t']} v{version} is newer than this code (v{cls.version})")
+        if version < cls.version:
+            data = cls.upcast(version, data)
+        return cls.model_validate(data)
+
+    def dump_state(self, state: S) -> dict[str, Any]:
+        return {"v": self.State.version, "s": state.model_dump(mode="json")}
+
+    def load_state(self, stored: dict[str, Any]) -> S:
+        data, version = stored["s"], stored["v"]
+        if version > self.State.version:
+            raise UnknownSchema(f"{self.kind}: state v{version} is newer than this code (v{self.State.version})")
+        if version < self.State.version:
+            data = self.State.upcast(version, data)
+        try:
+            return self.State.model_validate(data)  # type: ignore[return-value]
+        except ValidationError as exc:
+            raise UnknownSchema(f"{self.kind}: stored state does not validate: {exc}") from exc
+
+    def replay(self, state: S, events: list[Event]) -> S:
+        for event in events:
+            state = self.evolve(state, event)
+        return state

@@ -1,0 +1,329 @@
+"""One active actor: its mailbox, its state, and the supervised loop that runs it.
+
+The loop takes one message at a time.  For each command: ``decide`` -> fold the events
+through ``evolve`` (on a copy: an ``evolve`` bug crashes here, before anything is
+durable) -> one atomic write of events, timer changes and maybe a snapshot -> swap in
+the new state -> reply -> side effects.  A crash restarts the actor from storage, with
+exponential backoff; the message that crashed it is retried and, after
+``max_attempts``, dead-lettered.  Crashing more often than ``restart_intensity`` in
+``restart_period`` escalates to the parent and the kind's supervisor.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from snapshots import Batch, CorruptRecord, Timer, UnknownSchema, codec
+
+from .clock import to_datetime
+from .errors import ActorCrashed, ActorStopped, Rejected
+from .messages import Ack, Cancel, Command, Context, Decision
+from .metrics import ActorMetrics
+
+if TYPE_CHECKING:
+    from .behavior import Behavior
+    from .runtime import Runtime
+
+log = logging.getLogger("everturn.actors")
+
+
+class Reply:
+    """One-shot reply slot of an ``ask``."""
+
+    __slots__ = ("_done", "value", "error")
+
+    def __init__(self) -> None:
+        self._done = trio.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def set(self, value: Any) -> None:
+        if not self._done.is_set():
+            self.value = value
+            self._done.set()
+
+    def fail(self, error: BaseException) -> None:
+        if not self._done.is_set():
+            self.error = error
+            self._done.set()
+
+    async def wait(self) -> Any:
+        await self._done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class Envelope:
+    """A message on its way through a mailbox."""
+
+    __slots__ = ("message", "reply", "attempts", "timer")
+
+    def __init__(self, message: Command, reply: Reply | None = None, timer: Timer | None = None) -> None:
+        self.message = message
+        self.reply = reply
+        self.attempts = 0
+        self.timer = timer
+
+    def succeed(self, value: Any) -> None:
+        if self.reply is not None:
+            self.reply.set(value)
+
+    def fail(self, error: BaseException) -> None:
+        if self.reply is not None:
+            self.reply.fail(error)
+
+
+class ActorCell:
+    __slots__ = (
+        "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
+        "metrics", "status", "inflight", "restart_times", "escalations", "_wait_scope",
+        "_stop_requested", "_accepts", "__weakref__",
+    )
+
+    def __init__(self, runtime: "Runtime", address: str, kind: str, behavior: "Behavior") -> None:
+        from .mailbox import Mailbox
+
+        self.address = address
+        self.kind = kind
+        self.behavior = behavior
+        self.runtime = runtime
+        self.mailbox = Mailbox(address, runtime.config.mailbox_capacity)
+        self.state: Any = None
+        self.seq = 0
+        self.snapshot_seq = 0
+        self.metrics = ActorMetrics()
+        self.status = "activating"
+        self.inflight: Envelope | None = None
+        self.restart_times: deque[float] = deque()
+        self.escalations = 0
+        self._wait_scope: trio.CancelScope | None = None
+        self._stop_requested = False
+        self._accepts = runtime.accepted_commands(behavior)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def main(self) -> None:
+        try:
+            await self._supervise()
+        finally:
+            self.status = "stopped"
+            self.runtime._exited(self)
+
+    def request_stop(self) -> None:
+        """Passivate once the mailbox is empty (or at once if idle or restarting)."""
+        self._stop_requested = True
+        if self._wait_scope is not None:
+            self._wait_scope.cancel()
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                self._recover()
+                self.status = "running"
+                await self._loop()
+                return
+            except Exception as exc:
+                delay = await self._crashed(exc)
+            self.status = "restarting"
+            with trio.move_on_after(delay) as self._wait_scope:
+                await trio.sleep_forever()
+            self._wait_scope = None
+            if self._stop_requested:
+                self._abandon("the actor was stopped while restarting")
+                return
+
+    def _recover(self) -> None:
+        """Rebuild state from the newest readable snapshot plus the journal after it."""
+        behavior, store, address = self.behavior, self.runtime.store, self.address
+        state, seq = behavior.initial(address), 0
+        for snap_seq, raw in store.snapshots_raw(address):
+            try:
+                state, seq = behavior.load_state(codec.decode(raw)), snap_seq
+                break
+            except (CorruptRecord, UnknownSchema) as exc:
+                log.warning("%s: snapshot at %d unreadable (%s); falling back", address, snap_seq, exc)
+        self.snapshot_seq = seq
+        for seq, stored in store.read_journal(address, after=seq):
+            state = behavior.evolve(state, behavior.load_event(stored))
+        self.state, self.seq = state, max(seq, self.snapshot_seq)
+
+    async def _loop(self) -> None:
+        idle = self.runtime.config.idle_passivate
+        mailbox = self.mailbox
+        while True:
+            envelope = self.inflight
+            if envelope is None:
+                if self._stop_requested and not mailbox:
+                    await self._passivate()
+                    return
+                with trio.move_on_after(idle) as self._wait_scope:
+                    envelope = await mailbox.get()
+                self._wait_scope = None
+                if envelope is None:
+                    if not mailbox:
+                        await self._passivate()
+                        return
+                    continue
+                self.inflight = envelope
+            await self._handle(envelope)
+            self.inflight = None
+
+    async def _passivate(self) -> None:
+        """Leave memory: unregister first (new messages activate a fresh cell), then snapshot."""
+        self.status = "passivating"
+        self.runtime._unregister(self)
+        if self.seq > self.snapshot_seq:
+            batch = Batch()
+            self._snapshot(batch, self.seq, self.state)
+            try:
+                await self.runtime.commits.commit(batch)
+            except Exception:  # the journal holds everything; a snapshot only saves replay time
+                log.exception("%s: snapshot on passivation failed", self.address)
+
+    def _abandon(self, why: str) -> None:
+        self.runtime._unregister(self)
+        for envelope in ([self.inflight] if self.inflight else []) + self.mailbox.drain():
+            envelope.fail(ActorStopped(f"{self.address}: {why}"))
+        self.inflight = None
+
+    # -- handling one command ------------------------------------------------------
+
+    async def _handle(self, envelope: Envelope) -> None:
+        started = time.perf_counter()
+        runtime, behavior, store = self.runtime, self.behavior, self.runtime.store
+        command = envelope.message
+        timer = envelope.timer
+        if timer is not None and not self._timer_current(timer):
+            runtime.timers.done(timer)  # cancelled or rescheduled after it was delivered
+            return
+        if type(command) not in self._accepts:
+            envelope.fail(Rejected("runtime/unknown_command",
+                                   f"{self.kind} does not accept {type(command).__name__}"))
+            return
+        ctx = Context(self.address, self.seq, to_datetime(runtime.clock.now()))
+        try:
+            result = behavior.decide(self.state, command, ctx)
+        except Rejected as rejected:
+            self.metrics.rejected += 1
+            if timer is not None:
+                await self._consume_timer(timer)
+            envelope.fail(rejected)
+            self.metrics.record(time.perf_counter() - started)
+            return
+        decision = result if isinstance(result, Decision) else Decision(events=list(result))
+        events = decision.events
+        state, seq = self.state, self.seq
+        for event in events:
+            state = behavior.evolve(state, event)
+        batch = Batch()
+        if events:
+            if seq == 0:
+                store.register_actor(batch, self.address, {"kind": self.kind})
+            for event in events:
+                seq += 1
+                store.append_event(batch, self.address, seq, behavior.dump_event(event))
+        earliest = self._timer_changes(batch, decision, ctx)
+        if timer is not None:
+            store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
+        snapshot_due = seq - self.snapshot_seq >= runtime.snapshot_every(behavior)
+        if snapshot_due:
+            self._snapshot(batch, seq, state)
+        if batch:
+            await runtime.commits.commit(batch)
+        self.state, self.seq = state, seq
+        if snapshot_due:
+            self.snapshot_seq = seq
+        self.restart_times.clear()
+        self.escalations = 0
+        self.metrics.record(time.perf_counter() - started)
+        envelope.succeed(decision.reply if decision.reply is not None else Ack(seq, len(events)))
+        if timer is not None:
+            runtime.timers.done(timer)
+        if earliest is not None:
+            runtime.timers.poke(earliest)
+        for tell in decision.tells:
+            await runtime.tell(tell.address, tell.command)
+
+    def _timer_changes(self, batch: Batch, decision: Decision, ctx: Context) -> int | None:
+        store, earliest = self.runtime.store, None
+        for change in decision.timers:
+            if isinstance(change, Cancel):
+                store.delete_timer(batch, self.address, change.name)
+                continue
+            due = change.at if change.at is not None else ctx.now + change.after
+            due_ms = max(0, round(due.timestamp() * 1000))
+            store.put_timer(batch, Timer(self.address, change.name, due_ms, secrets.token_hex(8), change.payload))
+            earliest = due_ms if earliest is None else min(earliest, due_ms)
+        return earliest
+
+    def _timer_current(self, timer: Timer) -> bool:
+        stored = self.runtime.store.get_timer(self.address, timer.name)
+        return stored is not None and stored.id == timer.id
+
+    async def _consume_timer(self, timer: Timer) -> None:
+        batch = Batch()
+        self.runtime.store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
+        if batch:
+            await self.runtime.commits.commit(batch)
+        self.runtime.timers.done(timer)
+
+    def _snapshot(self, batch: Batch, seq: int, state: Any) -> None:
+        stored = self.behavior.dump_state(state)
+        self.metrics.state_bytes = self.runtime.store.put_snapshot(batch, self.address, seq, stored)
+
+    # -- crashes -------------------------------------------------------------------
+
+    async def _crashed(self, exc: Exception) -> float:
+        """Account for a crash; dead-letter a poison message; return the restart delay."""
+        runtime, config = self.runtime, self.runtime.config
+        error = f"{type(exc).__name__}: {exc}"
+        self.metrics.restarts += 1
+        self.metrics.last_error = error
+        log.error("%s crashed: %s", self.address, error, exc_info=exc)
+        envelope = self.inflight
+        if envelope is not None:
+            envelope.attempts += 1
+            if envelope.attempts >= config.max_attempts:
+                self.inflight = None
+                await runtime.dead_letter(self, envelope, "crashed on every attempt", exc)
+        now = trio.current_time()
+        self.restart_times.append(now)
+        while self.restart_times and self.restart_times[0] < now - config.restart_period:
+            self.restart_times.popleft()
+        if len(self.restart_times) > config.restart_intensity:
+            self.restart_times.clear()
+            self.escalations += 1
+            runtime._escalate(self, error)
+            return min(config.escalation_delay * 2 ** (self.escalations - 1), config.escalation_delay_max)
+        return min(config.backoff_base * 2 ** (len(self.restart_times) - 1), config.backoff_max)
+
+
+def dead_letter_record(address: str, envelope: Envelope, reason: str, exc: BaseException | None, now: float) -> dict[str, Any]:
+    command = envelope.message
+    try:
+        data = command.model_dump(mode="json")
+    except Exception:
+        data = repr(command)
+    return {
+        "address": address,
+        "command": type(command).__name__,
+        "data": data,
+        "reason": reason,
+        "error": f"{type(exc).__name__}: {exc}" if exc is not None else None,
+        "attempts": envelope.attempts,
+        "at": now,
+    }
+
+
+def crashed_error(address: str, envelope: Envelope, exc: BaseException) -> ActorCrashed:
+    return ActorCrashed(
+        f"{type(envelope.message).__name__} crashed {address} {envelope.attempts} times "
+        f"({type(exc).__name__}: {exc}); it was moved to the dead letters"
+    )
+

@@ -1,0 +1,71 @@
+"""Errors of the actor runtime.
+
+    ActorError                  anything a caller of the runtime can be told
+    ├── InvalidAddress          not of the form ``kind/id``
+    ├── UnknownKind             no behaviour is registered for the address's kind
+    ├── Overloaded              the mailbox is full (``try_tell``); retry later
+    ├── AskTimeout              no reply within the ask's timeout
+    ├── Rejected                ``decide`` refused the command (code, message); nothing changed
+    ├── ActorCrashed            the command crashed the actor on every attempt; dead-lettered
+    ├── ActorStopped            the runtime is shutting down and takes no more messages
+    └── InvariantViolation      ``evolve`` met an event impossible in the current state
+"""
+from __future__ import annotations
+
+
+class ActorError(Exception):
+    """Base class of every error the runtime reports to a caller."""
+
+    code = "runtime/error"
+
+
+class InvalidAddress(ActorError, ValueError):
+    code = "runtime/invalid_address"
+
+
+class UnknownKind(ActorError, LookupError):
+    code = "runtime/unknown_kind"
+
+
+class Overloaded(ActorError):
+    """The actor's mailbox is full; the caller should back off and retry."""
+
+    code = "runtime/overloaded"
+
+    def __init__(self, address: str, capacity: int) -> None:
+        super().__init__(f"mailbox of {address} is full ({capacity} messages waiting)")
+        self.address = address
+        self.capacity = capacity
+
+
+class AskTimeout(ActorError, TimeoutError):
+    code = "runtime/ask_timeout"
+
+
+class Rejected(ActorError):
+    """Raised by ``decide`` to refuse a command; ``code`` is namespaced (``campaign/not_a_player``)."""
+
+    def __init__(self, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+    def __repr__(self) -> str:
+        return f"Rejected({self.code!r}, {self.message!r})"
+
+
+class ActorCrashed(ActorError):
+    """The command crashed its actor on every attempt; it is in the dead letters."""
+
+    code = "runtime/actor_crashed"
+
+
+class ActorStopped(ActorError):
+    code = "runtime/stopped"
+
+
+class InvariantViolation(ActorError):
+    """``evolve`` was given an event that cannot happen in the current state."""
+
+    code = "runtime/invariant_violation"

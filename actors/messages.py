@@ -1,0 +1,123 @@
+"""What actors exchange and store: commands, events, decisions, replies.
+
+Commands are imperative (``PostAction``) and validated at the edge; events are past
+tense (``ActionPosted``), versioned and stored forever.  Both are frozen pydantic models.
+An event class names its ``version``; when its shape changes, bump the version and
+teach ``upcast`` to turn older stored data into the current shape.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Command(BaseModel):
+    """Base of every command an actor accepts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Event(BaseModel):
+    """Base of every journaled event.  ``version`` is stored with each event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: ClassVar[int] = 1
+
+    @classmethod
+    def upcast(cls, version: int, data: dict[str, Any]) -> dict[str, Any]:
+        """Turn data stored under an older ``version`` into this version's shape."""
+        return data
+
+
+class State(BaseModel):
+    """Base of actor state.  Stored in snapshots with ``version``; upcast like events."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: ClassVar[int] = 1
+
+    @classmethod
+    def upcast(cls, version: int, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+
+class TimerFired(Command):
+    """Delivered by the runtime when a durable timer is due.
+
+    Delivery is at least once: after a crash or restart the same ``id`` may arrive again,
+    so an actor records the ids it has acted on (in its state) to stay idempotent.
+    """
+
+    name: str
+    id: str
+    due: datetime
+    payload: Any = None
+
+
+class ChildFailed(Command):
+    """Delivered to a parent whose child exceeded its restart intensity."""
+
+    child: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Start (or replace) the named durable timer, due ``at`` or ``after`` from now."""
+
+    name: str
+    at: datetime | None = None
+    after: timedelta | None = None
+    payload: Any = None
+
+    def __post_init__(self) -> None:
+        if (self.at is None) == (self.after is None):
+            raise ValueError(f"timer {self.name!r}: give exactly one of at= or after=")
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Cancel the named durable timer (no error if it does not exist)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tell:
+    """Send ``command`` to ``address`` once this decision is durable."""
+
+    address: str
+    command: Command
+
+
+@dataclass(slots=True)
+class Decision:
+    """What ``decide`` returns when it needs more than a list of events.
+
+    ``timers`` are written atomically with ``events``; ``tells`` are sent and ``reply``
+    is returned to an ``ask`` only after the write.
+    """
+
+    events: list[Event] = field(default_factory=list)
+    timers: list[Schedule | Cancel] = field(default_factory=list)
+    tells: list[Tell] = field(default_factory=list)
+    reply: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What ``decide`` may know beyond state and command: the actor and the time."""
+
+    address: str
+    seq: int
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Default reply to an ``ask``: the command is durable up to journal sequence ``seq``."""
+
+    seq: int
+    events: int

@@ -1,0 +1,324 @@
+"""The runtime: registry of active actors, routing, supervision tree, passivation.
+
+Open it with :func:`open_runtime`; it owns a nursery in which every actor, the timer
+service, the group committer and the lag monitor run.  Actors are virtual: ``tell``,
+``try_tell`` and ``ask`` activate the addressed actor from storage when it is not in
+memory, and an idle actor (or the least recently used one, past ``max_active``) is
+snapshotted and leaves memory on its own.
+
+Supervision tree: root -> one supervisor per kind -> actors, and an actor whose kind
+names a ``parent`` sits under that parent.  Restarts are one-for-one inside each actor
+(see ``cell``); escalations reach the parent (as ``ChildFailed``) and the kind
+supervisor, which marks the kind degraded when they come too fast.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import OrderedDict, deque
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Iterable
+
+import trio
+
+from snapshots import Batch, GroupCommit, Store, Timer
+
+from .address import parse
+from .behavior import Behavior
+from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record
+from .clock import Clock, SystemClock
+from .errors import ActorStopped, AskTimeout, Overloaded, UnknownKind
+from .messages import ChildFailed, Command, TimerFired
+from .metrics import LagMonitor
+from .timers import TimerService
+
+log = logging.getLogger("everturn.actors")
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Tunables of the runtime; the defaults are the documented ones."""
+
+    mailbox_capacity: int = 256
+    snapshot_every: int = 100
+    idle_passivate: float = 600.0          # seconds idle before an actor leaves memory
+    max_active: int = 100_000              # active actors before LRU eviction
+    restart_intensity: int = 1             # restarts allowed ...
+    restart_period: float = 5.0            # ... within this many seconds (OTP's default)
+    backoff_base: float = 0.05             # first restart delay, doubled per restart
+    backoff_max: float = 5.0
+    escalation_delay: float = 1.0          # delay after an escalation, doubled per escalation
+    escalation_delay_max: float = 60.0
+    max_attempts: int = 2                  # a message crashing this often is dead-lettered
+    kind_intensity: int = 10               # escalations per kind ...
+    kind_period: float = 60.0              # ... within this many seconds mark the kind degraded
+    ask_timeout: float = 10.0
+    shutdown_grace: float = 10.0
+    commit_mode: str = "inline"
+    lag_interval: float | None = 0.5
+
+
+@dataclass
+class KindSupervisor:
+    """Second level of the tree: watches the escalations of every actor of one kind."""
+
+    kind: str
+    escalations: int = 0
+    recent: deque[float] = field(default_factory=deque)
+    degraded: bool = False
+    last_escalation: str | None = None
+
+    def escalated(self, address: str, error: str, now: float, config: RuntimeConfig) -> None:
+        self.escalations += 1
+        self.last_escalation = f"{address}: {error}"
+        self.recent.append(now)
+        while self.recent and self.recent[0] < now - config.kind_period:
+            self.recent.popleft()
+        degraded = len(self.recent) > config.kind_intensity
+        if degraded and not self.degraded:
+            log.critical("kind %s degraded: %d escalations in %.0f s", self.kind, len(self.recent), config.kind_period)
+        self.degraded = degraded
+
+
+class Runtime:
+    """Use :func:`open_runtime` to get one."""
+
+    def __init__(self, store: Store, kinds: Iterable[Behavior], clock: Clock, config: RuntimeConfig,
+                 nursery: trio.Nursery, commits: GroupCommit) -> None:
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.commits = commits
+        self.behaviors: dict[str, Behavior] = {}
+        for behavior in kinds:
+            if behavior.kind in self.behaviors:
+                raise ValueError(f"two behaviours for kind {behavior.kind!r}")
+            self.behaviors[behavior.kind] = behavior
+        self.supervisors = {kind: KindSupervisor(kind) for kind in self.behaviors}
+        self.cells: OrderedDict[str, ActorCell] = OrderedDict()
+        self.timers = TimerService(self)
+        self.lag = LagMonitor(config.lag_interval or 0.5)
+        self.activations = 0
+        self.passivations = 0
+        self.accepting = True
+        self._nursery = nursery
+        self._accepts: dict[str, frozenset[type]] = {}
+        self._empty = trio.lowlevel.ParkingLot()
+        self._request_ids = itertools.count(1)
+
+    # -- sending -------------------------------------------------------------------
+
+    async def tell(self, address: str, command: Command) -> None:
+        """Deliver ``command``, waiting for room in the mailbox (backpressure)."""
+        await self._deliver(address, Envelope(command))
+
+    def try_tell(self, address: str, command: Command) -> None:
+        """Deliver ``command`` now or raise ``Overloaded``; never waits."""
+        self._deliver_nowait(address, command)
+
+    async def ask(self, address: str, command: Command, timeout: float | None = None) -> Any:
+        """Send ``command`` and wait for its reply (``Ack`` by default); raises ``Rejected``,
+        ``ActorCrashed``, ``AskTimeout`` (the command may still be handled later)."""
+        reply = Reply()
+        timeout = self.config.ask_timeout if timeout is None else timeout
+        request_id = next(self._request_ids)
+        with trio.move_on_after(timeout):
+            await self._deliver(address, Envelope(command, reply))
+            return await reply.wait()
+        raise AskTimeout(f"request {request_id}: {address} did not answer {type(command).__name__} within {timeout} s")
+
+    async def ask_nowait(self, address: str, command: Command, timeout: float | None = None) -> Any:
+        """Like ``ask`` but fails with ``Overloaded`` instead of waiting for mailbox room."""
+        reply = Reply()
+        self._cell(address).mailbox.put_nowait(Envelope(command, reply))
+        timeout = self.config.ask_timeout if timeout is None else timeout
+        with trio.move_on_after(timeout):
+            return await reply.wait()
+        raise AskTimeout(f"{address} did not answer {type(command).__name__} within {timeout} s")
+
+    async def _deliver(self, address: str, envelope: Envelope) -> None:
+        while True:
+            cell = self._cell(address)
+            mailbox = cell.mailbox
+            if not mailbox.full():
+                mailbox.put_nowait(envelope)
+                await trio.lowlevel.checkpoint()
+                return
+            await mailbox.wait_for_room()
+
+    def _deliver_nowait(self, address: str, command: Command, timer: Timer | None = None) -> None:
+        self._cell(address).mailbox.put_nowait(Envelope(command, timer=timer))
+
+    # -- activation and passivation ------------------------------------------------
+
+    def _cell(self, address: str) -> ActorCell:
+        cell = self.cells.get(address)
+        if cell is not None:
+            self.cells.move_to_end(address)
+            return cell
+        if not self.accepting:
+            raise ActorStopped("the runtime is shutting down")
+        kind, _ = parse(address)
+        behavior = self.behaviors.get(kind)
+        if behavior is None:
+            raise UnknownKind(f"no actor kind {kind!r} (known: {', '.join(sorted(self.behaviors))})")
+        cell = ActorCell(self, address, kind, behavior)
+        self.cells[address] = cell
+        self.activations += 1
+        self._nursery.start_soon(cell.main, name=address)
+        if len(self.cells) > self.config.max_active:
+            self._evict(len(self.cells) - self.config.max_active)
+        return cell
+
+    def _evict(self, count: int) -> None:
+        for cell in list(itertools.islice(self.cells.values(), 0, len(self.cells) - 1)):
+            if count <= 0:
+                break
+            if cell.status == "running" and cell.inflight is None and not cell.mailbox and not cell._stop_requested:
+                cell.request_stop()
+                count -= 1
+
+    def _unregister(self, cell: ActorCell) -> None:
+        if self.cells.get(cell.address) is cell:
+            del self.cells[cell.address]
+            self.passivations += 1
+            if not self.cells:
+                self._empty.unpark_all()
+
+    def _exited(self, cell: ActorCell) -> None:
+        self._unregister(cell)
+
+    def passivate(self, address: str) -> bool:
+        """Ask an active actor to snapshot and leave memory once its mailbox is empty."""
+        cell = self.cells.get(address)
+        if cell is None:
+            return False
+        cell.request_stop()
+        return True
+
+    def accepted_commands(self, behavior: Behavior) -> frozenset[type]:
+        accepts = self._accepts.get(behavior.kind)
+        if accepts is None:
+            accepts = self._accepts[behavior.kind] = frozenset(behavior.commands)
+        return accepts
+
+    def snapshot_every(self, behavior: Behavior) -> int:
+        return behavior.snapshot_every or self.config.snapshot_every
+
+    # -- supervision ---------------------------------------------------------------
+
+    async def dead_letter(self, cell: ActorCell, envelope: Envelope, reason: str, exc: BaseException) -> None:
+        """Move ``envelope`` to the durable dead letters and fail its ask."""
+        batch = Batch()
+        self.store.add_dead_letter(batch, dead_letter_record(cell.address, envelope, reason, exc, self.clock.now()))
+        if envelope.timer is not None:
+            self.store.delete_timer(batch, cell.address, envelope.timer.name, only_id=envelope.timer.id)
+        await self.commits.commit(batch)
+        if envelope.timer is not None:
+            self.timers.done(envelope.timer)
+        cell.metrics.dead_letters += 1
+        envelope.fail(crashed_error(cell.address, envelope, exc))
+        log.error("%s: %s dead-lettered (%s)", cell.address, type(envelope.message).__name__, reason)
+
+    def _escalate(self, cell: ActorCell, error: str) -> None:
+        self.supervisors[cell.kind].escalated(cell.address, error, trio.current_time(), self.config)
+        parent = cell.behavior.parent(cell.address)
+        if parent is None:
+            return
+        try:
+            parent_kind, _ = parse(parent)
+            behavior = self.behaviors[parent_kind]
+            if ChildFailed in self.accepted_commands(behavior):
+                self.try_tell(parent, ChildFailed(child=cell.address, error=error))
+        except (Overloaded, KeyError, ValueError) as exc:
+            log.error("%s: escalation to %s failed: %s", cell.address, parent, exc)
+
+    # -- what operators see --------------------------------------------------------
+
+    def describe(self, cell: ActorCell) -> dict[str, Any]:
+        m = cell.metrics
+        return {
+            "address": cell.address,
+            "kind": cell.kind,
+            "status": cell.status,
+            "mailbox": len(cell.mailbox),
+            "handled": m.handled,
+            "rejected": m.rejected,
+            "handle_ms_p50": m.percentile_ms(0.50),
+            "handle_ms_p99": m.percentile_ms(0.99),
+            "restarts": m.restarts,
+            "dead_letters": m.dead_letters,
+            "last_error": m.last_error,
+            "state_bytes": m.state_bytes,
+            "journal_length": cell.seq,
+            "snapshot_seq": cell.snapshot_seq,
+        }
+
+    def tree(self) -> dict[str, Any]:
+        """The live supervision tree with each active actor's figures."""
+        nodes = {address: {**self.describe(cell), "children": []} for address, cell in self.cells.items()}
+        kinds = {
+            kind: {"kind": kind, "degraded": sup.degraded, "escalations": sup.escalations,
+                   "last_escalation": sup.last_escalation, "children": []}
+            for kind, sup in self.supervisors.items()
+        }
+        for address, node in nodes.items():
+            parent = self.cells[address].behavior.parent(address)
+            if parent in nodes:
+                nodes[parent]["children"].append(node)
+            else:
+                kinds[node["kind"]]["children"].append(node)
+        return {"address": "root", "children": list(kinds.values()), **self.figures()}
+
+    def figures(self) -> dict[str, Any]:
+        stats = self.commits.stats
+        return {
+            "active": len(self.cells),
+            "activations": self.activations,
+            "passivations": self.passivations,
+            "timers_fired": self.timers.fired,
+            "timers_pending": self.timers.pending,
+            "commit_writes": stats.writes,
+            "commit_batches": stats.batches,
+            "commit_largest_group": stats.largest_group,
+            "loop_lag_ms": self.lag.last_ms,
+            "loop_lag_ms_max": self.lag.max_ms,
+        }
+
+    # -- shutdown ------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Stop taking messages, let every actor finish its mailbox, snapshot and leave."""
+        self.accepting = False
+        while self.cells:
+            for cell in list(self.cells.values()):
+                cell.request_stop()
+            await self._empty.park()
+
+
+@asynccontextmanager
+async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock | None = None,
+                       config: RuntimeConfig | None = None) -> AsyncIterator[Runtime]:
+    """Run the actor runtime on ``store`` for the duration of the ``async with``.
+
+    On exit every actor drains its mailbox and snapshots (within ``shutdown_grace``),
+    then the last group commit is flushed.  The caller closes the store afterwards.
+    """
+    config = config or RuntimeConfig()
+    commits = GroupCommit(store, mode=config.commit_mode)  # type: ignore[arg-type]
+    async with trio.open_nursery() as infrastructure:
+        await infrastructure.start(commits.run)
+        async with trio.open_nursery() as actors:
+            runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
+            await actors.start(runtime.timers.run)
+            if config.lag_interval:
+                await actors.start(runtime.lag.run)
+            try:
+                yield runtime
+            finally:
+                with trio.move_on_after(config.shutdown_grace) as grace:
+                    grace.shield = True
+                    await runtime.drain()
+                actors.cancel_scope.cancel()
+        infrastructure.cancel_scope.cancel()

@@ -1,0 +1,87 @@
+"""The durable timer service: delivers due timers to their actors, in due order.
+
+Timers live in the store (``snapshots``), ordered by due time; this service keeps no
+copy, only the set of timers it has delivered and not yet seen handled.  It sleeps on
+the injected clock until the earliest timer is due (or until an actor schedules an
+earlier one), then sends ``TimerFired`` to each due actor, activating passivated ones.
+The actor deletes the timer in the same write as the events it causes, so a crash
+before that write means the timer fires again: at least once, never lost.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from snapshots import Timer
+
+from .clock import now_ms, to_datetime
+from .errors import ActorError, Overloaded
+from .messages import TimerFired
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger("everturn.timers")
+_RETRY_MS = 1000  # a full mailbox: try that timer again after this long
+
+
+class TimerService:
+    def __init__(self, runtime: "Runtime") -> None:
+        self.runtime = runtime
+        self.fired = 0
+        self._inflight: dict[tuple[str, str], str] = {}
+        self._retry_at: int | None = None
+        self._scope: trio.CancelScope | None = None
+        self._wake_at: int | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._inflight)
+
+    def poke(self, due_ms: int) -> None:
+        """A timer due at ``due_ms`` was scheduled: wake early if it is the earliest."""
+        if self._scope is not None and (self._wake_at is None or due_ms < self._wake_at):
+            self._scope.cancel()
+
+    def done(self, timer: Timer) -> None:
+        """The actor has handled (or dropped) ``timer``; it may be delivered again if rescheduled."""
+        if self._inflight.get((timer.address, timer.name)) == timer.id:
+            del self._inflight[(timer.address, timer.name)]
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        clock = self.runtime.clock
+        task_status.started()
+        while True:
+            now = now_ms(clock)
+            self._deliver_due(now)
+            wake = self.runtime.store.next_timer_due(after_ms=now)
+            if self._retry_at is not None:
+                wake = self._retry_at if wake is None else min(wake, self._retry_at)
+            with trio.CancelScope() as self._scope:
+                self._wake_at = wake
+                if wake is None:
+                    await trio.sleep_forever()
+                else:
+                    await clock.sleep_until(wake / 1000)
+            self._scope = None
+
+    def _deliver_due(self, now: int) -> None:
+        self._retry_at = None
+        for timer in self.runtime.store.due_timers(now, limit=None):
+            key = (timer.address, timer.name)
+            if self._inflight.get(key) == timer.id:
+                continue
+            fired = TimerFired(name=timer.name, id=timer.id, due=to_datetime(timer.due_ms / 1000), payload=timer.payload)
+            try:
+                self.runtime._deliver_nowait(timer.address, fired, timer=timer)
+            except Overloaded:
+                self._retry_at = now + _RETRY_MS
+                continue
+            except ActorError as exc:  # unknown kind or bad address: keep it visible, never drop it
+                log.error("timer %s of %s cannot be delivered: %s", timer.name, timer.address, exc)
+                self._retry_at = now + _RETRY_MS
+                continue
+            self._inflight[key] = timer.id
+            self.fired += 1

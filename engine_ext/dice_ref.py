@@ -1,0 +1,36 @@
+"""Reference dice: a counter-based, seedable generator (SplitMix64) and dice rolls.
+
+The rules engines take their randomness from here so that a roll is a pure function of
+(seed, counter): replaying a journal reproduces every roll, and the Cython build must
+produce the very same numbers (``tests/engine_ext``).  Integer arithmetic only.
+"""
+from __future__ import annotations
+
+MASK = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def splitmix64(seed: int, counter: int) -> int:
+    """The ``counter``-th 64-bit output of SplitMix64 started at ``seed``."""
+    z = (seed + (counter + 1) * GOLDEN) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def roll(seed: int, counter: int, count: int, sides: int) -> list[int]:
+    """Roll ``count`` dice of ``sides`` faces using outputs ``counter``.. of the stream.
+
+    Uses rejection sampling, so each face is exactly equally likely; returns the faces.
+    """
+    if sides < 1 or count < 0:
+        raise ValueError(f"cannot roll {count}d{sides}")
+    seed &= MASK
+    limit = (1 << 64) - ((1 << 64) % sides)
+    out: list[int] = []
+    while len(out) < count:
+        value = splitmix64(seed, counter)
+        counter += 1
+        if value < limit:
+            out.append(value % sides + 1)
+    return out

@@ -1,0 +1,111 @@
+"""The ``everturn`` command."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import trio
+
+DEFAULT_DATA = Path("everturn-data")
+
+
+def _add_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="data directory holding the embedded RocksDB (default: ./everturn-data)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="everturn",
+        description="Everturn: an actor-based game server where campaigns never stall.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the actor runtime on a data directory until SIGINT/SIGTERM")
+    _add_data(serve)
+    serve.add_argument("--clock", choices=["real", "virtual"], default="real",
+                       help="real: wall time; virtual: time moves only when an operator advances it")
+
+    bench = commands.add_parser("bench", help="benchmarks that print ratios measured side by side")
+    bench_kinds = bench.add_subparsers(dest="bench", required=True, metavar="WHAT")
+    runtime = bench_kinds.add_parser("runtime", help="actor mailboxes, durable commands, recovery, activation")
+    runtime.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    runtime.add_argument("--actors", type=int, default=1000, help="actors in the throughput runs (default 1000)")
+    runtime.add_argument("--idle-actors", type=int, default=10_000,
+                         help="actors passivated and reactivated for activation_us (default 10000)")
+
+    backup = commands.add_parser("backup", help="write an online checkpoint of the data directory to DIR")
+    backup.add_argument("target", type=Path, metavar="DIR", help="new directory for the backup")
+    _add_data(backup)
+
+    restore = commands.add_parser("restore", help="restore the backup in DIR into an empty data directory")
+    restore.add_argument("source", type=Path, metavar="DIR", help="a directory written by 'everturn backup'")
+    _add_data(restore)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from snapshots import StoreError
+
+    try:
+        if args.command == "serve":
+            return trio.run(_serve, args)
+        if args.command == "bench":
+            from actors.bench import run_runtime_bench
+
+            return run_runtime_bench(json_output=args.json, actors=args.actors, idle_actors=args.idle_actors)
+        if args.command == "backup":
+            return _backup(args)
+        if args.command == "restore":
+            return _restore(args)
+    except StoreError as exc:
+        print(f"everturn: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from snapshots import Store, backup
+
+    store = Store.open(args.data)
+    try:
+        target = backup(store, args.target)
+    finally:
+        store.close()
+    print(f"backup of {args.data} written to {target}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from snapshots import restore
+
+    target = restore(args.source, args.data)
+    print(f"restored {args.source} into {target}")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from actors import SystemClock, VirtualClock, open_runtime
+    from snapshots import Store
+
+    store = Store.open(args.data)
+    clock = VirtualClock() if args.clock == "virtual" else SystemClock()
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with open_runtime(store, kinds=[], clock=clock) as runtime:
+                print(f"everturn: runtime running on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
+                async for signum in signals:
+                    print(f"everturn: {signal.Signals(signum).name}: draining {len(runtime.cells)} actors", flush=True)
+                    break
+    finally:
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

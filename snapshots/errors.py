@@ -1,0 +1,29 @@
+"""Errors raised by the storage layer.
+
+    StoreError                  anything the store cannot do
+    ├── StoreLocked             another process owns the data directory
+    ├── CorruptRecord           a stored value fails its checksum or cannot be decoded
+    ├── UnknownSchema           a record's schema version is newer than this code knows
+    └── RestoreTargetNotEmpty   `restore` refuses to overwrite an existing directory
+"""
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class for every storage failure."""
+
+
+class StoreLocked(StoreError):
+    """The data directory is held by another process (RocksDB's LOCK file)."""
+
+
+class CorruptRecord(StoreError):
+    """A stored value is torn, truncated or fails its checksum."""
+
+
+class UnknownSchema(StoreError):
+    """A record was written by a newer schema than this code can read."""
+
+
+class RestoreTargetNotEmpty(StoreError):
+    """`restore` was pointed at a directory that already holds files."""

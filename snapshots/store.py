@@ -1,0 +1,299 @@
+"""The RocksDB store behind one data directory: journal, snapshots, timers, meta.
+
+One process owns a data directory; opening it twice raises ``StoreLocked``.  Reads are
+synchronous and cheap (RocksDB serves them from memtables and block cache); every write
+goes through a :class:`Batch` so that what one command changes (its events, its timer
+changes, a snapshot) lands atomically.  ``snapshots.commit.GroupCommit`` turns many
+batches into one synced RocksDB write.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+
+from . import codec, keys
+from .errors import StoreError, StoreLocked
+
+FORMAT_VERSION = 1
+JOURNAL, SNAPSHOTS, TIMERS, META = "journal", "snapshots", "timers", "meta"
+COLUMN_FAMILIES = (JOURNAL, SNAPSHOTS, TIMERS, META)
+SNAPSHOTS_KEPT = 2
+_DEAD_LETTER = b"deadletter:"
+_ACTOR = b"actor:"
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A stored timer: ``address`` gets ``TimerFired(name, id, payload)`` at ``due_ms``."""
+
+    address: str
+    name: str
+    due_ms: int
+    id: str
+    payload: Any = None
+
+
+@dataclass(slots=True)
+class Batch:
+    """Writes that must land together: built by the caller, written by ``GroupCommit``."""
+
+    ops: list[tuple[str, bytes, bytes | None]] = field(default_factory=list)
+
+    def put(self, cf: str, key: bytes, value: bytes) -> None:
+        self.ops.append((cf, key, value))
+
+    def delete(self, cf: str, key: bytes) -> None:
+        self.ops.append((cf, key, None))
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+
+def _options() -> Options:
+    opts = Options(raw_mode=True)
+    opts.create_if_missing(True)
+    opts.create_missing_column_families(True)
+    return opts
+
+
+class Store:
+    """An open data directory.  Use :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, path: Path, db: Rdict) -> None:
+        self.path = path
+        self._db = db
+        self._cf = {name: db.get_column_family(name) for name in COLUMN_FAMILIES}
+        self._handles = {name: db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
+        self._sync = WriteOptions()
+        self._sync.sync = True
+        self._dead_letters = self._last_dead_letter()
+        self.closed = False
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "Store":
+        """Open (creating if needed) the store at ``path``; raises ``StoreLocked``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            db = Rdict(
+                str(path),
+                options=_options(),
+                column_families={name: Options(raw_mode=True) for name in COLUMN_FAMILIES},
+            )
+        except Exception as exc:  # rocksdict raises bare Exception for every RocksDB error
+            if "lock" in str(exc).lower():
+                raise StoreLocked(
+                    f"data directory {path} is in use by another Everturn process "
+                    f"(RocksDB lock held); stop that process or use another --data directory"
+                ) from exc
+            raise StoreError(f"cannot open data directory {path}: {exc}") from exc
+        store = cls(path, db)
+        store._check_format()
+        return store
+
+    def _check_format(self) -> None:
+        raw = self._cf[META].get(b"format")
+        if raw is None:
+            self._db.write(self._single(META, b"format", codec.encode(FORMAT_VERSION)), self._sync)
+        elif codec.decode(raw) > FORMAT_VERSION:
+            raise StoreError(
+                f"data directory {self.path} was written by a newer Everturn "
+                f"(format {codec.decode(raw)}, this one reads {FORMAT_VERSION})"
+            )
+
+    def _single(self, cf: str, key: bytes, value: bytes) -> WriteBatch:
+        wb = WriteBatch(raw_mode=True)
+        wb.put(key, value, self._handles[cf])
+        return wb
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            # RocksDB releases its lock only when every column-family view is gone.
+            self._cf.clear()
+            self._handles.clear()
+            self._db.close()
+            del self._db
+
+    # -- writing -------------------------------------------------------------------
+
+    def write(self, batches: list[Batch], sync: bool = True) -> None:
+        """Write several batches as one atomic RocksDB write (synced by default)."""
+        wb = WriteBatch(raw_mode=True)
+        handles = self._handles
+        for batch in batches:
+            for cf, key, value in batch.ops:
+                if value is None:
+                    wb.delete(key, handles[cf])
+                else:
+                    wb.put(key, value, handles[cf])
+        try:
+            self._db.write(wb, self._sync if sync else WriteOptions())
+        except Exception as exc:
+            raise StoreError(f"write failed: {exc}") from exc
+
+    # -- journal -------------------------------------------------------------------
+
+    def append_event(self, batch: Batch, address: str, seq: int, value: Any) -> None:
+        batch.put(JOURNAL, keys.seq_key(address, seq), codec.encode(value))
+
+    def last_seq(self, address: str) -> int:
+        """Sequence number of the newest journaled event of ``address`` (0 if none)."""
+        return self._last_in(JOURNAL, address)
+
+    def _last_in(self, cf: str, address: str) -> int:
+        lo, hi = keys.actor_range(address)
+        it = self._cf[cf].iter()
+        it.seek_for_prev(hi)
+        if it.valid():
+            key = it.key()
+            if key.startswith(lo):
+                return keys.split_seq_key(key)[1]
+        return 0
+
+    def read_journal(self, address: str, after: int = 0, limit: int | None = None) -> Iterator[tuple[int, Any]]:
+        """Events of ``address`` with seq > ``after``, oldest first, decoded."""
+        for seq, raw in self._scan(JOURNAL, address, after, limit):
+            yield seq, codec.decode(raw)
+
+    def _scan(self, cf: str, address: str, after: int, limit: int | None) -> Iterator[tuple[int, bytes]]:
+        lo, hi = keys.actor_range(address)
+        it = self._cf[cf].iter()
+        it.seek(keys.seq_key(address, after + 1) if after >= 0 else lo)
+        n = 0
+        while it.valid() and (limit is None or n < limit):
+            key = it.key()
+            if key >= hi:
+                break
+            yield int.from_bytes(key[-8:], "big"), it.value()
+            n += 1
+            it.next()
+
+    # -- snapshots -----------------------------------------------------------------
+
+    def put_snapshot(self, batch: Batch, address: str, seq: int, value: Any) -> int:
+        """Add a snapshot at ``seq``, drop all but the newest ``SNAPSHOTS_KEPT``; returns its size."""
+        raw = codec.encode(value)
+        batch.put(SNAPSHOTS, keys.seq_key(address, seq), raw)
+        older = [s for s, _ in self.snapshots_raw(address) if s < seq]
+        for old in older[SNAPSHOTS_KEPT - 1:]:
+            batch.delete(SNAPSHOTS, keys.seq_key(address, old))
+        return len(raw)
+
+    def snapshots_raw(self, address: str) -> list[tuple[int, bytes]]:
+        """Stored snapshots of ``address``, newest first, undecoded (callers fall back on corruption)."""
+        return sorted(self._scan(SNAPSHOTS, address, 0, None), reverse=True)
+
+    # -- timers --------------------------------------------------------------------
+
+    def put_timer(self, batch: Batch, timer: Timer) -> None:
+        """Schedule ``timer``, replacing any timer of the same name on the same actor."""
+        self.delete_timer(batch, timer.address, timer.name)
+        batch.put(TIMERS, keys.timer_due_key(timer.due_ms, timer.address, timer.name),
+                  codec.encode({"id": timer.id, "payload": timer.payload}))
+        batch.put(TIMERS, keys.timer_name_key(timer.address, timer.name), timer.due_ms.to_bytes(8, "big"))
+
+    def delete_timer(self, batch: Batch, address: str, name: str, only_id: str | None = None) -> bool:
+        """Cancel the named timer; with ``only_id``, only if it is still that schedule."""
+        current = self.get_timer(address, name)
+        if current is None or (only_id is not None and current.id != only_id):
+            return False
+        batch.delete(TIMERS, keys.timer_due_key(current.due_ms, address, name))
+        batch.delete(TIMERS, keys.timer_name_key(address, name))
+        return True
+
+    def get_timer(self, address: str, name: str) -> Timer | None:
+        due = self._cf[TIMERS].get(keys.timer_name_key(address, name))
+        if due is None:
+            return None
+        due_ms = int.from_bytes(due, "big")
+        raw = self._cf[TIMERS].get(keys.timer_due_key(due_ms, address, name))
+        if raw is None:
+            return None
+        value = codec.decode(raw)
+        return Timer(address, name, due_ms, value["id"], value["payload"])
+
+    def timers_of(self, address: str) -> list[Timer]:
+        lo, hi = keys.timer_name_range(address)
+        it = self._cf[TIMERS].iter()
+        it.seek(lo)
+        names = []
+        while it.valid() and it.key() < hi:
+            names.append(it.key()[len(lo):].decode())
+            it.next()
+        timers = [self.get_timer(address, name) for name in names]
+        return sorted((t for t in timers if t is not None), key=lambda t: (t.due_ms, t.name))
+
+    def due_timers(self, until_ms: int, limit: int | None = 1000) -> list[Timer]:
+        """Timers due at or before ``until_ms``, earliest first."""
+        it = self._cf[TIMERS].iter()
+        it.seek(keys.DUE_PREFIX)
+        out: list[Timer] = []
+        while it.valid() and (limit is None or len(out) < limit):
+            key = it.key()
+            if not key.startswith(keys.DUE_PREFIX):
+                break
+            due, address, name = keys.split_timer_due_key(key)
+            if due > until_ms:
+                break
+            value = codec.decode(it.value())
+            out.append(Timer(address, name, due, value["id"], value["payload"]))
+            it.next()
+        return out
+
+    def next_timer_due(self, after_ms: int = -1) -> int | None:
+        """Due time (ms) of the earliest stored timer due after ``after_ms``, or None."""
+        it = self._cf[TIMERS].iter()
+        it.seek(keys.DUE_PREFIX + (after_ms + 1).to_bytes(8, "big"))
+        if it.valid() and it.key().startswith(keys.DUE_PREFIX):
+            return keys.split_timer_due_key(it.key())[0]
+        return None
+
+    # -- meta: known actors and dead letters ----------------------------------------
+
+    def register_actor(self, batch: Batch, address: str, info: dict[str, Any]) -> None:
+        batch.put(META, _ACTOR + address.encode(), codec.encode(info))
+
+    def known_actors(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every actor that ever persisted anything, with what it registered."""
+        it = self._cf[META].iter()
+        it.seek(_ACTOR)
+        while it.valid() and it.key().startswith(_ACTOR):
+            yield it.key()[len(_ACTOR):].decode(), codec.decode(it.value())
+            it.next()
+
+    def _last_dead_letter(self) -> int:
+        it = self._cf[META].iter()
+        it.seek_for_prev(_DEAD_LETTER + b"\xff" * 8)
+        if it.valid() and it.key().startswith(_DEAD_LETTER):
+            return int.from_bytes(it.key()[len(_DEAD_LETTER):], "big")
+        return 0
+
+    def add_dead_letter(self, batch: Batch, record: dict[str, Any]) -> int:
+        """Queue a dead letter in ``batch``; returns its number."""
+        self._dead_letters += 1
+        batch.put(META, _DEAD_LETTER + self._dead_letters.to_bytes(8, "big"),
+                  codec.encode({**record, "n": self._dead_letters}))
+        return self._dead_letters
+
+    def dead_letters(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        it = self._cf[META].iter()
+        it.seek(_DEAD_LETTER + (after + 1).to_bytes(8, "big"))
+        out = []
+        while it.valid() and it.key().startswith(_DEAD_LETTER) and len(out) < limit:
+            out.append(codec.decode(it.value()))
+            it.next()
+        return out
+
+    # -- backups -------------------------------------------------------------------
+
+    def checkpoint(self, target: str | os.PathLike[str]) -> None:
+        """Write a consistent online copy of the store to ``target`` (must not exist)."""
+        from rocksdict import Checkpoint
+
+        self._db.flush_wal(True)
+        Checkpoint(self._db).create_checkpoint(str(target))

@@ -1,0 +1,185 @@
+"""The runtime as its users see it: ask, tell, crashes, dead letters, passivation, mailboxes."""
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from actors import (
+    Ack, ActorCrashed, AskTimeout, Overloaded, Rejected, RuntimeConfig, TrioClock, UnknownKind,
+    InvalidAddress, open_runtime,
+)
+from snapshots import Store
+
+from ..kinds import Add, Boom, Forward, LedgerKind, SubLedgerKind
+
+KINDS = [LedgerKind(), SubLedgerKind()]
+
+
+def config(**overrides) -> RuntimeConfig:
+    return RuntimeConfig(lag_interval=None, **overrides)
+
+
+async def test_ask_acks_with_sequence_and_state_follows(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        assert await rt.ask("ledger/a", Add(amount=2)) == Ack(seq=1, events=1)
+        assert await rt.ask("ledger/a", Add(amount=3)) == Ack(seq=2, events=1)
+        assert rt.cells["ledger/a"].state.total == 5
+
+
+async def test_rejection_changes_nothing(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        await rt.ask("ledger/a", Add(amount=2))
+        with pytest.raises(Rejected) as info:
+            await rt.ask("ledger/a", Add(amount=0))
+        assert info.value.code == "ledger/zero"
+        assert rt.cells["ledger/a"].seq == 1
+        assert store.last_seq("ledger/a") == 1
+
+
+async def test_bad_addresses_and_kinds_are_refused(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        with pytest.raises(InvalidAddress):
+            await rt.tell("no-slash", Add(amount=1))
+        with pytest.raises(UnknownKind):
+            await rt.tell("dragon/1", Add(amount=1))
+
+
+async def test_state_survives_a_restart_of_the_runtime(tmp_path, autojump_clock):
+    store = Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(snapshot_every=3)) as rt:
+        for n in range(1, 8):
+            await rt.ask("ledger/a", Add(amount=n))
+    store.close()
+    store = Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(snapshot_every=3)) as rt:
+        assert await rt.ask("ledger/a", Add(amount=100)) == Ack(seq=8, events=1)
+        assert rt.cells["ledger/a"].state.total == 128
+        assert rt.cells["ledger/a"].state.history == (1, 2, 3, 4, 5, 6, 7, 100)
+    store.close()
+
+
+async def test_crash_restarts_with_state_intact_and_others_unaffected(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        await rt.ask("ledger/a", Add(amount=5))
+        await rt.ask("ledger/b", Add(amount=7))
+        assert await rt.ask("ledger/a", Boom(times=1)) == Ack(seq=1, events=0)  # crashed once, retried
+        cell = rt.cells["ledger/a"]
+        assert cell.metrics.restarts == 1
+        assert cell.metrics.last_error == "RuntimeError: boom 1"
+        assert cell.state.total == 5
+        assert await rt.ask("ledger/a", Add(amount=1)) == Ack(seq=2, events=1)
+        other = rt.cells["ledger/b"]
+        assert (other.metrics.restarts, other.state.total) == (0, 7)
+
+
+async def test_poison_message_is_dead_lettered_and_the_actor_goes_on(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        await rt.ask("ledger/a", Add(amount=5))
+        async with trio.open_nursery() as nursery:
+            outcome = {}
+
+            async def poison():
+                with pytest.raises(ActorCrashed) as info:
+                    await rt.ask("ledger/a", Boom())
+                outcome["poison"] = str(info.value)
+
+            nursery.start_soon(poison)
+            await trio.testing.wait_all_tasks_blocked()
+            await rt.tell("ledger/a", Add(amount=1))   # queued behind the poison
+        assert "crashed ledger/a 2 times" in outcome["poison"]
+        assert await rt.ask("ledger/a", Add(amount=1)) == Ack(seq=3, events=1)
+        assert rt.cells["ledger/a"].state.total == 7
+        [letter] = store.dead_letters()
+        assert letter["address"] == "ledger/a"
+        assert letter["command"] == "Boom"
+        assert letter["error"] == "RuntimeError: boom 2"
+        assert letter["attempts"] == 2
+        assert rt.supervisors["ledger"].escalations == 1   # 2 restarts in 5 s > intensity 1
+
+
+async def test_escalation_reaches_the_parent(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        with pytest.raises(ActorCrashed):
+            await rt.ask("sub/p.1", Boom())
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.cells["ledger/p"].state.failed_children == ("sub/p.1",)
+        tree = rt.tree()
+        [ledger_kind] = [k for k in tree["children"] if k["kind"] == "ledger"]
+        [parent] = ledger_kind["children"]
+        assert [child["address"] for child in parent["children"]] == ["sub/p.1"]
+
+
+async def test_try_tell_fails_fast_when_the_mailbox_is_full(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(mailbox_capacity=3)) as rt:
+        for _ in range(3):
+            rt.try_tell("ledger/a", Add(amount=1))   # the actor has not run yet: all three wait
+        with pytest.raises(Overloaded) as info:
+            rt.try_tell("ledger/a", Add(amount=1))
+        assert "ledger/a" in str(info.value)
+        await trio.testing.wait_all_tasks_blocked()
+        rt.try_tell("ledger/a", Add(amount=1))       # drained: room again
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.cells["ledger/a"].state.total == 4
+
+
+async def test_tell_waits_for_room_and_keeps_each_senders_order(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(mailbox_capacity=2)) as rt:
+        async def sender(base: int):
+            for n in range(20):
+                await rt.tell("ledger/a", Add(amount=base + n))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sender, 1000)
+            nursery.start_soon(sender, 2000)
+        await rt.ask("ledger/a", Add(amount=1))
+        history = rt.cells["ledger/a"].state.history
+        for base in (1000, 2000):
+            assert [h for h in history if base <= h < base + 1000] == list(range(base, base + 20))
+
+
+async def test_ask_times_out(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(backoff_base=100.0)) as rt:
+        with pytest.raises(AskTimeout):
+            await rt.ask("ledger/a", Boom(times=1), timeout=1.0)   # restart waits 100 s
+
+
+async def test_idle_actor_passivates_and_reactivates_transparently(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(idle_passivate=60.0)) as rt:
+        await rt.ask("ledger/a", Add(amount=4))
+        await trio.sleep(59)
+        assert "ledger/a" in rt.cells
+        await trio.sleep(2)
+        assert "ledger/a" not in rt.cells
+        assert store.snapshots_raw("ledger/a")[0][0] == 1      # snapshotted on the way out
+        assert await rt.ask("ledger/a", Add(amount=1)) == Ack(seq=2, events=1)
+        assert rt.cells["ledger/a"].state.total == 5
+        assert rt.activations == 2
+
+
+async def test_active_cap_evicts_least_recently_used(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(max_active=3)) as rt:
+        for name in "abc":
+            await rt.ask(f"ledger/{name}", Add(amount=1))
+        await rt.ask("ledger/a", Add(amount=1))            # a is now the most recent
+        await rt.ask("ledger/d", Add(amount=1))
+        await trio.testing.wait_all_tasks_blocked()
+        assert set(rt.cells) == {"ledger/a", "ledger/c", "ledger/d"}
+        assert await rt.ask("ledger/b", Add(amount=1)) == Ack(seq=2, events=1)
+
+
+async def test_tells_in_a_decision_go_out_after_the_write(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        await rt.ask("ledger/a", Forward(to="ledger/b", amount=3))
+        await rt.ask("ledger/b", Add(amount=1))
+        assert rt.cells["ledger/a"].state.total == -3
+        assert rt.cells["ledger/b"].state.history == (3, 1)
+
+
+async def test_shutdown_drains_mailboxes(tmp_path, autojump_clock):
+    store = Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        for _ in range(50):
+            rt.try_tell("ledger/a", Add(amount=1))
+    assert store.last_seq("ledger/a") == 50
+    store.close()

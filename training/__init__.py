@@ -1,0 +1,1 @@
+"""Datasets, torch training and evaluation of AI players; built by issue 8."""
