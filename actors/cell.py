@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from snapshots import Batch, CorruptRecord, Timer, UnknownSchema, codec
+from snapshots import Batch, CorruptRecord, Store, Timer, UnknownSchema, codec
 
 from .clock import to_datetime
 from .errors import ActorCrashed, ActorStopped, Rejected
@@ -33,27 +33,43 @@ log = logging.getLogger("everturn.actors")
 
 
 class Reply:
-    """One-shot reply slot of an ``ask``."""
+    """One-shot reply slot of an ``ask``: the asking task parks on it directly."""
 
-    __slots__ = ("_done", "value", "error")
+    __slots__ = ("done", "value", "error", "_task")
 
     def __init__(self) -> None:
-        self._done = trio.Event()
+        self.done = False
         self.value: Any = None
         self.error: BaseException | None = None
+        self._task: trio.lowlevel.Task | None = None
 
     def set(self, value: Any) -> None:
-        if not self._done.is_set():
-            self.value = value
-            self._done.set()
+        if not self.done:
+            self.done, self.value = True, value
+            self._wake()
 
     def fail(self, error: BaseException) -> None:
-        if not self._done.is_set():
-            self.error = error
-            self._done.set()
+        if not self.done:
+            self.done, self.error = True, error
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._task is not None:
+            trio.lowlevel.reschedule(self._task)
+            self._task = None
 
     async def wait(self) -> Any:
-        await self._done.wait()
+        """Wait for the reply; cancellable (the command may still be handled)."""
+        if self.done:
+            await trio.lowlevel.checkpoint()
+        else:
+            self._task = trio.lowlevel.current_task()
+
+            def abort(_: Any) -> trio.lowlevel.Abort:
+                self._task = None
+                return trio.lowlevel.Abort.SUCCEEDED
+
+            await trio.lowlevel.wait_task_rescheduled(abort)
         if self.error is not None:
             raise self.error
         return self.value
@@ -82,8 +98,8 @@ class Envelope:
 class ActorCell:
     __slots__ = (
         "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
-        "metrics", "status", "inflight", "restart_times", "escalations", "_wait_scope",
-        "_stop_requested", "_accepts", "__weakref__",
+        "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "_wait_scope",
+        "_stop_requested", "_accepts", "_snapshot_every",
     )
 
     def __init__(self, runtime: "Runtime", address: str, kind: str, behavior: "Behavior") -> None:
@@ -102,9 +118,11 @@ class ActorCell:
         self.inflight: Envelope | None = None
         self.restart_times: deque[float] = deque()
         self.escalations = 0
+        self.last_active = trio.current_time()
         self._wait_scope: trio.CancelScope | None = None
         self._stop_requested = False
         self._accepts = runtime.accepted_commands(behavior)
+        self._snapshot_every = behavior.snapshot_every or runtime.config.snapshot_every
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -118,6 +136,7 @@ class ActorCell:
     def request_stop(self) -> None:
         """Passivate once the mailbox is empty (or at once if idle or restarting)."""
         self._stop_requested = True
+        self.mailbox.interrupt()
         if self._wait_scope is not None:
             self._wait_scope.cancel()
 
@@ -139,22 +158,11 @@ class ActorCell:
                 return
 
     def _recover(self) -> None:
-        """Rebuild state from the newest readable snapshot plus the journal after it."""
-        behavior, store, address = self.behavior, self.runtime.store, self.address
-        state, seq = behavior.initial(address), 0
-        for snap_seq, raw in store.snapshots_raw(address):
-            try:
-                state, seq = behavior.load_state(codec.decode(raw)), snap_seq
-                break
-            except (CorruptRecord, UnknownSchema) as exc:
-                log.warning("%s: snapshot at %d unreadable (%s); falling back", address, snap_seq, exc)
-        self.snapshot_seq = seq
-        for seq, stored in store.read_journal(address, after=seq):
-            state = behavior.evolve(state, behavior.load_event(stored))
-        self.state, self.seq = state, max(seq, self.snapshot_seq)
+        self.state, self.seq, self.snapshot_seq = recover(self.behavior, self.runtime.store, self.address)
 
     async def _loop(self) -> None:
-        idle = self.runtime.config.idle_passivate
+        # Idle passivation is the runtime's reaper's job (it calls request_stop), so that
+        # waiting for a message costs no cancel scope.
         mailbox = self.mailbox
         while True:
             envelope = self.inflight
@@ -162,13 +170,8 @@ class ActorCell:
                 if self._stop_requested and not mailbox:
                     await self._passivate()
                     return
-                with trio.move_on_after(idle) as self._wait_scope:
-                    envelope = await mailbox.get()
-                self._wait_scope = None
+                envelope = await mailbox.get()
                 if envelope is None:
-                    if not mailbox:
-                        await self._passivate()
-                        return
                     continue
                 self.inflight = envelope
             await self._handle(envelope)
@@ -190,6 +193,8 @@ class ActorCell:
         self.runtime._unregister(self)
         for envelope in ([self.inflight] if self.inflight else []) + self.mailbox.drain():
             envelope.fail(ActorStopped(f"{self.address}: {why}"))
+            if envelope.timer is not None:
+                self.runtime.timers.done(envelope.timer, redeliver=True)
         self.inflight = None
 
     # -- handling one command ------------------------------------------------------
@@ -203,8 +208,10 @@ class ActorCell:
             runtime.timers.done(timer)  # cancelled or rescheduled after it was delivered
             return
         if type(command) not in self._accepts:
-            envelope.fail(Rejected("runtime/unknown_command",
-                                   f"{self.kind} does not accept {type(command).__name__}"))
+            refused = Rejected("runtime/unknown_command", f"{self.kind} does not accept {type(command).__name__}")
+            if timer is not None:  # a stored timer must not be dropped unseen
+                await runtime.dead_letter(self, envelope, "kind does not accept TimerFired", refused)
+            envelope.fail(refused)
             return
         ctx = Context(self.address, self.seq, to_datetime(runtime.clock.now()))
         try:
@@ -216,8 +223,15 @@ class ActorCell:
             envelope.fail(rejected)
             self.metrics.record(time.perf_counter() - started)
             return
-        decision = result if isinstance(result, Decision) else Decision(events=list(result))
-        events = decision.events
+        if type(result) is list:
+            events, decision = result, None
+        else:
+            events, decision = result.events, result
+        if not events and decision is None and timer is None:  # nothing to write
+            self.escalations = 0
+            self.metrics.record(time.perf_counter() - started)
+            envelope.succeed(Ack(self.seq, 0))
+            return
         state, seq = self.state, self.seq
         for event in events:
             state = behavior.evolve(state, event)
@@ -228,10 +242,10 @@ class ActorCell:
             for event in events:
                 seq += 1
                 store.append_event(batch, self.address, seq, behavior.dump_event(event))
-        earliest = self._timer_changes(batch, decision, ctx)
+        earliest = self._timer_changes(batch, decision, ctx) if decision is not None and decision.timers else None
         if timer is not None:
             store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
-        snapshot_due = seq - self.snapshot_seq >= runtime.snapshot_every(behavior)
+        snapshot_due = seq - self.snapshot_seq >= self._snapshot_every
         if snapshot_due:
             self._snapshot(batch, seq, state)
         if batch:
@@ -239,16 +253,17 @@ class ActorCell:
         self.state, self.seq = state, seq
         if snapshot_due:
             self.snapshot_seq = seq
-        self.restart_times.clear()
         self.escalations = 0
         self.metrics.record(time.perf_counter() - started)
-        envelope.succeed(decision.reply if decision.reply is not None else Ack(seq, len(events)))
+        reply = decision.reply if decision is not None else None
+        envelope.succeed(reply if reply is not None else Ack(seq, len(events)))
         if timer is not None:
             runtime.timers.done(timer)
         if earliest is not None:
             runtime.timers.poke(earliest)
-        for tell in decision.tells:
-            await runtime.tell(tell.address, tell.command)
+        if decision is not None:
+            for tell in decision.tells:
+                await runtime.tell(tell.address, tell.command)
 
     def _timer_changes(self, batch: Batch, decision: Decision, ctx: Context) -> int | None:
         store, earliest = self.runtime.store, None
@@ -302,6 +317,25 @@ class ActorCell:
             runtime._escalate(self, error)
             return min(config.escalation_delay * 2 ** (self.escalations - 1), config.escalation_delay_max)
         return min(config.backoff_base * 2 ** (len(self.restart_times) - 1), config.backoff_max)
+
+
+def recover(behavior: "Behavior", store: Store, address: str) -> tuple[Any, int, int]:
+    """Rebuild ``(state, seq, snapshot_seq)`` from the newest readable snapshot plus the journal after it.
+
+    An unreadable snapshot (torn, corrupt, or of an unknown schema) falls back to the one
+    before it, and finally to a full replay: never to lost events.
+    """
+    state, seq = behavior.initial(address), 0
+    for snap_seq, raw in store.snapshots_raw(address):
+        try:
+            state, seq = behavior.load_state(codec.decode(raw)), snap_seq
+            break
+        except (CorruptRecord, UnknownSchema) as exc:
+            log.warning("%s: snapshot at %d unreadable (%s); falling back", address, snap_seq, exc)
+    snapshot_seq = seq
+    for seq, stored in store.read_journal(address, after=seq):
+        state = behavior.evolve(state, behavior.load_event(stored))
+    return state, max(seq, snapshot_seq), snapshot_seq
 
 
 def dead_letter_record(address: str, envelope: Envelope, reason: str, exc: BaseException | None, now: float) -> dict[str, Any]:

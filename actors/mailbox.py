@@ -45,14 +45,21 @@ class Mailbox:
             await self._senders.park()
 
     async def get(self) -> Any:
-        """Take the oldest message, waiting for one; cancellable."""
-        while not self._items:
+        """Take the oldest message, waiting for one; None if :meth:`interrupt` woke us first."""
+        if self._items:
+            await trio.lowlevel.checkpoint()
+        else:
             await self._receiver.park()
-        await trio.lowlevel.checkpoint()
+        if not self._items:
+            return None
         item = self._items.popleft()
         if self._senders:
             self._senders.unpark()
         return item
+
+    def interrupt(self) -> None:
+        """Wake the consumer waiting in :meth:`get` even though nothing arrived."""
+        self._receiver.unpark_all()
 
     def drain(self) -> list[Any]:
         items = list(self._items)

@@ -26,7 +26,7 @@ from snapshots import Batch, GroupCommit, Store, Timer
 
 from .address import parse
 from .behavior import Behavior
-from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record
+from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock
 from .errors import ActorStopped, AskTimeout, Overloaded, UnknownKind
 from .messages import ChildFailed, Command, TimerFired
@@ -156,6 +156,7 @@ class Runtime:
         cell = self.cells.get(address)
         if cell is not None:
             self.cells.move_to_end(address)
+            cell.last_active = trio.current_time()
             return cell
         if not self.accepting:
             raise ActorStopped("the runtime is shutting down")
@@ -178,6 +179,19 @@ class Runtime:
             if cell.status == "running" and cell.inflight is None and not cell.mailbox and not cell._stop_requested:
                 cell.request_stop()
                 count -= 1
+
+    async def reap_idle(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Passivate actors idle for ``idle_passivate`` s (checked every tenth of that)."""
+        idle = self.config.idle_passivate
+        task_status.started()
+        while True:
+            await trio.sleep(idle / 10)
+            cutoff = trio.current_time() - idle
+            for cell in list(self.cells.values()):  # least recently used first
+                if cell.last_active > cutoff:
+                    break
+                if cell.inflight is None and not cell.mailbox:
+                    cell.request_stop()
 
     def _unregister(self, cell: ActorCell) -> None:
         if self.cells.get(cell.address) is cell:
@@ -202,9 +216,6 @@ class Runtime:
         if accepts is None:
             accepts = self._accepts[behavior.kind] = frozenset(behavior.commands)
         return accepts
-
-    def snapshot_every(self, behavior: Behavior) -> int:
-        return behavior.snapshot_every or self.config.snapshot_every
 
     # -- supervision ---------------------------------------------------------------
 
@@ -255,6 +266,18 @@ class Runtime:
             "snapshot_seq": cell.snapshot_seq,
         }
 
+    def state_of(self, address: str) -> tuple[Any, int]:
+        """``(state, seq)`` of any actor: live if active, else read from storage without activating it."""
+        cell = self.cells.get(address)
+        if cell is not None and cell.status == "running":
+            return cell.state, cell.seq
+        kind, _ = parse(address)
+        behavior = self.behaviors.get(kind)
+        if behavior is None:
+            raise UnknownKind(f"no actor kind {kind!r}")
+        state, seq, _ = recover(behavior, self.store, address)
+        return state, seq
+
     def tree(self) -> dict[str, Any]:
         """The live supervision tree with each active actor's figures."""
         nodes = {address: {**self.describe(cell), "children": []} for address, cell in self.cells.items()}
@@ -291,6 +314,7 @@ class Runtime:
     async def drain(self) -> None:
         """Stop taking messages, let every actor finish its mailbox, snapshot and leave."""
         self.accepting = False
+        self.timers.stop()
         while self.cells:
             for cell in list(self.cells.values()):
                 cell.request_stop()
@@ -312,6 +336,7 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
         async with trio.open_nursery() as actors:
             runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
             await actors.start(runtime.timers.run)
+            await actors.start(runtime.reap_idle)
             if config.lag_interval:
                 await actors.start(runtime.lag.run)
             try:

@@ -35,6 +35,7 @@ class TimerService:
         self._retry_at: int | None = None
         self._scope: trio.CancelScope | None = None
         self._wake_at: int | None = None
+        self._stopped = False
 
     @property
     def pending(self) -> int:
@@ -45,15 +46,23 @@ class TimerService:
         if self._scope is not None and (self._wake_at is None or due_ms < self._wake_at):
             self._scope.cancel()
 
-    def done(self, timer: Timer) -> None:
-        """The actor has handled (or dropped) ``timer``; it may be delivered again if rescheduled."""
+    def done(self, timer: Timer, redeliver: bool = False) -> None:
+        """The actor has handled ``timer``, or (``redeliver``) gave it back unhandled."""
         if self._inflight.get((timer.address, timer.name)) == timer.id:
             del self._inflight[(timer.address, timer.name)]
+            if redeliver:
+                self.poke(timer.due_ms)
+
+    def stop(self) -> None:
+        """Deliver nothing more (shutdown); stored timers fire after the next start."""
+        self._stopped = True
+        if self._scope is not None:
+            self._scope.cancel()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         clock = self.runtime.clock
         task_status.started()
-        while True:
+        while not self._stopped:
             now = now_ms(clock)
             self._deliver_due(now)
             wake = self.runtime.store.next_timer_due(after_ms=now)

@@ -25,8 +25,12 @@ from .store import Batch, Store
 @dataclass(slots=True)
 class _Group:
     batches: list[Batch] = field(default_factory=list)
-    done: trio.Event = field(default_factory=trio.Event)
+    waiters: list[trio.lowlevel.Task] = field(default_factory=list)
     error: BaseException | None = None
+
+
+def _uncancellable(_: object) -> trio.lowlevel.Abort:
+    return trio.lowlevel.Abort.FAILED
 
 
 @dataclass(slots=True)
@@ -44,7 +48,7 @@ class GroupCommit:
         self.mode = mode
         self.stats = CommitStats()
         self._open = _Group()
-        self._wake = trio.Event()
+        self._committer: trio.lowlevel.Task | None = None  # set while it waits for work
         self._closed = False
 
     async def commit(self, batch: Batch) -> None:
@@ -53,11 +57,13 @@ class GroupCommit:
             raise StoreError("store is closed")
         group = self._open
         group.batches.append(batch)
-        self._wake.set()
+        group.waiters.append(trio.lowlevel.current_task())
+        if self._committer is not None:
+            trio.lowlevel.reschedule(self._committer)
+            self._committer = None
         # Once queued the batch will be written; the caller must see the outcome so its
         # in-memory state never diverges from the journal, so this wait is not cancellable.
-        with trio.CancelScope(shield=True):
-            await group.done.wait()
+        await trio.lowlevel.wait_task_rescheduled(_uncancellable)
         if group.error is not None:
             raise StoreError(f"commit failed: {group.error}") from group.error
 
@@ -65,9 +71,16 @@ class GroupCommit:
         task_status.started()
         try:
             while True:
-                await self._wake.wait()
-                self._wake = trio.Event()
+                if not self._open.batches:
+                    self._committer = trio.lowlevel.current_task()
+
+                    def abort(_: object) -> trio.lowlevel.Abort:
+                        self._committer = None
+                        return trio.lowlevel.Abort.SUCCEEDED
+
+                    await trio.lowlevel.wait_task_rescheduled(abort)
                 await self._flush()
+                await trio.lowlevel.checkpoint()
         finally:
             with trio.CancelScope(shield=True):
                 self._closed = True
@@ -90,4 +103,5 @@ class GroupCommit:
             self.stats.writes += 1
             self.stats.batches += len(group.batches)
             self.stats.largest_group = max(self.stats.largest_group, len(group.batches))
-            group.done.set()
+            for task in group.waiters:
+                trio.lowlevel.reschedule(task)
