@@ -116,7 +116,7 @@ class ActorCell:
         self.metrics = ActorMetrics()
         self.status = "activating"
         self.inflight: Envelope | None = None
-        self.restart_times: deque[float] = deque()
+        self.restart_times: deque[float] | None = None  # made on the first crash: most actors never crash
         self.escalations = 0
         self.last_active = trio.current_time()
         self._wait_scope: trio.CancelScope | None = None
@@ -308,6 +308,8 @@ class ActorCell:
                 self.inflight = None
                 await runtime.dead_letter(self, envelope, "crashed on every attempt", exc)
         now = trio.current_time()
+        if self.restart_times is None:
+            self.restart_times = deque()
         self.restart_times.append(now)
         while self.restart_times and self.restart_times[0] < now - config.restart_period:
             self.restart_times.popleft()

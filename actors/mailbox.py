@@ -3,10 +3,13 @@
 Producers either wait for room (``put``: backpressure inside the server) or fail at once
 (``put_nowait`` raises ``Overloaded``: for requests arriving from clients).  A producer
 that awaits each ``put`` sees its messages handled in the order it sent them.
+
+Thousands of idle actors each hold one, so it is lean: a list (at most ``capacity``
+long, so popping its head is cheap), the consumer parked directly, and a parking lot for
+waiting producers made only when one has to wait.
 """
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import trio
@@ -15,16 +18,16 @@ from .errors import Overloaded
 
 
 class Mailbox:
-    __slots__ = ("address", "capacity", "_items", "_receiver", "_senders")
+    __slots__ = ("address", "capacity", "_items", "_consumer", "_senders")
 
     def __init__(self, address: str, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("mailbox capacity must be at least 1")
         self.address = address
         self.capacity = capacity
-        self._items: deque[Any] = deque()
-        self._receiver = trio.lowlevel.ParkingLot()
-        self._senders = trio.lowlevel.ParkingLot()
+        self._items: list[Any] = []
+        self._consumer: trio.lowlevel.Task | None = None
+        self._senders: trio.lowlevel.ParkingLot | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -37,11 +40,12 @@ class Mailbox:
         if len(self._items) >= self.capacity:
             raise Overloaded(self.address, self.capacity)
         self._items.append(item)
-        if self._receiver:
-            self._receiver.unpark()
+        self.interrupt()
 
     async def wait_for_room(self) -> None:
         while len(self._items) >= self.capacity:
+            if self._senders is None:
+                self._senders = trio.lowlevel.ParkingLot()
             await self._senders.park()
 
     async def get(self) -> Any:
@@ -49,20 +53,28 @@ class Mailbox:
         if self._items:
             await trio.lowlevel.checkpoint()
         else:
-            await self._receiver.park()
+            self._consumer = trio.lowlevel.current_task()
+
+            def abort(_: Any) -> trio.lowlevel.Abort:
+                self._consumer = None
+                return trio.lowlevel.Abort.SUCCEEDED
+
+            await trio.lowlevel.wait_task_rescheduled(abort)
         if not self._items:
             return None
-        item = self._items.popleft()
+        item = self._items.pop(0)
         if self._senders:
             self._senders.unpark()
         return item
 
     def interrupt(self) -> None:
-        """Wake the consumer waiting in :meth:`get` even though nothing arrived."""
-        self._receiver.unpark_all()
+        """Wake the consumer waiting in :meth:`get` (it returns None if nothing arrived)."""
+        if self._consumer is not None:
+            trio.lowlevel.reschedule(self._consumer)
+            self._consumer = None
 
     def drain(self) -> list[Any]:
-        items = list(self._items)
-        self._items.clear()
-        self._senders.unpark_all()
+        items, self._items = self._items, []
+        if self._senders:
+            self._senders.unpark_all()
         return items

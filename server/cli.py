@@ -70,9 +70,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from snapshots import Store, backup
+    from snapshots import Store, StoreLocked, backup
 
-    store = Store.open(args.data)
+    try:
+        store = Store.open(args.data)
+    except StoreLocked as exc:
+        # A read-only RocksDB instance checkpoints without the WAL: such a backup would
+        # silently miss the newest events, so a running server must take its own backup.
+        raise StoreLocked(f"{exc}. A running server backs itself up (operator API); "
+                          f"'everturn backup' works on a stopped one") from exc
     try:
         target = backup(store, args.target)
     finally:

@@ -1,0 +1,89 @@
+"""What operators read: the tree with per-actor figures; work kept off the loop; loop lag."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import trio
+import trio.testing
+
+from actors import Rejected, RuntimeConfig, TrioClock, Workers, open_runtime
+from actors.metrics import LagMonitor
+
+from ..kinds import Add, Boom, LedgerKind
+
+
+async def test_tree_shows_per_actor_figures(store, autojump_clock):
+    config = RuntimeConfig(lag_interval=None, snapshot_every=2)
+    async with open_runtime(store, [LedgerKind()], clock=TrioClock(), config=config) as rt:
+        for amount in (1, 2, 3):
+            await rt.ask("ledger/a", Add(amount=amount))
+        with pytest.raises(Rejected):
+            await rt.ask("ledger/a", Add(amount=0))
+        await rt.ask("ledger/a", Boom(times=1))
+        tree = rt.tree()
+    [kind] = tree["children"]
+    [node] = kind["children"]
+    assert node["address"] == "ledger/a"
+    assert node["status"] == "running"
+    assert (node["handled"], node["rejected"], node["restarts"]) == (5, 1, 1)
+    assert node["journal_length"] == 3 and node["snapshot_seq"] == 2
+    assert node["last_error"] == "RuntimeError: boom 1"
+    assert node["state_bytes"] > 0 and node["mailbox"] == 0
+    assert 0 <= node["handle_ms_p50"] <= node["handle_ms_p99"]
+    assert tree["active"] == 1 and tree["commit_writes"] >= 3
+
+
+async def test_thread_work_respects_its_capacity():
+    running, peak = 0, 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def job(n: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(timeout=30)
+        with lock:
+            running -= 1
+        return n * n
+
+    results = []
+    with Workers(threads=2) as workers:
+        async with trio.open_nursery() as nursery:
+            async def one(n: int) -> None:
+                results.append(await workers.in_thread(job, n))
+
+            for n in range(5):
+                nursery.start_soon(one, n)
+            while workers.threads.borrowed_tokens < 2:
+                await trio.sleep(0.001)
+            await trio.testing.wait_all_tasks_blocked()
+            assert workers.threads.borrowed_tokens == 2
+            release.set()
+    assert sorted(results) == [0, 1, 4, 9, 16]
+    assert peak == 2
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+async def test_process_work_returns_results():
+    with Workers(processes=2) as workers:
+        assert [await workers.in_process(_square, n) for n in range(3)] == [0, 1, 4]
+
+
+async def test_lag_monitor_sees_a_blocked_loop():
+    monitor = LagMonitor(interval=0.01)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(monitor.run)
+        await trio.sleep(0.02)
+        blocked_until = time.perf_counter() + 0.2   # the bug the monitor exists to catch:
+        while time.perf_counter() < blocked_until:  # a handler that blocks the loop
+            pass
+        await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+    assert monitor.max_ms >= 150
