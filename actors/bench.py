@@ -139,14 +139,18 @@ async def _actor_mailboxes(data: Path, actors: int, per_actor: int) -> float:
 
 # -- durable ---------------------------------------------------------------------------
 
+def _raw_journal(store: Store) -> tuple[bytes, Any, WriteOptions]:
+    """What a raw writer needs: one journaled event's bytes, the journal handle, sync=True."""
+    sync = WriteOptions()
+    sync.sync = True
+    return codec.encode(KIND.dump_event(Noted(text=TEXT))), store._handles[JOURNAL], sync
+
+
 def _raw_rocksdb(data: Path, commands: int) -> float:
     """Raw rocksdict: the same journal bytes, WriteBatch of 100, sync=True."""
     store = Store.open(data)
     try:
-        value = codec.encode(KIND.dump_event(Noted(text=TEXT)))
-        cf = store._handles[JOURNAL]
-        sync = WriteOptions()
-        sync.sync = True
+        value, cf, sync = _raw_journal(store)
         start = time.perf_counter()
         for first in range(0, commands, 100):
             wb = WriteBatch(raw_mode=True)
@@ -187,10 +191,7 @@ async def _trio_floor(data: Path, actors: int) -> float:
     with the same bytes and no validation, state, metrics or supervision."""
     store = Store.open(data)
     try:
-        value = codec.encode(KIND.dump_event(Noted(text=TEXT)))
-        cf = store._handles[JOURNAL]
-        sync = WriteOptions()
-        sync.sync = True
+        value, cf, sync = _raw_journal(store)
         pending: list[tuple[bytes, trio.Event]] = []
         wake = trio.Event()
 

@@ -21,8 +21,9 @@ import trio
 from snapshots import Batch, CorruptRecord, Store, Timer, UnknownSchema, codec
 
 from .clock import to_datetime
-from .errors import ActorCrashed, ActorStopped, Rejected
+from .errors import ActorCrashed, ActorError, ActorStopped, Rejected
 from .messages import Ack, Cancel, Command, Context, Decision
+from .mailbox import Mailbox, TaskSlot
 from .metrics import ActorMetrics
 
 if TYPE_CHECKING:
@@ -35,41 +36,31 @@ log = logging.getLogger("everturn.actors")
 class Reply:
     """One-shot reply slot of an ``ask``: the asking task parks on it directly."""
 
-    __slots__ = ("done", "value", "error", "_task")
+    __slots__ = ("request_id", "done", "value", "error", "_asker")
 
-    def __init__(self) -> None:
+    def __init__(self, request_id: int = 0) -> None:
+        self.request_id = request_id
         self.done = False
         self.value: Any = None
         self.error: BaseException | None = None
-        self._task: trio.lowlevel.Task | None = None
+        self._asker = TaskSlot()
 
     def set(self, value: Any) -> None:
         if not self.done:
             self.done, self.value = True, value
-            self._wake()
+            self._asker.wake()
 
     def fail(self, error: BaseException) -> None:
         if not self.done:
             self.done, self.error = True, error
-            self._wake()
-
-    def _wake(self) -> None:
-        if self._task is not None:
-            trio.lowlevel.reschedule(self._task)
-            self._task = None
+            self._asker.wake()
 
     async def wait(self) -> Any:
         """Wait for the reply; cancellable (the command may still be handled)."""
         if self.done:
             await trio.lowlevel.checkpoint()
         else:
-            self._task = trio.lowlevel.current_task()
-
-            def abort(_: Any) -> trio.lowlevel.Abort:
-                self._task = None
-                return trio.lowlevel.Abort.SUCCEEDED
-
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await self._asker.park()
         if self.error is not None:
             raise self.error
         return self.value
@@ -103,8 +94,6 @@ class ActorCell:
     )
 
     def __init__(self, runtime: "Runtime", address: str, kind: str, behavior: "Behavior") -> None:
-        from .mailbox import Mailbox
-
         self.address = address
         self.kind = kind
         self.behavior = behavior
@@ -223,10 +212,10 @@ class ActorCell:
             envelope.fail(rejected)
             self.metrics.record(time.perf_counter() - started)
             return
-        if type(result) is list:
-            events, decision = result, None
-        else:
+        if isinstance(result, Decision):
             events, decision = result.events, result
+        else:
+            events, decision = (result if type(result) is list else list(result)), None
         if not events and decision is None and timer is None:  # nothing to write
             self.escalations = 0
             self.metrics.record(time.perf_counter() - started)
@@ -251,6 +240,8 @@ class ActorCell:
         if batch:
             await runtime.commits.commit(batch)
         self.state, self.seq = state, seq
+        # Durable and applied: from here on a failure must never make the loop retry it.
+        self.inflight = None
         if snapshot_due:
             self.snapshot_seq = seq
         self.escalations = 0
@@ -263,7 +254,11 @@ class ActorCell:
             runtime.timers.poke(earliest)
         if decision is not None:
             for tell in decision.tells:
-                await runtime.tell(tell.address, tell.command)
+                try:
+                    await runtime.tell(tell.address, tell.command)
+                except ActorError as exc:
+                    self.metrics.last_error = f"tell to {tell.address} failed: {exc}"
+                    await runtime.dead_letter(self, Envelope(tell.command), f"tell to {tell.address} failed", exc)
 
     def _timer_changes(self, batch: Batch, decision: Decision, ctx: Context) -> int | None:
         store, earliest = self.runtime.store, None
@@ -353,6 +348,7 @@ def dead_letter_record(address: str, envelope: Envelope, reason: str, exc: BaseE
         "reason": reason,
         "error": f"{type(exc).__name__}: {exc}" if exc is not None else None,
         "attempts": envelope.attempts,
+        "request_id": envelope.reply.request_id if envelope.reply is not None else None,
         "at": now,
     }
 

@@ -17,6 +17,29 @@ import trio
 from .errors import Overloaded
 
 
+class TaskSlot:
+    """Room for one parked task: ``park`` waits (cancellable) until ``wake``."""
+
+    __slots__ = ("_task",)
+
+    def __init__(self) -> None:
+        self._task: trio.lowlevel.Task | None = None
+
+    async def park(self) -> None:
+        self._task = trio.lowlevel.current_task()
+
+        def abort(_: Any) -> trio.lowlevel.Abort:
+            self._task = None
+            return trio.lowlevel.Abort.SUCCEEDED
+
+        await trio.lowlevel.wait_task_rescheduled(abort)
+
+    def wake(self) -> None:
+        if self._task is not None:
+            trio.lowlevel.reschedule(self._task)
+            self._task = None
+
+
 class Mailbox:
     __slots__ = ("address", "capacity", "_items", "_consumer", "_senders")
 
@@ -26,7 +49,7 @@ class Mailbox:
         self.address = address
         self.capacity = capacity
         self._items: list[Any] = []
-        self._consumer: trio.lowlevel.Task | None = None
+        self._consumer = TaskSlot()
         self._senders: trio.lowlevel.ParkingLot | None = None
 
     def __len__(self) -> int:
@@ -53,13 +76,7 @@ class Mailbox:
         if self._items:
             await trio.lowlevel.checkpoint()
         else:
-            self._consumer = trio.lowlevel.current_task()
-
-            def abort(_: Any) -> trio.lowlevel.Abort:
-                self._consumer = None
-                return trio.lowlevel.Abort.SUCCEEDED
-
-            await trio.lowlevel.wait_task_rescheduled(abort)
+            await self._consumer.park()
         if not self._items:
             return None
         item = self._items.pop(0)
@@ -69,9 +86,7 @@ class Mailbox:
 
     def interrupt(self) -> None:
         """Wake the consumer waiting in :meth:`get` (it returns None if nothing arrived)."""
-        if self._consumer is not None:
-            trio.lowlevel.reschedule(self._consumer)
-            self._consumer = None
+        self._consumer.wake()
 
     def drain(self) -> list[Any]:
         items, self._items = self._items, []

@@ -117,25 +117,25 @@ class Runtime:
         """Deliver ``command`` now or raise ``Overloaded``; never waits."""
         self._deliver_nowait(address, command)
 
-    async def ask(self, address: str, command: Command, timeout: float | None = None) -> Any:
-        """Send ``command`` and wait for its reply (``Ack`` by default); raises ``Rejected``,
-        ``ActorCrashed``, ``AskTimeout`` (the command may still be handled later)."""
-        reply = Reply()
-        timeout = self.config.ask_timeout if timeout is None else timeout
-        request_id = next(self._request_ids)
-        with trio.move_on_after(timeout):
-            await self._deliver(address, Envelope(command, reply))
-            return await reply.wait()
-        raise AskTimeout(f"request {request_id}: {address} did not answer {type(command).__name__} within {timeout} s")
+    async def ask(self, address: str, command: Command, timeout: float | None = None, *,
+                  wait_for_room: bool = True) -> Any:
+        """Send ``command`` and wait for its reply (``Ack`` by default).
 
-    async def ask_nowait(self, address: str, command: Command, timeout: float | None = None) -> Any:
-        """Like ``ask`` but fails with ``Overloaded`` instead of waiting for mailbox room."""
-        reply = Reply()
-        self._cell(address).mailbox.put_nowait(Envelope(command, reply))
+        Raises ``Rejected``, ``ActorCrashed``, ``AskTimeout`` (the command may still be
+        handled later) and, with ``wait_for_room=False`` (for requests from clients),
+        ``Overloaded`` at once when the mailbox is full.
+        """
+        reply = Reply(next(self._request_ids))
+        envelope = Envelope(command, reply)
         timeout = self.config.ask_timeout if timeout is None else timeout
+        if not wait_for_room:
+            self._cell(address).mailbox.put_nowait(envelope)
         with trio.move_on_after(timeout):
+            if wait_for_room:
+                await self._deliver(address, envelope)
             return await reply.wait()
-        raise AskTimeout(f"{address} did not answer {type(command).__name__} within {timeout} s")
+        raise AskTimeout(f"request {reply.request_id}: {address} did not answer "
+                         f"{type(command).__name__} within {timeout} s")
 
     async def _deliver(self, address: str, envelope: Envelope) -> None:
         while True:

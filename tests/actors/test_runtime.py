@@ -95,6 +95,7 @@ async def test_poison_message_is_dead_lettered_and_the_actor_goes_on(store, auto
         assert letter["command"] == "Boom"
         assert letter["error"] == "RuntimeError: boom 2"
         assert letter["attempts"] == 2
+        assert letter["request_id"] >= 1
         assert rt.supervisors["ledger"].escalations == 1   # 2 restarts in 5 s > intensity 1
 
 
@@ -183,3 +184,21 @@ async def test_shutdown_drains_mailboxes(tmp_path, autojump_clock):
             rt.try_tell("ledger/a", Add(amount=1))
     assert store.last_seq("ledger/a") == 50
     store.close()
+
+
+async def test_a_failed_tell_after_the_write_is_dead_lettered_not_replayed(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        await rt.ask("ledger/a", Forward(to="dragon/1", amount=3))   # no such kind
+        assert await rt.ask("ledger/a", Add(amount=1)) == Ack(seq=2, events=1)
+        assert rt.cells["ledger/a"].state.history == (-3, 1)        # decided once, not retried
+        [letter] = store.dead_letters()
+        assert letter["command"] == "Add" and "dragon/1" in letter["reason"]
+
+
+async def test_ask_without_waiting_for_room_fails_fast_at_the_edge(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(mailbox_capacity=1)) as rt:
+        rt.try_tell("ledger/a", Add(amount=1))
+        with pytest.raises(Overloaded):
+            await rt.ask("ledger/a", Add(amount=1), wait_for_room=False)
+        await trio.testing.wait_all_tasks_blocked()
+        assert await rt.ask("ledger/a", Add(amount=1), wait_for_room=False) == Ack(seq=2, events=1)
