@@ -32,6 +32,7 @@ from .errors import ActorStopped, AskTimeout, Overloaded, UnknownKind
 from .messages import ChildFailed, Command, TimerFired
 from .metrics import LagMonitor
 from .timers import TimerService
+from .work import Workers
 
 log = logging.getLogger("everturn.actors")
 
@@ -57,6 +58,8 @@ class RuntimeConfig:
     shutdown_grace: float = 10.0
     commit_mode: str = "inline"
     lag_interval: float | None = 0.5
+    worker_threads: int = 4                # blocking work off the loop (simulation, torch, LLM)
+    worker_processes: int = 0              # pure-Python number crunching; 0: none
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Runtime:
         self.cells: OrderedDict[str, ActorCell] = OrderedDict()
         self.timers = TimerService(self)
         self.lag = LagMonitor(config.lag_interval or 0.5)
+        self.workers = Workers(config.worker_threads, config.worker_processes)
         self.activations = 0
         self.passivations = 0
         self.accepting = True
@@ -345,5 +349,6 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
                 with trio.move_on_after(config.shutdown_grace) as grace:
                     grace.shield = True
                     await runtime.drain()
+                runtime.workers.close()
                 actors.cancel_scope.cancel()
         infrastructure.cancel_scope.cancel()
