@@ -202,3 +202,22 @@ async def test_ask_without_waiting_for_room_fails_fast_at_the_edge(store, autoju
             await rt.ask("ledger/a", Add(amount=1), wait_for_room=False)
         await trio.testing.wait_all_tasks_blocked()
         assert await rt.ask("ledger/a", Add(amount=1), wait_for_room=False) == Ack(seq=2, events=1)
+
+
+async def test_an_unreadable_journal_is_contained_and_visible(store, autojump_clock):
+    from snapshots import Batch
+
+    batch = Batch()
+    store.append_event(batch, "ledger/broken", 1, {"t": "FromTheFuture", "v": 1, "d": {}})
+    store.write([batch])
+    cfg = config(kind_intensity=2, kind_period=3600.0)
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=cfg) as rt:
+        with pytest.raises(AskTimeout):
+            await rt.ask("ledger/broken", Add(amount=1), timeout=120)
+        assert await rt.ask("ledger/fine", Add(amount=1)) == Ack(seq=1, events=1)
+        node = rt.describe(rt.cells["ledger/broken"])
+        assert node["status"] == "restarting"
+        assert "unknown event type 'FromTheFuture'" in node["last_error"]
+        assert rt.supervisors["ledger"].escalations >= 3
+        assert rt.supervisors["ledger"].degraded
+        assert store.last_seq("ledger/broken") == 1   # nothing written over the evidence
