@@ -39,9 +39,15 @@ class Timer:
 
 @dataclass(slots=True)
 class Batch:
-    """Writes that must land together: built by the caller, written by ``GroupCommit``."""
+    """Writes that must land together: built by the caller, written by ``GroupCommit``.
+
+    ``timers`` records the timer changes already queued here (None: cancelled), so that a
+    later change in the same batch sees them: a handler that consumes a fired timer and
+    schedules the same name again must end with the new schedule, not with nothing.
+    """
 
     ops: list[tuple[str, bytes, bytes | None]] = field(default_factory=list)
+    timers: dict[tuple[str, str], "Timer | None"] | None = None
 
     def put(self, cf: str, key: bytes, value: bytes) -> None:
         self.ops.append((cf, key, value))
@@ -196,15 +202,25 @@ class Store:
         batch.put(TIMERS, keys.timer_due_key(timer.due_ms, timer.address, timer.name),
                   codec.encode({"id": timer.id, "payload": timer.payload}))
         batch.put(TIMERS, keys.timer_name_key(timer.address, timer.name), timer.due_ms.to_bytes(8, "big"))
+        self._queued_timers(batch)[(timer.address, timer.name)] = timer
 
     def delete_timer(self, batch: Batch, address: str, name: str, only_id: str | None = None) -> bool:
-        """Cancel the named timer; with ``only_id``, only if it is still that schedule."""
-        current = self.get_timer(address, name)
+        """Cancel the named timer (as ``batch`` would leave it); with ``only_id``, only if
+        it is still that schedule."""
+        queued = self._queued_timers(batch)
+        current = queued[(address, name)] if (address, name) in queued else self.get_timer(address, name)
         if current is None or (only_id is not None and current.id != only_id):
             return False
         batch.delete(TIMERS, keys.timer_due_key(current.due_ms, address, name))
         batch.delete(TIMERS, keys.timer_name_key(address, name))
+        queued[(address, name)] = None
         return True
+
+    @staticmethod
+    def _queued_timers(batch: Batch) -> dict[tuple[str, str], Timer | None]:
+        if batch.timers is None:
+            batch.timers = {}
+        return batch.timers
 
     def get_timer(self, address: str, name: str) -> Timer | None:
         due = self._cf[TIMERS].get(keys.timer_name_key(address, name))

@@ -86,7 +86,11 @@ class LedgerKind(Behavior[Ledger]):
             case TimerFired(name=name, id=timer_id, payload=note):
                 if timer_id in state.fired_ids:
                     return []
-                return [Reminded(name=name, timer_id=timer_id, note=note or "")]
+                reminded = Reminded(name=name, timer_id=timer_id, note=note or "")
+                if note and note.startswith("every "):   # a repeating timer reschedules itself
+                    again = Schedule(name, after=timedelta(seconds=float(note.split()[1])), payload=note)
+                    return Decision(events=[reminded], timers=[again])
+                return [reminded]
             case ChildFailed(child=child):
                 return [ChildNoted(child=child)]
         raise AssertionError(command)

@@ -102,3 +102,12 @@ async def test_virtual_clock_advance_fires_timers_across_many_actors_once(store,
         await trio.testing.wait_all_tasks_blocked()
         assert all(rt.state_of(f"ledger/{n}")[0].reminders == ("tick",) for n in range(50))
         assert rt.timers.fired == 50
+
+
+async def test_a_timer_that_reschedules_itself_keeps_firing(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        await rt.ask("ledger/a", Remind(name="tick", after_s=10, note="every 10"))
+        await trio.sleep(55)
+        assert rt.state_of("ledger/a")[0].reminders == ("tick",) * 5
+        [pending] = store.timers_of("ledger/a")
+        assert pending.name == "tick"
