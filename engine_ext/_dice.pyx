@@ -12,13 +12,21 @@ cdef inline uint64_t _splitmix64(uint64_t seed, uint64_t counter) nogil:
     return z ^ (z >> 31)
 
 
+LIMIT = 1 << 63
+
+
 def splitmix64(seed, counter):
+    if not 0 <= counter <= 0xFFFFFFFFFFFFFFFF:
+        raise ValueError(f"stream position {counter} outside 0..2**64-1")
     return _splitmix64(<uint64_t>(seed & 0xFFFFFFFFFFFFFFFF), <uint64_t>counter)
 
 
-def roll(seed, long long counter, long long count, long long sides):
-    if sides < 1 or count < 0:
+def roll(seed, counter, count, sides):
+    # Range checks on Python ints first, so both builds refuse exactly the same inputs.
+    if not (1 <= sides < LIMIT and 0 <= count < LIMIT):
         raise ValueError(f"cannot roll {count}d{sides}")
+    if not 0 <= counter < LIMIT:
+        raise ValueError(f"dice counter {counter} outside 0..2**63-1")
     cdef uint64_t s = <uint64_t>(seed & 0xFFFFFFFFFFFFFFFF)
     cdef uint64_t n = <uint64_t>sides
     # 2**64 - (2**64 % n), computed without overflow; 0 means "every value is accepted"
