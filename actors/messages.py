@@ -75,6 +75,7 @@ class Schedule:
     def __post_init__(self) -> None:
         if (self.at is None) == (self.after is None):
             raise ValueError(f"timer {self.name!r}: give exactly one of at= or after=")
+        _check_timer_name(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,19 @@ class Cancel:
     """Cancel the named durable timer (no error if it does not exist)."""
 
     name: str
+
+    def __post_init__(self) -> None:
+        _check_timer_name(self.name)
+
+
+def _check_timer_name(name: str) -> None:
+    """Timer names become storage keys: 1-128 characters of valid UTF-8, no NUL."""
+    try:
+        encoded = name.encode()
+    except (UnicodeEncodeError, AttributeError):
+        raise ValueError(f"timer name {name!r} is not valid text") from None
+    if not 1 <= len(name) <= 128 or b"\x00" in encoded:
+        raise ValueError(f"timer name {name!r}: 1 to 128 characters, no NUL")
 
 
 @dataclass(frozen=True, slots=True)

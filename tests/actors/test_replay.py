@@ -96,3 +96,15 @@ def test_rebuilding_from_journal_or_snapshot_equals_the_live_state(tmp_path_fact
         assert len(store.snapshots_raw("ledger/a")) <= 2
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("name", ["", "a\x00b", "\ud800", "x" * 129])
+def test_timer_names_that_cannot_be_stored_are_refused_where_they_are_written(name):
+    from datetime import timedelta
+
+    from actors import Cancel, Schedule
+
+    with pytest.raises(ValueError, match="timer name"):
+        Schedule(name, after=timedelta(seconds=1))
+    with pytest.raises(ValueError, match="timer name"):
+        Cancel(name)
