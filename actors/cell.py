@@ -143,7 +143,7 @@ class ActorCell:
                 await trio.sleep_forever()
             self._wait_scope = None
             if self._stop_requested:
-                self._abandon("the actor was stopped while restarting")
+                await self._abandon("the actor was stopped while restarting")
                 return
 
     def _recover(self) -> None:
@@ -178,13 +178,22 @@ class ActorCell:
             except Exception:  # the journal holds everything; a snapshot only saves replay time
                 log.exception("%s: snapshot on passivation failed", self.address)
 
-    def _abandon(self, why: str) -> None:
-        self.runtime._unregister(self)
-        for envelope in ([self.inflight] if self.inflight else []) + self.mailbox.drain():
-            envelope.fail(ActorStopped(f"{self.address}: {why}"))
-            if envelope.timer is not None:
-                self.runtime.timers.done(envelope.timer, redeliver=True)
+    async def _abandon(self, why: str) -> None:
+        """Give up on what is queued: asks fail, timers stay stored, tells go to the dead letters."""
+        runtime = self.runtime
+        runtime._unregister(self)
+        envelopes = ([self.inflight] if self.inflight else []) + self.mailbox.drain()
         self.inflight = None
+        batch = Batch()
+        for envelope in envelopes:
+            if envelope.timer is not None:
+                runtime.timers.done(envelope.timer, redeliver=True)
+            elif envelope.reply is not None:
+                envelope.fail(ActorStopped(f"{self.address}: {why}"))
+            else:
+                runtime.store.add_dead_letter(batch, dead_letter_record(self.address, envelope, why, None, runtime.clock.now()))
+        if batch:
+            await runtime.commits.commit(batch)
 
     # -- handling one command ------------------------------------------------------
 

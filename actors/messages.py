@@ -20,8 +20,8 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Event(BaseModel):
-    """Base of every journaled event.  ``version`` is stored with each event."""
+class Versioned(BaseModel):
+    """Stored forever with its ``version``; ``upcast`` reads what older versions wrote."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     version: ClassVar[int] = 1
@@ -32,15 +32,12 @@ class Event(BaseModel):
         return data
 
 
-class State(BaseModel):
-    """Base of actor state.  Stored in snapshots with ``version``; upcast like events."""
+class Event(Versioned):
+    """Base of every journaled event."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    version: ClassVar[int] = 1
 
-    @classmethod
-    def upcast(cls, version: int, data: dict[str, Any]) -> dict[str, Any]:
-        return data
+class State(Versioned):
+    """Base of actor state, stored in snapshots."""
 
 
 class TimerFired(Command):

@@ -221,3 +221,18 @@ async def test_an_unreadable_journal_is_contained_and_visible(store, autojump_cl
         assert rt.supervisors["ledger"].escalations >= 3
         assert rt.supervisors["ledger"].degraded
         assert store.last_seq("ledger/broken") == 1   # nothing written over the evidence
+
+
+async def test_stopping_a_crash_looping_actor_dead_letters_its_queued_tells(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(backoff_base=100.0)) as rt:
+        rt.try_tell("ledger/a", Boom(times=10))       # crashes, then waits 100 s to restart
+        await trio.testing.wait_all_tasks_blocked()
+        rt.try_tell("ledger/a", Add(amount=1))
+        rt.try_tell("ledger/a", Add(amount=2))
+        assert rt.cells["ledger/a"].status == "restarting"
+        rt.passivate("ledger/a")
+        await trio.testing.wait_all_tasks_blocked()
+        assert "ledger/a" not in rt.cells
+    letters = store.dead_letters()
+    assert [(l["command"], l["data"]) for l in letters] == [("Boom", {"times": 10}), ("Add", {"amount": 1}), ("Add", {"amount": 2})]
+    assert all(l["reason"] == "the actor was stopped while restarting" for l in letters)
