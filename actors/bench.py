@@ -105,7 +105,7 @@ async def _raw_channels(actors: int, per_actor: int) -> float:
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
         channels = [trio.open_memory_channel(256) for _ in range(actors)]
-        for send, receive in channels:
+        for _, receive in channels:
             nursery.start_soon(consumer, receive)
         for send, _ in channels:
             nursery.start_soon(producer, send)

@@ -331,17 +331,17 @@ def recover(behavior: "Behavior", store: Store, address: str) -> tuple[Any, int,
     An unreadable snapshot (torn, corrupt, or of an unknown schema) falls back to the one
     before it, and finally to a full replay: never to lost events.
     """
-    state, seq = behavior.initial(address), 0
+    state, snapshot_seq = behavior.initial(address), 0
     for snap_seq, raw in store.snapshots_raw(address):
         try:
-            state, seq = behavior.load_state(codec.decode(raw)), snap_seq
+            state, snapshot_seq = behavior.load_state(codec.decode(raw)), snap_seq
             break
         except (CorruptRecord, UnknownSchema) as exc:
             log.warning("%s: snapshot at %d unreadable (%s); falling back", address, snap_seq, exc)
-    snapshot_seq = seq
-    for seq, stored in store.read_journal(address, after=seq):
+    seq = snapshot_seq
+    for seq, stored in store.read_journal(address, after=snapshot_seq):  # noqa: B007 (seq is the last one read)
         state = behavior.evolve(state, behavior.load_event(stored))
-    return state, max(seq, snapshot_seq), snapshot_seq
+    return state, seq, snapshot_seq
 
 
 def dead_letter_record(address: str, envelope: Envelope, reason: str, exc: BaseException | None, now: float) -> dict[str, Any]:

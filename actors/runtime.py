@@ -29,7 +29,7 @@ from .behavior import Behavior
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock
 from .errors import ActorStopped, AskTimeout, Overloaded, UnknownKind
-from .messages import ChildFailed, Command, TimerFired
+from .messages import ChildFailed, Command
 from .metrics import LagMonitor
 from .timers import TimerService
 from .work import Workers

@@ -37,7 +37,7 @@ def test_damaged_snapshots_fall_back_and_never_lose_events(tmp_path_factory, amo
         _journal(store, "ledger/a", amounts, every)
         snapshots = store.snapshots_raw("ledger/a")
         assert len(snapshots) <= 2
-        for (seq, raw), how in zip(snapshots, damage):   # damage the newest first
+        for (seq, raw), how in zip(snapshots, damage, strict=False):   # damage the newest first
             if how == "truncate":
                 bad = raw[: min(cut, len(raw) - 1)]
             elif how == "flip":
