@@ -14,10 +14,11 @@ from .messages import (
     Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Schedule, State, Tell, TimerFired,
 )
 from .runtime import Runtime, RuntimeConfig, open_runtime
+from .streams import BadSince, Published, Resync, Snapshot
 from .work import Workers
 
 __all__ = [
-    "Ack", "ActorCrashed", "ActorError", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
+    "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "ActorError", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
     "Clock", "Command", "Context", "Decision", "Event", "InvalidAddress", "InvariantViolation", "Overloaded",
     "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
     "TrioClock", "UnknownKind", "VirtualClock", "Workers", "open_runtime", "parse_address",

@@ -25,6 +25,7 @@ from .errors import ActorCrashed, ActorError, ActorStopped, Rejected
 from .messages import Ack, Cancel, Command, Context, Decision
 from .mailbox import Mailbox, TaskSlot
 from .metrics import ActorMetrics
+from .streams import Attach, Subscriber
 
 if TYPE_CHECKING:
     from .behavior import Behavior
@@ -90,7 +91,7 @@ class ActorCell:
     __slots__ = (
         "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
         "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "_wait_scope",
-        "_stop_requested", "_accepts", "_snapshot_every",
+        "_stop_requested", "_accepts", "_snapshot_every", "subscribers",
     )
 
     def __init__(self, runtime: "Runtime", address: str, kind: str, behavior: "Behavior") -> None:
@@ -112,6 +113,7 @@ class ActorCell:
         self._stop_requested = False
         self._accepts = runtime.accepted_commands(behavior)
         self._snapshot_every = behavior.snapshot_every or runtime.config.snapshot_every
+        self.subscribers: list[Subscriber] | None = None  # made by the first subscription
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -120,7 +122,9 @@ class ActorCell:
             await self._supervise()
         finally:
             self.status = "stopped"
-            self.runtime._exited(self)
+            self.runtime._unregister(self)
+            for subscriber in self.subscribers or ():
+                subscriber.stop()
 
     def request_stop(self) -> None:
         """Passivate once the mailbox is empty (or at once if idle or restarting)."""
@@ -201,6 +205,12 @@ class ActorCell:
         started = time.perf_counter()
         runtime, behavior, store = self.runtime, self.behavior, self.runtime.store
         command = envelope.message
+        if type(command) is Attach:  # a subscription starts here, between two commands
+            if self.subscribers is None:
+                self.subscribers = []
+            self.subscribers.append(command.subscriber)
+            envelope.succeed((self.state, self.seq))
+            return
         timer = envelope.timer
         if timer is not None and not self._timer_current(timer):
             runtime.timers.done(timer)  # cancelled or rescheduled after it was delivered
@@ -257,6 +267,9 @@ class ActorCell:
         self.metrics.record(time.perf_counter() - started)
         reply = decision.reply if decision is not None else None
         envelope.succeed(reply if reply is not None else Ack(seq, len(events)))
+        if self.subscribers and events:
+            for subscriber in self.subscribers:
+                subscriber.push(seq - len(events) + 1, events)
         if timer is not None:
             runtime.timers.done(timer)
         if earliest is not None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import OrderedDict, deque
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncContextManager, AsyncIterator, Iterable
 
 import trio
 
@@ -31,6 +31,7 @@ from .clock import Clock, SystemClock
 from .errors import ActorStopped, AskTimeout, Overloaded, UnknownKind
 from .messages import ChildFailed, Command
 from .metrics import LagMonitor
+from .streams import Subscriber, stream
 from .timers import TimerService
 from .work import Workers
 
@@ -58,6 +59,7 @@ class RuntimeConfig:
     shutdown_grace: float = 10.0
     commit_mode: str = "inline"
     lag_interval: float | None = 0.5
+    resume_window: int = 10_000            # a stream resumes from the journal at most this far back
     worker_threads: int = 4                # blocking work off the loop (simulation, torch, LLM)
     worker_processes: int = 0              # pure-Python number crunching; 0: none
 
@@ -164,11 +166,8 @@ class Runtime:
             return cell
         if not self.accepting:
             raise ActorStopped("the runtime is shutting down")
-        kind, _ = parse(address)
-        behavior = self.behaviors.get(kind)
-        if behavior is None:
-            raise UnknownKind(f"no actor kind {kind!r} (known: {', '.join(sorted(self.behaviors))})")
-        cell = ActorCell(self, address, kind, behavior)
+        behavior = self.behavior_of(address)
+        cell = ActorCell(self, address, behavior.kind, behavior)
         self.cells[address] = cell
         self.activations += 1
         self._nursery.start_soon(cell.main, name=address)
@@ -180,7 +179,8 @@ class Runtime:
         for cell in list(itertools.islice(self.cells.values(), 0, len(self.cells) - 1)):
             if count <= 0:
                 break
-            if cell.status == "running" and cell.inflight is None and not cell.mailbox and not cell._stop_requested:
+            if (cell.status == "running" and cell.inflight is None and not cell.mailbox
+                    and not cell._stop_requested and not cell.subscribers):
                 cell.request_stop()
                 count -= 1
 
@@ -194,7 +194,7 @@ class Runtime:
             for cell in list(self.cells.values()):  # least recently used first
                 if cell.last_active > cutoff:
                     break
-                if cell.inflight is None and not cell.mailbox:
+                if cell.inflight is None and not cell.mailbox and not cell.subscribers:
                     cell.request_stop()
 
     def _unregister(self, cell: ActorCell) -> None:
@@ -204,8 +204,28 @@ class Runtime:
             if not self.cells:
                 self._empty.unpark_all()
 
-    def _exited(self, cell: ActorCell) -> None:
-        self._unregister(cell)
+    # -- streams -------------------------------------------------------------------
+
+    def subscribe(self, address: str, since: int | None = None, capacity: int = 1024) -> AsyncContextManager[AsyncIterator[Any]]:
+        """Follow ``address``'s journal: ``async with runtime.subscribe(a, since) as items:``.
+
+        Items are ``Snapshot``, ``Published`` and ``Resync`` (see ``actors.streams``);
+        raises ``BadSince`` if ``since`` is ahead of the journal.
+        """
+        self.behavior_of(address)
+        return aclosing(stream(self, address, since, capacity))
+
+    def detach(self, address: str, subscriber: Subscriber) -> None:
+        cell = self.cells.get(address)
+        if cell is not None and cell.subscribers and subscriber in cell.subscribers:
+            cell.subscribers.remove(subscriber)
+
+    def behavior_of(self, address: str) -> Behavior:
+        kind, _ = parse(address)
+        behavior = self.behaviors.get(kind)
+        if behavior is None:
+            raise UnknownKind(f"no actor kind {kind!r} (known: {', '.join(sorted(self.behaviors))})")
+        return behavior
 
     def passivate(self, address: str) -> bool:
         """Ask an active actor to snapshot and leave memory once its mailbox is empty."""
@@ -275,11 +295,7 @@ class Runtime:
         cell = self.cells.get(address)
         if cell is not None and cell.status == "running":
             return cell.state, cell.seq
-        kind, _ = parse(address)
-        behavior = self.behaviors.get(kind)
-        if behavior is None:
-            raise UnknownKind(f"no actor kind {kind!r}")
-        state, seq, _ = recover(behavior, self.store, address)
+        state, seq, _ = recover(self.behavior_of(address), self.store, address)
         return state, seq
 
     def tree(self) -> dict[str, Any]:
