@@ -79,7 +79,7 @@ class Subscriber:
             self.overflowed = True
             self._items.clear()
         else:
-            self._items.extend(zip(range(first_seq, first_seq + len(events)), events))
+            self._items.extend(zip(range(first_seq, first_seq + len(events)), events, strict=True))
         self._consumer.wake()
 
     def stop(self) -> None:
