@@ -70,13 +70,16 @@ class Reply:
 class Envelope:
     """A message on its way through a mailbox."""
 
-    __slots__ = ("message", "reply", "attempts", "timer")
+    __slots__ = ("message", "reply", "attempts", "timer", "by", "key")
 
-    def __init__(self, message: Command, reply: Reply | None = None, timer: Timer | None = None) -> None:
+    def __init__(self, message: Command, reply: Reply | None = None, timer: Timer | None = None,
+                 by: Any = None, key: str | None = None) -> None:
         self.message = message
         self.reply = reply
         self.attempts = 0
         self.timer = timer
+        self.by = by      # who sent it (the server's principal), for decide's ctx.by
+        self.key = key    # idempotency key: a retry with the same key gets the first Ack
 
     def succeed(self, value: Any) -> None:
         if self.reply is not None:
@@ -221,7 +224,11 @@ class ActorCell:
                 await runtime.dead_letter(self, envelope, "kind does not accept TimerFired", refused)
             envelope.fail(refused)
             return
-        ctx = Context(self.address, self.seq, to_datetime(runtime.clock.now()))
+        key = envelope.key
+        if key is not None and (first := store.get_idempotent(self.address, key)) is not None:
+            envelope.succeed(Ack(first["seq"], first["events"]))  # a retry: already durable
+            return
+        ctx = Context(self.address, self.seq, to_datetime(runtime.clock.now()), envelope.by)
         try:
             result = behavior.decide(self.state, command, ctx)
         except Rejected as rejected:
@@ -235,7 +242,7 @@ class ActorCell:
             events, decision = result.events, result
         else:
             events, decision = (result if type(result) is list else list(result)), None
-        if not events and decision is None and timer is None:  # nothing to write
+        if not events and decision is None and timer is None and key is None:  # nothing to write
             self.escalations = 0
             self.metrics.record(time.perf_counter() - started)
             envelope.succeed(Ack(self.seq, 0))
@@ -253,6 +260,8 @@ class ActorCell:
         earliest = self._timer_changes(batch, decision, ctx) if decision is not None and decision.timers else None
         if timer is not None:
             store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
+        if key is not None:  # atomically with the events: a retry can never apply them twice
+            store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": ctx.now.timestamp()})
         snapshot_due = seq - self.snapshot_seq >= self._snapshot_every
         if snapshot_due:
             self._snapshot(batch, seq, state)

@@ -119,11 +119,16 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What ``decide`` may know beyond state and command: the actor and the time."""
+    """What ``decide`` may know beyond state and command: the actor, the time, the sender.
+
+    ``by`` is whoever the edge authenticated (the server's principal: role, subject, bot
+    flag), or None for messages from inside the runtime (timers, other actors).
+    """
 
     address: str
     seq: int
     now: datetime
+    by: Any = None
 
 
 @dataclass(frozen=True, slots=True)

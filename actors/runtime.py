@@ -124,15 +124,18 @@ class Runtime:
         self._deliver_nowait(address, command)
 
     async def ask(self, address: str, command: Command, timeout: float | None = None, *,
-                  wait_for_room: bool = True) -> Any:
+                  wait_for_room: bool = True, by: Any = None, idempotency_key: str | None = None) -> Any:
         """Send ``command`` and wait for its reply (``Ack`` by default).
 
+        ``by`` reaches ``decide`` as ``ctx.by``.  With ``idempotency_key``, the first
+        successful run of the command is recorded atomically with its events and every
+        retry with the same key gets the same ``Ack`` without deciding again.
         Raises ``Rejected``, ``ActorCrashed``, ``AskTimeout`` (the command may still be
         handled later) and, with ``wait_for_room=False`` (for requests from clients),
         ``Overloaded`` at once when the mailbox is full.
         """
         reply = Reply(next(self._request_ids))
-        envelope = Envelope(command, reply)
+        envelope = Envelope(command, reply, by=by, key=idempotency_key)
         timeout = self.config.ask_timeout if timeout is None else timeout
         if not wait_for_room:
             self._cell(address).mailbox.put_nowait(envelope)

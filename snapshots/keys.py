@@ -6,6 +6,8 @@ one actor's records form a contiguous range ``[address+NUL, address+SOH)``.
 Addresses never contain NUL (see ``actors.address``), so no address's range overlaps
 another's.
 
+Idempotency records (meta) are ``idem:`` + address + NUL + the client's key.
+
 Timer keys live in one column family under two prefixes: ``D`` + due (ms, big-endian)
 + address + NUL + name orders timers by due time; ``N`` + address + NUL + name points
 back to the due time so a timer can be cancelled or rescheduled by name.
@@ -44,6 +46,11 @@ def split_seq_key(key: bytes) -> tuple[str, int]:
     if len(key) < 10 or key[-9:-8] != SEP:
         raise ValueError(f"not a sequence key: {key!r}")
     return key[:-9].decode(), int.from_bytes(key[-8:], "big")
+
+
+def idempotency_key(address: str, key: str) -> bytes:
+    """Meta key of the record of an accepted command's idempotency ``key`` at ``address``."""
+    return b"idem:" + _addr(address) + SEP + key.encode()
 
 
 def timer_due_key(due_ms: int, address: str, name: str) -> bytes:

@@ -269,6 +269,15 @@ class Store:
             return keys.split_timer_due_key(it.key())[0]
         return None
 
+    # -- meta: idempotency records ---------------------------------------------------
+
+    def put_idempotent(self, batch: Batch, address: str, key: str, record: dict[str, Any]) -> None:
+        batch.put(META, keys.idempotency_key(address, key), codec.encode(record))
+
+    def get_idempotent(self, address: str, key: str) -> dict[str, Any] | None:
+        raw = self._cf[META].get(keys.idempotency_key(address, key))
+        return None if raw is None else codec.decode(raw)
+
     # -- meta: known actors and dead letters ----------------------------------------
 
     def register_actor(self, batch: Batch, address: str, info: dict[str, Any]) -> None:

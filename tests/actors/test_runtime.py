@@ -236,3 +236,36 @@ async def test_stopping_a_crash_looping_actor_dead_letters_its_queued_tells(stor
     letters = store.dead_letters()
     assert [(l["command"], l["data"]) for l in letters] == [("Boom", {"times": 10}), ("Add", {"amount": 1}), ("Add", {"amount": 2})]
     assert all(l["reason"] == "the actor was stopped while restarting" for l in letters)
+
+
+async def test_a_retried_command_with_the_same_key_is_applied_once(tmp_path, autojump_clock):
+    store = Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        first = await rt.ask("ledger/a", Add(amount=5), idempotency_key="cmd-1")
+        assert await rt.ask("ledger/a", Add(amount=5), idempotency_key="cmd-1") == first
+        assert await rt.ask("ledger/a", Add(amount=5), idempotency_key="cmd-2") == Ack(seq=2, events=1)
+    store.close()
+    store = Store.open(tmp_path / "d")                       # the record is durable
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
+        assert await rt.ask("ledger/a", Add(amount=5), idempotency_key="cmd-1") == first
+        assert rt.state_of("ledger/a")[0].history == (5, 5)
+    store.close()
+
+
+async def test_decide_learns_who_sent_the_command(store, autojump_clock):
+    from actors import Context
+
+    seen: list[Context] = []
+
+    class Witness(LedgerKind):
+        kind = "witness"
+
+        def decide(self, state, command, ctx):
+            seen.append(ctx)
+            return super().decide(state, command, ctx)
+
+    async with open_runtime(store, [Witness()], clock=TrioClock(), config=config()) as rt:
+        await rt.ask("witness/a", Add(amount=1), by={"role": "player", "subject": "ana"})
+        await rt.tell("witness/a", Add(amount=1))
+        await trio.testing.wait_all_tasks_blocked()
+    assert [ctx.by for ctx in seen] == [{"role": "player", "subject": "ana"}, None]
