@@ -134,17 +134,36 @@ class Runtime:
         handled later) and, with ``wait_for_room=False`` (for requests from clients),
         ``Overloaded`` at once when the mailbox is full.
         """
-        reply = Reply(next(self._request_ids))
-        envelope = Envelope(command, reply, by=by, key=idempotency_key)
         timeout = self.config.ask_timeout if timeout is None else timeout
         if not wait_for_room:
-            self._cell(address).mailbox.put_nowait(envelope)
+            return await self.answer(self.submit(address, command, by=by, idempotency_key=idempotency_key),
+                                     address, command, timeout)
+        reply = Reply(next(self._request_ids))
         with trio.move_on_after(timeout):
-            if wait_for_room:
-                await self._deliver(address, envelope)
+            await self._deliver(address, Envelope(command, reply, by=by, key=idempotency_key))
             return await reply.wait()
-        raise AskTimeout(f"request {reply.request_id}: {address} did not answer "
-                         f"{type(command).__name__} within {timeout} s")
+        raise self._timed_out(reply, address, command, timeout)
+
+    def submit(self, address: str, command: Command, *, by: Any = None, idempotency_key: str | None = None) -> Reply:
+        """Put ``command`` in the mailbox now (``Overloaded`` if full) and return its reply slot.
+
+        For edges that pipeline: what a client sends in order enters the mailbox in order,
+        while the replies are awaited separately (:meth:`answer`)."""
+        reply = Reply(next(self._request_ids))
+        self._cell(address).mailbox.put_nowait(Envelope(command, reply, by=by, key=idempotency_key))
+        return reply
+
+    async def answer(self, reply: Reply, address: str, command: Command, timeout: float | None = None) -> Any:
+        """Wait for a submitted command's reply; raises like :meth:`ask`."""
+        timeout = self.config.ask_timeout if timeout is None else timeout
+        with trio.move_on_after(timeout):
+            return await reply.wait()
+        raise self._timed_out(reply, address, command, timeout)
+
+    @staticmethod
+    def _timed_out(reply: Reply, address: str, command: Command, timeout: float) -> AskTimeout:
+        return AskTimeout(f"request {reply.request_id}: {address} did not answer "
+                          f"{type(command).__name__} within {timeout} s")
 
     async def _deliver(self, address: str, envelope: Envelope) -> None:
         while True:

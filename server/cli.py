@@ -5,6 +5,7 @@ import argparse
 import logging
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -24,8 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the actor runtime on a data directory until SIGINT/SIGTERM")
+    serve = commands.add_parser("serve", help="run the server (HTTP, websocket, actors) until SIGINT/SIGTERM")
     _add_data(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8800, help="port to listen on (default 8800)")
+    serve.add_argument("--backup-dir", type=Path, default=None,
+                       help="directory where POST /api/v1/admin/backup writes online backups")
     serve.add_argument("--clock", choices=["real", "virtual"], default="real",
                        help="real: wall time; virtual: time moves only when an operator advances it")
 
@@ -40,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="write an online checkpoint of the data directory to DIR")
     backup.add_argument("target", type=Path, metavar="DIR", help="new directory for the backup")
     _add_data(backup)
+
+    token = commands.add_parser("token", help="manage access tokens of a stopped server's data directory")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", help="create a token and print it (shown only once)")
+    create.add_argument("--role", required=True, choices=["operator", "gm", "player", "bot", "bridge"])
+    create.add_argument("--campaign", help="the campaign a gm, player, bot or bridge token reaches")
+    create.add_argument("--character", help="the character a player token plays")
+    create.add_argument("--as", dest="acts_as", choices=["player", "gm"], help="what a bot token acts as")
+    _add_data(create)
 
     restore = commands.add_parser("restore", help="restore the backup in DIR into an empty data directory")
     restore.add_argument("source", type=Path, metavar="DIR", help="a directory written by 'everturn backup'")
@@ -63,8 +77,18 @@ def main(argv: list[str] | None = None) -> int:
             return _backup(args)
         if args.command == "restore":
             return _restore(args)
+        if args.command == "token":
+            return _token(args)
     except StoreError as exc:
         print(f"everturn: {exc}", file=sys.stderr)
+        return 2
+    except BaseExceptionGroup as group:  # raised inside a nursery (serve): report it the same way
+        store_errors = group.subgroup(lambda exc: isinstance(exc, StoreError))
+        if store_errors is None:
+            raise
+        while isinstance(store_errors, BaseExceptionGroup):
+            store_errors = store_errors.exceptions[0]
+        print(f"everturn: {store_errors}", file=sys.stderr)
         return 2
     return 1
 
@@ -87,6 +111,25 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    from server.auth import TokenError, Tokens
+    from snapshots import Store, StoreLocked
+
+    try:
+        store = Store.open(args.data)
+    except StoreLocked as exc:
+        raise StoreLocked(f"{exc}. A running server makes tokens with POST /api/v1/admin/tokens") from exc
+    try:
+        token, principal = Tokens(store).create(args.role, args.campaign, args.character, args.acts_as)
+    except (TokenError, ValueError) as exc:
+        print(f"everturn: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(token)
+    return 0
+
+
 def _restore(args: argparse.Namespace) -> int:
     from snapshots import restore
 
@@ -96,20 +139,25 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from actors import SystemClock, VirtualClock, open_runtime
-    from snapshots import Store
+    from actors import SystemClock, VirtualClock
+    from actors.kinds import game_kinds
+    from server.app import ServerSettings
+    from server.serve import run_server
 
-    store = Store.open(args.data)
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()
-    try:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with open_runtime(store, kinds=[], clock=clock) as runtime:
-                print(f"everturn: runtime running on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
-                async for signum in signals:
-                    print(f"everturn: {signal.Signals(signum).name}: draining {len(runtime.cells)} actors", flush=True)
-                    break
-    finally:
-        store.close()
+    settings = ServerSettings(backup_dir=str(args.backup_dir) if args.backup_dir else None)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            running = await nursery.start(partial(run_server, args.data, game_kinds(), host=args.host,
+                                                  port=args.port, clock=clock, settings=settings))
+            print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
+            if running.first_token:
+                print(f"everturn: first operator token (shown once): {running.first_token}", flush=True)
+            async for signum in signals:
+                print(f"everturn: {signal.Signals(signum).name}: stopping; draining {len(running.runtime.cells)} actors",
+                      flush=True)
+                running.stop.set()
+                break
     return 0
 
 

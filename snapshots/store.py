@@ -269,6 +269,17 @@ class Store:
             return keys.split_timer_due_key(it.key())[0]
         return None
 
+    # -- meta: small records of the layers above (tokens, settings) -------------------
+
+    def get_meta(self, key: bytes) -> Any | None:
+        raw = self._cf[META].get(key)
+        return None if raw is None else codec.decode(raw)
+
+    def meta_prefix_exists(self, prefix: bytes) -> bool:
+        it = self._cf[META].iter()
+        it.seek(prefix)
+        return it.valid() and it.key().startswith(prefix)
+
     # -- meta: idempotency records ---------------------------------------------------
 
     def put_idempotent(self, batch: Batch, address: str, key: str, record: dict[str, Any]) -> None:

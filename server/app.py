@@ -1,0 +1,402 @@
+"""The HTTP application: quart-trio routes over the actor runtime.
+
+Every response carries ``X-Request-Id`` and the security headers; every failure has the
+one shape of ``server.errors``.  Handlers only translate: authenticate, parse and
+validate at the edge, ``ask`` the actor, translate the answer.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import trio
+from pydantic import BaseModel, ValidationError
+from quart import Response, request, websocket
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+from actors import ActorError, ChildFailed, Command, Runtime, TimerFired, VirtualClock, parse_address
+from snapshots import StoreError, backup
+
+from .auth import Principal, TokenError, Tokens
+from .errors import ApiError, from_actor_error, not_found
+from .limits import RateLimiter
+from .metrics import ServerMetrics
+
+log = logging.getLogger("everturn.server")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+SYSTEM_COMMANDS = (TimerFired, ChildFailed)  # only the runtime sends these
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class ServerSettings:
+    campaign_kinds: frozenset[str] = frozenset({"campaign", "combat"})
+    max_body_bytes: int = 1 << 20
+    max_frame_bytes: int = 256 * 1024
+    rate: float = 50.0
+    burst: float = 100.0
+    ws_queue: int = 256
+    heartbeat_s: float = 20.0
+    backup_dir: str | None = None
+
+
+@dataclass
+class Everturn:
+    """What every handler reaches through ``app.everturn``."""
+
+    runtime: Runtime
+    tokens: Tokens
+    settings: ServerSettings
+    limiter: RateLimiter
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None = None) -> QuartTrio:
+    settings = settings or ServerSettings()
+    app = QuartTrio("everturn")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["BODY_TIMEOUT"] = 30
+    ctx = Everturn(runtime, tokens, settings, RateLimiter(settings.rate, settings.burst))
+    app.everturn = ctx  # type: ignore[attr-defined]
+
+    @app.before_request
+    async def _start() -> None:
+        supplied = request.headers.get("X-Request-Id", "")
+        request.everturn_id = supplied if _REQUEST_ID.fullmatch(supplied) else secrets.token_hex(8)
+        request.everturn_started = time.perf_counter()
+
+    @app.after_request
+    async def _finish(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        request_id = getattr(request, "everturn_id", None)
+        if request_id:
+            response.headers["X-Request-Id"] = request_id
+        started = getattr(request, "everturn_started", None)
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        if started is not None:
+            elapsed = time.perf_counter() - started
+            ctx.metrics.observe_request(request.method, route, response.status_code, elapsed)
+            log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed * 1000,
+                     extra={"request_id": request_id, "route": route})
+        return response
+
+    @app.errorhandler(ApiError)
+    async def _api_error(exc: ApiError) -> Response:
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after else None
+        return json_response(exc.body(getattr(request, "everturn_id", None)), exc.status, headers)
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(exc: HTTPException) -> Response:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.code or 500, f"http_{exc.code}")
+        message = "request body too large" if exc.code == 413 else (exc.description or exc.name)
+        error = ApiError(exc.code or 500, code, message)
+        return json_response(error.body(getattr(request, "everturn_id", None)), error.status)
+
+    @app.errorhandler(Exception)
+    async def _bug(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        error = ApiError(500, "internal", "internal error; the request id is in the server log")
+        return json_response(error.body(getattr(request, "everturn_id", None)), 500)
+
+    # -- health ----------------------------------------------------------------------
+
+    @app.get("/health/live")
+    async def live() -> Response:
+        return json_response({"status": "ok"})
+
+    @app.get("/health/ready")
+    async def ready() -> Response:
+        ok = runtime.accepting and not runtime.store.closed
+        return json_response({"status": "ok" if ok else "unavailable", "storage": not runtime.store.closed,
+                              "runtime": runtime.accepting}, 200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(ctx.metrics.render(runtime), content_type="text/plain; version=0.0.4")
+
+    # -- actors ------------------------------------------------------------------------
+
+    @app.post("/api/v1/actors/<kind>/<actor_id>/commands")
+    async def post_command(kind: str, actor_id: str) -> Response:
+        principal = authenticate(ctx)
+        address = reachable(ctx, principal, f"{kind}/{actor_id}")
+        command = parse_command(runtime, address, await json_body())
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise ApiError(400, "bad_idempotency_key", "Idempotency-Key: 1-128 of letters, digits, '.', '_', ':', '-'")
+        ack = await ask(runtime, address, command, principal, idempotency_key=f"{principal.token_id}:{key}" if key else None)
+        return json_response({"address": address, "seq": ack.seq, "events": ack.events})
+
+    @app.get("/api/v1/actors/<kind>/<actor_id>")
+    async def get_actor(kind: str, actor_id: str) -> Response:
+        principal = authenticate(ctx)
+        address = reachable(ctx, principal, f"{kind}/{actor_id}")
+        state, seq = runtime.state_of(address)
+        if seq == 0 and address not in runtime.cells:
+            raise not_found(address)
+        return json_response({"address": address, "seq": seq, "state": state.model_dump(mode="json")})
+
+    @app.get("/api/v1/actors/<kind>/<actor_id>/events")
+    async def get_events(kind: str, actor_id: str) -> Response:
+        principal = authenticate(ctx)
+        address = reachable(ctx, principal, f"{kind}/{actor_id}")
+        after, limit = page_args()
+        behavior = runtime.behavior_of(address)
+        items = [{"seq": seq, **event_json(behavior, stored)}
+                 for seq, stored in runtime.store.read_journal(address, after=after, limit=limit + 1)]
+        more = len(items) > limit
+        items = items[:limit]
+        return json_response({"items": items, "next_cursor": cursor_for(items[-1]["seq"]) if more else None})
+
+    # -- operators ---------------------------------------------------------------------
+
+    @app.get("/api/v1/admin/actors")
+    async def admin_tree() -> Response:
+        operator(ctx)
+        return json_response(runtime.tree())
+
+    @app.get("/api/v1/admin/actors/<kind>/<actor_id>")
+    async def admin_actor(kind: str, actor_id: str) -> Response:
+        operator(ctx)
+        address = valid_address(f"{kind}/{actor_id}")
+        cell = runtime.cells.get(address)
+        state, seq = runtime.state_of(address)
+        return json_response({
+            "address": address, "active": cell is not None, "seq": seq,
+            "figures": runtime.describe(cell) if cell is not None else None,
+            "timers": [{"name": t.name, "due_ms": t.due_ms, "id": t.id} for t in runtime.store.timers_of(address)],
+            "state": state.model_dump(mode="json"),
+        })
+
+    @app.post("/api/v1/admin/actors/<kind>/<actor_id>/passivate")
+    async def admin_passivate(kind: str, actor_id: str) -> Response:
+        operator(ctx)
+        address = valid_address(f"{kind}/{actor_id}")
+        return json_response({"address": address, "passivated": runtime.passivate(address)})
+
+    @app.get("/api/v1/admin/dead-letters")
+    async def admin_dead_letters() -> Response:
+        operator(ctx)
+        after, limit = page_args()
+        items = runtime.store.dead_letters(after=after, limit=limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return json_response({"items": items, "next_cursor": cursor_for(items[-1]["n"]) if more else None})
+
+    @app.get("/api/v1/admin/runtime")
+    async def admin_runtime() -> Response:
+        operator(ctx)
+        return json_response(runtime.figures())
+
+    @app.get("/api/v1/admin/clock")
+    async def admin_clock() -> Response:
+        operator(ctx)
+        return json_response(clock_json(runtime))
+
+    @app.post("/api/v1/admin/clock/advance")
+    async def admin_clock_advance() -> Response:
+        operator(ctx)
+        body = validated(ClockAdvance, await json_body())
+        clock = runtime.clock
+        if not isinstance(clock, VirtualClock):
+            raise ApiError(409, "clock/not_virtual", "only a server started with --clock virtual can be advanced")
+        if not 0 <= body.seconds <= 366 * 86400:
+            raise ApiError(422, "clock/bad_advance", "advance by 0 to 31,622,400 seconds (a year) at a time")
+        clock.advance(body.seconds)
+        await trio.sleep(0)  # let the timer service see the new time before we answer
+        return json_response(clock_json(runtime))
+
+    @app.post("/api/v1/admin/tokens")
+    async def admin_tokens() -> Response:
+        operator(ctx)
+        body = validated(TokenRequest, await json_body())
+        try:
+            token, principal = tokens.create(body.role, body.campaign, body.character, body.acts_as)
+        except TokenError as exc:
+            raise ApiError(422, "token/invalid", str(exc)) from exc
+        except ActorError as exc:
+            raise ApiError(422, "token/invalid", str(exc)) from exc
+        return json_response({"token": token, **principal.as_dict()}, 201)
+
+    @app.delete("/api/v1/admin/tokens/<token_id>")
+    async def admin_revoke(token_id: str) -> Response:
+        operator(ctx)
+        if not tokens.revoke(token_id):
+            raise not_found(f"token {token_id}")
+        return json_response({"revoked": token_id})
+
+    @app.post("/api/v1/admin/backup")
+    async def admin_backup() -> Response:
+        operator(ctx)
+        if settings.backup_dir is None:
+            raise ApiError(409, "backup/disabled", "start the server with --backup-dir to allow online backups")
+        name = time.strftime("everturn-%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{secrets.token_hex(3)}"
+        try:
+            target = await trio.to_thread.run_sync(backup, runtime.store, f"{settings.backup_dir}/{name}")
+        except StoreError as exc:
+            raise ApiError(503, "backup/failed", str(exc)) from exc
+        return json_response({"backup": str(target)}, 201)
+
+    @app.websocket("/ws")
+    async def ws() -> None:
+        from .ws import serve_connection
+
+        await serve_connection(ctx, websocket)
+
+    return app
+
+
+# -- request helpers ----------------------------------------------------------------------
+
+class ClockAdvance(BaseModel):
+    seconds: float
+
+
+class TokenRequest(BaseModel):
+    role: str
+    campaign: str | None = None
+    character: str | None = None
+    acts_as: str | None = None
+
+
+def clock_json(runtime: Runtime) -> dict[str, Any]:
+    now = runtime.clock.now()
+    return {"now": now, "virtual": isinstance(runtime.clock, VirtualClock)}
+
+
+def authenticate(ctx: Everturn, token: str | None = None) -> Principal:
+    """The request's principal; 401 without a valid token, 429 past its rate limit."""
+    if token is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "auth/missing", "send 'Authorization: Bearer <token>'")
+    principal = ctx.tokens.verify(token.strip())
+    if principal is None:
+        raise ApiError(401, "auth/invalid", "the token is unknown or revoked")
+    wait = ctx.limiter.take(principal.token_id)
+    if wait is not None:
+        raise ApiError(429, "rate_limited", "too many requests for this token", retry_after=wait)
+    return principal
+
+
+def operator(ctx: Everturn) -> Principal:
+    principal = authenticate(ctx)
+    if not principal.operator:
+        raise ApiError(403, "auth/forbidden", "this endpoint is for operator tokens")
+    return principal
+
+
+def valid_address(address: str) -> str:
+    try:
+        parse_address(address)
+    except ActorError as exc:
+        raise from_actor_error(exc) from exc
+    return address
+
+
+def reachable(ctx: Everturn, principal: Principal, address: str) -> str:
+    """``address`` if the principal may reach it; 404 (never 403) otherwise."""
+    valid_address(address)
+    kind = address.split("/", 1)[0]
+    if kind not in ctx.runtime.behaviors or not principal.reaches(address, ctx.settings.campaign_kinds):
+        raise not_found(address)
+    return address
+
+
+async def json_body() -> Any:
+    raw = await request.get_data(cache=False)
+    try:
+        body = orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "bad_json", f"body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "body must be a JSON object")
+    return body
+
+
+def validated(model: type[BaseModel], body: Any) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid", "the body does not validate", orjson.loads(exc.json(include_url=False))) from exc
+
+
+def client_commands(runtime: Runtime, address: str) -> dict[str, type[Command]]:
+    behavior = runtime.behavior_of(address)
+    return {c.__name__: c for c in behavior.commands if c not in SYSTEM_COMMANDS}
+
+
+def parse_command(runtime: Runtime, address: str, body: Any) -> Command:
+    """``{"type": "PostAction", "data": {...}}`` -> the actor kind's command; 422 otherwise."""
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+        raise ApiError(422, "command/invalid", 'a command is {"type": "<CommandName>", "data": {...}}')
+    commands = client_commands(runtime, address)
+    cls = commands.get(body["type"])
+    if cls is None:
+        raise ApiError(422, "command/unknown", f"{address.split('/')[0]} has no command {body['type']!r}",
+                       {"accepted": sorted(commands)})
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise ApiError(422, "command/invalid", "command data must be a JSON object")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "command/invalid", f"{body['type']} does not validate",
+                       orjson.loads(exc.json(include_url=False))) from exc
+
+
+async def ask(runtime: Runtime, address: str, command: Command, principal: Principal,
+              idempotency_key: str | None = None) -> Any:
+    try:
+        return await runtime.ask(address, command, wait_for_room=False, by=principal.as_dict(),
+                                 idempotency_key=idempotency_key)
+    except ActorError as exc:
+        raise from_actor_error(exc) from exc
+
+
+def event_json(behavior: Any, stored: dict[str, Any]) -> dict[str, Any]:
+    event = behavior.load_event(stored)
+    return {"type": type(event).__name__, "version": type(event).version, "data": event.model_dump(mode="json")}
+
+
+def cursor_for(position: int) -> str:
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def page_args() -> tuple[int, int]:
+    """``(after, limit)`` from ``?cursor=&limit=`` (default 50, at most 200); 400 if malformed."""
+    raw_limit = request.args.get("limit", "50")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+        raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 200")
+    cursor = request.args.get("cursor")
+    after = 0
+    if cursor:
+        try:
+            decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            if not decoded.startswith("p") or not decoded[1:].isdigit():
+                raise ValueError(decoded)
+            after = int(decoded[1:])
+        except ValueError as exc:
+            raise ApiError(400, "bad_cursor", "cursor is not one this server gave out") from exc
+    return after, int(raw_limit)

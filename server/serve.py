@@ -1,0 +1,63 @@
+"""Running it all in one trio run: the actor runtime and hypercorn's trio worker.
+
+Shutdown order: stop accepting connections, let hypercorn finish what it has, drain every
+actor's mailbox and snapshot, flush the last group commit, close RocksDB.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Iterable
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
+from snapshots import Store
+
+from .app import ServerSettings, create_app
+from .auth import Tokens
+
+log = logging.getLogger("everturn.server")
+
+
+@dataclass
+class Running:
+    """What a started server hands back: where it listens and its parts."""
+
+    url: str
+    runtime: Runtime
+    tokens: Tokens
+    first_token: str | None
+    stop: trio.Event
+
+
+async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.0.0.1", port: int = 8800,
+                     clock: Clock | None = None, settings: ServerSettings | None = None,
+                     config: RuntimeConfig | None = None,
+                     task_status: trio.TaskStatus[Running] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve until ``Running.stop`` is set (or the task is cancelled)."""
+    settings = settings or ServerSettings()
+    store = Store.open(data)
+    try:
+        tokens = Tokens(store)
+        first_token = None
+        if not tokens.any():
+            first_token, _ = tokens.create("operator")
+        async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
+            app = create_app(runtime, tokens, settings)
+            hypercorn = Config()
+            hypercorn.bind = [f"{host}:{port}"]
+            hypercorn.websocket_max_message_size = settings.max_frame_bytes
+            hypercorn.graceful_timeout = 5
+            hypercorn.accesslog = None
+            stop = trio.Event()
+            async with trio.open_nursery() as nursery:
+                binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
+                task_status.started(Running(binds[0], runtime, tokens, first_token, stop))
+                await stop.wait()
+    finally:
+        store.close()

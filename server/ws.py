@@ -1,0 +1,191 @@
+"""Websocket protocol v1 (``/ws``): see docs/protocol.md.
+
+One connection = a reader (parses frames in order), a writer (drains a bounded outbound
+queue onto the socket), a heartbeat, and one forwarder per subscription.  A slow socket
+fills the outbound queue, the forwarder waits, its subscription's buffer in the runtime
+overflows, and the runtime answers with ``Resync`` and a fresh snapshot: the actor never
+waits for a client.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import orjson
+import trio
+
+from actors import ActorError, Published, Resync, Snapshot
+
+from .app import Everturn, event_json, parse_command, reachable
+from .auth import Principal
+from .errors import ApiError, from_actor_error
+
+log = logging.getLogger("everturn.ws")
+PROTOCOL = 1
+
+
+class Session:
+    def __init__(self, ctx: Everturn, socket: Any) -> None:
+        self.ctx = ctx
+        self.socket = socket
+        self.id = secrets.token_hex(8)
+        self.principal: Principal | None = None
+        self.subscriptions: dict[str, trio.CancelScope] = {}
+        self.outbound_send, self.outbound = trio.open_memory_channel[dict[str, Any]](ctx.settings.ws_queue)
+        self.nursery: trio.Nursery | None = None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.outbound_send.send(message)
+
+    async def error(self, code: str, message: str, request_id: Any = None, **extra: Any) -> None:
+        body = {"type": "error", "code": code, "message": message, **extra}
+        if request_id is not None:
+            body["id"] = request_id
+        await self.send(body)
+
+    # -- tasks -------------------------------------------------------------------------
+
+    async def writer(self) -> None:
+        async for message in self.outbound:
+            await self.socket.send(orjson.dumps(message).decode())
+            self.ctx.metrics.ws_frames_out += 1
+
+    async def heartbeat(self) -> None:
+        while True:
+            await trio.sleep(self.ctx.settings.heartbeat_s)
+            await self.send({"type": "heartbeat", "server_time": self.ctx.runtime.clock.now()})
+
+    async def reader(self) -> None:
+        while True:
+            frame = await self.socket.receive()
+            self.ctx.metrics.ws_frames_in += 1
+            try:
+                message = orjson.loads(frame)
+            except orjson.JSONDecodeError:
+                await self.error("bad_json", "frames are JSON objects")
+                continue
+            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                await self.error("bad_message", 'every frame is a JSON object with a "type"')
+                continue
+            await self.dispatch(message)
+
+    # -- messages ------------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "hello":
+            return await self.hello(message)
+        if kind == "ping":
+            return await self.send({"type": "pong", "server_time": self.ctx.runtime.clock.now()})
+        if self.principal is None:
+            return await self.error("auth/hello_first", "send hello {token} first", message.get("id"))
+        if kind == "subscribe":
+            return await self.subscribe(message)
+        if kind == "unsubscribe":
+            return await self.unsubscribe(message)
+        if kind == "command":
+            return await self.command(message)
+        await self.error("bad_message", f"unknown message type {kind!r}", message.get("id"))
+
+    async def hello(self, message: dict[str, Any]) -> None:
+        token = message.get("token")
+        principal = self.ctx.tokens.verify(token) if isinstance(token, str) else None
+        if principal is None:
+            await self.error("auth/invalid", "the token is unknown or revoked")
+            return
+        self.principal = principal
+        await self.send({"type": "welcome", "session": self.id, "server_time": self.ctx.runtime.clock.now(),
+                         "protocol": PROTOCOL, "role": principal.role})
+
+    def topic(self, message: dict[str, Any]) -> str:
+        topic = message.get("topic")
+        if not isinstance(topic, str):
+            raise ApiError(400, "bad_message", '"topic" must be an actor address')
+        return reachable(self.ctx, self.principal, topic)  # type: ignore[arg-type]
+
+    async def subscribe(self, message: dict[str, Any]) -> None:
+        since = message.get("since")
+        try:
+            topic = self.topic(message)
+            if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+                raise ApiError(400, "bad_since", '"since" is a sequence number (integer >= 0)')
+        except ApiError as exc:
+            return await self.error(exc.code, exc.message, message.get("id"), topic=message.get("topic"))
+        if topic in self.subscriptions:
+            self.subscriptions.pop(topic).cancel()
+        scope = trio.CancelScope()
+        self.subscriptions[topic] = scope
+        self.nursery.start_soon(self.forward, topic, since, scope)  # type: ignore[union-attr]
+
+    async def unsubscribe(self, message: dict[str, Any]) -> None:
+        topic = message.get("topic")
+        scope = self.subscriptions.pop(topic, None) if isinstance(topic, str) else None
+        if scope is not None:
+            scope.cancel()
+        await self.send({"type": "unsubscribed", "topic": topic})
+
+    async def forward(self, topic: str, since: int | None, scope: trio.CancelScope) -> None:
+        runtime = self.ctx.runtime
+        behavior = runtime.behavior_of(topic)
+        with scope:
+            try:
+                async with runtime.subscribe(topic, since, capacity=self.ctx.settings.ws_queue) as items:
+                    async for item in items:
+                        if isinstance(item, Published):
+                            stored = behavior.dump_event(item.event)
+                            await self.send({"type": "event", "topic": topic, "seq": item.seq,
+                                             "event": event_json(behavior, stored)})
+                        elif isinstance(item, Snapshot):
+                            await self.send({"type": "snapshot", "topic": topic, "seq": item.seq,
+                                             "state": item.state.model_dump(mode="json")})
+                        elif isinstance(item, Resync):
+                            self.ctx.metrics.ws_resyncs += 1
+                            await self.send({"type": "resync", "topic": topic, "reason": item.reason})
+            except ActorError as exc:
+                error = from_actor_error(exc)
+                await self.error(error.code, error.message, topic=topic)
+        if self.subscriptions.get(topic) is scope:
+            del self.subscriptions[topic]
+
+    async def command(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        if not isinstance(request_id, str) or not 1 <= len(request_id) <= 128:
+            return await self.error("bad_message", 'a command needs an "id" (string, 1-128 characters)', request_id)
+        try:
+            topic = self.topic(message)
+            command = parse_command(self.ctx.runtime, topic, message.get("command"))
+            # Submitted here, in frame order: a client's commands reach the mailbox in the
+            # order it sent them; only the wait for each reply runs concurrently.
+            reply = self.ctx.runtime.submit(topic, command, by=self.principal.as_dict(),  # type: ignore[union-attr]
+                                            idempotency_key=f"{self.principal.token_id}:{request_id}")  # type: ignore[union-attr]
+        except ApiError as exc:
+            return await self.error(exc.code, exc.message, request_id, details=exc.details)
+        except ActorError as exc:
+            error = from_actor_error(exc)
+            return await self.error(error.code, error.message, request_id)
+        self.nursery.start_soon(self.acknowledge, reply, topic, command, request_id)  # type: ignore[union-attr]
+
+    async def acknowledge(self, reply: Any, topic: str, command: Any, request_id: str) -> None:
+        try:
+            ack = await self.ctx.runtime.answer(reply, topic, command)
+        except ActorError as exc:
+            error = from_actor_error(exc)
+            await self.error(error.code, error.message, request_id, details=error.details)
+            return
+        await self.send({"type": "ack", "id": request_id, "topic": topic, "seq": ack.seq, "events": ack.events})
+
+
+async def serve_connection(ctx: Everturn, socket: Any) -> None:
+    await socket.accept()
+    session = Session(ctx, socket)
+    ctx.metrics.websockets += 1
+    try:
+        async with trio.open_nursery() as nursery:
+            session.nursery = nursery
+            nursery.start_soon(session.writer)
+            nursery.start_soon(session.heartbeat)
+            await session.reader()
+            nursery.cancel_scope.cancel()
+    finally:
+        ctx.metrics.websockets -= 1
