@@ -1,0 +1,189 @@
+"""The OpenAPI 3.1 description of the REST API, generated from pydantic models.
+
+Command bodies come from the actor kinds the server runs: each kind's client commands
+become a ``oneOf`` of ``{"type": <name>, "data": <the command's schema>}``.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, create_model
+from pydantic.json_schema import models_json_schema
+
+from actors import Runtime
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, namespaced (auth/invalid, ledger/zero, ...)")
+    message: str = Field(description="for a person")
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+    request_id: str | None
+
+
+class CommandAck(BaseModel):
+    address: str
+    seq: int = Field(description="journal sequence number the command is durable up to")
+    events: int = Field(description="events the command produced")
+
+
+class ActorState(BaseModel):
+    address: str
+    seq: int
+    state: dict[str, Any]
+
+
+class JournalEvent(BaseModel):
+    seq: int
+    type: str
+    version: int
+    data: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    items: list[JournalEvent]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at the end")
+
+
+class TokenRequest(BaseModel):
+    role: Literal["operator", "gm", "player", "bot", "bridge"]
+    campaign: str | None = None
+    character: str | None = None
+    acts_as: Literal["player", "gm"] | None = None
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="shown once; store it")
+    token_id: str
+    role: str
+    campaign: str | None
+    character: str | None
+    acts_as: str | None
+    bot: bool
+
+
+class ClockAdvance(BaseModel):
+    seconds: float = Field(ge=0, le=366 * 86400)
+
+
+class ClockState(BaseModel):
+    now: float = Field(description="POSIX seconds")
+    virtual: bool
+
+
+class Health(BaseModel):
+    status: str
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"description": description or "OK", "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {str(code): _json(_ref("ErrorBody"), text) for code, text in [
+    (400, "malformed request"), (401, "missing or invalid token"), (404, "not found or not visible"),
+    (409, "rejected by the actor or in conflict"), (413, "body too large"), (422, "invalid command or body"),
+    (429, "rate limited or mailbox full; see Retry-After"), (503, "unavailable; see Retry-After")]}
+
+
+def build_spec(runtime: Runtime, system_commands: tuple[type, ...]) -> dict[str, Any]:
+    """The OpenAPI document for this server and its actor kinds."""
+    bodies: list[type[BaseModel]] = []
+    for behavior in runtime.behaviors.values():
+        for command in behavior.commands:
+            if command in system_commands:
+                continue
+            bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
+                                       type=(Literal[command.__name__], ...), data=(command, ...)))
+    models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
+              ClockState, Health, *bodies]
+    refs, definitions = models_json_schema([(m, "validation") for m in models],
+                                           ref_template="#/components/schemas/{model}")
+    schemas = definitions.get("$defs", {})
+    command_body = {"oneOf": [refs[(b, "validation")] for b in bodies]} if bodies else {"type": "object"}
+    actor = [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}},
+             {"name": "actor_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    page = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}]
+    bearer = [{"bearer": []}]
+
+    def op(summary: str, response: dict[str, Any], *, params: list | None = None, body: dict | None = None,
+           tag: str = "actors", secured: bool = True, status: str = "200") -> dict[str, Any]:
+        operation: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {status: response, **ERRORS}}
+        if params:
+            operation["parameters"] = params
+        if body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        if secured:
+            operation["security"] = bearer
+        return operation
+
+    paths = {
+        "/health/live": {"get": op("the process is up", _json(_ref("Health")), tag="health", secured=False)},
+        "/health/ready": {"get": op("storage open and runtime running (503 otherwise)", _json(_ref("Health")),
+                                    tag="health", secured=False)},
+        "/metrics": {"get": op("Prometheus text exposition", {"description": "metrics",
+                                                              "content": {"text/plain": {"schema": {"type": "string"}}}},
+                               tag="health", secured=False)},
+        "/api/v1/actors/{kind}/{actor_id}/commands": {"post": op(
+            "send a command; durable once acknowledged", _json(_ref("CommandAck")), body=command_body,
+            params=actor + [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128},
+                             "description": "a retry with the same key returns the same ack, applied once"}])},
+        "/api/v1/actors/{kind}/{actor_id}": {"get": op("an actor's current state", _json(_ref("ActorState")),
+                                                       params=actor)},
+        "/api/v1/actors/{kind}/{actor_id}/events": {"get": op("an actor's journal, page by page",
+                                                              _json(_ref("EventPage")), params=actor + page)},
+        "/api/v1/admin/actors": {"get": op("the supervision tree with per-actor figures", _json({"type": "object"}),
+                                           tag="operators")},
+        "/api/v1/admin/actors/{kind}/{actor_id}": {"get": op("inspect one actor", _json({"type": "object"}),
+                                                             params=actor, tag="operators")},
+        "/api/v1/admin/actors/{kind}/{actor_id}/passivate": {"post": op(
+            "snapshot an actor and unload it", _json({"type": "object"}), params=actor, tag="operators")},
+        "/api/v1/admin/dead-letters": {"get": op("dead letters, page by page", _json({"type": "object"}),
+                                                 params=page, tag="operators")},
+        "/api/v1/admin/runtime": {"get": op("runtime figures", _json({"type": "object"}), tag="operators")},
+        "/api/v1/admin/clock": {"get": op("the server's clock", _json(_ref("ClockState")), tag="operators")},
+        "/api/v1/admin/clock/advance": {"post": op("advance a virtual clock, firing due timers in order",
+                                                   _json(_ref("ClockState")), body=_ref("ClockAdvance"),
+                                                   tag="operators")},
+        "/api/v1/admin/tokens": {"post": op("create a token", _json(_ref("TokenCreated")), body=_ref("TokenRequest"),
+                                            tag="operators", status="201")},
+        "/api/v1/admin/tokens/{token_id}": {"delete": op(
+            "revoke a token", _json({"type": "object"}), tag="operators",
+            params=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+        "/api/v1/admin/backup": {"post": op("online backup (RocksDB checkpoint) into --backup-dir",
+                                            _json({"type": "object"}), tag="operators", status="201")},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Everturn", "version": "1",
+                 "description": "Actor-based game server. Websocket protocol v1 at /ws: see docs/protocol.md."},
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "evt_<id>_<secret> from everturn token create"}}},
+    }
+
+
+def render_page(spec: dict[str, Any]) -> str:
+    """A plain HTML page listing every operation (no scripts, no external assets)."""
+    rows = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            codes = ", ".join(sorted(operation["responses"]))
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                        f"<td>{html.escape(operation['summary'])}</td><td>{codes}</td></tr>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Everturn API</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em 1em;border-bottom:1px solid #ddd}</style>"
+            "</head><body><h1>Everturn API v1</h1><p>Machine-readable: <a href='/openapi.json'>/openapi.json</a>. "
+            "Errors: <code>{\"error\": {code, message, details}, \"request_id\"}</code>. "
+            "Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>.</p>"
+            f"<table><tr><th>method</th><th>path</th><th>what</th><th>statuses</th></tr>{''.join(rows)}</table>"
+            "</body></html>")
