@@ -63,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        from server.logs import log_as_json
+
+        log_as_json()
+    else:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     from snapshots import StoreError
 
     try:

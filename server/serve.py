@@ -53,7 +53,8 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
             hypercorn.bind = [f"{host}:{port}"]
             hypercorn.websocket_max_message_size = settings.max_frame_bytes
             hypercorn.graceful_timeout = 5
-            hypercorn.accesslog = None
+            hypercorn.accesslog = None  # the app logs each request itself, with its request id
+            hypercorn.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
             stop = trio.Event()
             async with trio.open_nursery() as nursery:
                 binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
