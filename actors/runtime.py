@@ -111,6 +111,7 @@ class Runtime:
         self._nursery = nursery
         self._accepts: dict[str, frozenset[type]] = {}
         self._empty = trio.lowlevel.ParkingLot()
+        self._left = trio.lowlevel.ParkingLot()  # woken whenever an actor leaves memory
         self._request_ids = itertools.count(1)
 
     # -- sending -------------------------------------------------------------------
@@ -223,6 +224,7 @@ class Runtime:
         if self.cells.get(cell.address) is cell:
             del self.cells[cell.address]
             self.passivations += 1
+            self._left.unpark_all()
             if not self.cells:
                 self._empty.unpark_all()
 
@@ -255,6 +257,17 @@ class Runtime:
         if cell is None:
             return False
         cell.request_stop()
+        return True
+
+    async def restart(self, address: str) -> bool:
+        """Let an active actor finish its mailbox, unload it, and load it again from storage."""
+        cell = self.cells.get(address)
+        if cell is None:
+            return False
+        cell.request_stop()
+        while self.cells.get(address) is cell:
+            await self._left.park()
+        self._cell(address)
         return True
 
     def accepted_commands(self, behavior: Behavior) -> frozenset[type]:

@@ -206,6 +206,12 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         address = valid_address(f"{kind}/{actor_id}")
         return json_response({"address": address, "passivated": runtime.passivate(address)})
 
+    @app.post("/api/v1/admin/actors/<kind>/<actor_id>/restart")
+    async def admin_restart(kind: str, actor_id: str) -> Response:
+        operator(ctx)
+        address = valid_address(f"{kind}/{actor_id}")
+        return json_response({"address": address, "restarted": await runtime.restart(address)})
+
     @app.get("/api/v1/admin/dead-letters")
     async def admin_dead_letters() -> Response:
         operator(ctx)

@@ -146,6 +146,9 @@ def build_spec(runtime: Runtime, system_commands: tuple[type, ...]) -> dict[str,
                                                              params=actor, tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}/passivate": {"post": op(
             "snapshot an actor and unload it", _json({"type": "object"}), params=actor, tag="operators")},
+        "/api/v1/admin/actors/{kind}/{actor_id}/restart": {"post": op(
+            "drain an actor's mailbox, unload it and load it again from storage", _json({"type": "object"}),
+            params=actor, tag="operators")},
         "/api/v1/admin/dead-letters": {"get": op("dead letters, page by page", _json({"type": "object"}),
                                                  params=page, tag="operators")},
         "/api/v1/admin/runtime": {"get": op("runtime figures", _json({"type": "object"}), tag="operators")},

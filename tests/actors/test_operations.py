@@ -87,3 +87,15 @@ async def test_lag_monitor_sees_a_blocked_loop():
         await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
     assert monitor.max_ms >= 150
+
+
+async def test_restart_reloads_an_actor_from_storage(store, autojump_clock):
+    async with open_runtime(store, [LedgerKind()], clock=TrioClock(), config=RuntimeConfig(lag_interval=None)) as rt:
+        await rt.ask("ledger/a", Add(amount=3))
+        old = rt.cells["ledger/a"]
+        assert await rt.restart("ledger/a")
+        new = rt.cells["ledger/a"]
+        assert new is not old
+        assert await rt.ask("ledger/a", Add(amount=1)) is not None
+        assert new.state.total == 4 and rt.activations == 2
+        assert not await rt.restart("ledger/nobody")
