@@ -152,6 +152,10 @@ class Session:
         request_id = message.get("id")
         if not isinstance(request_id, str) or not 1 <= len(request_id) <= 128:
             return await self.error("bad_message", 'a command needs an "id" (string, 1-128 characters)', request_id)
+        wait = self.ctx.limiter.take(self.principal.token_id)  # type: ignore[union-attr]  # one budget with REST
+        if wait is not None:
+            return await self.error("rate_limited", "too many commands for this token", request_id,
+                                    retry_after=round(wait, 3))
         try:
             topic = self.topic(message)
             command = parse_command(self.ctx.runtime, topic, message.get("command"))
