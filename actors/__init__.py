@@ -7,7 +7,7 @@ from .address import parse as parse_address
 from .behavior import Behavior
 from .clock import Clock, SystemClock, TrioClock, VirtualClock
 from .errors import (
-    ActorCrashed, ActorError, ActorStopped, AskTimeout, InvalidAddress, InvariantViolation, Overloaded,
+    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, InvalidAddress, InvariantViolation, Overloaded,
     Rejected, UnknownKind,
 )
 from .messages import (
@@ -18,7 +18,7 @@ from .streams import BadSince, Published, Resync, Snapshot
 from .work import Workers
 
 __all__ = [
-    "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "ActorError", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
+    "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "ActorError", "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
     "Clock", "Command", "Context", "Decision", "Event", "InvalidAddress", "InvariantViolation", "Overloaded",
     "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
     "TrioClock", "UnknownKind", "VirtualClock", "Workers", "open_runtime", "parse_address",

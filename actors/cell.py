@@ -179,7 +179,8 @@ class ActorCell:
         self.runtime._unregister(self)
         if self.seq > self.snapshot_seq:
             batch = Batch()
-            self._snapshot(batch, self.seq, self.state)
+            if not self._snapshot(batch, self.seq, self.state):
+                return
             try:
                 await self.runtime.commits.commit(batch)
             except Exception:  # the journal holds everything; a snapshot only saves replay time
@@ -262,9 +263,7 @@ class ActorCell:
             store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
         if key is not None:  # atomically with the events: a retry can never apply them twice
             store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": ctx.now.timestamp()})
-        snapshot_due = seq - self.snapshot_seq >= self._snapshot_every
-        if snapshot_due:
-            self._snapshot(batch, seq, state)
+        snapshot_due = seq - self.snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
         if batch:
             await runtime.commits.commit(batch)
         self.state, self.seq = state, seq
@@ -314,9 +313,20 @@ class ActorCell:
             await self.runtime.commits.commit(batch)
         self.runtime.timers.done(timer)
 
-    def _snapshot(self, batch: Batch, seq: int, state: Any) -> None:
-        stored = self.behavior.dump_state(state)
-        self.metrics.state_bytes = self.runtime.store.put_snapshot(batch, self.address, seq, stored)
+    def _snapshot(self, batch: Batch, seq: int, state: Any) -> bool:
+        """Add a snapshot of ``state`` to ``batch``; False (logged) if the state cannot be stored.
+
+        A snapshot only saves replay time: the journal holds everything, so a state that
+        cannot be encoded must never stop the actor from taking commands.
+        """
+        try:
+            stored = self.behavior.dump_state(state)
+            self.metrics.state_bytes = self.runtime.store.put_snapshot(batch, self.address, seq, stored)
+        except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+            self.metrics.last_error = f"snapshot at {seq} skipped: {exc}"
+            log.warning("%s: snapshot at %d skipped, state cannot be encoded: %s", self.address, seq, exc)
+            return False
+        return True
 
     # -- crashes -------------------------------------------------------------------
 

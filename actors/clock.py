@@ -24,7 +24,20 @@ class Clock(Protocol):
 
 
 def now_ms(clock: Clock) -> int:
-    return math.floor(clock.now() * 1000)
+    return to_ms(clock.now())
+
+
+def to_ms(seconds: float) -> int:
+    """Whole milliseconds of a clock reading (what timers are stored by)."""
+    return math.floor(seconds * 1000)
+
+
+def from_ms(ms: int) -> float:
+    """The clock reading (seconds) whose :func:`to_ms` is exactly ``ms``."""
+    seconds = ms / 1000
+    while to_ms(seconds) < ms:  # a float just under the millisecond: step up to it
+        seconds = math.nextafter(seconds, math.inf)
+    return seconds
 
 
 def to_datetime(seconds: float) -> datetime:

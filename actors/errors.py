@@ -8,6 +8,7 @@
     ├── Rejected                ``decide`` refused the command (code, message); nothing changed
     ├── ActorCrashed            the command crashed the actor on every attempt; dead-lettered
     ├── ActorStopped            the runtime is shutting down and takes no more messages
+    ├── ActorHalted             an operator stopped this actor; nothing reaches it until started
     └── InvariantViolation      ``evolve`` met an event impossible in the current state
 """
 from __future__ import annotations
@@ -63,6 +64,12 @@ class ActorCrashed(ActorError):
 
 class ActorStopped(ActorError):
     code = "runtime/stopped"
+
+
+class ActorHalted(ActorError):
+    """An operator stopped the actor (durably): messages are refused and its timers held."""
+
+    code = "runtime/actor_halted"
 
 
 class InvariantViolation(ActorError):

@@ -28,7 +28,7 @@ from .address import parse
 from .behavior import Behavior
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock
-from .errors import ActorStopped, AskTimeout, Overloaded, UnknownKind
+from .errors import ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
 from .messages import ChildFailed, Command
 from .metrics import LagMonitor
 from .streams import Subscriber, stream
@@ -102,6 +102,7 @@ class Runtime:
             self.behaviors[behavior.kind] = behavior
         self.supervisors = {kind: KindSupervisor(kind) for kind in self.behaviors}
         self.cells: OrderedDict[str, ActorCell] = OrderedDict()
+        self.halted = store.halted_actors()  # address -> who stopped it, when, why
         self.timers = TimerService(self)
         self.lag = LagMonitor(config.lag_interval or 0.5)
         self.workers = Workers(config.worker_threads, config.worker_processes)
@@ -189,6 +190,8 @@ class Runtime:
             return cell
         if not self.accepting:
             raise ActorStopped("the runtime is shutting down")
+        if address in self.halted:
+            raise ActorHalted(f"{address} was stopped by an operator; nothing reaches it until it is started")
         behavior = self.behavior_of(address)
         cell = ActorCell(self, address, behavior.kind, behavior)
         self.cells[address] = cell
@@ -259,14 +262,49 @@ class Runtime:
         cell.request_stop()
         return True
 
-    async def restart(self, address: str) -> bool:
-        """Let an active actor finish its mailbox, unload it, and load it again from storage."""
+    async def unload(self, address: str) -> bool:
+        """Passivate an active actor and wait until it has left memory; False if it was not active."""
         cell = self.cells.get(address)
         if cell is None:
             return False
         cell.request_stop()
         while self.cells.get(address) is cell:
             await self._left.park()
+        return True
+
+    async def halt(self, address: str, reason: str = "", by: Any = None) -> bool:
+        """Stop an actor durably (it stays stopped across restarts of the server).
+
+        It finishes its mailbox and leaves memory; from then on messages to it are refused
+        with ``ActorHalted`` and its timers are held, to fire once :meth:`unhalt` starts it
+        again. False if it was already stopped.
+        """
+        self.behavior_of(address)  # a bad address or kind fails before anything is written
+        if address in self.halted:
+            return False
+        record = {"at": self.clock.now(), "reason": reason, "by": by}
+        batch = Batch()
+        self.store.set_halted(batch, address, record)
+        await self.commits.commit(batch)
+        self.halted[address] = record
+        await self.unload(address)
+        return True
+
+    async def unhalt(self, address: str) -> bool:
+        """Start a stopped actor again: messages reach it and its held timers fire. False if not stopped."""
+        if address not in self.halted:
+            return False
+        batch = Batch()
+        self.store.set_halted(batch, address, None)
+        await self.commits.commit(batch)
+        del self.halted[address]
+        self.timers.poke(0)  # deliver what came due while it was stopped
+        return True
+
+    async def restart(self, address: str) -> bool:
+        """Let an active actor finish its mailbox, unload it, and load it again from storage."""
+        if not await self.unload(address):
+            return False
         self._cell(address)
         return True
 
@@ -301,7 +339,7 @@ class Runtime:
             behavior = self.behaviors[parent_kind]
             if ChildFailed in self.accepted_commands(behavior):
                 self.try_tell(parent, ChildFailed(child=cell.address, error=error))
-        except (Overloaded, KeyError, ValueError) as exc:
+        except (ActorError, KeyError, ValueError) as exc:  # full, halted, or gone
             log.error("%s: escalation to %s failed: %s", cell.address, parent, exc)
 
     # -- what operators see --------------------------------------------------------
@@ -355,6 +393,7 @@ class Runtime:
             "active": len(self.cells),
             "activations": self.activations,
             "passivations": self.passivations,
+            "stopped": sorted(self.halted),
             "timers_fired": self.timers.fired,
             "timers_pending": self.timers.pending,
             "commit_writes": stats.writes,

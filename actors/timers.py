@@ -16,8 +16,8 @@ import trio
 
 from snapshots import Timer
 
-from .clock import now_ms, to_datetime
-from .errors import ActorError, Overloaded
+from .clock import VirtualClock, from_ms, now_ms, to_datetime, to_ms
+from .errors import ActorError, ActorHalted, Overloaded
 from .messages import TimerFired
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class TimerService:
         self._scope: trio.CancelScope | None = None
         self._wake_at: int | None = None
         self._stopped = False
+        self._passed_ms = -1  # the clock reading of the last delivery pass
+        self._changed = trio.lowlevel.ParkingLot()  # a delivery pass ran or a timer was handled
 
     @property
     def pending(self) -> int:
@@ -52,12 +54,47 @@ class TimerService:
             del self._inflight[(timer.address, timer.name)]
             if redeliver:
                 self.poke(timer.due_ms)
+            self._changed.unpark_all()
 
     def stop(self) -> None:
         """Deliver nothing more (shutdown); stored timers fire after the next start."""
         self._stopped = True
         if self._scope is not None:
             self._scope.cancel()
+        self._changed.unpark_all()
+
+    async def advance(self, clock: VirtualClock, seconds: float) -> int:
+        """Move a virtual ``clock`` forward, firing every timer due on the way in due order.
+
+        Time stops at each due time until the timers due then have been handled (and so
+        have any they scheduled meanwhile), then moves on: a timer never sees one due later
+        fire before it, and a repeating timer fires once per period. Returns how many timers
+        fired. Undeliverable timers (full mailbox, unknown kind) are retried as in real time.
+        """
+        if not seconds >= 0:
+            raise ValueError(f"a virtual clock only moves forward (got {seconds} s)")
+        fired, target = self.fired, clock.now() + seconds
+        target_ms = to_ms(target)
+        while not self._stopped:
+            due = self.runtime.store.next_timer_due(after_ms=now_ms(clock))
+            if due is None or due > target_ms:
+                clock.set(max(target, clock.now()))
+                await self._settle(now_ms(clock))
+                break
+            clock.set(from_ms(due))
+            await self._settle(due)
+        return self.fired - fired
+
+    async def _settle(self, at_ms: int) -> None:
+        """Wait until every timer due by ``at_ms`` has been delivered and handled."""
+        while not self._stopped and (self._inflight or self._undelivered_by(at_ms)):
+            await self._changed.park()
+
+    def _undelivered_by(self, at_ms: int) -> bool:
+        if self._passed_ms >= at_ms:
+            return False
+        due = self.runtime.store.next_timer_due(after_ms=self._passed_ms)
+        return due is not None and due <= at_ms
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         clock = self.runtime.clock
@@ -78,6 +115,8 @@ class TimerService:
 
     def _deliver_due(self, now: int) -> None:
         self._retry_at = None
+        self._passed_ms = now
+        self._changed.unpark_all()
         for timer in self.runtime.store.due_timers(now, limit=None):
             key = (timer.address, timer.name)
             if self._inflight.get(key) == timer.id:
@@ -88,9 +127,12 @@ class TimerService:
             except Overloaded:
                 self._retry_at = now + _RETRY_MS
                 continue
+            except ActorHalted:  # held until an operator starts the actor again (it pokes us)
+                continue
             except ActorError as exc:  # unknown kind or bad address: keep it visible, never drop it
                 log.error("timer %s of %s cannot be delivered: %s", timer.name, timer.address, exc)
                 self._retry_at = now + _RETRY_MS
                 continue
             self._inflight[key] = timer.id
             self.fired += 1
+

@@ -28,7 +28,7 @@ from .auth import Principal, TokenError, Tokens
 from .errors import ApiError, from_actor_error, not_found
 from .limits import RateLimiter
 from .metrics import ServerMetrics
-from .openapi import ClockAdvance, TokenRequest, build_spec, render_page
+from .openapi import ActorStop, ClockAdvance, TokenRequest, build_spec, render_page
 
 log = logging.getLogger("everturn.server")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -54,6 +54,7 @@ class ServerSettings:
     ws_queue: int = 256
     heartbeat_s: float = 20.0
     backup_dir: str | None = None
+    advance_wait: float = 30.0  # seconds a clock advance waits for its timers to be handled
 
 
 @dataclass
@@ -112,7 +113,9 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
             exc.code or 500, f"http_{exc.code}")
         message = "request body too large" if exc.code == 413 else (exc.description or exc.name)
         error = ApiError(exc.code or 500, code, message)
-        return json_response(error.body(getattr(request, "everturn_id", None)), error.status)
+        allowed = getattr(exc, "valid_methods", None)  # RFC 9110: a 405 names what the resource allows
+        headers = {"Allow": ", ".join(sorted(allowed))} if allowed else None
+        return json_response(error.body(getattr(request, "everturn_id", None)), error.status, headers)
 
     @app.errorhandler(Exception)
     async def _bug(exc: Exception) -> Response:
@@ -197,6 +200,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
             "address": address, "active": cell is not None, "seq": seq,
             "figures": runtime.describe(cell) if cell is not None else None,
             "timers": [{"name": t.name, "due_ms": t.due_ms, "id": t.id} for t in runtime.store.timers_of(address)],
+            "stopped": runtime.halted.get(address),
             "state": state.model_dump(mode="json"),
         })
 
@@ -204,7 +208,24 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     async def admin_passivate(kind: str, actor_id: str) -> Response:
         operator(ctx)
         address = valid_address(f"{kind}/{actor_id}")
-        return json_response({"address": address, "passivated": runtime.passivate(address)})
+        return json_response({"address": address, "passivated": await runtime.unload(address)})
+
+    @app.post("/api/v1/admin/actors/<kind>/<actor_id>/stop")
+    async def admin_stop(kind: str, actor_id: str) -> Response:
+        principal = operator(ctx)
+        address = valid_address(f"{kind}/{actor_id}")
+        body = validated(ActorStop, await json_body(empty={}))
+        try:
+            changed = await runtime.halt(address, body.reason, by=principal.token_id)
+        except ActorError as exc:
+            raise from_actor_error(exc) from exc
+        return json_response({"address": address, "stopped": True, "changed": changed})
+
+    @app.post("/api/v1/admin/actors/<kind>/<actor_id>/start")
+    async def admin_start(kind: str, actor_id: str) -> Response:
+        operator(ctx)
+        address = valid_address(f"{kind}/{actor_id}")
+        return json_response({"address": address, "stopped": False, "changed": await runtime.unhalt(address)})
 
     @app.post("/api/v1/admin/actors/<kind>/<actor_id>/restart")
     async def admin_restart(kind: str, actor_id: str) -> Response:
@@ -238,9 +259,11 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         clock = runtime.clock
         if not isinstance(clock, VirtualClock):
             raise ApiError(409, "clock/not_virtual", "only a server started with --clock virtual can be advanced")
-        clock.advance(body.seconds)
-        await trio.sleep(0)  # let the timer service see the new time before we answer
-        return json_response(clock_json(runtime))
+        fired, settled = 0, False
+        with trio.move_on_after(ctx.settings.advance_wait):
+            fired = await runtime.timers.advance(clock, body.seconds)
+            settled = True
+        return json_response({**clock_json(runtime), "fired": fired, "settled": settled})
 
     @app.post("/api/v1/admin/tokens")
     async def admin_tokens() -> Response:
@@ -329,8 +352,11 @@ def reachable(ctx: Everturn, principal: Principal, address: str) -> str:
     return address
 
 
-async def json_body() -> Any:
+async def json_body(empty: Any = None) -> Any:
+    """The request's JSON object; an empty body counts as ``empty`` when that is given."""
     raw = await request.get_data(cache=False)
+    if not raw and empty is not None:
+        return empty
     try:
         body = orjson.loads(raw or b"null")
     except orjson.JSONDecodeError as exc:
@@ -365,10 +391,34 @@ def parse_command(runtime: Runtime, address: str, body: Any) -> Command:
     if not isinstance(data, dict):
         raise ApiError(422, "command/invalid", "command data must be a JSON object")
     try:
-        return cls.model_validate(data)
+        command = cls.model_validate(data)
     except ValidationError as exc:
         raise ApiError(422, "command/invalid", f"{body['type']} does not validate",
                        orjson.loads(exc.json(include_url=False))) from exc
+    where = oversized_integer(command.model_dump())  # after validation: lax mode makes 1e30 an int
+    if where is not None:
+        raise ApiError(422, "command/invalid", f"{body['type']}: integers must fit in 64 bits (signed)",
+                       {"loc": ["data", *where]})
+    return command
+
+
+INT64 = range(-(2**63), 2**63)
+
+
+def oversized_integer(value: Any) -> list[Any] | None:
+    """The path to the first integer in a JSON value that does not fit a signed 64-bit one.
+
+    Journals and snapshots hold what commands carry; a state built from wider integers
+    could no longer be stored, so such commands never reach an actor.
+    """
+    if type(value) is int:
+        return None if value in INT64 else []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        where = oversized_integer(item)
+        if where is not None:
+            return [key, *where]
+    return None
 
 
 async def ask(runtime: Runtime, address: str, command: Command, principal: Principal,
@@ -392,16 +442,22 @@ def cursor_for(position: int) -> str:
 def page_args() -> tuple[int, int]:
     """``(after, limit)`` from ``?cursor=&limit=`` (default 50, at most 200); 400 if malformed."""
     raw_limit = request.args.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 200:
+    if not LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 200:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 200")
     cursor = request.args.get("cursor")
     after = 0
     if cursor:
         try:
             decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            if not decoded.startswith("p") or not decoded[1:].isdigit():
-                raise ValueError(decoded)
-            after = int(decoded[1:])
-        except ValueError as exc:
-            raise ApiError(400, "bad_cursor", "cursor is not one this server gave out") from exc
+        except ValueError:
+            decoded = ""
+        position = CURSOR.fullmatch(decoded)
+        if position is None or int(position[1]) > MAX_POSITION:
+            raise ApiError(400, "bad_cursor", "cursor is not one this server gave out")
+        after = int(position[1])
     return after, int(raw_limit)
+
+
+LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
+CURSOR = re.compile(r"p([0-9]{1,20})", re.ASCII)
+MAX_POSITION = 2**64 - 1  # journal positions are unsigned 64-bit keys

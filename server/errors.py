@@ -11,14 +11,14 @@
     ├── 422 unprocessable    well-formed but invalid command or body (pydantic details)
     ├── 429 too many         rate limit or a full mailbox, with Retry-After
     ├── 500 internal         a bug: the actor crashed on every attempt (dead-lettered)
-    └── 503 unavailable      shutting down, or no answer in time
+    └── 503 unavailable      shutting down, an actor stopped by an operator, or no answer in time
 """
 from __future__ import annotations
 
 from typing import Any
 
 from actors import (
-    ActorCrashed, ActorError, ActorStopped, AskTimeout, BadSince, InvalidAddress, Overloaded, Rejected,
+    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, BadSince, InvalidAddress, Overloaded, Rejected,
     UnknownKind,
 )
 
@@ -58,6 +58,8 @@ def from_actor_error(exc: ActorError) -> ApiError:
         case AskTimeout():
             return ApiError(503, exc.code, "the actor did not answer in time; the command may still be applied",
                             retry_after=1)
+        case ActorHalted():
+            return ApiError(503, exc.code, str(exc))
         case ActorStopped():
             return ApiError(503, exc.code, "the server is shutting down", retry_after=5)
         case ActorCrashed():

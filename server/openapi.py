@@ -56,6 +56,10 @@ class TokenRequest(BaseModel):
     acts_as: Literal["player", "gm"] | None = None
 
 
+class ActorStop(BaseModel):
+    reason: str = Field("", max_length=500, description="why, for the other operators (shown on inspect)")
+
+
 class TokenCreated(BaseModel):
     token: str = Field(description="shown once; store it")
     token_id: str
@@ -73,6 +77,12 @@ class ClockAdvance(BaseModel):
 class ClockState(BaseModel):
     now: float = Field(description="POSIX seconds")
     virtual: bool
+
+
+class ClockAdvanced(ClockState):
+    fired: int = Field(description="timers fired on the way, each handled before time moved past it")
+    settled: bool = Field(description="false if the timers had not all been handled within the wait; "
+                                      "the clock then stopped where `now` says")
 
 
 class Health(BaseModel):
@@ -103,7 +113,7 @@ def build_spec(runtime: Runtime, system_commands: tuple[type, ...]) -> dict[str,
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
-              ClockState, Health, *bodies]
+              ClockState, ClockAdvanced, ActorStop, Health, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -145,7 +155,14 @@ def build_spec(runtime: Runtime, system_commands: tuple[type, ...]) -> dict[str,
         "/api/v1/admin/actors/{kind}/{actor_id}": {"get": op("inspect one actor", _json({"type": "object"}),
                                                              params=actor, tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}/passivate": {"post": op(
-            "snapshot an actor and unload it", _json({"type": "object"}), params=actor, tag="operators")},
+            "snapshot an actor and unload it; answers once it has left memory", _json({"type": "object"}), params=actor, tag="operators")},
+        "/api/v1/admin/actors/{kind}/{actor_id}/stop": {"post": op(
+            "stop an actor durably: it finishes its mailbox and leaves memory; until started again its "
+            "commands answer 503 runtime/actor_halted and its timers are held", _json({"type": "object"}),
+            params=actor, body=_ref("ActorStop"), tag="operators")},
+        "/api/v1/admin/actors/{kind}/{actor_id}/start": {"post": op(
+            "start a stopped actor: commands reach it again and its held timers fire", _json({"type": "object"}),
+            params=actor, tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}/restart": {"post": op(
             "drain an actor's mailbox, unload it and load it again from storage", _json({"type": "object"}),
             params=actor, tag="operators")},
@@ -154,7 +171,7 @@ def build_spec(runtime: Runtime, system_commands: tuple[type, ...]) -> dict[str,
         "/api/v1/admin/runtime": {"get": op("runtime figures", _json({"type": "object"}), tag="operators")},
         "/api/v1/admin/clock": {"get": op("the server's clock", _json(_ref("ClockState")), tag="operators")},
         "/api/v1/admin/clock/advance": {"post": op("advance a virtual clock, firing due timers in order",
-                                                   _json(_ref("ClockState")), body=_ref("ClockAdvance"),
+                                                   _json(_ref("ClockAdvanced")), body=_ref("ClockAdvance"),
                                                    tag="operators")},
         "/api/v1/admin/tokens": {"post": op("create a token", _json(_ref("TokenCreated")), body=_ref("TokenRequest"),
                                             tag="operators", status="201")},

@@ -11,9 +11,11 @@ from functools import partial
 from pathlib import Path
 from typing import Iterable
 
+import hypercorn.trio.run
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
+from hypercorn.trio.tcp_server import TCPServer
 
 from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
 from snapshots import Store
@@ -22,6 +24,25 @@ from .app import ServerSettings, create_app
 from .auth import Tokens
 
 log = logging.getLogger("everturn.server")
+
+
+class GuardedTCPServer(TCPServer):
+    """Hypercorn's per-connection handler, kept from stopping the whole server.
+
+    hypercorn 0.18 lets an error in one connection escape its handler (a request whose
+    framing lies can make it answer 400 while the app is still sending: BusyResourceError,
+    pgjones/hypercorn#203), and trio's ``serve_listeners`` then tears every connection
+    down. One broken connection must cost only itself.
+    """
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        except Exception as exc:
+            log.warning("connection dropped after a protocol error: %r", exc)
+
+
+hypercorn.trio.run.TCPServer = GuardedTCPServer  # type: ignore[misc]  # worker_serve looks it up there
 
 
 @dataclass

@@ -24,6 +24,7 @@ COLUMN_FAMILIES = (JOURNAL, SNAPSHOTS, TIMERS, META)
 SNAPSHOTS_KEPT = 2
 _DEAD_LETTER = b"deadletter:"
 _ACTOR = b"actor:"
+_HALTED = b"halted:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +302,22 @@ class Store:
         while it.valid() and it.key().startswith(_ACTOR):
             yield it.key()[len(_ACTOR):].decode(), codec.decode(it.value())
             it.next()
+
+    def set_halted(self, batch: Batch, address: str, record: dict[str, Any] | None) -> None:
+        """Mark ``address`` stopped by an operator (``record`` says who, when, why), or clear it."""
+        if record is None:
+            batch.delete(META, _HALTED + address.encode())
+        else:
+            batch.put(META, _HALTED + address.encode(), codec.encode(record))
+
+    def halted_actors(self) -> dict[str, dict[str, Any]]:
+        it = self._cf[META].iter()
+        it.seek(_HALTED)
+        out = {}
+        while it.valid() and it.key().startswith(_HALTED):
+            out[it.key()[len(_HALTED):].decode()] = codec.decode(it.value())
+            it.next()
+        return out
 
     def _last_dead_letter(self) -> int:
         it = self._cf[META].iter()

@@ -59,6 +59,24 @@ async def test_state_survives_a_restart_of_the_runtime(tmp_path, autojump_clock)
     store.close()
 
 
+async def test_a_state_that_cannot_be_snapshotted_never_stops_the_actor(tmp_path, autojump_clock):
+    """Events fit 64 bits, their sum does not: snapshots are skipped, the journal still holds all."""
+    big = 2**63 - 1
+    store = Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(snapshot_every=2)) as rt:
+        for n in range(1, 6):
+            assert await rt.ask("ledger/a", Add(amount=big)) == Ack(seq=n, events=1)
+        assert rt.cells["ledger/a"].metrics.last_error.startswith("snapshot at ")
+        assert rt.passivate("ledger/a")
+    assert [seq for seq, _ in store.snapshots_raw("ledger/a")] == [2]   # 2 * big still fits orjson's u64
+    store.close()
+    store = Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(snapshot_every=2)) as rt:
+        assert await rt.ask("ledger/a", Add(amount=-big)) == Ack(seq=6, events=1)
+        assert rt.cells["ledger/a"].state.total == 4 * big
+    store.close()
+
+
 async def test_crash_restarts_with_state_intact_and_others_unaffected(store, autojump_clock):
     async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
         await rt.ask("ledger/a", Add(amount=5))

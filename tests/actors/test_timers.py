@@ -1,10 +1,11 @@
 """Durable timers: due ones fire in order, survive passivation and restarts, cancel by name."""
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
-from actors import RuntimeConfig, TrioClock, VirtualClock, open_runtime
+from actors import ActorHalted, RuntimeConfig, TrioClock, VirtualClock, open_runtime
 from snapshots import Store
 
 from ..kinds import Add, Forget, LedgerKind, Remind
@@ -111,3 +112,46 @@ async def test_a_timer_that_reschedules_itself_keeps_firing(store, autojump_cloc
         assert rt.state_of("ledger/a")[0].reminders == ("tick",) * 5
         [pending] = store.timers_of("ledger/a")
         assert pending.name == "tick"
+
+
+async def test_advancing_a_virtual_clock_stops_at_each_due_time(store, autojump_clock):
+    """One jump of 55 s fires a 10 s repeating timer five times, each before time moves on."""
+    clock = VirtualClock()
+    start = clock.now()
+    async with open_runtime(store, KINDS, clock=clock, config=config()) as rt:
+        await rt.ask("ledger/a", Remind(name="tick", after_s=10, note="every 10"))
+        await rt.ask("ledger/b", Remind(name="once", after_s=25))
+        assert await rt.timers.advance(clock, 55) == 6
+        assert clock.now() == start + 55
+        assert rt.state_of("ledger/a")[0].reminders == ("tick",) * 5
+        assert rt.state_of("ledger/b")[0].reminders == ("once",)
+        [pending] = store.timers_of("ledger/a")
+        assert pending.due_ms == round((start + 60) * 1000)
+        assert await rt.timers.advance(clock, 0) == 0
+
+
+async def test_a_stopped_actor_refuses_messages_holds_its_timers_and_stays_stopped(tmp_path, autojump_clock):
+    clock, store = TrioClock(), Store.open(tmp_path / "d")
+    async with open_runtime(store, KINDS, clock=clock, config=config()) as rt:
+        await rt.ask("ledger/a", Remind(name="dusk", after_s=60))
+        assert await rt.halt("ledger/a", "runaway", by="op-1") is True
+        assert await rt.halt("ledger/a") is False
+        assert "ledger/a" not in rt.cells and rt.figures()["stopped"] == ["ledger/a"]
+        with pytest.raises(ActorHalted):
+            await rt.ask("ledger/a", Add(amount=1))
+        await trio.sleep(120)                                  # due meanwhile: held, not lost
+        assert rt.state_of("ledger/a")[0].reminders == ()
+        assert [t.name for t in store.timers_of("ledger/a")] == ["dusk"]
+        assert await rt.ask("ledger/b", Add(amount=1))         # others go on
+    store.close()
+    store = Store.open(tmp_path / "d")                         # still stopped after a restart
+    async with open_runtime(store, KINDS, clock=clock, config=config()) as rt:
+        assert rt.halted["ledger/a"]["reason"] == "runaway" and rt.halted["ledger/a"]["by"] == "op-1"
+        with pytest.raises(ActorHalted):
+            await rt.ask("ledger/a", Add(amount=1))
+        assert await rt.unhalt("ledger/a") is True
+        assert await rt.unhalt("ledger/a") is False
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.state_of("ledger/a")[0].reminders == ("dusk",)   # the held timer fired
+        assert (await rt.ask("ledger/a", Add(amount=1))).seq == 2     # Reminded was 1
+    store.close()
