@@ -26,6 +26,7 @@ from snapshots import StoreError, backup
 
 from .auth import Principal, TokenError, Tokens
 from .errors import ApiError, from_actor_error, not_found
+from .frames import EventFrames, event_body
 from .limits import RateLimiter
 from .metrics import ServerMetrics
 from .openapi import ActorStop, ClockAdvance, TokenRequest, build_spec, render_page
@@ -66,6 +67,7 @@ class Everturn:
     settings: ServerSettings
     limiter: RateLimiter
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
+    event_frames: EventFrames = field(default_factory=EventFrames)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -431,8 +433,8 @@ async def ask(runtime: Runtime, address: str, command: Command, principal: Princ
 
 
 def event_json(behavior: Any, stored: dict[str, Any]) -> dict[str, Any]:
-    event = behavior.load_event(stored)
-    return {"type": type(event).__name__, "version": type(event).version, "data": event.model_dump(mode="json")}
+    """A journal record as clients see it (upcast to the current version)."""
+    return event_body(behavior.load_event(stored))
 
 
 def cursor_for(position: int) -> str:

@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     runtime.add_argument("--actors", type=int, default=1000, help="actors in the throughput runs (default 1000)")
     runtime.add_argument("--idle-actors", type=int, default=10_000,
                          help="actors passivated and reactivated for activation_us (default 10000)")
+    server = bench_kinds.add_parser("server", help="websocket round trips (100 clients) and fan-out (1,000 "
+                                                   "subscribers) beside a bare hypercorn echo and broadcast")
+    server.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
     backup = commands.add_parser("backup", help="write an online checkpoint of the data directory to DIR")
     backup.add_argument("target", type=Path, metavar="DIR", help="new directory for the backup")
@@ -74,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return trio.run(_serve, args)
+        if args.command == "bench" and args.bench == "server":
+            from server.bench import run_server_bench
+
+            return run_server_bench(json_output=args.json)
         if args.command == "bench":
             from actors.bench import run_runtime_bench
 
@@ -154,7 +161,7 @@ async def _serve(args: argparse.Namespace) -> int:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(run_server, args.data, game_kinds(), host=args.host,
-                                                  port=args.port, clock=clock, settings=settings))
+                                                  port=args.port, clock=clock, settings=settings, tune_gc=True))
             print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
             if running.first_token:
                 print(f"everturn: first operator token (shown once): {running.first_token}", flush=True)

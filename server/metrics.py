@@ -52,6 +52,8 @@ class ServerMetrics:
         figures = runtime.figures()
         depths = [len(cell.mailbox) for cell in runtime.cells.values()]
         metric("everturn_websocket_connections", "gauge", "open websocket connections", [("", self.websockets)])
+        metric("everturn_websocket_frames_total", "counter", "websocket frames by direction",
+               [('{direction="in"}', self.ws_frames_in), ('{direction="out"}', self.ws_frames_out)])
         metric("everturn_websocket_resyncs_total", "counter", "subscriptions cut loose for being slow",
                [("", self.ws_resyncs)])
         metric("everturn_actors_active", "gauge", "actors in memory", [("", figures["active"])])
@@ -64,6 +66,7 @@ class ServerMetrics:
         metric("everturn_journal_commit_batches_total", "counter", "batches written (commands, snapshots)",
                [("", figures["commit_batches"])])
         metric("everturn_journal_commit_group_max", "gauge", "largest group commit", [("", figures["commit_largest_group"])])
+        metric("everturn_actors_stopped", "gauge", "actors stopped by an operator", [("", len(figures["stopped"]))])
         metric("everturn_timers_fired_total", "counter", "durable timers delivered", [("", figures["timers_fired"])])
         metric("everturn_event_loop_lag_ms", "gauge", "last measured trio loop lag", [("", round(figures["loop_lag_ms"], 3))])
         metric("everturn_event_loop_lag_ms_max", "gauge", "worst trio loop lag", [("", round(figures["loop_lag_ms_max"], 3))])

@@ -17,7 +17,7 @@ import trio
 
 from actors import ActorError, Published, Resync, Snapshot
 
-from .app import Everturn, event_json, parse_command, reachable
+from .app import Everturn, parse_command, reachable
 from .auth import Principal
 from .errors import ApiError, from_actor_error
 
@@ -31,11 +31,13 @@ class Session:
         self.socket = socket
         self.id = secrets.token_hex(8)
         self.principal: Principal | None = None
+        self.by: dict[str, Any] | None = None  # the principal as actors see it (ctx.by), made once
         self.subscriptions: dict[str, trio.CancelScope] = {}
-        self.outbound_send, self.outbound = trio.open_memory_channel[dict[str, Any]](ctx.settings.ws_queue)
+        # dicts to encode, or frames already encoded (shared event frames)
+        self.outbound_send, self.outbound = trio.open_memory_channel[dict[str, Any] | str](ctx.settings.ws_queue)
         self.nursery: trio.Nursery | None = None
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: dict[str, Any] | str) -> None:
         await self.outbound_send.send(message)
 
     async def error(self, code: str, message: str, request_id: Any = None, **extra: Any) -> None:
@@ -48,7 +50,7 @@ class Session:
 
     async def writer(self) -> None:
         async for message in self.outbound:
-            await self.socket.send(orjson.dumps(message).decode())
+            await self.socket.send(message if isinstance(message, str) else orjson.dumps(message).decode())
             self.ctx.metrics.ws_frames_out += 1
 
     async def heartbeat(self) -> None:
@@ -94,7 +96,7 @@ class Session:
         if principal is None:
             await self.error("auth/invalid", "the token is unknown or revoked")
             return
-        self.principal = principal
+        self.principal, self.by = principal, principal.as_dict()
         await self.send({"type": "welcome", "session": self.id, "server_time": self.ctx.runtime.clock.now(),
                          "protocol": PROTOCOL, "role": principal.role})
 
@@ -126,16 +128,13 @@ class Session:
         await self.send({"type": "unsubscribed", "topic": topic})
 
     async def forward(self, topic: str, since: int | None, scope: trio.CancelScope) -> None:
-        runtime = self.ctx.runtime
-        behavior = runtime.behavior_of(topic)
+        runtime, frames = self.ctx.runtime, self.ctx.event_frames
         with scope:
             try:
                 async with runtime.subscribe(topic, since, capacity=self.ctx.settings.ws_queue) as items:
                     async for item in items:
                         if isinstance(item, Published):
-                            stored = behavior.dump_event(item.event)
-                            await self.send({"type": "event", "topic": topic, "seq": item.seq,
-                                             "event": event_json(behavior, stored)})
+                            await self.send(frames.get(topic, item.seq, item.event))
                         elif isinstance(item, Snapshot):
                             await self.send({"type": "snapshot", "topic": topic, "seq": item.seq,
                                              "state": item.state.model_dump(mode="json")})
@@ -161,7 +160,7 @@ class Session:
             command = parse_command(self.ctx.runtime, topic, message.get("command"))
             # Submitted here, in frame order: a client's commands reach the mailbox in the
             # order it sent them; only the wait for each reply runs concurrently.
-            reply = self.ctx.runtime.submit(topic, command, by=self.principal.as_dict(),  # type: ignore[union-attr]
+            reply = self.ctx.runtime.submit(topic, command, by=self.by,
                                             idempotency_key=f"{self.principal.token_id}:{request_id}")  # type: ignore[union-attr]
         except ApiError as exc:
             return await self.error(exc.code, exc.message, request_id, details=exc.details)

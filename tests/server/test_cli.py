@@ -35,3 +35,10 @@ def test_serve_refuses_a_held_data_directory(tmp_path):
         held.close()
     assert result.returncode == 2
     assert f"data directory {tmp_path / 'data'} is in use" in result.stderr
+
+
+def test_both_benchmarks_take_json():
+    parser = build_parser()
+    for what in ("runtime", "server"):
+        args = parser.parse_args(["bench", what, "--json"])
+        assert (args.bench, args.json) == (what, True)
