@@ -27,7 +27,7 @@ from snapshots import Batch, GroupCommit, Store, Timer
 from .address import parse
 from .behavior import Behavior
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, to_ms
 from .errors import ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
 from .messages import ChildFailed, Command
 from .metrics import LagMonitor
@@ -60,6 +60,8 @@ class RuntimeConfig:
     commit_mode: str = "inline"
     lag_interval: float | None = 0.5
     resume_window: int = 10_000            # a stream resumes from the journal at most this far back
+    idempotency_retention: float = 7 * 86400.0  # game-clock seconds a command id is remembered
+    idempotency_sweep: float | None = 3600.0    # seconds between prunings of older ones (None: never)
     worker_threads: int = 4                # blocking work off the loop (simulation, torch, LLM)
     worker_processes: int = 0              # pure-Python number crunching; 0: none
 
@@ -209,6 +211,23 @@ class Runtime:
                     and not cell._stop_requested and not cell.subscribers):
                 cell.request_stop()
                 count -= 1
+
+    async def prune_idempotency(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Every ``idempotency_sweep`` s, forget command ids older than ``idempotency_retention``."""
+        task_status.started()
+        while True:
+            await trio.sleep(self.config.idempotency_sweep)  # type: ignore[arg-type]
+            await self.prune_idempotency_once()
+
+    async def prune_idempotency_once(self) -> int:
+        """Forget command ids recorded more than ``idempotency_retention`` ago (game clock)."""
+        cutoff, total = to_ms(self.clock.now() - self.config.idempotency_retention), 0
+        while pruned := self.store.prune_idempotent(cutoff):
+            total += pruned
+            await trio.lowlevel.checkpoint()  # in chunks: the loop keeps serving
+        if total:
+            log.info("forgot %d command ids older than %.0f s", total, self.config.idempotency_retention)
+        return total
 
     async def reap_idle(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Passivate actors idle for ``idle_passivate`` s (checked every tenth of that)."""
@@ -431,6 +450,8 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
             runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
             await actors.start(runtime.timers.run)
             await actors.start(runtime.reap_idle)
+            if config.idempotency_sweep:
+                await actors.start(runtime.prune_idempotency)
             if config.lag_interval:
                 await actors.start(runtime.lag.run)
             try:

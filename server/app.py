@@ -70,6 +70,21 @@ class Everturn:
     event_frames: EventFrames = field(default_factory=EventFrames)
 
 
+async def _drain_body() -> None:
+    """Take in the rest of a request body nobody read before its answer goes out.
+
+    Answering before the body is in (a 401, 404 or 405 decided from the headers alone)
+    leaves hypercorn 0.18 holding a keep-alive connection it neither closes nor reads from
+    once the body arrives: the client's next request on it hangs. Bodies are size-limited,
+    so reading them costs at most ``max_body_bytes``.
+    """
+    with trio.move_on_after(5):
+        try:
+            await request.get_data(cache=False)
+        except HTTPException:  # too large: hypercorn closes that connection itself
+            pass
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status=status, headers=headers, content_type="application/json")
 
@@ -90,6 +105,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.after_request
     async def _finish(response: Response) -> Response:
+        await _drain_body()
         for name, value in SECURITY_HEADERS.items():  # a handler may set a stricter or looser one
             response.headers.setdefault(name, value)
         request_id = getattr(request, "everturn_id", None)

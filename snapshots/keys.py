@@ -6,7 +6,9 @@ one actor's records form a contiguous range ``[address+NUL, address+SOH)``.
 Addresses never contain NUL (see ``actors.address``), so no address's range overlaps
 another's.
 
-Idempotency records (meta) are ``idem:`` + address + NUL + the client's key.
+Idempotency records (meta) are ``idem:`` + address + NUL + the client's key; each has an
+expiry entry ``idex:`` + when it was written (ms, big-endian) + its record's key, so the
+oldest can be found and pruned without scanning the rest.
 
 Timer keys live in one column family under two prefixes: ``D`` + due (ms, big-endian)
 + address + NUL + name orders timers by due time; ``N`` + address + NUL + name points
@@ -51,6 +53,22 @@ def split_seq_key(key: bytes) -> tuple[str, int]:
 def idempotency_key(address: str, key: str) -> bytes:
     """Meta key of the record of an accepted command's idempotency ``key`` at ``address``."""
     return b"idem:" + _addr(address) + SEP + key.encode()
+
+
+IDEMPOTENCY_EXPIRY_PREFIX = b"idex:"
+
+
+def idempotency_expiry_key(at_ms: int, record_key: bytes) -> bytes:
+    """Meta key that orders idempotency records by the time they were written."""
+    if not 0 <= at_ms < _U64:
+        raise ValueError(f"time {at_ms} ms out of range")
+    return IDEMPOTENCY_EXPIRY_PREFIX + at_ms.to_bytes(8, "big") + record_key
+
+
+def split_idempotency_expiry_key(key: bytes) -> tuple[int, bytes]:
+    """Inverse of :func:`idempotency_expiry_key`: ``(at_ms, record_key)``."""
+    body = key[len(IDEMPOTENCY_EXPIRY_PREFIX):]
+    return int.from_bytes(body[:8], "big"), body[8:]
 
 
 def timer_due_key(due_ms: int, address: str, name: str) -> bytes:

@@ -8,6 +8,7 @@ batches into one synced RocksDB write.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,7 +285,27 @@ class Store:
     # -- meta: idempotency records ---------------------------------------------------
 
     def put_idempotent(self, batch: Batch, address: str, key: str, record: dict[str, Any]) -> None:
-        batch.put(META, keys.idempotency_key(address, key), codec.encode(record))
+        """Record an accepted command's idempotency ``key``; ``record["at"]`` (seconds) dates it."""
+        record_key = keys.idempotency_key(address, key)
+        batch.put(META, record_key, codec.encode(record))
+        batch.put(META, keys.idempotency_expiry_key(max(0, math.floor(record["at"] * 1000)), record_key), b"")
+
+    def prune_idempotent(self, before_ms: int, limit: int = 10_000) -> int:
+        """Delete up to ``limit`` idempotency records written before ``before_ms``; how many went."""
+        it = self._cf[META].iter()
+        it.seek(keys.IDEMPOTENCY_EXPIRY_PREFIX)
+        batch, count = Batch(), 0
+        while it.valid() and it.key().startswith(keys.IDEMPOTENCY_EXPIRY_PREFIX) and count < limit:
+            at_ms, record_key = keys.split_idempotency_expiry_key(it.key())
+            if at_ms >= before_ms:
+                break
+            batch.delete(META, it.key())
+            batch.delete(META, record_key)
+            count += 1
+            it.next()
+        if count:
+            self.write([batch], sync=False)  # lost on a crash? then pruned next time
+        return count
 
     def get_idempotent(self, address: str, key: str) -> dict[str, Any] | None:
         raw = self._cf[META].get(keys.idempotency_key(address, key))

@@ -270,6 +270,23 @@ async def test_a_retried_command_with_the_same_key_is_applied_once(tmp_path, aut
     store.close()
 
 
+async def test_command_ids_are_forgotten_after_the_retention(store, autojump_clock):
+    cfg = config(idempotency_retention=3600, idempotency_sweep=600)
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=cfg) as rt:
+        old = await rt.ask("ledger/a", Add(amount=1), idempotency_key="old")
+        await trio.sleep(3000)
+        recent = await rt.ask("ledger/a", Add(amount=2), idempotency_key="recent")
+        await trio.sleep(1300)                               # swept at 4,200 s: "old" was over 3,600 s old
+        assert store.get_idempotent("ledger/a", "old") is None
+        assert await rt.ask("ledger/a", Add(amount=2), idempotency_key="recent") == recent   # still known
+        assert await rt.ask("ledger/a", Add(amount=1), idempotency_key="old") != old          # applied anew
+        assert rt.state_of("ledger/a")[0].history == (1, 2, 1)
+        assert await rt.prune_idempotency_once() == 0
+        await trio.sleep(7200)
+        assert store.get_idempotent("ledger/a", "recent") is None
+        assert store.get_idempotent("ledger/a", "old") is None   # and its second record too
+
+
 async def test_decide_learns_who_sent_the_command(store, autojump_clock):
     from actors import Context
 
