@@ -9,4 +9,6 @@ from .behavior import Behavior
 
 
 def game_kinds() -> list[Behavior]:
-    return []
+    from .campaign import CampaignKind
+
+    return [CampaignKind()]

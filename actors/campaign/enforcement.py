@@ -1,0 +1,99 @@
+"""What happens when nobody acts: the plan's thresholds as pure functions of the state.
+
+``plan(state)`` names every durable timer the campaign needs and when it is due;
+``enforce(state, now)`` returns the events of everything due by ``now``. The actor turns
+the difference between two plans into timer changes, so the timers always say exactly
+what the state implies, and ``gm/status`` reads its countdowns from the same ``plan``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..messages import Event
+from .messages import DeadlineCleared, PlayerStatusChanged, Posted
+from .state import Campaign, Player, Post
+
+EPSILON = 0.001  # timers fire on whole milliseconds; never miss a threshold by less
+SERVER = "server"
+
+ADVANCE = (
+    "Time passes. The road does not wait, and neither does the world.",
+    "The torch flickers. Whatever comes next, it comes soon.",
+    "Footsteps echo somewhere ahead. The party moves on.",
+    "A day turns. News travels, and the story with it.",
+)
+
+
+def player_due(state: Campaign, player: Player) -> tuple[float, str] | None:
+    """When this player's next enforcement falls due, and which one."""
+    settings = state.settings
+    if player.status == "active" and state.mode == "exploration":
+        return player.last_seen + settings.exploration_idle_s, "following"
+    if player.status in ("active", "following"):
+        return player.last_seen + settings.inactive_s, "inactive"
+    return None
+
+
+def stall_due(state: Campaign) -> float | None:
+    if state.awaiting_narration_since is None:
+        return None
+    return state.awaiting_narration_since + state.settings.stall_s
+
+
+def plan(state: Campaign) -> dict[str, float]:
+    """Every timer the campaign needs now: name -> due (seconds)."""
+    if not state.created:
+        return {}
+    timers = {f"deadline.{d.deadline_id}": d.due for d in state.deadlines.values()}
+    for player in state.players.values():
+        due = player_due(state, player)
+        if due is not None:
+            timers[f"player.{player.player_id}"] = due[0]
+    stall = stall_due(state)
+    if stall is not None:
+        timers["stall"] = stall
+    return timers
+
+
+def post(state: Campaign, kind: str, text: str, at: float, reason: str, author: str = SERVER) -> Posted:
+    return Posted(post=Post(n=state.post_count + 1, kind=kind, author=author, text=text, at=at, reason=reason))
+
+
+def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Campaign]) -> list[Event]:
+    """The events of every enforcement due by ``now``, earliest first."""
+    events: list[Event] = []
+
+    def emit(new: Iterable[Event]) -> None:
+        nonlocal state
+        for event in new:
+            events.append(event)
+            state = evolve(state, event)
+
+    for deadline in sorted(state.deadlines.values(), key=lambda d: (d.due, d.deadline_id)):
+        if deadline.due <= now + EPSILON:
+            emit([post(state, "narration", deadline.consequence, now, "deadline"),
+                  DeadlineCleared(deadline_id=deadline.deadline_id, passed=True)])
+
+    left_behind = []
+    for player in sorted(state.players.values(), key=lambda p: (p.last_seen, p.player_id)):
+        due = player_due(state, player)
+        if due is None or due[0] > now + EPSILON:
+            continue
+        idle = now - player.last_seen
+        if due[1] == "following":
+            emit([PlayerStatusChanged(player_id=player.player_id, status="following", at=now),
+                  post(state, "notice", f"{player.character.name} follows the party, lost in thought.", now,
+                       "following")])
+            player = state.players[player.player_id]
+            due = player_due(state, player)
+        if due is not None and due[1] == "inactive" and idle + EPSILON >= state.settings.inactive_s:
+            emit([PlayerStatusChanged(player_id=player.player_id, status="inactive", at=now)])
+            left_behind.append(player.character.name)
+    if left_behind:
+        emit([post(state, "notice", f"Time passes. The party presses on without {', '.join(left_behind)}.", now,
+                   "inactive")])
+
+    stall = stall_due(state)
+    if stall is not None and stall <= now + EPSILON:
+        emit([post(state, "narration", ADVANCE[state.post_count % len(ADVANCE)], now, "stalled")])
+    return events
