@@ -20,7 +20,7 @@ import trio
 
 from snapshots import Batch, CorruptRecord, Store, Timer, UnknownSchema, codec
 
-from .clock import to_datetime
+from .clock import to_datetime, to_ms
 from .errors import ActorCrashed, ActorError, ActorStopped, Rejected
 from .messages import Ack, Cancel, Command, Context, Decision
 from .mailbox import Mailbox, TaskSlot
@@ -262,7 +262,8 @@ class ActorCell:
         if timer is not None:
             store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
         if key is not None:  # atomically with the events: a retry can never apply them twice
-            store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": ctx.now.timestamp()})
+            at = ctx.now.timestamp()
+            store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": at}, to_ms(at))
         snapshot_due = seq - self.snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
         if batch:
             await runtime.commits.commit(batch)

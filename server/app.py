@@ -78,6 +78,8 @@ async def _drain_body() -> None:
     once the body arrives: the client's next request on it hangs. Bodies are size-limited,
     so reading them costs at most ``max_body_bytes``.
     """
+    if getattr(request, "everturn_body_read", False):
+        return
     with trio.move_on_after(5):
         try:
             await request.get_data(cache=False)
@@ -197,9 +199,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         behavior = runtime.behavior_of(address)
         items = [{"seq": seq, **event_json(behavior, stored)}
                  for seq, stored in runtime.store.read_journal(address, after=after, limit=limit + 1)]
-        more = len(items) > limit
-        items = items[:limit]
-        return json_response({"items": items, "next_cursor": cursor_for(items[-1]["seq"]) if more else None})
+        return json_response(page_json(items, limit, "seq"))
 
     # -- operators ---------------------------------------------------------------------
 
@@ -210,8 +210,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.get("/api/v1/admin/actors/<kind>/<actor_id>")
     async def admin_actor(kind: str, actor_id: str) -> Response:
-        operator(ctx)
-        address = valid_address(f"{kind}/{actor_id}")
+        address = operator_target(ctx, kind, actor_id)
         cell = runtime.cells.get(address)
         state, seq = runtime.state_of(address)
         return json_response({
@@ -224,8 +223,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.post("/api/v1/admin/actors/<kind>/<actor_id>/passivate")
     async def admin_passivate(kind: str, actor_id: str) -> Response:
-        operator(ctx)
-        address = valid_address(f"{kind}/{actor_id}")
+        address = operator_target(ctx, kind, actor_id)
         return json_response({"address": address, "passivated": await runtime.unload(address)})
 
     @app.post("/api/v1/admin/actors/<kind>/<actor_id>/stop")
@@ -241,24 +239,19 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.post("/api/v1/admin/actors/<kind>/<actor_id>/start")
     async def admin_start(kind: str, actor_id: str) -> Response:
-        operator(ctx)
-        address = valid_address(f"{kind}/{actor_id}")
+        address = operator_target(ctx, kind, actor_id)
         return json_response({"address": address, "stopped": False, "changed": await runtime.unhalt(address)})
 
     @app.post("/api/v1/admin/actors/<kind>/<actor_id>/restart")
     async def admin_restart(kind: str, actor_id: str) -> Response:
-        operator(ctx)
-        address = valid_address(f"{kind}/{actor_id}")
+        address = operator_target(ctx, kind, actor_id)
         return json_response({"address": address, "restarted": await runtime.restart(address)})
 
     @app.get("/api/v1/admin/dead-letters")
     async def admin_dead_letters() -> Response:
         operator(ctx)
         after, limit = page_args()
-        items = runtime.store.dead_letters(after=after, limit=limit + 1)
-        more = len(items) > limit
-        items = items[:limit]
-        return json_response({"items": items, "next_cursor": cursor_for(items[-1]["n"]) if more else None})
+        return json_response(page_json(runtime.store.dead_letters(after=after, limit=limit + 1), limit, "n"))
 
     @app.get("/api/v1/admin/runtime")
     async def admin_runtime() -> Response:
@@ -289,9 +282,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         body = validated(TokenRequest, await json_body())
         try:
             token, principal = tokens.create(body.role, body.campaign, body.character, body.acts_as)
-        except TokenError as exc:
-            raise ApiError(422, "token/invalid", str(exc)) from exc
-        except ActorError as exc:
+        except (TokenError, ActorError) as exc:
             raise ApiError(422, "token/invalid", str(exc)) from exc
         return json_response({"token": token, **principal.as_dict()}, 201)
 
@@ -353,6 +344,12 @@ def operator(ctx: Everturn) -> Principal:
     return principal
 
 
+def operator_target(ctx: Everturn, kind: str, actor_id: str) -> str:
+    """The address an operator route names, once the token is known to be an operator's."""
+    operator(ctx)
+    return valid_address(f"{kind}/{actor_id}")
+
+
 def valid_address(address: str) -> str:
     try:
         parse_address(address)
@@ -373,6 +370,7 @@ def reachable(ctx: Everturn, principal: Principal, address: str) -> str:
 async def json_body(empty: Any = None) -> Any:
     """The request's JSON object; an empty body counts as ``empty`` when that is given."""
     raw = await request.get_data(cache=False)
+    request.everturn_body_read = True
     if not raw and empty is not None:
         return empty
     try:
@@ -451,6 +449,13 @@ async def ask(runtime: Runtime, address: str, command: Command, principal: Princ
 def event_json(behavior: Any, stored: dict[str, Any]) -> dict[str, Any]:
     """A journal record as clients see it (upcast to the current version)."""
     return event_body(behavior.load_event(stored))
+
+
+def page_json(items: list[dict[str, Any]], limit: int, position: str) -> dict[str, Any]:
+    """A page from up to ``limit + 1`` items read after the cursor: the extra one says there is more."""
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": cursor_for(items[-1][position]) if more else None}
 
 
 def cursor_for(position: int) -> str:

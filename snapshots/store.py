@@ -8,7 +8,6 @@ batches into one synced RocksDB write.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,11 +283,11 @@ class Store:
 
     # -- meta: idempotency records ---------------------------------------------------
 
-    def put_idempotent(self, batch: Batch, address: str, key: str, record: dict[str, Any]) -> None:
-        """Record an accepted command's idempotency ``key``; ``record["at"]`` (seconds) dates it."""
+    def put_idempotent(self, batch: Batch, address: str, key: str, record: dict[str, Any], at_ms: int) -> None:
+        """Record an accepted command's idempotency ``key``, written at ``at_ms`` (for pruning)."""
         record_key = keys.idempotency_key(address, key)
         batch.put(META, record_key, codec.encode(record))
-        batch.put(META, keys.idempotency_expiry_key(max(0, math.floor(record["at"] * 1000)), record_key), b"")
+        batch.put(META, keys.idempotency_expiry_key(max(0, at_ms), record_key), b"")
 
     def prune_idempotent(self, before_ms: int, limit: int = 10_000) -> int:
         """Delete up to ``limit`` idempotency records written before ``before_ms``; how many went."""

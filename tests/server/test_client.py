@@ -1,37 +1,19 @@
 """The Python client: hello, subscribe, command acks, and resume after a dropped connection."""
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 import trio
 
-from actors import RuntimeConfig
-from server.app import ServerSettings
 from server.client import ClientError, EverturnClient
-from server.serve import run_server
 
-from ..kinds import LedgerKind
-
-
-@pytest.fixture
-async def running(nursery, tmp_path):
-    settings = ServerSettings(campaign_kinds=frozenset({"ledger"}))
-    server = await nursery.start(partial(run_server, tmp_path / "data", [LedgerKind()], port=0, settings=settings,
-                                         config=RuntimeConfig(lag_interval=None)))
-    yield server
-    server.stop.set()
+from .conftest import ws_url
 
 
-def ws_url(server) -> str:
-    return server.url.replace("http://", "ws://") + "/ws"
-
-
-async def test_the_client_resumes_with_exactly_the_missed_events(running):
-    token, _ = running.tokens.create("gm", campaign="c1")
+async def test_the_client_resumes_with_exactly_the_missed_events(server):
+    token, _ = server.tokens.create("gm", campaign="c1")
 
     def story() -> tuple[list[int], list[int], int]:
-        with EverturnClient(ws_url(running), token) as watcher, EverturnClient(ws_url(running), token) as writer:
+        with EverturnClient(ws_url(server), token) as watcher, EverturnClient(ws_url(server), token) as writer:
             watcher.subscribe("ledger/c1")
             assert watcher.next_message(timeout=10)["type"] == "snapshot"
             seen = []
@@ -55,14 +37,14 @@ async def test_the_client_resumes_with_exactly_the_missed_events(running):
     assert seen == [1, 2, 3]
     assert resumed == [4, 5, 6]
     assert reconnects == 1
-    assert running.runtime.state_of("ledger/c1")[0].history == (1, 2, 3, 4, 5, 6)
+    assert server.runtime.state_of("ledger/c1")[0].history == (1, 2, 3, 4, 5, 6)
 
 
-async def test_the_client_surfaces_errors_and_idempotent_acks(running):
-    token, _ = running.tokens.create("gm", campaign="c1")
+async def test_the_client_surfaces_errors_and_idempotent_acks(server):
+    token, _ = server.tokens.create("gm", campaign="c1")
 
     def story():
-        with EverturnClient(ws_url(running), token) as client:
+        with EverturnClient(ws_url(server), token) as client:
             first = client.command("ledger/c1", "Add", {"amount": 2}, id="same")
             again = client.command("ledger/c1", "Add", {"amount": 2}, id="same")
             with pytest.raises(ClientError) as rejected:
@@ -74,12 +56,12 @@ async def test_the_client_surfaces_errors_and_idempotent_acks(running):
     first, again, rejected, hidden = await trio.to_thread.run_sync(story)
     assert first["seq"] == again["seq"] == 1
     assert (rejected, hidden) == ("ledger/zero", "not_found")
-    assert running.runtime.state_of("ledger/c1")[0].total == 2
+    assert server.runtime.state_of("ledger/c1")[0].total == 2
 
 
-async def test_a_bad_token_is_refused_at_connect(running):
+async def test_a_bad_token_is_refused_at_connect(server):
     def story():
-        client = EverturnClient(ws_url(running), "evt_nope_nope", reconnect=False)
+        client = EverturnClient(ws_url(server), "evt_nope_nope", reconnect=False)
         try:
             with pytest.raises(ClientError) as refused:
                 client.connect()

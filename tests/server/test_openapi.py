@@ -1,30 +1,12 @@
 """The API describes itself: a valid OpenAPI 3.1 document and a page for people."""
 from __future__ import annotations
 
-from functools import partial
-
 import httpx
-import pytest
 from openapi_spec_validator import validate
 
-from actors import RuntimeConfig
-from server.app import ServerSettings
-from server.serve import run_server
 
-from ..kinds import LedgerKind
-
-
-@pytest.fixture
-async def running(nursery, tmp_path):
-    settings = ServerSettings(campaign_kinds=frozenset({"ledger"}))
-    server = await nursery.start(partial(run_server, tmp_path / "data", [LedgerKind()], port=0, settings=settings,
-                                         config=RuntimeConfig(lag_interval=None)))
-    yield server
-    server.stop.set()
-
-
-async def test_openapi_json_is_a_valid_document_naming_every_kinds_commands(running):
-    async with httpx.AsyncClient(base_url=running.url) as http:
+async def test_openapi_json_is_a_valid_document_naming_every_kinds_commands(server):
+    async with httpx.AsyncClient(base_url=server.url) as http:
         spec = (await http.get("/openapi.json")).json()
         page = await http.get("/api")
     validate(spec)
