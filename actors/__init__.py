@@ -7,11 +7,11 @@ from .address import parse as parse_address
 from .behavior import Behavior
 from .clock import Clock, SystemClock, TrioClock, VirtualClock
 from .errors import (
-    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, InvalidAddress, InvariantViolation, Overloaded,
+    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, Forbidden, InvalidAddress, InvariantViolation, Overloaded,
     Rejected, UnknownKind,
 )
 from .messages import (
-    Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Schedule, State, Tell, TimerFired,
+    Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Internal, Schedule, State, Tell, TimerFired,
 )
 from .runtime import Runtime, RuntimeConfig, open_runtime
 from .streams import BadSince, Published, Resync, Snapshot
@@ -19,7 +19,7 @@ from .work import Workers
 
 __all__ = [
     "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "ActorError", "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
-    "Clock", "Command", "Context", "Decision", "Event", "InvalidAddress", "InvariantViolation", "Overloaded",
+    "Clock", "Command", "Context", "Decision", "Event", "Forbidden", "Internal", "InvalidAddress", "InvariantViolation", "Overloaded",
     "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
     "TrioClock", "UnknownKind", "VirtualClock", "Workers", "open_runtime", "parse_address",
 ]

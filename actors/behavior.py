@@ -7,13 +7,14 @@ runtime persists, acknowledges, publishes and schedules.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import ValidationError
 
 from snapshots import UnknownSchema
 
-from .messages import Command, Context, Decision, Event, State
+from .messages import Cancel, Command, Context, Decision, Event, Schedule, State
 
 S = TypeVar("S", bound=State)
 
@@ -80,3 +81,18 @@ class Behavior(Generic[S]):
         for event in events:
             state = self.evolve(state, event)
         return state
+
+
+def planned_timers(before: dict[str, float], after: dict[str, float], fired: str | None) -> list[Schedule | Cancel]:
+    """Timer changes that take an actor from one plan (timer name -> due, POSIX seconds) to the next.
+
+    Kinds whose timers follow from their state compute a plan before and after each
+    decision: what is new or moved is scheduled, what is gone is cancelled, and ``fired``
+    (the timer being handled, no longer stored) is scheduled again if still planned.
+    """
+    changes: list[Schedule | Cancel] = []
+    for name, due in sorted(after.items()):
+        if name == fired or before.get(name) != due:
+            changes.append(Schedule(name, at=datetime.fromtimestamp(due, tz=timezone.utc)))
+    changes.extend(Cancel(name) for name in sorted(before) if name not in after and name != fired)
+    return changes

@@ -56,6 +56,10 @@ class Rejected(ActorError):
         return f"Rejected({self.code!r}, {self.message!r})"
 
 
+class Forbidden(Rejected):
+    """A refusal because of who asked (not the GM, not your character): HTTP 403."""
+
+
 class ActorCrashed(ActorError):
     """The command crashed its actor on every attempt; it is in the dead letters."""
 

@@ -10,5 +10,6 @@ from .behavior import Behavior
 
 def game_kinds() -> list[Behavior]:
     from .campaign import CampaignKind
+    from .combat import CombatKind
 
-    return [CampaignKind()]
+    return [CampaignKind(), CombatKind()]

@@ -20,6 +20,10 @@ class Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Internal(Command):
+    """A command only the runtime or another actor sends; the HTTP and websocket edge refuse it."""
+
+
 class Versioned(BaseModel):
     """Stored forever with its ``version``; ``upcast`` reads what older versions wrote."""
 
@@ -40,7 +44,7 @@ class State(Versioned):
     """Base of actor state, stored in snapshots."""
 
 
-class TimerFired(Command):
+class TimerFired(Internal):
     """Delivered by the runtime when a durable timer is due.
 
     Delivery is at least once: after a crash or restart the same ``id`` may arrive again,
@@ -53,7 +57,7 @@ class TimerFired(Command):
     payload: Any = None
 
 
-class ChildFailed(Command):
+class ChildFailed(Internal):
     """Delivered to a parent whose child exceeded its restart intensity."""
 
     child: str

@@ -21,7 +21,9 @@ from quart import Response, request, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from actors import ActorError, ChildFailed, Command, Runtime, TimerFired, VirtualClock, parse_address
+from actors import ActorError, Command, Internal, Runtime, VirtualClock, parse_address
+from actors.campaign.status import gm_status as campaign_status
+from actors.roles import is_gm
 from snapshots import StoreError, backup
 
 from .auth import Principal, TokenError, Tokens
@@ -34,7 +36,6 @@ from .openapi import ActorStop, ClockAdvance, TokenRequest, build_spec, render_p
 log = logging.getLogger("everturn.server")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-SYSTEM_COMMANDS = (TimerFired, ChildFailed)  # only the runtime sends these
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -157,11 +158,11 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.get("/openapi.json")
     async def openapi() -> Response:
-        return json_response(build_spec(runtime, SYSTEM_COMMANDS))
+        return json_response(build_spec(runtime))
 
     @app.get("/api")
     async def api_page() -> Response:
-        page = Response(render_page(build_spec(runtime, SYSTEM_COMMANDS)), content_type="text/html; charset=utf-8")
+        page = Response(render_page(build_spec(runtime)), content_type="text/html; charset=utf-8")
         page.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
         return page
 
@@ -200,6 +201,19 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         items = [{"seq": seq, **event_json(behavior, stored)}
                  for seq, stored in runtime.store.read_journal(address, after=after, limit=limit + 1)]
         return json_response(page_json(items, limit, "seq"))
+
+    # -- campaigns ---------------------------------------------------------------------
+
+    @app.get("/api/v1/campaigns/<campaign_id>/gm/status")
+    async def gm_status(campaign_id: str) -> Response:
+        principal = authenticate(ctx)
+        address = reachable(ctx, principal, f"campaign/{campaign_id}")
+        if not is_gm(principal.as_dict()):
+            raise ApiError(403, "campaign/gm_only", "the GM status is for the campaign's GM (or an operator)")
+        state, _ = runtime.state_of(address)
+        if not state.created:
+            raise not_found(address)
+        return json_response(campaign_status(state, campaign_id, runtime.clock.now()))
 
     # -- operators ---------------------------------------------------------------------
 
@@ -391,7 +405,7 @@ def validated(model: type[BaseModel], body: Any) -> Any:
 
 def client_commands(runtime: Runtime, address: str) -> dict[str, type[Command]]:
     behavior = runtime.behavior_of(address)
-    return {c.__name__: c for c in behavior.commands if c not in SYSTEM_COMMANDS}
+    return {c.__name__: c for c in behavior.commands if not issubclass(c, Internal)}
 
 
 def parse_command(runtime: Runtime, address: str, body: Any) -> Command:

@@ -4,7 +4,7 @@
     │                                           {"error": {code, message, details}, "request_id"}
     ├── 400 bad request      malformed JSON, bad parameters, bad address
     ├── 401 unauthorized     no token, unknown or revoked token
-    ├── 403 forbidden        the token's role may not do this (operator endpoints)
+    ├── 403 forbidden        the token's role may not do this (operator endpoints, GM-only commands)
     ├── 404 not found        no such thing, or one the token may not see (same answer)
     ├── 409 conflict         the actor rejected the command (its namespaced code)
     ├── 413 too large        body or frame over the limit
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors import (
-    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, BadSince, InvalidAddress, Overloaded, Rejected,
+    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, BadSince, Forbidden, InvalidAddress, Overloaded, Rejected,
     UnknownKind,
 )
 
@@ -45,6 +45,8 @@ def not_found(what: str) -> ApiError:
 def from_actor_error(exc: ActorError) -> ApiError:
     """Translate a runtime error; nothing crosses the edge untranslated."""
     match exc:
+        case Forbidden():
+            return ApiError(403, exc.code, exc.message, exc.details or None)
         case Rejected():
             return ApiError(409, exc.code, exc.message, exc.details or None)
         case InvalidAddress():

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, create_model
 from pydantic.json_schema import models_json_schema
 
-from actors import Runtime
+from actors import Internal, Runtime
 
 
 class ErrorDetail(BaseModel):
@@ -103,12 +103,12 @@ ERRORS = {str(code): _json(_ref("ErrorBody"), text) for code, text in [
     (429, "rate limited or mailbox full; see Retry-After"), (503, "unavailable; see Retry-After")]}
 
 
-def build_spec(runtime: Runtime, system_commands: tuple[type, ...]) -> dict[str, Any]:
+def build_spec(runtime: Runtime) -> dict[str, Any]:
     """The OpenAPI document for this server and its actor kinds."""
     bodies: list[type[BaseModel]] = []
     for behavior in runtime.behaviors.values():
         for command in behavior.commands:
-            if command in system_commands:
+            if issubclass(command, Internal):
                 continue
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))

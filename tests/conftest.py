@@ -32,3 +32,14 @@ def _reset_booms():
 @pytest.fixture(autouse=True)
 def _quiet_crash_logs(caplog):
     caplog.set_level(logging.CRITICAL, logger="everturn")
+
+
+@pytest.fixture
+async def game(store):
+    """A runtime with the game's kinds on the trio clock; a test also asks for ``autojump_clock``
+    (pytest-trio takes the clock from the test's own arguments only)."""
+    from actors import RuntimeConfig, TrioClock, open_runtime
+    from actors.kinds import game_kinds
+
+    async with open_runtime(store, game_kinds(), clock=TrioClock(), config=RuntimeConfig(lag_interval=None)) as runtime:
+        yield runtime

@@ -1,27 +1,40 @@
-"""``campaign/{id}``: commands validated against the state, enforcement on durable timers."""
+"""``campaign/{id}``: commands validated against the state, enforcement on durable timers.
+
+The campaign owns the post log, the players' activity, story deadlines and scheduled
+orders; its encounters are child actors (``combat/{id}.{n}``) that report every turn back
+(``CombatUpdate``) and hear from the campaign when players act, leave or return.
+"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
-from ..behavior import Behavior
-from ..errors import Rejected
-from ..messages import Cancel, Command, Context, Decision, Event, Schedule, TimerFired
+from ..behavior import Behavior, planned_timers
+from ..combat.messages import (
+    BeginEncounter, PlayerActed, RemoveCombatant, RestoreCombatant, SetTurnLimit, StopEncounter,
+)
+from ..combat.state import Combatant
+from ..errors import Forbidden, Rejected
+from ..messages import ChildFailed, Command, Context, Decision, Event, Tell, TimerFired
+from ..roles import is_gm
 from . import enforcement
 from .messages import (
-    CampaignCreated, ClearDeadline, CreateCampaign, DeadlineCleared, DeadlineSet, JoinCampaign, PlayerJoined,
-    PlayerStatusChanged, PostAction, Posted, PostNarration, SetDeadline, SettingsUpdated, UpdateSettings,
+    CampaignCreated, CancelOrder, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared, DeadlineSet,
+    EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing, ModeChanged,
+    OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
+    ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, UpdateSettings,
 )
-from .state import RECENT_POSTS, Campaign, Deadline, Player
+from .state import FINISHED_ORDERS, HOUR, RECENT_POSTS, Campaign, Deadline, EncounterView, Order, Player
 
 
 class CampaignKind(Behavior[Campaign]):
     kind = "campaign"
     State = Campaign
-    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, SetDeadline, ClearDeadline,
-                UpdateSettings, TimerFired)
+    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, MarkFollowing, SetMode, StartEncounter,
+                EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings, CombatUpdate,
+                TimerFired, ChildFailed)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
-              SettingsUpdated)
+              SettingsUpdated, ModeChanged, EncounterStarted, EncounterUpdated, EncounterClosed, OrderScheduled,
+              OrderChanged)
 
     def decide(self, state: Campaign, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
@@ -30,10 +43,9 @@ class CampaignKind(Behavior[Campaign]):
             events = enforcement.enforce(state, now, self.evolve)
         else:
             events = self._handle(state, command, ctx, now)
-        after = state
-        for event in events:
-            after = self.evolve(after, event)
-        return Decision(events=events, timers=timer_changes(enforcement.plan(state), enforcement.plan(after), fired))
+        after = self.replay(state, events)
+        return Decision(events=events, timers=planned_timers(enforcement.plan(state), enforcement.plan(after), fired),
+                        tells=encounter_tells(state, after, command, events))
 
     def _handle(self, state: Campaign, command: Command, ctx: Context, now: float) -> list[Event]:
         by = ctx.by or {}
@@ -44,6 +56,8 @@ class CampaignKind(Behavior[Campaign]):
             return [CampaignCreated(title=command.title, ruleset=command.ruleset, gm=by.get("token_id"),
                                     settings=command.settings, at=now)]
         if not state.created:
+            if isinstance(command, (CombatUpdate, ChildFailed)):
+                return []
             raise Rejected("campaign/not_created", "create the campaign first (CreateCampaign)")
         match command:
             case JoinCampaign(character=character):
@@ -55,17 +69,35 @@ class CampaignKind(Behavior[Campaign]):
                 return [PlayerJoined(player=Player(player_id=player_id, character=character, joined_at=now))]
             case PostAction(text=text):
                 player_id = acting_player(by, command.player_id)
-                player = state.players.get(player_id)
-                if player is None:
-                    raise Rejected("campaign/not_a_player", f"{player_id} has not joined this campaign")
-                back = [PlayerStatusChanged(player_id=player_id, status="active", at=now)] if player.status != "active" else []
-                return [*back, enforcement.post(state, "action", text, now, None, author=player_id)]
+                return player_acted(state, player_id, text, now)
             case PostNarration(text=text):
                 require_gm(by)
-                return [enforcement.post(state, "narration", text, now, None, author=by.get("token_id") or "gm")]
+                return [enforcement.post(state, "narration", text, now, None, author=by.get("token_id") or "gm",
+                                         meta=command.meta)]
+            case MarkFollowing(player_id=player_id):
+                require_gm(by)
+                player = known_player(state, player_id)
+                if player.status != "active":
+                    raise Rejected("campaign/not_active", f"{player_id} is {player.status}, not active")
+                return [PlayerStatusChanged(player_id=player_id, status="following", at=now),
+                        enforcement.post(state, "notice", f"{player.character.name} follows the party.", now,
+                                         "following")]
+            case SetMode(mode=mode):
+                require_gm(by)
+                if state.mode == "encounter":
+                    raise Rejected("campaign/in_encounter", "end the encounter first (EndEncounter)")
+                return [] if mode == state.mode else [ModeChanged(mode=mode, at=now)]
+            case StartEncounter():
+                require_gm(by)
+                return start_encounter(state, command, ctx.address, now)
+            case EndEncounter():
+                require_gm(by)
+                if state.encounter is None:
+                    raise Rejected("campaign/no_encounter", "no encounter is running")
+                return [EncounterClosed(n=state.encounter.n, reason="gm", at=now)]
             case SetDeadline(deadline_id=deadline_id, consequence=consequence):
                 require_gm(by)
-                due = command.due.timestamp() if command.due is not None else now + command.in_hours * 3600
+                due = command.due.timestamp() if command.due is not None else now + command.in_hours * HOUR
                 if due <= now:
                     raise Rejected("campaign/deadline_in_past", "a deadline must lie in the future")
                 return [DeadlineSet(deadline_id=deadline_id, due=due, consequence=consequence, at=now)]
@@ -74,9 +106,34 @@ class CampaignKind(Behavior[Campaign]):
                 if deadline_id not in state.deadlines:
                     raise Rejected("campaign/no_such_deadline", f"no deadline {deadline_id!r}")
                 return [DeadlineCleared(deadline_id=deadline_id, passed=False)]
+            case ScheduleOrder(order_id=order_id):
+                require_gm(by)
+                if order_id in state.orders:
+                    raise Rejected("campaign/order_exists", f"order {order_id!r} exists; cancel it or pick another id")
+                due = command.due.timestamp() if command.due is not None else now + command.in_hours * HOUR
+                if due <= now:
+                    raise Rejected("campaign/order_in_past", "an order must be due in the future")
+                return [OrderScheduled(order=Order(order_id=order_id, due=due, text=command.text, kind=command.kind,
+                                                   follow_ups=command.follow_ups, created_at=now))]
+            case CancelOrder(order_id=order_id):
+                require_gm(by)
+                order = state.orders.get(order_id)
+                if order is None:
+                    raise Rejected("campaign/no_such_order", f"no order {order_id!r}")
+                if order.status not in ("pending", "active"):
+                    raise Rejected("campaign/order_finished", f"order {order_id!r} is already {order.status}")
+                return [OrderChanged(order_id=order_id, status="cancelled", steps_done=order.steps_done, at=now)]
             case UpdateSettings(settings=settings):
                 require_gm(by)
                 return [SettingsUpdated(settings=settings)]
+            case CombatUpdate():
+                return combat_update(state, command, self.evolve)
+            case ChildFailed(child=child, error=error):
+                if state.encounter is None or state.encounter.address != child:
+                    return []
+                return [enforcement.post(state, "notice", "The fight breaks off in confusion; the GM may start "
+                                         "a new encounter.", now, "encounter_failed"),
+                        EncounterClosed(n=state.encounter.n, reason=f"failed: {error}"[:500], at=now)]
         raise AssertionError(f"unhandled command {command!r}")
 
     def evolve(self, state: Campaign, event: Event) -> Campaign:
@@ -93,14 +150,16 @@ class CampaignKind(Behavior[Campaign]):
                     update["players"] = {**state.players,
                                          post.author: player.model_copy(update={"last_action_at": post.at})}
                     update["last_player_action_at"] = post.at
+                    update["unanswered"] = (*state.unanswered, post.n)
                     if state.awaiting_narration_since is None:
                         update["awaiting_narration_since"] = post.at
                 elif post.kind == "narration":
                     update["last_narration_at"] = post.at
                     update["awaiting_narration_since"] = None
+                    update["unanswered"] = ()
                 return state.model_copy(update=update)
             case PlayerStatusChanged(player_id=player_id, status=status):
-                player = state.players[player_id].model_copy(update={"status": status})
+                player = state.players[player_id].model_copy(update={"status": status, "status_since": event.at})
                 return state.model_copy(update={"players": {**state.players, player_id: player}})
             case DeadlineSet():
                 deadline = Deadline(deadline_id=event.deadline_id, due=event.due, consequence=event.consequence,
@@ -111,26 +170,143 @@ class CampaignKind(Behavior[Campaign]):
                                                               if k != deadline_id}})
             case SettingsUpdated(settings=settings):
                 return state.model_copy(update={"settings": settings})
+            case ModeChanged(mode=mode):
+                return state.model_copy(update={"mode": mode})
+            case EncounterStarted(encounter=view):
+                return state.model_copy(update={"mode": "encounter", "encounter": view, "encounters": view.n})
+            case EncounterUpdated(encounter=view):
+                return state.model_copy(update={"encounter": view})
+            case EncounterClosed():
+                return state.model_copy(update={"mode": "exploration", "encounter": None})
+            case OrderScheduled(order=order):
+                return state.model_copy(update={"orders": {**state.orders, order.order_id: order}})
+            case OrderChanged():
+                return state.model_copy(update={"orders": changed_orders(state.orders, event)})
         raise AssertionError(f"unknown event {event!r}")
 
 
-def timer_changes(before: dict[str, float], after: dict[str, float], fired: str | None) -> list[Schedule | Cancel]:
-    """Schedule what is new or moved, cancel what is gone; ``fired`` is no longer stored."""
-    changes: list[Schedule | Cancel] = []
-    for name, due in sorted(after.items()):
-        if name == fired or before.get(name) != due:
-            changes.append(Schedule(name, at=datetime.fromtimestamp(due, tz=timezone.utc)))
-    changes.extend(Cancel(name) for name in sorted(before) if name not in after and name != fired)
-    return changes
+def player_acted(state: Campaign, player_id: str, text: str, at: float) -> list[Event]:
+    """A player's action: it comes first in the log, and brings an idle player back."""
+    player = state.players.get(player_id)
+    if player is None:
+        raise Rejected("campaign/not_a_player", f"{player_id} has not joined this campaign")
+    back = [PlayerStatusChanged(player_id=player_id, status="active", at=at)] if player.status != "active" else []
+    return [*back, enforcement.post(state, "action", text, at, None, author=player_id)]
 
 
-def is_gm(by: dict[str, Any]) -> bool:
-    return not by or by.get("role") in ("operator", "gm") or (by.get("role") == "bot" and by.get("acts_as") == "gm")
+def start_encounter(state: Campaign, command: StartEncounter, address: str, now: float) -> list[Event]:
+    if state.encounter is not None:
+        raise Rejected("campaign/in_encounter", f"encounter {state.encounter.n} is still running; end it first")
+    if not combatants(state, command):
+        raise Rejected("campaign/empty_encounter", "an encounter needs at least one combatant")
+    n = state.encounters + 1
+    view = EncounterView(n=n, address=f"combat/{address.split('/', 1)[1]}.{n}", started_at=now)
+    return [EncounterStarted(encounter=view),
+            enforcement.post(state, "notice", f"Encounter {n} begins. Roll for initiative!", now, "encounter")]
+
+
+def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...]:
+    """The players named (default: all not inactive) and the creatures, validated."""
+    players = command.players
+    if players is None:
+        players = tuple(p for p, player in state.players.items() if player.status != "inactive")
+    for player_id in (*players, *command.initiative):
+        known_player(state, player_id)
+    fighters = [Combatant(cid=p, name=state.players[p].character.name, player_id=p,
+                          initiative=command.initiative.get(p, state.players[p].character.perception + 10))
+                for p in dict.fromkeys(players)]
+    taken = {f.cid for f in fighters}
+    for i, npc in enumerate(command.npcs, 1):
+        cid = npc.cid or f"npc-{i}"
+        if cid in taken:
+            raise Rejected("campaign/duplicate_combatant", f"two combatants are called {cid!r}")
+        taken.add(cid)
+        fighters.append(Combatant(cid=cid, name=npc.name, initiative=npc.initiative))
+    return tuple(fighters)
+
+
+def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Event]:
+    """Mirror what the encounter reports; post its actions and skips; close it when it ends."""
+    view = state.encounter
+    if view is None or view.n != update.n:
+        return []  # a report from an encounter that is already closed
+    events: list[Event] = []
+    for player_id, text in update.acted:
+        if player_id in state.players:
+            for event in player_acted(state, player_id, text, update.at):
+                events.append(event)
+                state = evolve(state, event)
+    for reason, text in update.narration:
+        event = enforcement.post(state, "narration", text, update.at, reason)
+        events.append(event)
+        state = evolve(state, event)
+    if update.ended:
+        if update.reason == "max_rounds":
+            event = enforcement.post(state, "narration", "The fighting ebbs; the survivors catch their breath.",
+                                     update.at, "encounter_over")
+            events.append(event)
+        events.append(EncounterClosed(n=update.n, reason=update.reason or "ended", at=update.at))
+        return events
+    events.append(EncounterUpdated(encounter=view.model_copy(update={
+        "round": update.round, "turn": update.turn, "current": update.current, "name": update.name,
+        "player_id": update.player_id, "turn_started_at": update.turn_started_at, "turn_due": update.turn_due})))
+    return events
+
+
+def encounter_tells(before: Campaign, after: Campaign, command: Command, events: list[Event]) -> list[Tell]:
+    """What the running encounter must hear about this decision."""
+    tells: list[Tell] = []
+    for event in events:
+        if isinstance(event, EncounterStarted):
+            assert isinstance(command, StartEncounter)
+            tells.append(Tell(event.encounter.address, BeginEncounter(
+                campaign=event.encounter.address.split("/", 1)[1].rsplit(".", 1)[0], n=event.encounter.n,
+                combatants=combatants(before, command), turn_idle_s=after.settings.combat_turn_idle_s,
+                max_rounds=command.max_rounds)))
+        elif isinstance(event, EncounterClosed) and before.encounter is not None and not (
+                isinstance(command, CombatUpdate) and command.ended):
+            tells.append(Tell(before.encounter.address, StopEncounter(reason=event.reason)))
+    view = after.encounter
+    if view is None or before.encounter is None or before.encounter.n != view.n:
+        return tells
+    for event in events:
+        if isinstance(event, PlayerStatusChanged):
+            was = before.players[event.player_id].status
+            if event.status == "inactive":
+                tells.append(Tell(view.address, RemoveCombatant(player_id=event.player_id)))
+            elif was == "inactive":
+                tells.append(Tell(view.address, RestoreCombatant(player_id=event.player_id)))
+        elif isinstance(event, Posted) and event.post.kind == "action" and not isinstance(command, CombatUpdate):
+            tells.append(Tell(view.address, PlayerActed(player_id=event.post.author, text=event.post.text)))
+        elif isinstance(event, SettingsUpdated) and event.settings.combat_turn_idle_s != before.settings.combat_turn_idle_s:
+            tells.append(Tell(view.address, SetTurnLimit(turn_idle_s=event.settings.combat_turn_idle_s)))
+    return tells
+
+
+def changed_orders(orders: dict[str, Order], event: OrderChanged) -> dict[str, Order]:
+    order = orders[event.order_id]
+    update: dict[str, Any] = {"status": event.status, "steps_done": event.steps_done}
+    if order.dispatched_at is None and event.steps_done >= 1:
+        update["dispatched_at"] = event.at
+    if event.status in ("completed", "cancelled"):
+        update["finished_at"] = event.at
+    orders = {**orders, event.order_id: order.model_copy(update=update)}
+    finished = sorted((o.finished_at, o.order_id) for o in orders.values() if o.finished_at is not None)
+    for _, order_id in finished[:max(0, len(finished) - FINISHED_ORDERS)]:
+        del orders[order_id]
+    return orders
+
+
+def known_player(state: Campaign, player_id: str) -> Player:
+    player = state.players.get(player_id)
+    if player is None:
+        raise Rejected("campaign/not_a_player", f"{player_id} has not joined this campaign")
+    return player
 
 
 def require_gm(by: dict[str, Any]) -> None:
     if not is_gm(by):
-        raise Rejected("campaign/gm_only", "only the campaign's GM (or an operator) may do this")
+        raise Forbidden("campaign/gm_only", "only the campaign's GM (or an operator) may do this")
 
 
 def acting_player(by: dict[str, Any], asked: str | None) -> str:
@@ -138,7 +314,7 @@ def acting_player(by: dict[str, Any], asked: str | None) -> str:
     own = by.get("character")
     if own and not is_gm(by):
         if asked is not None and asked != own:
-            raise Rejected("campaign/not_your_character", f"this token plays {own}, not {asked}")
+            raise Forbidden("campaign/not_your_character", f"this token plays {own}, not {asked}")
         return own
     if asked is None:
         raise Rejected("campaign/player_required", "name the player_id this is for")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..messages import Event
-from .messages import DeadlineCleared, PlayerStatusChanged, Posted
-from .state import Campaign, Player, Post
+from .messages import DeadlineCleared, OrderChanged, PlayerStatusChanged, Posted
+from .state import Campaign, Player, Post, TurnMeta
 
 EPSILON = 0.001  # timers fire on whole milliseconds; never miss a threshold by less
 SERVER = "server"
+TEMPLATE = TurnMeta(model="template")
 
 ADVANCE = (
     "Time passes. The road does not wait, and neither does the world.",
@@ -45,6 +46,10 @@ def plan(state: Campaign) -> dict[str, float]:
     if not state.created:
         return {}
     timers = {f"deadline.{d.deadline_id}": d.due for d in state.deadlines.values()}
+    for order in state.orders.values():
+        due = order.next_due()
+        if due is not None:
+            timers[f"order.{order.order_id}"] = due
     for player in state.players.values():
         due = player_due(state, player)
         if due is not None:
@@ -55,8 +60,13 @@ def plan(state: Campaign) -> dict[str, float]:
     return timers
 
 
-def post(state: Campaign, kind: str, text: str, at: float, reason: str, author: str = SERVER) -> Posted:
-    return Posted(post=Post(n=state.post_count + 1, kind=kind, author=author, text=text, at=at, reason=reason))
+def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, author: str = SERVER,
+         meta: TurnMeta | None = None) -> Posted:
+    """The next post; a narration answers every player action since the last one."""
+    if author == SERVER and kind == "narration" and meta is None:
+        meta = TEMPLATE
+    return Posted(post=Post(n=state.post_count + 1, kind=kind, author=author, text=text, at=at, reason=reason,
+                            responds_to=state.unanswered if kind == "narration" else (), meta=meta))
 
 
 def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Campaign]) -> list[Event]:
@@ -73,6 +83,17 @@ def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Cam
         if deadline.due <= now + EPSILON:
             emit([post(state, "narration", deadline.consequence, now, "deadline"),
                   DeadlineCleared(deadline_id=deadline.deadline_id, passed=True)])
+
+    while True:  # orders and their follow-ups, earliest first (several may be due after downtime)
+        due_orders = sorted((o.next_due(), o.order_id) for o in state.orders.values() if o.next_due() is not None)
+        if not due_orders or due_orders[0][0] > now + EPSILON:
+            break
+        order = state.orders[due_orders[0][1]]
+        step = order.steps_done
+        beat = (order.text, order.kind) if step == 0 else (order.follow_ups[step - 1].text, order.follow_ups[step - 1].kind)
+        status = "completed" if step == len(order.follow_ups) else "active"
+        emit([post(state, beat[1], beat[0], now, "order"),
+              OrderChanged(order_id=order.order_id, status=status, steps_done=step + 1, at=now)])
 
     left_behind = []
     for player in sorted(state.players.values(), key=lambda p: (p.last_seen, p.player_id)):

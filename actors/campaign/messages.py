@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
-from ..messages import Command, Event
-from .state import Character, Player, Post, Settings
+from ..messages import Command, Event, Internal
+from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Settings, TurnMeta
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 TEXT = Field(min_length=1, max_length=8000)
@@ -33,7 +35,85 @@ class PostAction(Command):
 
 
 class PostNarration(Command):
+    """The GM's answer to the players' actions since the last narration (one turn of play)."""
+
     text: str = TEXT
+    meta: TurnMeta | None = Field(None, description="model, tool calls, timing: stored with the turn")
+
+
+class MarkFollowing(Command):
+    """GM: this player's character follows the party without acting (exploration default)."""
+
+    player_id: str = Field(pattern=ID)
+
+
+class SetMode(Command):
+    """GM: switch between exploration and downtime (encounters start and end their own way)."""
+
+    mode: Literal["exploration", "downtime"]
+
+
+class Npc(Frozen):
+    name: str = Field(min_length=1, max_length=80)
+    initiative: int = Field(ge=-100, le=200)
+    cid: str | None = Field(None, pattern=ID, description="defaults to npc-1, npc-2, ... in the order given")
+
+
+class StartEncounter(Command):
+    """GM: start an encounter (``combat/{campaign}.{n}``) with the players and the creatures named.
+
+    Player initiative defaults to Perception + 10 unless ``initiative`` gives a result.
+    """
+
+    npcs: tuple[Npc, ...] = Field(default=(), max_length=50)
+    players: tuple[str, ...] | None = Field(None, max_length=20, description="default: every player not inactive")
+    initiative: dict[str, int] = Field(default_factory=dict, max_length=20)
+    max_rounds: int = Field(10, ge=1, le=1000, description="the encounter ends itself after this many rounds")
+
+
+class EndEncounter(Command):
+    """GM: end the running encounter; the campaign returns to exploration."""
+
+
+class ScheduleOrder(Command):
+    """Post ``text`` when due, then each follow-up ``after_hours`` later (layered press)."""
+
+    order_id: str = Field(pattern=ID)
+    due: datetime | None = None
+    in_hours: float | None = Field(None, gt=0, le=24 * 365)
+    text: str = TEXT
+    kind: Literal["narration", "notice"] = "narration"
+    follow_ups: tuple[FollowUp, ...] = Field(default=(), max_length=20)
+
+    @model_validator(mode="after")
+    def _valid(self) -> "ScheduleOrder":
+        one_time(self.due, self.in_hours)
+        hours = [f.after_hours for f in self.follow_ups]
+        if hours != sorted(hours):
+            raise ValueError("follow_ups must be in order of after_hours")
+        return self
+
+
+class CancelOrder(Command):
+    order_id: str = Field(pattern=ID)
+
+
+class CombatUpdate(Internal):
+    """From the campaign's encounter: the turn now, actions taken, skips to narrate, the end."""
+
+    n: int
+    round: int
+    turn: int
+    current: str | None
+    name: str | None
+    player_id: str | None
+    turn_started_at: float
+    turn_due: float | None
+    ended: bool
+    reason: str | None
+    acted: tuple[tuple[str, str], ...] = ()
+    narration: tuple[tuple[str, str], ...] = ()  # (reason, text): skip, auto_skip
+    at: float
 
 
 class SetDeadline(Command):
@@ -46,11 +126,15 @@ class SetDeadline(Command):
 
     @model_validator(mode="after")
     def _one_time(self) -> "SetDeadline":
-        if (self.due is None) == (self.in_hours is None):
-            raise ValueError("give exactly one of due (a time) or in_hours")
-        if self.due is not None and self.due.tzinfo is None:
-            raise ValueError("due needs a timezone (e.g. 2026-02-28T12:00:00Z)")
+        one_time(self.due, self.in_hours)
         return self
+
+
+def one_time(due: datetime | None, in_hours: float | None) -> None:
+    if (due is None) == (in_hours is None):
+        raise ValueError("give exactly one of due (a time) or in_hours")
+    if due is not None and due.tzinfo is None:
+        raise ValueError("due needs a timezone (e.g. 2026-02-28T12:00:00Z)")
 
 
 class ClearDeadline(Command):
@@ -101,3 +185,35 @@ class DeadlineCleared(Event):
 
 class SettingsUpdated(Event):
     settings: Settings
+
+
+class ModeChanged(Event):
+    mode: str
+    at: float
+
+
+class EncounterStarted(Event):
+    encounter: EncounterView
+
+
+class EncounterUpdated(Event):
+    encounter: EncounterView
+
+
+class EncounterClosed(Event):
+    n: int
+    reason: str
+    at: float
+
+
+class OrderScheduled(Event):
+    order: Order
+
+
+class OrderChanged(Event):
+    """An order moved on: dispatched (active), a follow-up landed, completed or cancelled."""
+
+    order_id: str
+    status: str
+    steps_done: int
+    at: float

@@ -5,44 +5,15 @@ import pytest
 import trio
 
 from actors import Rejected, RuntimeConfig, TrioClock, open_runtime
-from actors.campaign import CampaignKind
 from actors.campaign.messages import (
     ClearDeadline, CreateCampaign, JoinCampaign, PostAction, PostNarration, SetDeadline,
 )
-from actors.campaign.state import HOUR, Character, Saves
+from actors.campaign.state import HOUR
 
-GM = {"token_id": "gm1", "role": "gm", "campaign": "c1"}
-KINDS = [CampaignKind()]
+from ..campaigns import GM, KINDS, hero, player, posts, started
 
-
-def player(character: str) -> dict:
-    return {"token_id": f"tok-{character}", "role": "player", "campaign": "c1", "character": character}
-
-
-def hero(name: str) -> Character:
-    return Character(name=name, level=3, max_hp=40, hp=40, ac=19, saves=Saves(fortitude=8, reflex=9, will=6),
-                     perception=7, skills={"athletics": 9}, strikes=())
-
-
-async def started(rt) -> None:
-    await rt.ask("campaign/c1", CreateCampaign(title="The Sunken Crown"), by=GM)
-    for name in ("ayla", "bram"):
-        await rt.ask("campaign/c1", JoinCampaign(character=hero(name.title())), by=player(name))
-
-
-def posts(rt, reason: str | None = None) -> list:
-    return [p for p in rt.state_of("campaign/c1")[0].posts if reason is None or p.reason == reason]
-
-
-@pytest.fixture
-async def rt(store):
-    """A runtime with the campaign kind; tests also ask for ``autojump_clock`` (pytest-trio
-    takes the clock from the test's own arguments only)."""
-    async with open_runtime(store, KINDS, clock=TrioClock(), config=RuntimeConfig(lag_interval=None)) as runtime:
-        yield runtime
-
-
-async def test_bad_commands_are_refused_and_change_nothing(rt, autojump_clock):
+async def test_bad_commands_are_refused_and_change_nothing(game, autojump_clock):
+    rt = game
     with pytest.raises(Rejected) as info:
         await rt.ask("campaign/c1", PostAction(text="hello"), by=player("ayla"))
     assert info.value.code == "campaign/not_created"
@@ -63,7 +34,8 @@ async def test_bad_commands_are_refused_and_change_nothing(rt, autojump_clock):
         assert rt.state_of("campaign/c1") == before
 
 
-async def test_quiet_players_follow_at_12h_and_are_left_behind_at_24h(rt, store, autojump_clock):
+async def test_quiet_players_follow_at_12h_and_are_left_behind_at_24h(game, store, autojump_clock):
+    rt = game
     await started(rt)
     await trio.sleep(2 * HOUR)
     await rt.ask("campaign/c1", PostAction(text="I search the shrine"), by=player("bram"))
@@ -88,7 +60,8 @@ async def test_quiet_players_follow_at_12h_and_are_left_behind_at_24h(rt, store,
     assert rt.state_of("campaign/c1")[0].players["ayla"].status == "active"
 
 
-async def test_a_passed_deadline_posts_its_consequence_once_and_clears(rt, store, autojump_clock):
+async def test_a_passed_deadline_posts_its_consequence_once_and_clears(game, store, autojump_clock):
+    rt = game
     await started(rt)
     await rt.ask("campaign/c1", SetDeadline(deadline_id="ritual", in_hours=6,
                                             consequence="The ritual completes and the demon is summoned."), by=GM)
@@ -102,7 +75,8 @@ async def test_a_passed_deadline_posts_its_consequence_once_and_clears(rt, store
     assert not [t for t in store.timers_of("campaign/c1") if t.name.startswith("deadline.")]
 
 
-async def test_a_story_waiting_24h_for_narration_advances_by_itself(rt, autojump_clock):
+async def test_a_story_waiting_24h_for_narration_advances_by_itself(game, autojump_clock):
+    rt = game
     await started(rt)
     await rt.ask("campaign/c1", PostNarration(text="The shrine door is sealed."), by=GM)
     await trio.sleep(HOUR)

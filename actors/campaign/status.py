@@ -1,0 +1,227 @@
+"""``GET /api/v1/campaigns/{id}/gm/status``: what the GM must do next, computed from the state.
+
+Prescriptive, not suggestive: every task names the exact endpoint and body to send.  The
+countdowns come from ``enforcement.plan`` and the encounter's own turn timer, so the
+times promised here are the times the durable timers fire.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .enforcement import player_due, plan, stall_due
+from .state import HOUR, Campaign, Player
+
+API = "/api/v1"
+URGENCY = ("critical", "high", "normal", "low")
+PRESSURE = (  # narrative time pressure, most urgent first
+    (2 * HOUR, "The ritual circle pulses. It's almost complete."),
+    (8 * HOUR, "Footsteps echo closer. Whatever hunts them is near."),
+    (float("inf"), "The torch flickers. They don't have long."),
+)
+
+
+def gm_status(state: Campaign, campaign_id: str, now: float) -> dict[str, Any]:
+    timers = plan(state)
+    players = [activity(state, p, timers, now) for p in sorted(state.players.values(), key=lambda p: p.player_id)]
+    encounter = encounter_status(state, now)
+    deadlines = [{"deadline_id": d.deadline_id, "due": iso(d.due), "consequence": d.consequence,
+                  "remaining_s": seconds(max(0.0, d.due - now)), "overdue_s": seconds(max(0.0, now - d.due)),
+                  "remaining": span(d.due - now) if d.due > now else f"overdue by {span(now - d.due)}"}
+                 for d in sorted(state.deadlines.values(), key=lambda d: (d.due, d.deadline_id))]
+    orders = [{"order_id": o.order_id, "status": o.status, "text": o.text, "next_due": iso(o.next_due()),
+               "next_in_s": seconds(o.next_due() - now), "steps_done": o.steps_done,
+               "steps": 1 + len(o.follow_ups)}
+              for o in sorted(state.orders.values(), key=lambda o: (o.next_due() or float("inf"), o.order_id))
+              if o.next_due() is not None]
+    stall = stall_due(state)
+    left_behind = [p for p in state.players.values() if p.status == "inactive"
+                   and (p.status_since or 0.0) >= (state.last_narration_at or 0.0)]
+    waited = now - state.awaiting_narration_since if state.awaiting_narration_since is not None else 0.0
+    reasons = []
+    if left_behind:
+        reasons.append(f"{names(left_behind)} went inactive (over {span(state.settings.inactive_s)} without acting): "
+                       "advance the story without them now.")
+    if stall is not None and waited >= state.settings.stall_s / 2:
+        reasons.append(f"Players have waited {span(waited)} for narration: answer them now; the server advances "
+                       f"the story itself in {span(stall - now)}.")
+    skip = encounter is not None and encounter["skip_required"]
+    tasks = gm_tasks(state, campaign_id, now, encounter, deadlines, left_behind, waited, players)
+    return {
+        "campaign_id": campaign_id,
+        "title": state.title,
+        "now": iso(now),
+        "mode": state.mode,
+        "needs_attention": any(t["urgency"] in ("critical", "high") for t in tasks),
+        "waiting_for": waiting_for(state, now),
+        "player_activity": players,
+        "must_advance": bool(reasons),
+        "must_advance_reason": " ".join(reasons) or None,
+        "skip_required": skip,
+        "skip_required_player": encounter["player_id"] if skip else None,
+        "auto_skip_in": encounter["auto_skip_in"] if encounter else None,
+        "auto_skip_at": encounter["auto_skip_at"] if encounter else None,
+        "encounter": encounter,
+        "story_deadlines": deadlines,
+        "scheduled_orders": orders,
+        "stall": None if stall is None else {"awaiting_narration_since": iso(state.awaiting_narration_since),
+                                             "auto_advance_at": iso(stall), "auto_advance_in": seconds(stall - now)},
+        "gm_tasks": tasks,
+        "what_to_do_next": next_step(tasks, state, now),
+        "settings": state.settings.model_dump(),
+    }
+
+
+def activity(state: Campaign, player: Player, timers: dict[str, float], now: float) -> dict[str, Any]:
+    idle = now - player.last_seen
+    settings = state.settings
+    if player.status == "inactive":
+        ladder = "abandoned"
+    elif player.last_action_at is None:
+        ladder = "never_acted"
+    elif idle < settings.combat_turn_idle_s:
+        ladder = "active"
+    elif idle < settings.exploration_idle_s:
+        ladder = "overdue"
+    elif idle < settings.inactive_s:
+        ladder = "stale"
+    else:
+        ladder = "abandoned"
+    due = player_due(state, player)
+    countdown = None
+    if due is not None:
+        at = timers[f"player.{player.player_id}"]
+        countdown = {"action": due[1], "at": iso(at), "in_s": seconds(at - now)}
+    view = state.encounter
+    turn = view is not None and view.player_id == player.player_id and view.turn_due is not None
+    return {
+        "player_id": player.player_id,
+        "name": player.character.name,
+        "status": player.status,
+        "last_action_at": iso(player.last_action_at),
+        "inactive_hours": round(idle / HOUR, 2),
+        "inactive_status": ladder,
+        "next_enforcement": countdown,
+        "auto_skip_in": seconds(view.turn_due - now) if turn else None,
+    }
+
+
+def encounter_status(state: Campaign, now: float) -> dict[str, Any] | None:
+    view = state.encounter
+    if view is None:
+        return None
+    due = view.turn_due
+    waited = now - view.turn_started_at if view.turn_started_at is not None else 0.0
+    return {
+        "n": view.n, "address": view.address, "round": view.round, "turn": view.turn,
+        "current": view.current, "name": view.name, "player_id": view.player_id,
+        "turn_started_at": iso(view.turn_started_at), "turn_waited_s": seconds(waited),
+        "auto_skip_at": iso(due), "auto_skip_in": seconds(due - now) if due is not None else None,
+        "skip_required": view.player_id is not None and due is not None
+        and waited >= state.settings.combat_turn_idle_s / 2,
+    }
+
+
+def waiting_for(state: Campaign, now: float) -> dict[str, Any]:
+    view = state.encounter
+    if view is not None and view.current is not None:
+        who = "player" if view.player_id else "gm"
+        return {"who": who, "player_id": view.player_id, "name": view.name, "since": iso(view.turn_started_at),
+                "what": f"{view.name}'s turn (round {view.round}, turn {view.turn})"}
+    if state.awaiting_narration_since is not None:
+        return {"who": "gm", "player_id": None, "name": None, "since": iso(state.awaiting_narration_since),
+                "what": f"narration answering {len(state.unanswered)} player action(s)"}
+    return {"who": "players", "player_id": None, "name": None, "since": iso(state.last_narration_at),
+            "what": "the players' next actions"}
+
+
+def gm_tasks(state: Campaign, campaign_id: str, now: float, encounter: dict[str, Any] | None,
+             deadlines: list[dict[str, Any]], left_behind: list[Player], waited: float,
+             players: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    commands = f"{API}/actors/campaign/{campaign_id}/commands"
+    tasks: list[tuple[int, float, dict[str, Any]]] = []
+
+    def task(urgency: str, due_in: float | None, text: str, endpoint: dict[str, Any]) -> None:
+        tasks.append((URGENCY.index(urgency), due_in if due_in is not None else float("inf"),
+                      {"task": text, "urgency": urgency, "due_in": seconds(due_in), "endpoint": endpoint}))
+
+    if encounter is not None and encounter["current"] is not None:
+        combat = f"{API}/actors/{encounter['address']}/commands"
+        turn = {"round": encounter["round"], "turn": encounter["turn"]}
+        if encounter["skip_required"]:
+            task("critical", encounter["auto_skip_in"],
+                 f"{encounter['name']}'s turn has waited {span(encounter['turn_waited_s'])}. SKIP NOW; the server "
+                 f"skips it in {span(encounter['auto_skip_in'])}.", call(combat, "SkipTurn", turn))
+        elif encounter["player_id"] is None:
+            task("high", encounter["auto_skip_in"], f"Run {encounter['name']}'s turn: narrate it, then end it.",
+                 call(combat, "EndTurn", {**turn, "action": "..."}))
+    if left_behind:
+        task("critical", None, f"{names(left_behind)} went inactive. Advance the story without them now.",
+             call(commands, "PostNarration", {"text": "..."}))
+    if state.awaiting_narration_since is not None:
+        stall = stall_due(state)
+        urgency = "critical" if waited >= state.settings.stall_s / 2 else "high"
+        task(urgency, None if stall is None else stall - now,
+             f"Answer {len(state.unanswered)} player action(s) waiting {span(waited)}. Narrate what happens.",
+             call(commands, "PostNarration", {"text": "..."}))
+    for p in players:
+        if p["inactive_status"] == "stale" and p["status"] == "active":
+            task("normal", (p["next_enforcement"] or {}).get("in_s"),
+                 f"{p['name']} inactive {span(p['inactive_hours'] * HOUR)}. Default their action (they follow the "
+                 "party) or advance without them.", call(commands, "MarkFollowing", {"player_id": p["player_id"]}))
+    for d in deadlines:
+        if d["remaining_s"] <= 2 * HOUR:
+            task("high", d["remaining_s"], f"Deadline {d['deadline_id']} lands in {d['remaining']}: "
+                 f"{d['consequence']} Build the pressure, or clear it.",
+                 call(commands, "ClearDeadline", {"deadline_id": d["deadline_id"]}))
+    if not tasks:
+        task("low", None, "Nothing waits on you. Keep the pressure on: set a story deadline.",
+             call(commands, "SetDeadline", {"deadline_id": "...", "in_hours": 24, "consequence": "..."}))
+    return [t for _, _, t in sorted(tasks, key=lambda t: (t[0], t[1]))]
+
+
+def next_step(tasks: list[dict[str, Any]], state: Campaign, now: float) -> dict[str, Any]:
+    first = tasks[0]
+    return {"instruction": first["task"], "endpoint": first["endpoint"],
+            "narrative_suggestion": pressure(state, now)}
+
+
+def pressure(state: Campaign, now: float) -> str:
+    """A line of time pressure for the next narration, from the nearest deadline if any."""
+    upcoming = sorted((d.due, d.deadline_id) for d in state.deadlines.values() if d.due > now)
+    if not upcoming:
+        return f"{PRESSURE[-1][1]} Set a story deadline to give them a clock to beat."
+    due, deadline_id = upcoming[0]
+    line = next(text for limit, text in PRESSURE if due - now <= limit)
+    return f"{line} ({span(due - now)} left before: {state.deadlines[deadline_id].consequence})"
+
+
+def call(path: str, command: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"method": "POST", "path": path, "body": {"type": command, "data": data}}
+
+
+def names(players: list[Player]) -> str:
+    return ", ".join(sorted(p.character.name for p in players))
+
+
+def iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def span(value: float) -> str:
+    """4h 32m, 2d 3h, 45s: for people."""
+    value = max(0, int(value))
+    days, rest = divmod(value, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else f"{secs}s"

@@ -1,0 +1,189 @@
+"""``combat/{campaign}.{n}``: turns in initiative order, CAS skips, the idle-turn timer.
+
+Every change of turn is reported to the campaign (``CombatUpdate``), which keeps the post
+log and the GM status; the campaign tells the encounter when players act, leave or return.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..behavior import Behavior, planned_timers
+from ..campaign.messages import CombatUpdate
+from ..errors import Forbidden, Rejected
+from ..messages import Command, Context, Decision, Event, Tell, TimerFired
+from ..roles import is_gm
+from .messages import (
+    BeginEncounter, CombatantRemoved, CombatantRestored, EncounterBegun, EncounterEnded, EndTurn, PlayerActed,
+    RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
+)
+from .state import Encounter
+
+EPSILON = 0.001  # timers fire on whole milliseconds
+HESITATES = "{name} hesitates, taking a defensive stance."
+SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
+
+
+class CombatKind(Behavior[Encounter]):
+    kind = "combat"
+    State = Encounter
+    commands = (EndTurn, SkipTurn, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant, PlayerActed,
+                SetTurnLimit, TimerFired)
+    events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
+              EncounterEnded)
+
+    def parent(self, address: str) -> str | None:
+        return f"campaign/{address.split('/', 1)[1].rsplit('.', 1)[0]}"
+
+    def decide(self, state: Encounter, command: Command, ctx: Context) -> Decision:
+        now = ctx.now.timestamp()
+        if isinstance(command, BeginEncounter):
+            if state.begun:
+                return Decision()  # a repeated tell: the encounter already runs
+            events: list[Event] = [EncounterBegun(campaign=command.campaign, n=command.n,
+                                                  combatants=command.combatants, turn_idle_s=command.turn_idle_s,
+                                                  max_rounds=command.max_rounds, at=now)]
+            events += self._next_turn(self.replay(state, events), now)
+        elif not state.begun:
+            raise Rejected("combat/not_begun", "this encounter has not begun; start it from its campaign")
+        elif state.ended:
+            if isinstance(command, (EndTurn, SkipTurn)):
+                raise Rejected("combat/ended", "this encounter is over")
+            return Decision()
+        else:
+            events = self._handle(state, command, ctx, now)
+        after = self.replay(state, events)
+        fired = command.name if isinstance(command, TimerFired) else None
+        return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired),
+                        tells=report(after, events, now))
+
+    def _handle(self, state: Encounter, command: Command, ctx: Context, now: float) -> list[Event]:
+        by = ctx.by or {}
+        match command:
+            case EndTurn(round=round_, turn=turn):
+                current = state.combatants.get(state.current or "")
+                if not is_gm(by) and (current is None or current.player_id is None
+                                      or by.get("character") != current.player_id):
+                    raise Forbidden("combat/not_your_turn", "only the combatant whose turn it is (or the GM) ends it")
+                self._same_turn(state, round_, turn)
+                return self._end_turn(state, now, "ended", command.action)
+            case SkipTurn(round=round_, turn=turn):
+                if not is_gm(by):
+                    raise Forbidden("combat/gm_only", "only the GM (or an operator) skips a turn")
+                self._same_turn(state, round_, turn)
+                return self._end_turn(state, now, "skipped")
+            case TimerFired():
+                due = state.turn_due()
+                if due is None or due > now + EPSILON:
+                    return []
+                return self._end_turn(state, now, "auto_skipped")
+            case PlayerActed(player_id=player_id, text=text):
+                current = state.combatants.get(state.current or "")
+                if current is None or current.player_id != player_id:
+                    return []  # not their turn (any more): the post stands, the turn is someone else's
+                return self._end_turn(state, now, "ended", text or None, reported=True)
+            case RemoveCombatant(player_id=player_id):
+                cid = player_cid(state, player_id)
+                if cid is None or cid in state.removed:
+                    return []
+                events: list[Event] = [CombatantRemoved(cid=cid)]
+                if state.current == cid:
+                    events.insert(0, TurnEnded(round=state.round, turn=state.turn, cid=cid, how="left", at=now))
+                    events += self._next_turn(self.replay(state, events), now)
+                return events
+            case RestoreCombatant(player_id=player_id):
+                cid = player_cid(state, player_id)
+                if cid is None or cid not in state.removed:
+                    return []
+                events = [CombatantRestored(cid=cid)]
+                if state.current is None:  # nobody could act: the fight resumes with them
+                    events += self._next_turn(self.replay(state, events), now)
+                return events
+            case SetTurnLimit(turn_idle_s=limit):
+                return [TurnLimitSet(turn_idle_s=limit)] if limit != state.turn_idle_s else []
+            case StopEncounter(reason=reason):
+                return [EncounterEnded(reason=reason, at=now)]
+        raise AssertionError(f"unhandled command {command!r}")
+
+    @staticmethod
+    def _same_turn(state: Encounter, round_: int, turn: int) -> None:
+        if (round_, turn) != (state.round, state.turn) or state.current is None:
+            raise Rejected("combat/turn_moved", f"round {round_} turn {turn} is over; it is now round "
+                           f"{state.round} turn {state.turn}", {"round": state.round, "turn": state.turn,
+                                                                "current": state.current})
+
+    def _end_turn(self, state: Encounter, now: float, how: str, action: str | None = None,
+                  reported: bool = False) -> list[Event]:
+        ended = TurnEnded(round=state.round, turn=state.turn, cid=state.current or "", how=how, at=now,
+                          action=None if reported else action)
+        return [ended, *self._next_turn(self.evolve(state, ended), now)]
+
+    @staticmethod
+    def _next_turn(state: Encounter, now: float) -> list[Event]:
+        """Whoever acts next: the next in order who has not had a turn this round, else a new round."""
+        order = state.order()
+        if not order:
+            return []  # nobody can act until someone returns
+        waiting = [c for c in order if c.cid not in state.had_turn]
+        if waiting:
+            return [TurnStarted(round=state.round, turn=state.turn + 1, cid=waiting[0].cid, at=now)]
+        if state.round >= state.max_rounds:
+            return [EncounterEnded(reason="max_rounds", at=now)]
+        return [TurnStarted(round=state.round + 1, turn=1, cid=order[0].cid, at=now)]
+
+    def evolve(self, state: Encounter, event: Event) -> Encounter:
+        match event:
+            case EncounterBegun():
+                return state.model_copy(update={
+                    "begun": True, "campaign": event.campaign, "n": event.n, "turn_idle_s": event.turn_idle_s,
+                    "max_rounds": event.max_rounds, "round": 1, "turn": 0,
+                    "combatants": {c.cid: c for c in event.combatants}})
+            case TurnStarted():
+                had = state.had_turn if event.round == state.round else ()
+                return state.model_copy(update={"round": event.round, "turn": event.turn, "current": event.cid,
+                                                "turn_started_at": event.at, "had_turn": (*had, event.cid)})
+            case TurnEnded():
+                update: dict[str, Any] = {"current": None}
+                if event.how == "auto_skipped":
+                    update["auto_skips"] = state.auto_skips + 1
+                return state.model_copy(update=update)
+            case CombatantRemoved(cid=cid):
+                return state.model_copy(update={"removed": (*state.removed, cid)})
+            case CombatantRestored(cid=cid):
+                return state.model_copy(update={"removed": tuple(c for c in state.removed if c != cid)})
+            case TurnLimitSet(turn_idle_s=limit):
+                return state.model_copy(update={"turn_idle_s": limit})
+            case EncounterEnded():
+                return state.model_copy(update={"ended": True, "current": None})
+        raise AssertionError(f"unknown event {event!r}")
+
+
+def plan(state: Encounter) -> dict[str, float]:
+    due = state.turn_due()
+    return {} if due is None else {"turn": due}
+
+
+def player_cid(state: Encounter, player_id: str) -> str | None:
+    return next((c.cid for c in state.combatants.values() if c.player_id == player_id), None)
+
+
+def report(after: Encounter, events: list[Event], now: float) -> list[Tell]:
+    """What the campaign hears: the turn now, what was said and skipped, and the end."""
+    if not events or not after.begun:
+        return []
+    acted: list[tuple[str, str]] = []
+    notices: list[tuple[str, str]] = []
+    for event in events:
+        if isinstance(event, TurnEnded):
+            combatant = after.combatants[event.cid]
+            if event.how == "ended" and event.action and combatant.player_id is not None:
+                acted.append((combatant.player_id, event.action))
+            elif event.how in ("skipped", "auto_skipped"):
+                notices.append((SKIP_REASON[event.how], HESITATES.format(name=combatant.name)))
+    current = after.combatants.get(after.current or "")
+    update = CombatUpdate(
+        n=after.n, round=after.round, turn=after.turn, current=after.current,
+        name=current.name if current else None, player_id=current.player_id if current else None,
+        turn_started_at=after.turn_started_at, turn_due=after.turn_due(), ended=after.ended,
+        reason=next((e.reason for e in events if isinstance(e, EncounterEnded)), None),
+        acted=tuple(acted), narration=tuple(notices), at=now)
+    return [Tell(f"campaign/{after.campaign}", update)]
