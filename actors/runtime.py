@@ -382,6 +382,10 @@ class Runtime:
             "snapshot_seq": cell.snapshot_seq,
         }
 
+    def busy(self) -> bool:
+        """Some active actor has a message queued or in hand."""
+        return any(cell.inflight is not None or cell.mailbox for cell in self.cells.values())
+
     def state_of(self, address: str) -> tuple[Any, int]:
         """``(state, seq)`` of any actor: live if active, else read from storage without activating it."""
         cell = self.cells.get(address)

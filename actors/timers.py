@@ -86,9 +86,14 @@ class TimerService:
         return self.fired - fired
 
     async def _settle(self, at_ms: int) -> None:
-        """Wait until every timer due by ``at_ms`` has been delivered and handled."""
-        while not self._stopped and (self._inflight or self._undelivered_by(at_ms)):
-            await self._changed.park()
+        """Wait until every timer due by ``at_ms`` has been delivered and handled, and every
+        message those sent on (tells between actors) too: time moves only over a quiet runtime."""
+        while not self._stopped:
+            while not self._stopped and (self._inflight or self._undelivered_by(at_ms)):
+                await self._changed.park()
+            if not self.runtime.busy():
+                return
+            await trio.sleep(0)
 
     def _undelivered_by(self, at_ms: int) -> bool:
         if self._passed_ms >= at_ms:

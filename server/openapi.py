@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
 from actors import Internal, Runtime
@@ -89,6 +89,121 @@ class Health(BaseModel):
     status: str
 
 
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Endpoint(Strict):
+    method: str
+    path: str
+    body: dict[str, Any] = Field(description="send exactly this, filling in the '...' fields")
+
+
+class GmTask(Strict):
+    task: str
+    urgency: Literal["critical", "high", "normal", "low"]
+    due_in: float | None = Field(description="seconds until the server does it itself, if it will")
+    endpoint: Endpoint
+
+
+class Enforcement(Strict):
+    action: Literal["following", "inactive"]
+    at: str
+    in_s: float
+
+
+class PlayerActivity(Strict):
+    player_id: str
+    name: str
+    status: Literal["active", "following", "inactive"]
+    last_action_at: str | None
+    inactive_hours: float
+    inactive_status: Literal["active", "overdue", "stale", "abandoned", "never_acted"] = Field(
+        description="active < combat turn limit (4 h) <= overdue < exploration limit (12 h) <= stale < "
+                    "inactive limit (24 h) <= abandoned; never_acted until a first action")
+    next_enforcement: Enforcement | None = Field(description="what the server does next to this player, and when")
+    auto_skip_in: float | None = Field(description="seconds until their combat turn is skipped, on their turn")
+
+
+class EncounterStatus(Strict):
+    n: int
+    address: str
+    round: int
+    turn: int
+    current: str | None
+    name: str | None
+    player_id: str | None
+    turn_started_at: str | None
+    turn_waited_s: float
+    auto_skip_at: str | None
+    auto_skip_in: float | None
+    skip_required: bool
+
+
+class DeadlineStatus(Strict):
+    deadline_id: str
+    due: str
+    consequence: str
+    remaining_s: float
+    overdue_s: float
+    remaining: str
+
+
+class OrderStatus(Strict):
+    order_id: str
+    status: Literal["pending", "active"]
+    text: str
+    next_due: str
+    next_in_s: float
+    steps_done: int
+    steps: int
+
+
+class Stall(Strict):
+    awaiting_narration_since: str
+    auto_advance_at: str
+    auto_advance_in: float
+
+
+class Waiting(Strict):
+    who: Literal["player", "gm", "players"]
+    player_id: str | None
+    name: str | None
+    since: str | None
+    what: str
+
+
+class NextStep(Strict):
+    instruction: str
+    endpoint: Endpoint
+    narrative_suggestion: str
+
+
+class GmStatus(Strict):
+    """What the GM must do next; every countdown is the time a durable timer fires."""
+
+    campaign_id: str
+    title: str
+    now: str
+    mode: Literal["exploration", "encounter", "downtime"]
+    needs_attention: bool
+    waiting_for: Waiting
+    player_activity: list[PlayerActivity]
+    must_advance: bool
+    must_advance_reason: str | None
+    skip_required: bool
+    skip_required_player: str | None
+    auto_skip_in: float | None
+    auto_skip_at: str | None
+    encounter: EncounterStatus | None
+    story_deadlines: list[DeadlineStatus]
+    scheduled_orders: list[OrderStatus]
+    stall: Stall | None
+    gm_tasks: list[GmTask] = Field(description="most urgent first")
+    what_to_do_next: NextStep
+    settings: dict[str, Any]
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -98,7 +213,7 @@ def _json(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
 
 
 ERRORS = {str(code): _json(_ref("ErrorBody"), text) for code, text in [
-    (400, "malformed request"), (401, "missing or invalid token"), (404, "not found or not visible"),
+    (400, "malformed request"), (401, "missing or invalid token"), (403, "the token may not do this"), (404, "not found or not visible"),
     (409, "rejected by the actor or in conflict"), (413, "body too large"), (422, "invalid command or body"),
     (429, "rate limited or mailbox full; see Retry-After"), (503, "unavailable; see Retry-After")]}
 
@@ -113,7 +228,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
-              ClockState, ClockAdvanced, ActorStop, Health, *bodies]
+              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -150,6 +265,10 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
                                                        params=actor)},
         "/api/v1/actors/{kind}/{actor_id}/events": {"get": op("an actor's journal, page by page",
                                                               _json(_ref("EventPage")), params=actor + page)},
+        "/api/v1/campaigns/{campaign_id}/gm/status": {"get": op(
+            "the GM's orders: what to do next, exact endpoints, and the countdowns the server keeps",
+            _json(_ref("GmStatus")), tag="campaigns",
+            params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/api/v1/admin/actors": {"get": op("the supervision tree with per-actor figures", _json({"type": "object"}),
                                            tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}": {"get": op("inspect one actor", _json({"type": "object"}),

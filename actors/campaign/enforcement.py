@@ -36,9 +36,14 @@ def player_due(state: Campaign, player: Player) -> tuple[float, str] | None:
 
 
 def stall_due(state: Campaign) -> float | None:
+    """Players acted and no narration came for ``stall_s``: the server advances the story.
+
+    An action arriving after that still leaves the GM ``stall_grace_s`` to answer it.
+    """
     if state.awaiting_narration_since is None:
         return None
-    return state.awaiting_narration_since + state.settings.stall_s
+    narrated = state.last_narration_at if state.last_narration_at is not None else state.created_at
+    return max(narrated + state.settings.stall_s, state.awaiting_narration_since + state.settings.stall_grace_s)
 
 
 def plan(state: Campaign) -> dict[str, float]:

@@ -156,7 +156,10 @@ class Settings(Frozen):
     combat_turn_idle_s: float = Field(4 * HOUR, ge=60, le=30 * 24 * HOUR)
     exploration_idle_s: float = Field(12 * HOUR, ge=60, le=30 * 24 * HOUR)
     inactive_s: float = Field(24 * HOUR, ge=60, le=30 * 24 * HOUR)
-    stall_s: float = Field(24 * HOUR, ge=60, le=30 * 24 * HOUR)
+    stall_s: float = Field(24 * HOUR, ge=60, le=30 * 24 * HOUR, description="no narration this long while "
+                           "players wait: the server advances the story")
+    stall_grace_s: float = Field(HOUR, ge=60, le=30 * 24 * HOUR, description="time the GM keeps to answer an "
+                                 "action that arrives after stall_s")
     narrator: bool = True
 
 

@@ -83,13 +83,18 @@ async def test_a_story_waiting_24h_for_narration_advances_by_itself(game, autoju
     await rt.ask("campaign/c1", PostAction(text="I try the door"), by=player("ayla"))
     await trio.sleep(5 * HOUR)
     await rt.ask("campaign/c1", PostAction(text="I help"), by=player("bram"))
-    await trio.sleep(19 * HOUR - 1)                                       # 24 h after ayla's unanswered action
+    await trio.sleep(18 * HOUR - 1)                                       # 24 h after the last narration
     assert posts(rt, "stalled") == []
     await trio.sleep(2)
     [advanced] = posts(rt, "stalled")
     assert advanced.kind == "narration" and advanced.author == "server"
     await trio.sleep(48 * HOUR)                                           # nobody acted since: nothing more
     assert len(posts(rt, "stalled")) == 1
+    await rt.ask("campaign/c1", PostAction(text="Anyone?"), by=player("bram"))   # long after: an hour's grace
+    await trio.sleep(HOUR - 1)
+    assert len(posts(rt, "stalled")) == 1
+    await trio.sleep(2)
+    assert len(posts(rt, "stalled")) == 2
 
 
 async def test_enforcement_survives_a_restart(tmp_path, autojump_clock):

@@ -28,9 +28,10 @@ WAIT = 10.0  # seconds any single reply may take before a test fails
 GENEROUS = ServerSettings(campaign_kinds=frozenset({"ledger"}), rate=1e6, burst=1e6)
 
 
-async def start_server(nursery: trio.Nursery, data, settings: ServerSettings = GENEROUS, clock: Any = None) -> Running:
-    return await nursery.start(partial(run_server, data, [LedgerKind()], port=0, clock=clock, settings=settings,
-                                       config=RuntimeConfig(lag_interval=None)))
+async def start_server(nursery: trio.Nursery, data, settings: ServerSettings = GENEROUS, clock: Any = None,
+                       kinds: Any = None) -> Running:
+    return await nursery.start(partial(run_server, data, kinds or [LedgerKind()], port=0, clock=clock,
+                                       settings=settings, config=RuntimeConfig(lag_interval=None)))
 
 
 @pytest.fixture
@@ -46,6 +47,18 @@ async def launch(nursery, tmp_path) -> Callable[..., Any]:
     yield _launch
     for running in started:
         running.stop.set()
+
+
+@pytest.fixture
+async def game_server(nursery, tmp_path) -> Any:
+    """A server with the game's kinds on a virtual clock (``everturn serve --clock virtual``)."""
+    from actors import VirtualClock
+    from actors.kinds import game_kinds
+
+    running = await start_server(nursery, tmp_path / "game", ServerSettings(rate=1e6, burst=1e6), VirtualClock(),
+                                 game_kinds())
+    yield running
+    running.stop.set()
 
 
 @pytest.fixture
