@@ -44,6 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     server = bench_kinds.add_parser("server", help="websocket round trips (100 clients) and fan-out (1,000 "
                                                    "subscribers) beside a bare hypercorn echo and broadcast")
     server.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    campaigns = bench_kinds.add_parser("campaigns", help="campaigns on durable timers, mostly passivated, played "
+                                                         "on a virtual clock: simulated days/s, timer lag, memory")
+    campaigns.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    campaigns.add_argument("--campaigns", type=int, default=10_000, help="campaigns (default 10000)")
+    campaigns.add_argument("--days", type=float, default=7.0, help="simulated days to play (default 7)")
+    campaigns.add_argument("--seed", type=int, default=1, help="seed of the scripted players and GMs (default 1)")
+
+    export = commands.add_parser("export", help="write a stopped server's session data as files")
+    export_kinds = export.add_subparsers(dest="export", required=True, metavar="WHAT")
+    campaign = export_kinds.add_parser("campaign", help="a campaign's event log and its chat-format training dataset "
+                                                        "(ID.events.jsonl, ID.dataset.jsonl)")
+    campaign.add_argument("campaign_id", metavar="ID", help="the campaign's id")
+    campaign.add_argument("--format", dest="fmt", default="jsonl", help="output format (default and only: jsonl)")
+    campaign.add_argument("--out", type=Path, default=Path("."), help="directory to write into (default: .)")
+    _add_data(campaign)
 
     backup = commands.add_parser("backup", help="write an online checkpoint of the data directory to DIR")
     backup.add_argument("target", type=Path, metavar="DIR", help="new directory for the backup")
@@ -81,10 +96,16 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench import run_server_bench
 
             return run_server_bench(json_output=args.json)
+        if args.command == "bench" and args.bench == "campaigns":
+            from actors.campaign.bench import run_campaign_bench
+
+            return run_campaign_bench(json_output=args.json, campaigns=args.campaigns, days=args.days, seed=args.seed)
         if args.command == "bench":
             from actors.bench import run_runtime_bench
 
             return run_runtime_bench(json_output=args.json, actors=args.actors, idle_actors=args.idle_actors)
+        if args.command == "export":
+            return _export(args)
         if args.command == "backup":
             return _backup(args)
         if args.command == "restore":
@@ -120,6 +141,30 @@ def _backup(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"backup of {args.data} written to {target}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from snapshots import Store, StoreLocked
+    from training.sessions import ExportError, export_campaign
+
+    if not args.data.is_dir():
+        print(f"everturn: no data directory at {args.data}", file=sys.stderr)
+        return 2
+    try:
+        store = Store.open(args.data)
+    except StoreLocked as exc:
+        raise StoreLocked(f"{exc}. Stop the server first: 'everturn export' reads a stopped one") from exc
+    try:
+        summary = export_campaign(store, args.campaign_id, args.out, args.fmt)
+    except ExportError as exc:
+        print(f"everturn: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    dropped = ", ".join(f"{reason} {n}" for reason, n in summary["dropped"].items() if n) or "none"
+    print(f"campaign {summary['campaign']}: {summary['events']} events -> {summary['paths']['events']}")
+    print(f"{summary['turns']} turns, {summary['kept']} kept -> {summary['paths']['dataset']} (dropped: {dropped})")
     return 0
 
 

@@ -179,6 +179,12 @@ class NextStep(Strict):
     narrative_suggestion: str
 
 
+class SceneStatus(Strict):
+    n: int
+    title: str
+    started_at: str
+
+
 class GmStatus(Strict):
     """What the GM must do next; every countdown is the time a durable timer fires."""
 
@@ -186,6 +192,7 @@ class GmStatus(Strict):
     title: str
     now: str
     mode: Literal["exploration", "encounter", "downtime"]
+    scene: SceneStatus | None = Field(description="the current scene (StartScene), None before the first")
     needs_attention: bool
     waiting_for: Waiting
     player_activity: list[PlayerActivity]

@@ -9,6 +9,7 @@ batches into one synced RocksDB write.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -78,6 +79,13 @@ class Store:
         self._sync = WriteOptions()
         self._sync.sync = True
         self._dead_letters = self._last_dead_letter()
+        # Every stored due key is at or after this (None: not known yet). Fired timers leave
+        # tombstones at the front of the due index until compaction; seeking past them keeps
+        # ``due_timers`` from walking thousands of them on each call. ``write`` (often in a
+        # worker thread) lowers it; ``_written_min`` catches writes during a scan.
+        self._due_floor_ms: int | None = None
+        self._written_min: int | None = None
+        self._floor_lock = threading.Lock()
         self.closed = False
 
     @classmethod
@@ -126,6 +134,11 @@ class Store:
             self._db.close()
             del self._db
 
+    def flush(self) -> None:
+        """Flush every column family's memtable to SST files (what lives on disk, not the WAL)."""
+        for cf in self._cf.values():
+            cf.flush()
+
     # -- writing -------------------------------------------------------------------
 
     def write(self, batches: list[Batch], sync: bool = True) -> None:
@@ -142,6 +155,13 @@ class Store:
             self._db.write(wb, self._sync if sync else WriteOptions())
         except Exception as exc:
             raise StoreError(f"write failed: {exc}") from exc
+        dues = [t.due_ms for batch in batches if batch.timers for t in batch.timers.values() if t is not None]
+        if dues:
+            with self._floor_lock:
+                due = min(dues)
+                if self._due_floor_ms is not None:
+                    self._due_floor_ms = min(self._due_floor_ms, due)
+                self._written_min = due if self._written_min is None else min(self._written_min, due)
 
     # -- journal -------------------------------------------------------------------
 
@@ -247,19 +267,29 @@ class Store:
 
     def due_timers(self, until_ms: int, limit: int | None = 1000) -> list[Timer]:
         """Timers due at or before ``until_ms``, earliest first."""
+        with self._floor_lock:
+            floor, self._written_min = self._due_floor_ms, None
         it = self._cf[TIMERS].iter()
-        it.seek(keys.DUE_PREFIX)
+        it.seek(keys.DUE_PREFIX if floor is None else keys.DUE_PREFIX + floor.to_bytes(8, "big"))
         out: list[Timer] = []
+        earliest = None  # the earliest due key there is (None: no timers at all)
         while it.valid() and (limit is None or len(out) < limit):
             key = it.key()
             if not key.startswith(keys.DUE_PREFIX):
                 break
             due, address, name = keys.split_timer_due_key(key)
+            if earliest is None:
+                earliest = due
             if due > until_ms:
                 break
             value = codec.decode(it.value())
             out.append(Timer(address, name, due, value["id"], value["payload"]))
             it.next()
+        with self._floor_lock:
+            if earliest is None:
+                earliest = until_ms + 1 if floor is None else max(floor, until_ms + 1)
+            written = self._written_min
+            self._due_floor_ms = earliest if written is None else min(earliest, written)
         return out
 
     def next_timer_due(self, after_ms: int = -1) -> int | None:

@@ -21,20 +21,23 @@ from .messages import (
     CampaignCreated, CancelOrder, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared, DeadlineSet,
     EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing, ModeChanged,
     OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
-    ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, UpdateSettings,
+    SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
+    UpdateSettings,
 )
-from .state import FINISHED_ORDERS, HOUR, RECENT_POSTS, Campaign, Deadline, EncounterView, Order, Player
+from .state import (
+    FINISHED_ORDERS, HOUR, RECENT_POSTS, Campaign, Deadline, EncounterView, Order, Player, Scene, Settings,
+)
 
 
 class CampaignKind(Behavior[Campaign]):
     kind = "campaign"
     State = Campaign
-    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, MarkFollowing, SetMode, StartEncounter,
-                EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings, CombatUpdate,
-                TimerFired, ChildFailed)
+    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, MarkFollowing, SetMode, StartScene,
+                StartEncounter, EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings,
+                CombatUpdate, TimerFired, ChildFailed)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
-              SettingsUpdated, ModeChanged, EncounterStarted, EncounterUpdated, EncounterClosed, OrderScheduled,
-              OrderChanged)
+              SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
+              OrderScheduled, OrderChanged)
 
     def decide(self, state: Campaign, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
@@ -80,8 +83,15 @@ class CampaignKind(Behavior[Campaign]):
                 if player.status != "active":
                     raise Rejected("campaign/not_active", f"{player_id} is {player.status}, not active")
                 return [PlayerStatusChanged(player_id=player_id, status="following", at=now),
-                        enforcement.post(state, "notice", f"{player.character.name} follows the party.", now,
-                                         "following")]
+                        enforcement.post(state, "notice", state.settings.templates.marked_following.format(
+                            name=player.character.name), now, "following")]
+            case StartScene(title=title, description=description):
+                require_gm(by)
+                scene = Scene(n=(state.scene.n if state.scene else 0) + 1, title=title, description=description,
+                              started_at=now)
+                started = SceneStarted(scene=scene)
+                text = f"{title}\n\n{description}" if description else title
+                return [started, enforcement.post(self.evolve(state, started), "notice", text, now, "scene")]
             case SetMode(mode=mode):
                 require_gm(by)
                 if state.mode == "encounter":
@@ -123,9 +133,10 @@ class CampaignKind(Behavior[Campaign]):
                 if order.status not in ("pending", "active"):
                     raise Rejected("campaign/order_finished", f"order {order_id!r} is already {order.status}")
                 return [OrderChanged(order_id=order_id, status="cancelled", steps_done=order.steps_done, at=now)]
-            case UpdateSettings(settings=settings):
+            case UpdateSettings(settings=change):
                 require_gm(by)
-                return [SettingsUpdated(settings=settings)]
+                settings = merged_settings(state.settings, change)
+                return [] if settings == state.settings else [SettingsUpdated(settings=settings)]
             case CombatUpdate():
                 return combat_update(state, command, self.evolve)
             case ChildFailed(child=child, error=error):
@@ -172,6 +183,8 @@ class CampaignKind(Behavior[Campaign]):
                 return state.model_copy(update={"settings": settings})
             case ModeChanged(mode=mode):
                 return state.model_copy(update={"mode": mode})
+            case SceneStarted(scene=scene):
+                return state.model_copy(update={"scene": scene})
             case EncounterStarted(encounter=view):
                 return state.model_copy(update={"mode": "encounter", "encounter": view, "encounters": view.n})
             case EncounterUpdated(encounter=view):
@@ -225,6 +238,13 @@ def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...
     return tuple(fighters)
 
 
+def merged_settings(current: Settings, change: Settings) -> Settings:
+    """``current`` with the fields ``change`` was given (``model_fields_set``, nested templates too)."""
+    given = change.model_dump(exclude_unset=True)
+    templates = {**current.templates.model_dump(), **given.pop("templates", {})}
+    return Settings.model_validate({**current.model_dump(), **given, "templates": templates})
+
+
 def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Event]:
     """Mirror what the encounter reports; post its actions and skips; close it when it ends."""
     view = state.encounter
@@ -236,14 +256,14 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
             for event in player_acted(state, player_id, text, update.at):
                 events.append(event)
                 state = evolve(state, event)
-    for reason, text in update.narration:
-        event = enforcement.post(state, "narration", text, update.at, reason)
+    for reason, name in update.skipped:
+        event = enforcement.post(state, "narration", state.settings.templates.skip.format(name=name), update.at, reason)
         events.append(event)
         state = evolve(state, event)
     if update.ended:
         if update.reason == "max_rounds":
-            event = enforcement.post(state, "narration", "The fighting ebbs; the survivors catch their breath.",
-                                     update.at, "encounter_over")
+            event = enforcement.post(state, "narration", state.settings.templates.encounter_over, update.at,
+                                     "encounter_over")
             events.append(event)
         events.append(EncounterClosed(n=update.n, reason=update.reason or "ended", at=update.at))
         return events
@@ -278,7 +298,8 @@ def encounter_tells(before: Campaign, after: Campaign, command: Command, events:
                 tells.append(Tell(view.address, RestoreCombatant(player_id=event.player_id)))
         elif isinstance(event, Posted) and event.post.kind == "action" and not isinstance(command, CombatUpdate):
             tells.append(Tell(view.address, PlayerActed(player_id=event.post.author, text=event.post.text)))
-        elif isinstance(event, SettingsUpdated) and event.settings.combat_turn_idle_s != before.settings.combat_turn_idle_s:
+        elif (isinstance(event, SettingsUpdated)
+              and event.settings.combat_turn_idle_s != before.settings.combat_turn_idle_s):
             tells.append(Tell(view.address, SetTurnLimit(turn_idle_s=event.settings.combat_turn_idle_s)))
     return tells
 

@@ -17,14 +17,6 @@ EPSILON = 0.001  # timers fire on whole milliseconds; never miss a threshold by 
 SERVER = "server"
 TEMPLATE = TurnMeta(model="template")
 
-ADVANCE = (
-    "Time passes. The road does not wait, and neither does the world.",
-    "The torch flickers. Whatever comes next, it comes soon.",
-    "Footsteps echo somewhere ahead. The party moves on.",
-    "A day turns. News travels, and the story with it.",
-)
-
-
 def player_due(state: Campaign, player: Player) -> tuple[float, str] | None:
     """When this player's next enforcement falls due, and which one."""
     settings = state.settings
@@ -71,7 +63,8 @@ def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, a
     if author == SERVER and kind == "narration" and meta is None:
         meta = TEMPLATE
     return Posted(post=Post(n=state.post_count + 1, kind=kind, author=author, text=text, at=at, reason=reason,
-                            responds_to=state.unanswered if kind == "narration" else (), meta=meta))
+                            responds_to=state.unanswered if kind == "narration" else (), meta=meta,
+                            scene=state.scene.n if state.scene is not None else 0))
 
 
 def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Campaign]) -> list[Event]:
@@ -95,9 +88,9 @@ def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Cam
             break
         order = state.orders[due_orders[0][1]]
         step = order.steps_done
-        beat = (order.text, order.kind) if step == 0 else (order.follow_ups[step - 1].text, order.follow_ups[step - 1].kind)
+        beat = order if step == 0 else order.follow_ups[step - 1]
         status = "completed" if step == len(order.follow_ups) else "active"
-        emit([post(state, beat[1], beat[0], now, "order"),
+        emit([post(state, beat.kind, beat.text, now, "order"),
               OrderChanged(order_id=order.order_id, status=status, steps_done=step + 1, at=now)])
 
     left_behind = []
@@ -108,7 +101,7 @@ def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Cam
         idle = now - player.last_seen
         if due[1] == "following":
             emit([PlayerStatusChanged(player_id=player.player_id, status="following", at=now),
-                  post(state, "notice", f"{player.character.name} follows the party, lost in thought.", now,
+                  post(state, "notice", state.settings.templates.following.format(name=player.character.name), now,
                        "following")])
             player = state.players[player.player_id]
             due = player_due(state, player)
@@ -116,10 +109,11 @@ def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Cam
             emit([PlayerStatusChanged(player_id=player.player_id, status="inactive", at=now)])
             left_behind.append(player.character.name)
     if left_behind:
-        emit([post(state, "notice", f"Time passes. The party presses on without {', '.join(left_behind)}.", now,
+        emit([post(state, "notice", state.settings.templates.left_behind.format(names=", ".join(left_behind)), now,
                    "inactive")])
 
     stall = stall_due(state)
     if stall is not None and stall <= now + EPSILON:
-        emit([post(state, "narration", ADVANCE[state.post_count % len(ADVANCE)], now, "stalled")])
+        advance = state.settings.templates.advance
+        emit([post(state, "narration", advance[state.post_count % len(advance)], now, "stalled")])
     return events

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from ..messages import Command, Event, Internal
-from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Settings, TurnMeta
+from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Scene, Settings, TurnMeta
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 TEXT = Field(min_length=1, max_length=8000)
@@ -51,6 +51,13 @@ class SetMode(Command):
     """GM: switch between exploration and downtime (encounters start and end their own way)."""
 
     mode: Literal["exploration", "downtime"]
+
+
+class StartScene(Command):
+    """GM: a new scene (a place, a time, a situation); later posts belong to it."""
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
 
 
 class Npc(Frozen):
@@ -112,7 +119,7 @@ class CombatUpdate(Internal):
     ended: bool
     reason: str | None
     acted: tuple[tuple[str, str], ...] = ()
-    narration: tuple[tuple[str, str], ...] = ()  # (reason, text): skip, auto_skip
+    skipped: tuple[tuple[str, str], ...] = ()  # (reason: skip | auto_skip, the combatant's name)
     at: float
 
 
@@ -142,6 +149,9 @@ class ClearDeadline(Command):
 
 
 class UpdateSettings(Command):
+    """GM: change settings. Only the fields given change (templates too, text by text);
+    the rest keep their current values."""
+
     settings: Settings
 
 
@@ -190,6 +200,10 @@ class SettingsUpdated(Event):
 class ModeChanged(Event):
     mode: str
     at: float
+
+
+class SceneStarted(Event):
+    scene: Scene
 
 
 class EncounterStarted(Event):

@@ -5,9 +5,10 @@ of its own, so replay and tests see exactly the same numbers.
 """
 from __future__ import annotations
 
+from string import Formatter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..messages import State
 
@@ -92,6 +93,14 @@ class Post(Frozen):
     reason: str | None = None  # why the server posted it itself (auto_skip, following, ...)
     responds_to: tuple[int, ...] = ()  # a narration: the player actions it answers (post numbers)
     meta: TurnMeta | None = None
+    scene: int = 0  # the scene it was posted in (0: before the first)
+
+
+class Scene(Frozen):
+    n: int
+    title: str
+    description: str = ""
+    started_at: float
 
 
 class Deadline(Frozen):
@@ -150,8 +159,54 @@ class EncounterView(Frozen):
     turn_due: float | None = None  # the encounter's idle-turn timer
 
 
+def _placeholders(template: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+    except ValueError as exc:  # a lone "{" or "}"
+        raise ValueError(f"{exc} (write {{{{ or }}}} for a literal brace)") from None
+
+
+
+class Templates(Frozen):
+    """What the server writes by itself when nobody acts; ``{name}`` / ``{names}`` are filled in."""
+
+    skip: str = Field("{name} hesitates, taking a defensive stance.", min_length=1, max_length=2000,
+                      description="a combat turn skipped (by the GM or the idle timer); {name}")
+    following: str = Field("{name} follows the party, lost in thought.", min_length=1, max_length=2000,
+                           description="exploration idle: the character follows; {name}")
+    marked_following: str = Field("{name} follows the party.", min_length=1, max_length=2000,
+                                  description="the GM marked the character following; {name}")
+    left_behind: str = Field("Time passes. The party presses on without {names}.", min_length=1, max_length=2000,
+                             description="players went inactive; {names}")
+    encounter_over: str = Field("The fighting ebbs; the survivors catch their breath.", min_length=1,
+                                max_length=2000, description="an encounter reached its last round")
+    advance: tuple[str, ...] = Field((
+        "Time passes. The road does not wait, and neither does the world.",
+        "The torch flickers. Whatever comes next, it comes soon.",
+        "Footsteps echo somewhere ahead. The party moves on.",
+        "A day turns. News travels, and the story with it.",
+    ), min_length=1, max_length=50, description="stalled story: the server's advancement narrations, in turn")
+
+    @field_validator("*")
+    @classmethod
+    def _known_placeholders(cls, value: Any, info: ValidationInfo) -> Any:
+        allowed = PLACEHOLDERS[info.field_name or ""]
+        for text in value if isinstance(value, tuple) else (value,):
+            if not text.strip():
+                raise ValueError("must not be blank")
+            unknown = _placeholders(text) - allowed
+            if unknown:
+                may = ", ".join(f"{{{name}}}" for name in sorted(allowed)) or "no placeholders"
+                raise ValueError(f"unknown placeholder {{{sorted(unknown)[0]}}}; this text may use {may}")
+        return value
+
+
+PLACEHOLDERS = {"skip": {"name"}, "following": {"name"}, "marked_following": {"name"}, "left_behind": {"names"},
+                "encounter_over": set(), "advance": set()}
+
+
 class Settings(Frozen):
-    """Enforcement thresholds (seconds) and narration switches; the plan's defaults."""
+    """Enforcement thresholds (seconds), the server's own texts and the narrator switch; the plan's defaults."""
 
     combat_turn_idle_s: float = Field(4 * HOUR, ge=60, le=30 * 24 * HOUR)
     exploration_idle_s: float = Field(12 * HOUR, ge=60, le=30 * 24 * HOUR)
@@ -161,6 +216,7 @@ class Settings(Frozen):
     stall_grace_s: float = Field(HOUR, ge=60, le=30 * 24 * HOUR, description="time the GM keeps to answer an "
                                  "action that arrives after stall_s")
     narrator: bool = True
+    templates: Templates = Field(default_factory=Templates)
 
 
 class Campaign(State):
@@ -170,6 +226,7 @@ class Campaign(State):
     gm: str | None = None
     created_at: float = 0.0
     mode: Mode = "exploration"
+    scene: Scene | None = None  # the current one; earlier scenes are in the journal
     players: dict[str, Player] = Field(default_factory=dict)
     posts: tuple[Post, ...] = ()
     post_count: int = 0

@@ -52,6 +52,8 @@ def gm_status(state: Campaign, campaign_id: str, now: float) -> dict[str, Any]:
         "title": state.title,
         "now": iso(now),
         "mode": state.mode,
+        "scene": None if state.scene is None else {"n": state.scene.n, "title": state.scene.title,
+                                                   "started_at": iso(state.scene.started_at)},
         "needs_attention": any(t["urgency"] in ("critical", "high") for t in tasks),
         "waiting_for": waiting_for(state, now),
         "player_activity": players,

@@ -19,7 +19,6 @@ from .messages import (
 from .state import Encounter
 
 EPSILON = 0.001  # timers fire on whole milliseconds
-HESITATES = "{name} hesitates, taking a defensive stance."
 SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
 
 
@@ -171,19 +170,19 @@ def report(after: Encounter, events: list[Event], now: float) -> list[Tell]:
     if not events or not after.begun:
         return []
     acted: list[tuple[str, str]] = []
-    notices: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
     for event in events:
         if isinstance(event, TurnEnded):
             combatant = after.combatants[event.cid]
             if event.how == "ended" and event.action and combatant.player_id is not None:
                 acted.append((combatant.player_id, event.action))
             elif event.how in ("skipped", "auto_skipped"):
-                notices.append((SKIP_REASON[event.how], HESITATES.format(name=combatant.name)))
+                skipped.append((SKIP_REASON[event.how], combatant.name))  # the campaign words it
     current = after.combatants.get(after.current or "")
     update = CombatUpdate(
         n=after.n, round=after.round, turn=after.turn, current=after.current,
         name=current.name if current else None, player_id=current.player_id if current else None,
         turn_started_at=after.turn_started_at, turn_due=after.turn_due(), ended=after.ended,
         reason=next((e.reason for e in events if isinstance(e, EncounterEnded)), None),
-        acted=tuple(acted), narration=tuple(notices), at=now)
+        acted=tuple(acted), skipped=tuple(skipped), at=now)
     return [Tell(f"campaign/{after.campaign}", update)]

@@ -6,9 +6,9 @@ import trio
 
 from actors import Rejected, RuntimeConfig, TrioClock, open_runtime
 from actors.campaign.messages import (
-    ClearDeadline, CreateCampaign, JoinCampaign, PostAction, PostNarration, SetDeadline,
+    ClearDeadline, CreateCampaign, JoinCampaign, PostAction, PostNarration, SetDeadline, StartScene, UpdateSettings,
 )
-from actors.campaign.state import HOUR
+from actors.campaign.state import HOUR, Settings, Templates
 
 from ..campaigns import GM, KINDS, hero, player, posts, started
 
@@ -58,6 +58,57 @@ async def test_quiet_players_follow_at_12h_and_are_left_behind_at_24h(game, stor
 
     await rt.ask("campaign/c1", PostAction(text="I'm back!"), by=player("ayla"))   # acting brings them back
     assert rt.state_of("campaign/c1")[0].players["ayla"].status == "active"
+
+
+async def test_scenes_number_the_posts_that_follow(game, autojump_clock):
+    rt = game
+    await started(rt)
+    await rt.ask("campaign/c1", PostAction(text="I wait at the gate"), by=player("ayla"))
+    await rt.ask("campaign/c1", StartScene(title="The Drowned Shrine", description="Water to the knees."), by=GM)
+    await rt.ask("campaign/c1", PostAction(text="I wade in"), by=player("bram"))
+    await rt.ask("campaign/c1", StartScene(title="Below"), by=GM)
+
+    state = rt.state_of("campaign/c1")[0]
+    assert (state.scene.n, state.scene.title, state.scene.description) == (2, "Below", "")
+    assert [(p.text, p.scene) for p in state.posts] == [
+        ("I wait at the gate", 0), ("The Drowned Shrine\n\nWater to the knees.", 1), ("I wade in", 1), ("Below", 2)]
+    assert [p.reason for p in state.posts if p.kind == "notice"] == ["scene", "scene"]
+    assert state.unanswered == (1, 3)                                       # a scene notice answers nobody
+    with pytest.raises(Rejected) as info:
+        await rt.ask("campaign/c1", StartScene(title="Mine now"), by=player("ayla"))
+    assert info.value.code == "campaign/gm_only"
+    with pytest.raises(ValueError, match="at least 1 character"):
+        StartScene(title="")
+
+
+async def test_settings_change_only_what_is_given_and_the_server_speaks_in_the_gms_words(game, store, autojump_clock):
+    rt = game
+    await started(rt, settings=Settings(stall_s=6 * HOUR))
+    change = UpdateSettings(settings=Settings(exploration_idle_s=2 * HOUR, templates=Templates(
+        following="{name} drifts to the back of the column.")))
+    await rt.ask("campaign/c1", change, by=GM)
+
+    settings = rt.state_of("campaign/c1")[0].settings
+    assert (settings.exploration_idle_s, settings.stall_s, settings.inactive_s) == (2 * HOUR, 6 * HOUR, 24 * HOUR)
+    assert settings.templates.left_behind == Templates().left_behind
+    assert {t.name: t.due_ms for t in store.timers_of("campaign/c1")}["player.ayla"] == round(
+        (rt.clock.now() + 2 * HOUR) * 1000)                               # the timers follow the new threshold
+    await trio.sleep(2 * HOUR + 1)
+    assert [p.text for p in posts(rt, "following")] == ["Ayla drifts to the back of the column.",
+                                                        "Bram drifts to the back of the column."]
+    seq = store.last_seq("campaign/c1")
+    await rt.ask("campaign/c1", UpdateSettings(settings=Settings(stall_s=6 * HOUR)), by=GM)
+    assert store.last_seq("campaign/c1") == seq                           # no change, no event
+
+    for template, error in [({"skip": "{nam} waits"}, "unknown placeholder {nam}; this text may use {name}"),
+                            ({"left_behind": "without {name}"}, "this text may use {names}"),
+                            ({"advance": ["A {"]}, "literal brace"), ({"following": "  "}, "must not be blank"),
+                            ({"advance": []}, "at least 1 item")]:
+        with pytest.raises(ValueError, match=error.replace("{", r"\{").replace("}", r"\}")):
+            UpdateSettings.model_validate({"settings": {"templates": template}})
+    with pytest.raises(Rejected) as info:
+        await rt.ask("campaign/c1", change, by=player("ayla"))
+    assert info.value.code == "campaign/gm_only"
 
 
 async def test_a_passed_deadline_posts_its_consequence_once_and_clears(game, store, autojump_clock):

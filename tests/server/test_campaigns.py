@@ -117,6 +117,9 @@ async def test_refusals_over_http(game_server):
         bad = await table.send("gm", "campaign/c1", "ScheduleOrder", order_id="o", in_hours=2, text="x",
                                follow_ups=[{"after_hours": 5, "text": "a"}, {"after_hours": 1, "text": "b"}])
         assert_error(bad, 422, "command/invalid")
+        bad = await table.send("gm", "campaign/c1", "UpdateSettings", settings={"templates": {"skip": "{nam} waits"}})
+        assert_error(bad, 422, "command/invalid")
+        assert "unknown placeholder {nam}; this text may use {name}" in bad.text
         spec = (await http.get("/openapi.json")).json()
         assert "CombatUpdate" not in str(spec) and "SkipTurn" in str(spec)
         assert "/api/v1/campaigns/{campaign_id}/gm/status" in spec["paths"]

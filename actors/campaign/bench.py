@@ -1,0 +1,361 @@
+"""``everturn bench campaigns``: thousands of campaigns on durable timers, mostly passivated.
+
+One process holds ``campaigns`` campaigns (10,000 by default) on a real RocksDB store and a
+virtual clock, keeps only ``max_active`` of them in memory (the runtime's LRU passivation;
+5% by default) and moves game time forward ``days`` simulated days in steps of one hour
+with ``TimerService.advance``, so every enforcement timer fires in due order while
+scripted players and GMs post in a seeded few of the campaigns each hour:
+
+- ``sim_days_per_s``: simulated days per second of wall time over the advance phase
+  (timers fired, the scripted commands, every activation and passivation they cause).
+- ``timer_lag_ms_p50`` / ``timer_lag_ms_p99``: per fired timer, the wall time from the
+  moment the virtual clock reached its due time to the moment its actor had handled it
+  (``TimerFired``'s events durable, or the delivery found stale).  In virtual time the lag is
+  zero by construction; this is what a timer would wait in a real-time server under the
+  same load.
+- ``rss_mb``: the process's peak resident set size (``ru_maxrss``).
+
+Campaigns are created in waves of ``WAVE`` at one virtual instant, the waves spread over
+the first ``CREATION_HOURS`` of game time, so up to a wave's campaigns share a due time
+(a burst the timer service delivers at once). Everything the players and GMs do comes
+from one ``random.Random(seed)``, planned before the clock starts moving.
+"""
+from __future__ import annotations
+
+import math
+import os
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from array import array
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import orjson
+import trio
+
+from snapshots import Store, Timer
+
+from ..clock import VirtualClock, to_ms
+from ..kinds import game_kinds
+from ..messages import Command
+from ..runtime import Runtime, RuntimeConfig, open_runtime
+from .messages import CreateCampaign, FollowUp, JoinCampaign, PostAction, PostNarration, ScheduleOrder, SetDeadline
+from .state import HOUR, Character, Saves
+
+WAVE = 25                # campaigns created concurrently, at one virtual instant
+CREATION_HOURS = 11.0    # waves spread over this much game time: less than the first enforcement (12 h)
+ACTIVITY = 0.04          # chance per campaign per simulated hour that someone posts (about once a day)
+ACTIVE_SHARE = 0.05      # default max_active: this share of the campaigns stays in memory
+NAMES = ("ayla", "bram", "cora", "dax")
+STORY = ("I search the shrine", "I keep watch", "I ask the ferryman", "I follow the tracks")
+NARRATION = ("The fog lifts from the marsh.", "A bell tolls across the water.", "The door gives way.")
+
+Step = tuple[str, Command, dict[str, Any]]  # address, command, principal
+
+
+# -- the script: every command the players and GMs send, planned from the seed --------------
+
+def _character(name: str, perception: int) -> Character:
+    return Character(name=name.title(), level=3, max_hp=40, hp=40, ac=19,
+                     saves=Saves(fortitude=8, reflex=9, will=6), perception=perception, skills={"athletics": 9})
+
+
+CHARACTERS = {name: _character(name, 7 + i) for i, name in enumerate(NAMES)}
+
+
+def _gm(cid: str) -> dict[str, Any]:
+    return {"token_id": f"gm-{cid}", "role": "gm", "campaign": cid}
+
+
+def _player(cid: str, name: str) -> dict[str, Any]:
+    return {"token_id": f"tok-{cid}-{name}", "role": "player", "campaign": cid, "character": name}
+
+
+@dataclass
+class _Table:
+    """One campaign as the script sees it: who plays, and the ids it has used."""
+
+    cid: str
+    players: tuple[str, ...]
+    deadlines: int = 0
+    orders: int = 0
+
+    @property
+    def address(self) -> str:
+        return f"campaign/{self.cid}"
+
+    def deadline(self, rng: random.Random, low: float, high: float) -> Step:
+        self.deadlines += 1
+        return (self.address, SetDeadline(deadline_id=f"d{self.deadlines}", in_hours=_minutes(rng, low, high),
+                                          consequence="The ritual completes."), _gm(self.cid))
+
+    def order(self, rng: random.Random, low: float, high: float) -> Step:
+        self.orders += 1
+        follow_ups = tuple(FollowUp(after_hours=6.0 * k, text=f"Word spreads ({k}).")
+                           for k in range(1, rng.randint(0, 2) + 1))
+        return (self.address, ScheduleOrder(order_id=f"o{self.orders}", in_hours=_minutes(rng, low, high),
+                                            text="The caravan leaves at dawn.", follow_ups=follow_ups), _gm(self.cid))
+
+    def action(self, rng: random.Random) -> Step:
+        name = rng.choice(self.players)
+        return self.address, PostAction(text=rng.choice(STORY)), _player(self.cid, name)
+
+    def narration(self, rng: random.Random) -> Step:
+        return self.address, PostNarration(text=rng.choice(NARRATION)), _gm(self.cid)
+
+
+def _minutes(rng: random.Random, low: float, high: float) -> float:
+    """Hours between ``low`` and ``high``, in whole minutes."""
+    return round(rng.uniform(low, high) * 60) / 60
+
+
+def _opening(table: _Table, rng: random.Random) -> list[Step]:
+    """Create, join, and maybe a deadline, an order and a first action: all in order."""
+    steps: list[Step] = [(table.address, CreateCampaign(title=f"Campaign {table.cid}"), _gm(table.cid))]
+    steps += [(table.address, JoinCampaign(character=CHARACTERS[name]), _player(table.cid, name))
+              for name in table.players]
+    if rng.random() < 0.5:
+        steps.append(table.deadline(rng, 12, 72))  # nothing falls due while the waves are created
+    if rng.random() < 0.3:
+        steps.append(table.order(rng, 12, 96))
+    if rng.random() < 0.5:
+        steps.append(table.action(rng))
+    return steps
+
+
+def _hour(tables: list[_Table], rng: random.Random) -> list[tuple[int, list[Step]]]:
+    """One simulated hour of play: (minute, commands to different campaigns), by minute."""
+    acting = rng.sample(range(len(tables)), min(len(tables), int(len(tables) * ACTIVITY + rng.random())))
+    minutes: dict[int, list[Step]] = {}
+    for n in acting:
+        table, roll = tables[n], rng.random()
+        if roll < 0.6:
+            step = table.action(rng)
+        elif roll < 0.85:
+            step = table.narration(rng)
+        elif roll < 0.95:
+            step = table.deadline(rng, 6, 48)
+        else:
+            step = table.order(rng, 6, 48)
+        minutes.setdefault(rng.randrange(60), []).append(step)
+    return sorted(minutes.items())
+
+
+# -- measuring -------------------------------------------------------------------------
+
+class _WatchedClock(VirtualClock):
+    """A virtual clock that notes the wall time (perf_counter) at which each reading was reached."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached_ms = array("q")
+        self.reached_at = array("d")
+
+    def set(self, when: float) -> float:
+        now = super().set(when)
+        ms = to_ms(now)
+        if not self.reached_ms or ms > self.reached_ms[-1]:
+            self.reached_ms.append(ms)
+            self.reached_at.append(time.perf_counter())
+        return now
+
+    def reached(self, due_ms: int) -> float:
+        """Wall time at which the clock first read ``due_ms`` or later."""
+        return self.reached_at[bisect_left(self.reached_ms, due_ms)]
+
+
+@dataclass
+class _FireLag:
+    """Wall-clock lag of each handled timer, measured from outside the timer service.
+
+    ``TimerService.done`` is what an actor calls once a delivered timer is handled (after
+    its write is durable); the service keeps no wall times of its own, so this wraps
+    ``done`` on the one runtime instance under test.
+    """
+
+    clock: _WatchedClock
+    lags_ms: array = field(default_factory=lambda: array("d"))
+    recording: bool = False
+
+    def attach(self, runtime: Runtime) -> None:
+        done = runtime.timers.done
+
+        def timed_done(timer: Timer, redeliver: bool = False) -> None:
+            if self.recording and not redeliver:
+                self.lags_ms.append((time.perf_counter() - self.clock.reached(timer.due_ms)) * 1000.0)
+            done(timer, redeliver)
+
+        runtime.timers.done = timed_done  # type: ignore[method-assign]
+
+    def percentile(self, q: float) -> float:
+        if not self.lags_ms:
+            return 0.0
+        ordered = sorted(self.lags_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _rss_now_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def _events(store: Store, tables: list[_Table]) -> int:
+    return sum(store.last_seq(table.address) for table in tables)
+
+
+async def _send(runtime: Runtime, steps: list[Step]) -> None:
+    """Each step in order, one at a time (one campaign's commands)."""
+    for address, command, by in steps:
+        await runtime.ask(address, command, by=by)
+
+
+async def _create(runtime: Runtime, clock: _WatchedClock, openings: list[list[Step]]) -> None:
+    waves = math.ceil(len(openings) / WAVE)
+    for w in range(waves):
+        async with trio.open_nursery() as nursery:
+            for steps in openings[w * WAVE:(w + 1) * WAVE]:
+                nursery.start_soon(_send, runtime, steps)
+        await runtime.timers.advance(clock, CREATION_HOURS * HOUR / waves)
+
+
+async def _play(runtime: Runtime, clock: _WatchedClock, script: list[list[tuple[int, list[Step]]]]) -> int:
+    """Move the clock through every scripted hour, posting at each scripted minute; commands sent."""
+    start, sent = clock.now(), 0
+
+    async def advance_to(when: float) -> None:
+        await runtime.timers.advance(clock, max(0.0, when - clock.now()))
+
+    for hour, minutes in enumerate(script):
+        for minute, steps in minutes:
+            await advance_to(start + hour * HOUR + minute * 60)
+            async with trio.open_nursery() as nursery:
+                for step in steps:
+                    nursery.start_soon(_send, runtime, [step])
+            sent += len(steps)
+        await advance_to(start + (hour + 1) * HOUR)
+    return sent
+
+
+async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = None, seed: int = 1,
+              max_active: int | None = None) -> dict[str, Any]:
+    """Create ``campaigns`` campaigns, then play ``days`` simulated days; the figures.
+
+    ``data_dir``: a fresh directory for the store (kept); default a temporary one (removed).
+    ``max_active``: campaigns kept in memory (default 5% of them, at least 10). Days are
+    rounded to whole simulated hours (at least one). Raises whatever a command raises:
+    the script is valid, so a rejection is a bug.
+    """
+    if campaigns < 1:
+        raise ValueError("campaigns must be at least 1")
+    hours = max(1, round(days * 24))
+    max_active = max_active or max(10, int(campaigns * ACTIVE_SHARE))
+    rng = random.Random(seed)
+    tables = [_Table(f"b{n:05d}", tuple(NAMES[:rng.randint(2, 4)])) for n in range(campaigns)]
+    openings = [_opening(table, rng) for table in tables]
+    script = [_hour(tables, rng) for _ in range(hours)]
+
+    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-")) if data_dir is None else Path(data_dir)
+    clock = _WatchedClock()
+    lag = _FireLag(clock)
+    config = RuntimeConfig(max_active=max_active)
+    try:
+        store = Store.open(root)
+        try:
+            async with open_runtime(store, game_kinds(), clock=clock, config=config) as rt:
+                lag.attach(rt)
+                started = time.perf_counter()
+                await _create(rt, clock, openings)
+                creation_s = time.perf_counter() - started
+                events_created = _events(store, tables)
+                rss_created = _rss_now_mb()
+                fired, activations = rt.timers.fired, rt.activations
+                writes, rt.lag.max_ms = rt.commits.stats.writes, 0.0
+
+                lag.recording = True
+                started = time.perf_counter()
+                commands = await _play(rt, clock, script)
+                play_s = time.perf_counter() - started
+                lag.recording = False
+
+                active = sum(1 for address in rt.cells if address.startswith("campaign/"))
+                figures = rt.figures()
+                rss_end = _rss_now_mb()
+                loop_lag_max, loop_lag_p99 = rt.lag.max_ms, rt.lag.p99_ms()
+            events = _events(store, tables)
+            store.flush()  # what lives on disk, not the write-ahead log of every write
+        finally:
+            store.close()
+        disk = _dir_bytes(root)
+    finally:
+        if data_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+    return {
+        "sim_days_per_s": round(hours / 24 / play_s, 3),
+        "timer_lag_ms_p50": round(lag.percentile(0.50), 3),
+        "timer_lag_ms_p99": round(lag.percentile(0.99), 3),
+        "rss_mb": round(_peak_rss_mb(), 1),
+        "details": {
+            "campaigns": campaigns,
+            "days": hours / 24,
+            "seed": seed,
+            "max_active": max_active,
+            "active_at_end": active,
+            "passivated_at_end": campaigns - active,
+            "creation_s": round(creation_s, 2),
+            "creation_commands": sum(len(steps) for steps in openings),
+            "play_s": round(play_s, 2),
+            "timers_fired": figures["timers_fired"] - fired,
+            "timer_lag_samples": len(lag.lags_ms),
+            "timer_lag_ms_max": round(max(lag.lags_ms, default=0.0), 3),
+            "scripted_commands": commands,
+            "events_written": events - events_created,
+            "events_total": events,
+            "activations": figures["activations"] - activations,
+            "commit_writes": figures["commit_writes"] - writes,
+            "loop_lag_ms_max": round(loop_lag_max, 2),
+            "loop_lag_ms_p99": round(loop_lag_p99, 2),
+            "rss_mb_after_creation": round(rss_created, 1),
+            "rss_mb_now": round(rss_end, 1),
+            "disk_bytes_per_campaign": round(disk / campaigns),
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+        },
+    }
+
+
+def measure(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = None, seed: int = 1) -> dict[str, Any]:
+    """:func:`run` in its own ``trio.run``."""
+    return trio.run(partial(run, campaigns, days, data_dir, seed))
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The human table: headline figures, then the details, indented."""
+    d = result["details"]
+    lines = [f"everturn bench campaigns ({d['campaigns']} campaigns, {d['days']:g} simulated days, "
+             f"at most {d['max_active']} in memory, seed {d['seed']})"]
+    lines += [f"  {key:<22} {value}" for key, value in result.items() if key != "details"]
+    lines += [f"    {key:<28} {value}" for key, value in d.items()]
+    return "\n".join(lines)
+
+
+def run_campaign_bench(json_output: bool = False, campaigns: int = 10_000, days: float = 7.0, seed: int = 1) -> int:
+    result = measure(campaigns, days, seed=seed)
+    print(orjson.dumps(result).decode() if json_output else format_report(result))
+    return 0
