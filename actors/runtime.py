@@ -321,10 +321,15 @@ class Runtime:
         return True
 
     async def restart(self, address: str) -> bool:
-        """Let an active actor finish its mailbox, unload it, and load it again from storage."""
-        if not await self.unload(address):
+        """Let an active actor finish its mailbox, unload it, and load it again from storage.
+
+        The new incarnation keeps the old one's figures, its restart count one higher.
+        """
+        cell = self.cells.get(address)
+        if cell is None or not await self.unload(address):
             return False
-        self._cell(address)
+        cell.metrics.restarts += 1
+        self._cell(address).metrics = cell.metrics
         return True
 
     def accepted_commands(self, behavior: Behavior) -> frozenset[type]:

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from actors import ActorError, Command, Internal, Runtime, VirtualClock, parse_address
 from actors.campaign.status import gm_status as campaign_status
+from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from snapshots import StoreError, backup
 
@@ -68,6 +69,15 @@ class Everturn:
     settings: ServerSettings
     limiter: RateLimiter
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
+    _known: tuple[float, int] = (-1e9, 0)  # (monotonic time counted, actors ever persisted)
+
+    def known_actors(self, runtime: Runtime, max_age: float = 5.0) -> int:
+        """How many actors ever persisted anything; counted at most every ``max_age`` seconds."""
+        at, count = self._known
+        if time.monotonic() - at > max_age:
+            count = sum(1 for _ in runtime.store.known_actors())
+            self._known = (time.monotonic(), count)
+        return count
     event_frames: EventFrames = field(default_factory=EventFrames)
 
 
@@ -204,6 +214,24 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     # -- campaigns ---------------------------------------------------------------------
 
+    @app.get("/api/v1/campaigns")
+    async def list_campaigns() -> Response:
+        principal = authenticate(ctx)
+        after, limit = page_args(by_name=True)
+        if principal.operator:
+            addresses = (address for address, _ in runtime.store.known_actors("campaign/", after=after))
+        else:
+            own = f"campaign/{principal.campaign}"
+            addresses = iter([own] if own > after else [])
+        items: list[dict[str, Any]] = []
+        for address in addresses:
+            state, _ = runtime.state_of(address)
+            if state.created:
+                items.append({**campaign_summary(state, address.split("/", 1)[1]), "address": address})
+            if len(items) > limit:
+                break
+        return json_response(page_json(items, limit, "address"))
+
     @app.get("/api/v1/campaigns/<campaign_id>/gm/status")
     async def gm_status(campaign_id: str) -> Response:
         principal = authenticate(ctx)
@@ -270,7 +298,9 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     @app.get("/api/v1/admin/runtime")
     async def admin_runtime() -> Response:
         operator(ctx)
-        return json_response(runtime.figures())
+        known = ctx.known_actors(runtime)
+        return json_response({**runtime.figures(), "known_actors": known, "passivated": max(0, known - len(runtime.cells)),
+                              "websocket_clients": ctx.metrics.websockets})
 
     @app.get("/api/v1/admin/clock")
     async def admin_clock() -> Response:
@@ -472,29 +502,35 @@ def page_json(items: list[dict[str, Any]], limit: int, position: str) -> dict[st
     return {"items": items, "next_cursor": cursor_for(items[-1][position]) if more else None}
 
 
-def cursor_for(position: int) -> str:
-    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+def cursor_for(position: int | str) -> str:
+    """An opaque cursor: ``p<n>`` after a journal position, ``a<address>`` after a name."""
+    mark = "a" if isinstance(position, str) else "p"
+    return base64.urlsafe_b64encode(f"{mark}{position}".encode()).decode().rstrip("=")
 
 
-def page_args() -> tuple[int, int]:
-    """``(after, limit)`` from ``?cursor=&limit=`` (default 50, at most 200); 400 if malformed."""
+def page_args(by_name: bool = False) -> tuple[Any, int]:
+    """``(after, limit)`` from ``?cursor=&limit=`` (default 50, at most 200); 400 if malformed.
+
+    ``after`` is a position (an int, 0 for the first page), or with ``by_name`` an address
+    ("" for the first page)."""
     raw_limit = request.args.get("limit", "50")
     if not LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 200:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 200")
     cursor = request.args.get("cursor")
-    after = 0
+    after: Any = "" if by_name else 0
     if cursor:
         try:
             decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         except ValueError:
             decoded = ""
-        position = CURSOR.fullmatch(decoded)
-        if position is None or int(position[1]) > MAX_POSITION:
+        position = (NAME_CURSOR if by_name else CURSOR).fullmatch(decoded)
+        if position is None or (not by_name and int(position[1]) > MAX_POSITION):
             raise ApiError(400, "bad_cursor", "cursor is not one this server gave out")
-        after = int(position[1])
+        after = position[1] if by_name else int(position[1])
     return after, int(raw_limit)
 
 
 LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
 CURSOR = re.compile(r"p([0-9]{1,20})", re.ASCII)
+NAME_CURSOR = re.compile(r"a([a-z][a-z0-9_]*/[A-Za-z0-9_.-]{1,200})", re.ASCII)
 MAX_POSITION = 2**64 - 1  # journal positions are unsigned 64-bit keys

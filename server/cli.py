@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="directory where POST /api/v1/admin/backup writes online backups")
     serve.add_argument("--clock", choices=["real", "virtual"], default="real",
                        help="real: wall time; virtual: time moves only when an operator advances it")
+    serve.add_argument("--ui-port", type=int, default=8801,
+                       help="port of the web UI, started beside the server in its own process (default 8801)")
+    serve.add_argument("--no-ui", action="store_true", help="serve the API only, without the web UI")
+
+    ui = commands.add_parser("ui", help="run the web UI (table view, operator console) against a running server")
+    ui.add_argument("--server", default="http://127.0.0.1:8800",
+                    help="the server's URL (default http://127.0.0.1:8800)")
+    ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=8801, help="port the UI listens on (default 8801)")
 
     bench = commands.add_parser("bench", help="benchmarks that print ratios measured side by side")
     bench_kinds = bench.add_subparsers(dest="bench", required=True, metavar="WHAT")
@@ -92,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return trio.run(_serve, args)
+        if args.command == "ui":
+            return _ui(args)
         if args.command == "bench" and args.bench == "server":
             from server.bench import run_server_bench
 
@@ -210,11 +221,48 @@ async def _serve(args: argparse.Namespace) -> int:
             print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
             if running.first_token:
                 print(f"everturn: first operator token (shown once): {running.first_token}", flush=True)
+            ui_scope = trio.CancelScope()
+            if not args.no_ui:
+                nursery.start_soon(_run_ui_beside, ui_scope, running.url, args.host, args.ui_port)
             async for signum in signals:
                 print(f"everturn: {signal.Signals(signum).name}: stopping; draining {len(running.runtime.cells)} actors",
                       flush=True)
+                ui_scope.cancel()
                 running.stop.set()
                 break
+    return 0
+
+
+
+async def _run_ui_beside(scope: trio.CancelScope, server_url: str, host: str, port: int) -> None:
+    """The web UI in its own process (NiceGUI runs on asyncio); ``scope.cancel()`` stops it."""
+    command = [sys.executable, "-m", "ui", "--server", server_url, "--host", host, "--port", str(port)]
+    print(f"everturn: web UI on http://{host}:{port} (log in with a token)", flush=True)
+    process = await trio.lowlevel.open_process(command, preexec_fn=_die_with_parent)
+    with scope:
+        code = await process.wait()
+        print(f"everturn: the web UI stopped (exit code {code}); the server goes on", file=sys.stderr, flush=True)
+    if process.returncode is None:
+        process.terminate()
+        with trio.move_on_after(5) as waited:
+            await process.wait()
+        if waited.cancelled_caught:
+            process.kill()
+
+
+def _die_with_parent() -> None:
+    """In the UI's process, before it runs: on Linux, a SIGTERM when the server dies (even by kill -9)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from ui.app import run_ui
+
+    print(f"everturn: web UI on http://{args.host}:{args.port} for {args.server} (log in with a token)", flush=True)
+    run_ui(args.server, host=args.host, port=args.port)
     return 0
 
 

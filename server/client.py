@@ -105,6 +105,12 @@ class EverturnClient:
             raise TimeoutError("no welcome from the server") from exc
         return self.welcome
 
+    @property
+    def connected(self) -> bool:
+        """Connected and welcomed (False while a dropped connection is being re-established)."""
+        with self._lock:
+            return self._socket is not None and self._welcomed.done() and self._welcomed.exception() is None
+
     # -- requests ------------------------------------------------------------------------
 
     def subscribe(self, topic: str, since: int | None = None) -> None:

@@ -211,6 +211,30 @@ class GmStatus(Strict):
     settings: dict[str, Any]
 
 
+class PlayerLine(Strict):
+    player_id: str
+    name: str
+    status: str
+
+
+class CampaignSummary(Strict):
+    campaign_id: str
+    address: str = Field(description="the actor address to subscribe to: campaign/{campaign_id}")
+    title: str
+    mode: str
+    scene: str | None
+    players: list[PlayerLine]
+    post_count: int
+    last_post_at: str | None
+    created_at: str | None
+    awaiting_narration: bool = Field(description="players acted and no narration has answered yet")
+
+
+class CampaignPage(Strict):
+    items: list[CampaignSummary]
+    next_cursor: str | None
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -235,7 +259,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
-              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, *bodies]
+              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -272,6 +296,9 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
                                                        params=actor)},
         "/api/v1/actors/{kind}/{actor_id}/events": {"get": op("an actor's journal, page by page",
                                                               _json(_ref("EventPage")), params=actor + page)},
+        "/api/v1/campaigns": {"get": op(
+            "the campaigns this token reaches (an operator: all of them), in id order, page by page",
+            _json(_ref("CampaignPage")), tag="campaigns", params=page)},
         "/api/v1/campaigns/{campaign_id}/gm/status": {"get": op(
             "the GM's orders: what to do next, exact endpoints, and the countdowns the server keeps",
             _json(_ref("GmStatus")), tag="campaigns",

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import trio
 
-from actors import ActorError, Published, Resync, Snapshot
+from actors import ActorError, Published, Resync, Snapshot, VirtualClock
 
 from .app import Everturn, parse_command, reachable
 from .auth import Principal
@@ -97,8 +97,11 @@ class Session:
             await self.error("auth/invalid", "the token is unknown or revoked")
             return
         self.principal, self.by = principal, principal.as_dict()
-        await self.send({"type": "welcome", "session": self.id, "server_time": self.ctx.runtime.clock.now(),
-                         "protocol": PROTOCOL, "role": principal.role})
+        clock = self.ctx.runtime.clock
+        await self.send({"type": "welcome", "session": self.id, "server_time": clock.now(),
+                         "clock": "virtual" if isinstance(clock, VirtualClock) else "real",
+                         "protocol": PROTOCOL, "role": principal.role, "campaign": principal.campaign,
+                         "character": principal.character})
 
     def topic(self, message: dict[str, Any]) -> str:
         topic = message.get("topic")

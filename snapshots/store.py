@@ -345,11 +345,18 @@ class Store:
     def register_actor(self, batch: Batch, address: str, info: dict[str, Any]) -> None:
         batch.put(META, _ACTOR + address.encode(), codec.encode(info))
 
-    def known_actors(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every actor that ever persisted anything, with what it registered."""
+    def known_actors(self, prefix: str = "", after: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every actor that ever persisted anything, with what it registered, in address order.
+
+        ``prefix`` (e.g. ``"campaign/"``) narrows it to matching addresses; ``after`` starts
+        past that address (a page's cursor).
+        """
+        start = _ACTOR + prefix.encode()
         it = self._cf[META].iter()
-        it.seek(_ACTOR)
-        while it.valid() and it.key().startswith(_ACTOR):
+        it.seek(max(start, _ACTOR + after.encode()))
+        if after and it.valid() and it.key() == _ACTOR + after.encode():
+            it.next()
+        while it.valid() and it.key().startswith(start):
             yield it.key()[len(_ACTOR):].decode(), codec.decode(it.value())
             it.next()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..behavior import Behavior, planned_timers
+from ..dice import parse, roll_expression, seed_of
 from ..combat.messages import (
     BeginEncounter, PlayerActed, RemoveCombatant, RestoreCombatant, SetTurnLimit, StopEncounter,
 )
@@ -19,25 +20,26 @@ from ..roles import is_gm
 from . import enforcement
 from .messages import (
     CampaignCreated, CancelOrder, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared, DeadlineSet,
-    EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing, ModeChanged,
+    DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing, ModeChanged,
     OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
-    SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
+    RollDice, SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
     UpdateSettings,
 )
 from .state import (
-    FINISHED_ORDERS, HOUR, RECENT_POSTS, Campaign, Deadline, EncounterView, Order, Player, Scene, Settings,
+    FINISHED_ORDERS, HOUR, RECENT_POSTS, RECENT_ROLLS, Campaign, Deadline, EncounterView, Order, Player, Roll, Scene,
+    Settings,
 )
 
 
 class CampaignKind(Behavior[Campaign]):
     kind = "campaign"
     State = Campaign
-    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, MarkFollowing, SetMode, StartScene,
+    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, RollDice, MarkFollowing, SetMode, StartScene,
                 StartEncounter, EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings,
                 CombatUpdate, TimerFired, ChildFailed)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
               SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
-              OrderScheduled, OrderChanged)
+              OrderScheduled, OrderChanged, DiceRolled)
 
     def decide(self, state: Campaign, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
@@ -77,6 +79,8 @@ class CampaignKind(Behavior[Campaign]):
                 require_gm(by)
                 return [enforcement.post(state, "narration", text, now, None, author=by.get("token_id") or "gm",
                                          meta=command.meta)]
+            case RollDice():
+                return [dice_rolled(state, command, by, ctx.address, now)]
             case MarkFollowing(player_id=player_id):
                 require_gm(by)
                 player = known_player(state, player_id)
@@ -195,6 +199,9 @@ class CampaignKind(Behavior[Campaign]):
                 return state.model_copy(update={"orders": {**state.orders, order.order_id: order}})
             case OrderChanged():
                 return state.model_copy(update={"orders": changed_orders(state.orders, event)})
+            case DiceRolled(roll=roll, dice_used=dice_used):
+                return state.model_copy(update={"rolls": (*state.rolls, roll)[-RECENT_ROLLS:], "roll_count": roll.n,
+                                                "dice_used": dice_used})
         raise AssertionError(f"unknown event {event!r}")
 
 
@@ -323,6 +330,20 @@ def known_player(state: Campaign, player_id: str) -> Player:
     if player is None:
         raise Rejected("campaign/not_a_player", f"{player_id} has not joined this campaign")
     return player
+
+
+def dice_rolled(state: Campaign, command: RollDice, by: dict[str, Any], address: str, now: float) -> DiceRolled:
+    """Roll on the campaign's dice stream (seeded by its address) from where the last roll stopped."""
+    if is_gm(by) and command.player_id is None:
+        roller = "gm"
+    else:
+        roller = acting_player(by, command.player_id)
+        known_player(state, roller)
+    expression = parse(command.expression)  # the command's validator has read it once already
+    faces, total = roll_expression(expression, seed_of(address), state.dice_used)
+    roll = Roll(n=state.roll_count + 1, by=roller, expression=command.expression.replace(" ", "").lower(),
+                faces=faces, total=total, reason=command.reason, at=now)
+    return DiceRolled(roll=roll, dice_used=state.dice_used + expression.count)
 
 
 def require_gm(by: dict[str, Any]) -> None:

@@ -5,10 +5,11 @@ from datetime import datetime
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from ..dice import parse
 from ..messages import Command, Event, Internal
-from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Scene, Settings, TurnMeta
+from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Roll, Scene, Settings, TurnMeta
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 TEXT = Field(min_length=1, max_length=8000)
@@ -39,6 +40,25 @@ class PostNarration(Command):
 
     text: str = TEXT
     meta: TurnMeta | None = Field(None, description="model, tool calls, timing: stored with the turn")
+
+
+class RollDice(Command):
+    """Roll dice on the server (the authority): ``2d6+3``, ``d20-1``, ``4d6+1d4``.
+
+    Players roll for their own character; the GM rolls as the GM, or for a player
+    named by ``player_id``.  Faces come from the campaign's seeded dice stream and are
+    stored with the event, so everyone sees the same roll, forever.
+    """
+
+    expression: str = Field(min_length=1, max_length=100, examples=["1d20+7"])
+    reason: str = Field("", max_length=200, description="what the roll is for, e.g. 'Stealth'")
+    player_id: str | None = Field(None, pattern=ID, description="GM: roll for this player")
+
+    @field_validator("expression")
+    @classmethod
+    def _readable(cls, expression: str) -> str:
+        parse(expression)  # DiceError is a ValueError: a command/invalid answer that says why
+        return expression
 
 
 class MarkFollowing(Command):
@@ -173,6 +193,11 @@ class Posted(Event):
     """An action, a narration or a notice entered the post log."""
 
     post: Post
+
+
+class DiceRolled(Event):
+    roll: Roll
+    dice_used: int  # the dice stream's position after this roll
 
 
 class PlayerStatusChanged(Event):

@@ -17,6 +17,7 @@ PlayerStatus = Literal["active", "following", "inactive"]
 PostKind = Literal["action", "narration", "notice"]
 RECENT_POSTS = 200  # posts kept in the state; the journal keeps them all
 FINISHED_ORDERS = 50  # completed or cancelled orders kept in the state
+RECENT_ROLLS = 50  # dice rolls kept in the state (the dice log); the journal keeps them all
 
 HOUR = 3600.0
 
@@ -101,6 +102,18 @@ class Scene(Frozen):
     title: str
     description: str = ""
     started_at: float
+
+
+class Roll(Frozen):
+    """One roll of the dice log: who rolled what, for what, and every face."""
+
+    n: int
+    by: str  # a player id, or "gm"
+    expression: str
+    faces: tuple[tuple[int, ...], ...]  # per dice term, in the order written
+    total: int
+    reason: str = ""
+    at: float
 
 
 class Deadline(Frozen):
@@ -238,4 +251,7 @@ class Campaign(State):
     orders: dict[str, Order] = Field(default_factory=dict)  # pending and active, plus the last finished
     encounter: EncounterView | None = None
     encounters: int = 0
+    rolls: tuple[Roll, ...] = ()  # the last RECENT_ROLLS
+    roll_count: int = 0
+    dice_used: int = 0  # the dice stream's position: every roll reads on from here
     settings: Settings = Settings()

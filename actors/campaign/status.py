@@ -227,3 +227,20 @@ def span(value: float) -> str:
     if hours:
         return f"{hours}h {minutes}m"
     return f"{minutes}m" if minutes else f"{secs}s"
+
+
+def summary(state: Campaign, campaign_id: str) -> dict[str, Any]:
+    """One line of ``GET /api/v1/campaigns``: enough to pick a campaign from a list."""
+    last = state.posts[-1] if state.posts else None
+    return {
+        "campaign_id": campaign_id,
+        "title": state.title,
+        "mode": state.mode,
+        "scene": state.scene.title if state.scene else None,
+        "players": [{"player_id": p.player_id, "name": p.character.name, "status": p.status}
+                    for p in state.players.values()],
+        "post_count": state.post_count,
+        "last_post_at": iso(last.at if last else None),
+        "created_at": iso(state.created_at),
+        "awaiting_narration": state.awaiting_narration_since is not None,
+    }

@@ -6,8 +6,11 @@ import trio
 
 from actors import Rejected, RuntimeConfig, TrioClock, open_runtime
 from actors.campaign.messages import (
-    ClearDeadline, CreateCampaign, JoinCampaign, PostAction, PostNarration, SetDeadline, StartScene, UpdateSettings,
+    ClearDeadline, CreateCampaign, JoinCampaign, PostAction, PostNarration, RollDice, SetDeadline, StartScene,
+    UpdateSettings,
 )
+from actors.dice import seed_of
+from engine_ext.dice import roll
 from actors.campaign.state import HOUR, Settings, Templates
 
 from ..campaigns import GM, KINDS, hero, player, posts, started
@@ -162,3 +165,33 @@ async def test_enforcement_survives_a_restart(tmp_path, autojump_clock):
         state = rt.state_of("campaign/c1")[0]
         assert {p.status for p in state.players.values()} == {"inactive"}
     store.close()
+
+
+async def test_dice_are_rolled_by_the_server_logged_and_replayed_unchanged(game, store, autojump_clock):
+    rt = game
+    await started(rt)
+    await rt.ask("campaign/c1", RollDice(expression="1d20+9", reason="Stealth"), by=player("ayla"))
+    await rt.ask("campaign/c1", RollDice(expression="2d6 + 1d4 - 1"), by=GM)
+    await rt.ask("campaign/c1", RollDice(expression="d8", player_id="bram"), by=GM)
+    state = rt.state_of("campaign/c1")[0]
+    first, second, third = state.rolls
+    assert (first.n, first.by, first.expression, first.reason) == (1, "ayla", "1d20+9", "Stealth")
+    assert 1 <= first.faces[0][0] <= 20 and first.total == first.faces[0][0] + 9
+    assert (second.by, second.expression, [len(f) for f in second.faces]) == ("gm", "2d6+1d4-1", [2, 1])
+    assert second.total == sum(second.faces[0]) + sum(second.faces[1]) - 1
+    assert third.by == "bram" and state.dice_used == 1 + 3 + 1
+    seed = seed_of("campaign/c1")                                         # the campaign's stream, read in order
+    assert first.faces == (tuple(roll(seed, 0, 1, 20)),)
+    assert second.faces == (tuple(roll(seed, 1, 2, 6)), tuple(roll(seed, 3, 1, 4)))
+
+    for command, by, code in [
+        (RollDice(expression="1d6", player_id="bram"), player("ayla"), "campaign/not_your_character"),
+        (RollDice(expression="1d6", player_id="zed"), GM, "campaign/not_a_player"),
+    ]:
+        with pytest.raises(Rejected) as info:
+            await rt.ask("campaign/c1", command, by=by)
+        assert info.value.code == code
+    assert rt.state_of("campaign/c1")[0].rolls == state.rolls
+
+    await rt.restart("campaign/c1")                                       # replayed from the journal: same faces
+    assert rt.state_of("campaign/c1")[0].rolls == state.rolls

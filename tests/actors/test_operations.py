@@ -98,4 +98,7 @@ async def test_restart_reloads_an_actor_from_storage(store, autojump_clock):
         assert new is not old
         assert await rt.ask("ledger/a", Add(amount=1)) is not None
         assert new.state.total == 4 and rt.activations == 2
+        figures = rt.describe(new)                      # an operator restart is counted, the figures kept
+        assert (figures["restarts"], figures["handled"]) == (1, 2)
+        assert await rt.restart("ledger/a") and rt.describe(rt.cells["ledger/a"])["restarts"] == 2
         assert not await rt.restart("ledger/nobody")

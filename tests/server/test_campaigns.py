@@ -143,3 +143,39 @@ async def test_thirty_days_without_a_gm_on_a_real_server(game_server):
         figures = plan.check(start, actions, await table.journal("campaign/c1"), await table.journal("combat/c1.1"))
     log.info("30 days over HTTP: %s", figures)
     print("30 days over HTTP:", figures)
+
+
+async def test_campaign_list_pages_for_operators_and_shows_a_scoped_token_only_its_own(game_server):
+    from server.openapi import CampaignPage
+
+    async with http_client(game_server) as http:
+        table = Table(http, game_server)
+        ids = [f"c{n:02d}" for n in range(5)]
+        for n, campaign in enumerate(ids):
+            await table.token(f"gm{n}", role="gm", campaign=campaign)
+            await table.ok(f"gm{n}", f"campaign/{campaign}", "CreateCampaign", title=f"Table {n}")
+        await table.token("p", role="player", campaign="c03", character="ayla")
+        await table.ok("p", "campaign/c03", "JoinCampaign", character=character("Ayla"))
+        await table.ok("p", "campaign/c03", "PostAction", text="I listen at the door")
+        await table.token("lost", role="gm", campaign="never")                     # no such campaign yet
+
+        seen, cursor = [], None
+        while True:                                                            # two per page: every one, in order
+            params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+            response = await http.get("/api/v1/campaigns", params=params, headers=table.op)
+            assert response.status_code == 200, response.text
+            page = CampaignPage.model_validate(response.json())
+            seen += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert [c.campaign_id for c in seen] == ids and seen[1].title == "Table 1"
+
+        mine = (await http.get("/api/v1/campaigns", headers=table.tokens["p"])).json()["items"]
+        assert [(c["campaign_id"], c["post_count"], c["players"][0]["name"]) for c in mine] == [("c03", 1, "Ayla")]
+        assert mine[0]["awaiting_narration"] is True
+        assert (await http.get("/api/v1/campaigns", headers=table.tokens["lost"])).json() == {
+            "items": [], "next_cursor": None}
+        assert_error(await http.get("/api/v1/campaigns", params={"cursor": "bogus"}, headers=table.op),
+                     400, "bad_cursor")
+        assert_error(await http.get("/api/v1/campaigns"), 401, "auth/missing")

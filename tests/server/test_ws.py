@@ -44,6 +44,7 @@ async def test_hello_is_welcomed_with_a_session(server, open_ws):
     assert welcome["type"] == "welcome" and welcome["protocol"] == 1 and welcome["role"] == "gm"
     assert isinstance(welcome["session"], str) and welcome["session"]
     assert abs(welcome["server_time"] - time.time()) < 60
+    assert (welcome["clock"], welcome["campaign"], welcome["character"]) == ("real", "c1", None)
     pong = await client.request({"type": "ping"})
     assert pong["type"] == "pong" and isinstance(pong["server_time"], float)
 

@@ -1,0 +1,121 @@
+"""A real server with its web UI (``everturn serve``) in a subprocess, and headless Chromium.
+
+Chromium is Debian's (``/usr/bin/chromium``), driven by Playwright's Python API; nothing is
+downloaded.  Screenshots of each main page land in ``EVERTURN_ARTIFACTS`` (default
+``test-artifacts/ui`` under the repository) for a person to look at after a CI run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("EVERTURN_ARTIFACTS", ROOT / "test-artifacts" / "ui"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    api: str
+    ui: str
+    operator: str
+    process: subprocess.Popen[str]
+
+    def http(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.operator}"}
+        return httpx.Client(base_url=self.api, headers=headers, timeout=10.0, trust_env=False)
+
+    def token(self, **body: Any) -> str:
+        with self.http() as http:
+            response = http.post("/api/v1/admin/tokens", json=body)
+            assert response.status_code == 201, response.text
+            return response.json()["token"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    data = tmp_path_factory.mktemp("ui") / "data"
+    api_port, ui_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--port", str(api_port),
+         "--ui-port", str(ui_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path_factory.getbasetemp(),
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},  # else NiceGUI
+             "PYTHONUNBUFFERED": "1"})                                                # thinks it is under test
+    watchdog = threading.Timer(60.0, process.kill)  # a server or UI that never comes up must not hang the run
+    watchdog.start()
+    token, ui_ready = None, False
+    for line in process.stdout:  # the server prints its token, then the UI (same stdout) says it is ready
+        found = re.search(r"first operator token \(shown once\): (\S+)", line)
+        token = found.group(1) if found else token
+        ui_ready = ui_ready or "NiceGUI ready to go" in line
+        if token and ui_ready:
+            break
+    watchdog.cancel()
+    assert token and ui_ready, f"everturn serve did not come up within a minute (exit code {process.poll()})"
+    threading.Thread(target=process.stdout.read, daemon=True).start()  # keep the pipe drained
+    served = Served(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}", token, process)
+    try:
+        with served.http() as http:
+            assert http.get("/health/ready").status_code == 200
+        yield served
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page: Any, served: Served, token: str) -> None:
+    page.goto(served.ui + "/login")
+    page.fill("input[data-test=token]", token)
+    page.click("[data-test=login]")
+    page.wait_for_url(served.ui + "/")

@@ -1,0 +1,107 @@
+"""The web UI in real headless Chromium against a real server started by ``everturn serve``."""
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from .conftest import log_in, screenshot
+
+CHARACTER = {"name": "Ayla", "level": 3, "max_hp": 40, "hp": 31, "ac": 19,
+             "saves": {"fortitude": 8, "reflex": 9, "will": 6}, "perception": 9,
+             "conditions": ["frightened 1"]}
+
+
+def seat(served, campaign: str) -> tuple[str, str]:
+    """A campaign with a GM, one player and a 24 h story deadline; returns (gm token, player token)."""
+    gm = served.token(role="gm", campaign=campaign)
+    player = served.token(role="player", campaign=campaign, character="ayla")
+    with served.http(gm) as http:
+        assert http.post(f"/api/v1/actors/campaign/{campaign}/commands",
+                         json={"type": "CreateCampaign", "data": {"title": "The Sunken Crown"}}).status_code == 200
+    with served.http(player) as http:
+        assert http.post(f"/api/v1/actors/campaign/{campaign}/commands",
+                         json={"type": "JoinCampaign", "data": {"character": CHARACTER}}).status_code == 200
+    with served.http(gm) as http:
+        assert http.post(f"/api/v1/actors/campaign/{campaign}/commands", json={
+            "type": "SetDeadline", "data": {"deadline_id": "ritual", "in_hours": 24,
+                                            "consequence": "The ritual completes."}}).status_code == 200
+    return gm, player
+
+
+def test_a_bad_token_is_refused_with_a_reason(served, page):
+    page.goto(served.ui + "/campaign/anything")
+    page.wait_for_url(served.ui + "/login")                   # not logged in: sent to the login page
+    page.fill("input[data-test=token]", "evt_nope_nope")
+    page.click("[data-test=login]")
+    page.wait_for_selector("[data-test=login-error]:has-text('auth/invalid')")
+    screenshot(page, "login")
+
+
+def test_the_table_shows_posts_live_and_the_gm_countdowns_tick(served, page):
+    gm, player = seat(served, "c1")
+    log_in(page, served, gm)
+    page.wait_for_selector("[data-test=campaign-c1]")
+    screenshot(page, "campaigns")
+    page.click("text=The Sunken Crown")
+    page.wait_for_url(served.ui + "/campaign/c1")
+    page.wait_for_selector("[data-test=connection]:has-text('live')")
+    page.wait_for_selector("[data-test=player-ayla]:has-text('31 / 40 HP')")
+    assert "frightened 1" in page.inner_text("[data-test=party]")
+
+    # a post made through the API appears in the open feed within a second, markdown rendered, scripts not run
+    text = "I **wade** into the pool <img src=x onerror=\"window.__pwned=1\">"
+    with served.http(player) as http:
+        response = http.post("/api/v1/actors/campaign/c1/commands", json={"type": "PostAction", "data": {"text": text}})
+        assert response.status_code == 200, response.text
+        sent = time.monotonic()
+    post = page.wait_for_selector("[data-test=feed] >> text=into the pool", timeout=1000)
+    seen = time.monotonic() - sent
+    assert seen < 1.0, f"the post took {seen:.2f} s to appear"
+    assert post.evaluate("node => node.closest('.q-card').querySelector('strong')?.textContent") == "wade"
+    assert page.evaluate("window.__pwned") is None
+
+    # the GM status countdown to the deadline ticks on its own
+    countdown = page.locator("[data-test=countdowns] >> text=Deadline ritual").locator("xpath=..").locator(
+        "[data-test=countdown]")
+    countdown.wait_for()
+    first = countdown.inner_text()
+    assert first.startswith("in 23h 59m")
+    expect(countdown).not_to_have_text(first, timeout=5000)     # ticks once a second
+    assert countdown.inner_text().startswith("in 23h 59m")
+    screenshot(page, "table")
+
+    # the composer: the GM narrates, a player rolls; both come back through the stream
+    page.fill("textarea[data-test=composer]", "The water is *cold*.")
+    page.click("[data-test=post]")
+    page.wait_for_selector("[data-test=feed] >> text=The water is")
+    with served.http(player) as http:
+        assert http.post("/api/v1/actors/campaign/c1/commands",
+                         json={"type": "RollDice", "data": {"expression": "1d20+9", "reason": "Athletics"}}
+                         ).status_code == 200
+    page.wait_for_selector("[data-test=roll-1]:has-text('Athletics')")
+    page.fill("input[data-test=dice]", "2d6+banana")
+    page.click("[data-test=roll]")
+    page.wait_for_selector(".q-notification:has-text('command/invalid')")
+
+
+def test_the_console_restarts_an_actor_and_its_restart_count_changes(served, page):
+    seat(served, "c2")
+    log_in(page, served, served.operator)
+    page.goto(served.ui + "/console")
+    page.wait_for_selector("[data-test=actors] >> text=campaign/c2")
+    page.fill("input[data-test=filter]", "c2")
+    row = page.locator("[data-test=actors] tbody tr", has_text="campaign/c2")
+    restarts = row.locator("td").nth(7)
+    before = int(restarts.inner_text())
+    row.locator(".q-checkbox").click()                         # select it
+    page.wait_for_selector("[data-test=target]:has-text('campaign/c2')")
+    page.wait_for_selector("[data-test=journal] >> text=CampaignCreated")
+    screenshot(page, "console")
+    page.click("[data-test=restart]")
+    page.wait_for_function(
+        "([before]) => { const row = [...document.querySelectorAll('[data-test=actors] tbody tr')]"
+        ".find(r => r.textContent.includes('campaign/c2'));"
+        " return row && Number(row.querySelectorAll('td')[7].textContent) === before + 1; }",
+        arg=[before], timeout=10000)
+    screenshot(page, "console-after-restart")

@@ -1,0 +1,69 @@
+"""The UI's pure parts: the live state a page keeps, countdowns, gauges, the console's rows."""
+from __future__ import annotations
+
+from actors import RuntimeConfig, TrioClock, open_runtime
+from actors.campaign.behavior import CampaignKind
+from actors.campaign.messages import PostAction, RollDice
+from server.frames import event_body
+from ui.console import flatten
+from ui.format import countdown, matches, span
+from ui.gauges import Gauges
+from ui.live import LiveActor
+
+from ..campaigns import GM, KINDS, player, started
+
+
+async def test_a_page_folds_the_stream_into_exactly_the_servers_state(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=RuntimeConfig(lag_interval=None)) as rt:
+        await started(rt)
+        state, seq = rt.state_of("campaign/c1")
+        live = LiveActor(CampaignKind())
+        assert not live.apply({"type": "event", "topic": "campaign/c1", "seq": 1, "event": {}})  # before a snapshot
+        assert live.apply({"type": "snapshot", "topic": "campaign/c1", "seq": seq,
+                           "state": state.model_dump(mode="json")})
+        await rt.ask("campaign/c1", PostAction(text="I climb"), by=player("ayla"))
+        await rt.ask("campaign/c1", RollDice(expression="1d20+3"), by=GM)
+        behavior = CampaignKind()
+        for number, stored in rt.store.read_journal("campaign/c1", after=seq):
+            message = {"type": "event", "topic": "campaign/c1", "seq": number,
+                       "event": event_body(behavior.load_event(stored))}
+            assert live.apply(message)
+            assert not live.apply(message)                        # a repeat is ignored
+        assert live.state == rt.state_of("campaign/c1")[0]
+        assert [type(e).__name__ for e in live.take_events()] == ["Posted", "DiceRolled"]
+        assert live.take_events() == []
+
+
+def test_countdowns_tick_by_the_second_and_say_when_overdue():
+    assert span(3725) == "1h 02m 05s" and span(59) == "0m 59s" and span(90061) == "1d 01h 01m 01s"
+    assert countdown(1000.0, 990.4) == "in 0m 09s"
+    assert countdown(1000.0, 1130.0) == "overdue by 2m 10s"
+    assert countdown(None, 0.0) == "—"
+
+
+def test_gauges_turn_counters_into_rates_and_forget_old_samples():
+    gauges = Gauges(window_s=60)
+    base = {"active": 3, "passivated": 1, "loop_lag_ms": 2.0, "websocket_clients": 1}
+    gauges.add(0.0, {**base, "commit_batches": 0, "commit_writes": 0})
+    gauges.add(2.0, {**base, "commit_batches": 40, "commit_writes": 10})
+    gauges.add(2.0, {**base, "commit_batches": 99, "commit_writes": 99})  # not later: ignored
+    points = gauges.points()
+    assert points == [{"t": 0.0, "loop_lag_ms": 2.0, "active": 3, "passivated": 1, "appends_per_s": 20.0,
+                       "group_size": 4.0, "websocket_clients": 1}]
+    gauges.add(100.0, {**base, "commit_batches": 40, "commit_writes": 10})
+    assert len(gauges.samples) == 1 and gauges.points() == []
+    assert gauges.chart("appends_per_s")["series"][0]["data"] == []
+
+
+def test_the_console_lists_children_under_parents_and_stopped_actors_last():
+    node = {"address": "campaign/c1", "kind": "campaign", "status": "running", "handle_ms_p50": 0.123,
+            "handle_ms_p99": None, "last_error": None}
+    child = {**node, "address": "combat/c1.1", "kind": "combat", "last_error": "ZeroDivisionError"}
+    tree = {"children": [{"kind": "campaign", "children": [{**node, "children": [{**child, "children": []}]}]}],
+            "stopped": ["campaign/c9"]}
+    rows = flatten(tree)
+    assert [r["address"] for r in rows] == ["campaign/c1", "combat/c1.1", "campaign/c9"]
+    assert rows[1]["label"] == "\u2003combat/c1.1" and rows[0]["handle_ms_p50"] == 0.12
+    assert rows[2]["status"] == "stopped"
+    assert [r["address"] for r in rows if matches(r, "zerodiv", None)] == ["combat/c1.1"]
+    assert [r["address"] for r in rows if matches(r, "", "stopped")] == ["campaign/c9"]

@@ -1,0 +1,126 @@
+"""The NiceGUI app: login, the campaign list, the table view and the operator console.
+
+NiceGUI runs on asyncio, so the UI is its own process (``everturn ui``, or started beside
+the server by ``everturn serve``) and reaches the server only through its public API:
+REST and the websocket protocol, the same as any bot.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from nicegui import app, run, ui
+
+from .link import Link, LinkError, error_text, hello
+
+DEFAULT_PORT = 8801
+_links: dict[str, Link] = {}  # browser id -> its logged-in link (tokens stay in this process)
+_server = {"url": "http://127.0.0.1:8800"}
+
+
+def current() -> Link | None:
+    return _links.get(app.storage.browser.get("id", ""))
+
+
+def frame(title: str, link: Link | None) -> None:
+    """The header every page shares."""
+    ui.page_title(f"{title} · Everturn")
+    with ui.header().classes("items-center justify-between bg-slate-800"):
+        with ui.row().classes("items-center gap-4"):
+            ui.link("Everturn", "/").classes("text-lg font-bold text-white no-underline")
+            if link is not None:
+                ui.link("Campaigns", "/").classes("text-white")
+                if link.who.operator:
+                    ui.link("Console", "/console").classes("text-white").props("data-test=nav-console")
+        if link is not None:
+            with ui.row().classes("items-center gap-2"):
+                scope = link.who.campaign or "all campaigns"
+                ui.label(f"{link.who.role} · {scope}" + (" · virtual clock" if link.who.clock == "virtual" else ""))
+                ui.button("Log out", on_click=logout).props("flat color=white")
+
+
+async def logout() -> None:
+    link = _links.pop(app.storage.browser.get("id", ""), None)
+    if link is not None:
+        await link.close()
+    ui.navigate.to("/login")
+
+
+def require_login() -> Link | None:
+    link = current()
+    if link is None:
+        ui.navigate.to("/login")
+    return link
+
+
+@ui.page("/login")
+def login_page() -> None:
+    frame("Log in", None)
+    with ui.card().classes("mx-auto mt-16 w-96"):
+        ui.label("Log in with a token").classes("text-lg")
+        ui.label(f"Server: {_server['url']}").classes("text-xs text-grey-7")
+        token = ui.input("Token", password=True, password_toggle_button=True).classes("w-full").props("data-test=token")
+        message = ui.label("").classes("text-negative").props("data-test=login-error")
+
+        async def submit() -> None:
+            value = (token.value or "").strip()
+            if not value:
+                message.set_text("Paste the token your operator or GM gave you (evt_…).")
+                return
+            try:
+                who = await run.io_bound(hello, _server["url"], value)
+            except LinkError as exc:
+                message.set_text(error_text(exc))
+                return
+            if who is None:
+                return
+            _links[app.storage.browser["id"]] = Link(_server["url"], value, who)
+            ui.navigate.to("/")
+
+        token.on("keydown.enter", submit)
+        ui.button("Log in", on_click=submit).props("data-test=login")
+
+
+@ui.page("/")
+async def campaigns_page() -> None:
+    link = require_login()
+    if link is None:
+        return
+    frame("Campaigns", link)
+    from .table import campaign_list
+
+    await campaign_list(link)
+
+
+@ui.page("/campaign/{campaign_id}")
+async def table_page(campaign_id: str) -> None:
+    link = require_login()
+    if link is None:
+        return
+    frame(campaign_id, link)
+    from .table import table_view
+
+    await table_view(link, campaign_id)
+
+
+@ui.page("/console")
+async def console_page() -> None:
+    link = require_login()
+    if link is None:
+        return
+    frame("Operator console", link)
+    if not link.who.operator:
+        ui.label("The console is for operator tokens.").classes("text-negative")
+        return
+    from .console import console
+
+    await console(link)
+
+
+def run_ui(server: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, storage_secret: str | None = None) -> None:
+    """Serve the UI (blocks until SIGINT/SIGTERM)."""
+    _server["url"] = server.rstrip("/")
+    os.environ.setdefault("NICEGUI_STORAGE_PATH", tempfile.mkdtemp(prefix="everturn-ui-"))
+    ui.run(host=host, port=port, title="Everturn", reload=False, show=False, favicon="🎲",
+           storage_secret=storage_secret or secrets.token_hex(32), reconnect_timeout=10.0, fastapi_docs=False,
+           uvicorn_logging_level="warning")

@@ -1,0 +1,261 @@
+"""The operator console: the supervision tree, actions, the inspector, dead letters, gauges.
+
+Everything here is the operator API (``/api/v1/admin``) polled every ``POLL_S`` seconds;
+an action answers with a notification and the next poll shows its effect.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from nicegui import ui
+
+from .format import clock_time, matches
+from .gauges import SERIES, Gauges
+from .link import Link, LinkError, error_text
+
+POLL_S = 2.0
+JOURNAL_PAGE = 20
+COLUMNS = [
+    {"name": "address", "label": "actor", "field": "label", "align": "left", "sortable": True},
+    {"name": "status", "label": "status", "field": "status", "sortable": True},
+    {"name": "mailbox", "label": "mailbox", "field": "mailbox", "sortable": True},
+    {"name": "handled", "label": "handled", "field": "handled", "sortable": True},
+    {"name": "p50", "label": "p50 ms", "field": "handle_ms_p50"},
+    {"name": "p99", "label": "p99 ms", "field": "handle_ms_p99", "sortable": True},
+    {"name": "restarts", "label": "restarts", "field": "restarts", "sortable": True},
+    {"name": "journal", "label": "journal", "field": "journal_length", "sortable": True},
+    {"name": "error", "label": "last error", "field": "last_error", "align": "left"},
+]
+
+
+def flatten(tree: dict[str, Any]) -> list[dict[str, Any]]:
+    """The supervision tree as table rows, children indented under their parents; then stopped actors."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any], depth: int) -> None:
+        row = {k: v for k, v in node.items() if k != "children"}
+        row["label"] = "\u2003" * depth + node["address"]
+        row["handle_ms_p50"] = _ms(node.get("handle_ms_p50"))
+        row["handle_ms_p99"] = _ms(node.get("handle_ms_p99"))
+        rows.append(row)
+        for child in node["children"]:
+            walk(child, depth + 1)
+
+    for kind in tree["children"]:
+        for node in kind["children"]:
+            walk(node, 0)
+    for address in tree.get("stopped", []):
+        rows.append({"address": address, "label": address, "kind": address.split("/", 1)[0], "status": "stopped",
+                     "mailbox": 0, "handled": None, "handle_ms_p50": None, "handle_ms_p99": None, "restarts": None,
+                     "journal_length": None, "last_error": None})
+    return rows
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+class Console:
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.gauges = Gauges()
+        self.rows: list[dict[str, Any]] = []
+        self.selected: str | None = None
+        self.journal_cursors: list[str | None] = [None]   # cursors of the pages seen (for "back")
+        self.letters_cursor: str | None = None
+
+    def build(self) -> None:
+        with ui.row().classes("w-full items-center gap-4"):
+            ui.label("Operator console").classes("text-2xl")
+            self.figures = ui.label("").classes("text-sm text-grey-8").props("data-test=figures")
+        if self.link.who.clock == "virtual":
+            self.clock_controls()
+        with ui.grid(columns=3).classes("w-full gap-2"):
+            self.charts = {key: ui.echart(self.gauges.chart(key)).classes("h-40 w-full").props(f"data-test=gauge-{key}")
+                           for key in SERIES}
+        with ui.tabs() as tabs:
+            tree_tab = ui.tab("Actors")
+            letters_tab = ui.tab("Dead letters")
+        with ui.tab_panels(tabs, value=tree_tab).classes("w-full"):
+            with ui.tab_panel(tree_tab):
+                self.tree_panel()
+            with ui.tab_panel(letters_tab):
+                self.letters = ui.column().classes("w-full").props("data-test=dead-letters")
+                ui.button("Load dead letters", on_click=lambda: self.load_letters(first=True)).props("outline")
+        ui.timer(POLL_S, self.poll)
+
+    # -- the tree ----------------------------------------------------------------------
+
+    def tree_panel(self) -> None:
+        with ui.row().classes("w-full items-center gap-2"):
+            self.search = ui.input("Filter", placeholder="address or error").props("dense clearable").props("data-test=filter")
+            self.status_filter = ui.select({"": "any status", "running": "running", "stopped": "stopped",
+                                            "crashed": "crashed"}, value="").props("dense")
+            self.search.on_value_change(self.show_rows)
+            self.status_filter.on_value_change(self.show_rows)
+            ui.space()
+            self.inspect_input = ui.input("Inspect address", placeholder="campaign/c1").props("dense").props("data-test=inspect-address")
+            ui.button("Inspect", on_click=lambda: self.inspect(self.inspect_input.value or "")).props("outline")
+        self.table = ui.table(columns=COLUMNS, rows=[], row_key="address", pagination=50,
+                              selection="single").classes("w-full").props("data-test=actors")
+        self.table.on_select(self.on_select)
+        with ui.row().classes("items-center gap-2"):
+            self.target = ui.label("Select an actor").classes("font-mono").props("data-test=target")
+            ui.button("Restart", on_click=lambda: self.act("restart")).props("data-test=restart")
+            ui.button("Passivate", on_click=lambda: self.act("passivate")).props("outline").props("data-test=passivate")
+            self.stop_reason = ui.input("Stop reason", placeholder="why").props("dense")
+            ui.button("Stop", on_click=lambda: self.act("stop"), color="negative").props("data-test=stop")
+            ui.button("Start", on_click=lambda: self.act("start"), color="positive").props("data-test=start")
+        self.inspector = ui.column().classes("w-full").props("data-test=inspector")
+
+    def show_rows(self) -> None:
+        text, status = self.search.value or "", self.status_filter.value or None
+        self.table.rows = [row for row in self.rows if matches(row, text, status)]
+        self.table.update()
+
+    async def on_select(self, event: Any) -> None:
+        if event.selection:
+            await self.inspect(event.selection[0]["address"])
+
+    async def poll(self) -> None:
+        try:
+            tree = await self.link.get("/api/v1/admin/actors")
+            figures = await self.link.get("/api/v1/admin/runtime")
+        except LinkError as exc:
+            self.figures.set_text(f"server: {error_text(exc)}")
+            return
+        self.rows = flatten(tree)
+        self.show_rows()
+        self.gauges.add(time.monotonic(), figures)
+        for key, chart in self.charts.items():
+            chart.options.update(self.gauges.chart(key))
+            chart.update()
+        self.figures.set_text(
+            f"{figures['active']} active · {figures['passivated']} passivated · {len(figures['stopped'])} stopped · "
+            f"{figures['timers_pending']} timers pending · {figures['websocket_clients']} websocket clients · "
+            f"loop lag {figures['loop_lag_ms'] or 0:.1f} ms")
+
+    async def act(self, action: str) -> None:
+        address = self.selected
+        if not address:
+            ui.notify("Select an actor first (click its row, or inspect an address).", type="warning")
+            return
+        body = {"reason": self.stop_reason.value or "stopped from the console"} if action == "stop" else None
+        try:
+            answer = await self.link.post(f"/api/v1/admin/actors/{address}/{action}", body)
+        except LinkError as exc:
+            ui.notify(error_text(exc), type="negative")
+            return
+        ui.notify(f"{action}: {address} → {orjson.dumps(answer).decode()}", type="positive")
+        await self.poll()
+        await self.inspect(address)
+
+    # -- the inspector -----------------------------------------------------------------
+
+    async def inspect(self, address: str) -> None:
+        address = address.strip()
+        if "/" not in address:
+            ui.notify("An actor address looks like kind/id, e.g. campaign/c1.", type="warning")
+            return
+        self.selected = address
+        self.target.set_text(address)
+        self.journal_cursors = [None]
+        try:
+            actor = await self.link.get(f"/api/v1/admin/actors/{address}")
+        except LinkError as exc:
+            ui.notify(error_text(exc), type="negative")
+            return
+        self.inspector.clear()
+        with self.inspector:
+            with ui.row().classes("items-center gap-4"):
+                ui.label(address).classes("text-lg font-mono")
+                ui.badge("active" if actor["active"] else "not in memory",
+                         color="positive" if actor["active"] else "grey")
+                ui.label(f"seq {actor['seq']}")
+                if actor["stopped"]:
+                    ui.badge(f"stopped: {actor['stopped'].get('reason')}", color="negative")
+            if actor["timers"]:
+                ui.label("Timers: " + ", ".join(f"{t['name']} at {clock_time(t['due_ms'] / 1000)}"
+                                                for t in actor["timers"]))
+            with ui.expansion("State", value=False).classes("w-full"):
+                ui.code(orjson.dumps(actor["state"], option=orjson.OPT_INDENT_2).decode(), language="json").classes(
+                    "w-full max-h-96 overflow-auto")
+            ui.label("Journal").classes("text-lg")
+            self.journal = ui.column().classes("w-full").props("data-test=journal")
+        await self.load_journal()
+
+    async def load_journal(self, cursor: str | None = None) -> None:
+        address = self.selected
+        try:
+            page = await self.link.get(f"/api/v1/actors/{address}/events", limit=JOURNAL_PAGE, cursor=cursor)
+        except LinkError as exc:
+            ui.notify(error_text(exc), type="negative")
+            return
+        self.journal.clear()
+        with self.journal:
+            rows = [{"seq": item["seq"], "type": item["type"], "data": orjson.dumps(item["data"]).decode()[:300]}
+                    for item in page["items"]]
+            ui.table(columns=[{"name": "seq", "label": "seq", "field": "seq"},
+                              {"name": "type", "label": "event", "field": "type", "align": "left"},
+                              {"name": "data", "label": "data", "field": "data", "align": "left"}],
+                     rows=rows, row_key="seq").classes("w-full").props("dense")
+            with ui.row():
+                if len(self.journal_cursors) > 1:
+                    ui.button("Previous page", on_click=self.journal_back).props("outline")
+                if page["next_cursor"]:
+                    ui.button("Next page", on_click=lambda: self.journal_next(page["next_cursor"])).props("data-test=journal-next")
+
+    async def journal_next(self, cursor: str) -> None:
+        self.journal_cursors.append(cursor)
+        await self.load_journal(cursor)
+
+    async def journal_back(self) -> None:
+        self.journal_cursors.pop()
+        await self.load_journal(self.journal_cursors[-1])
+
+    # -- dead letters ------------------------------------------------------------------
+
+    async def load_letters(self, first: bool = False) -> None:
+        try:
+            page = await self.link.get("/api/v1/admin/dead-letters", limit=50,
+                                       cursor=None if first else self.letters_cursor)
+        except LinkError as exc:
+            ui.notify(error_text(exc), type="negative")
+            return
+        self.letters_cursor = page["next_cursor"]
+        self.letters.clear()
+        with self.letters:
+            if not page["items"]:
+                ui.label("No dead letters.")
+            for letter in page["items"]:
+                ui.code(orjson.dumps(letter, option=orjson.OPT_INDENT_2).decode(), language="json").classes("w-full")
+            if self.letters_cursor:
+                ui.button("More", on_click=self.load_letters)
+
+    # -- virtual time ------------------------------------------------------------------
+
+    def clock_controls(self) -> None:
+        with ui.row().classes("items-center gap-2").props("data-test=clock"):
+            self.clock_label = ui.label("virtual clock").props("data-test=clock-now")
+            for label, seconds in (("+1 h", 3600), ("+4 h", 4 * 3600), ("+1 day", 86400)):
+                ui.button(label, on_click=lambda s=seconds: self.advance(s)).props("outline").props(f"data-test=advance-{seconds}")
+
+    async def advance(self, seconds: float) -> None:
+        try:
+            answer = await self.link.post("/api/v1/admin/clock/advance", {"seconds": seconds})
+        except LinkError as exc:
+            ui.notify(error_text(exc), type="negative")
+            return
+        now = datetime.fromtimestamp(answer["now"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        self.clock_label.set_text(f"virtual clock: {now} ({answer['fired']} timers fired)")
+        if not answer["settled"]:
+            ui.notify("Some timers were still being handled after 30 s; the clock stopped there.", type="warning")
+
+
+async def console(link: Link) -> None:
+    view = Console(link)
+    view.build()
+    await view.poll()

@@ -1,0 +1,79 @@
+"""Pure helpers that turn server data into what the pages show (tested without a browser)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+STATUS_COLORS = {"active": "positive", "following": "info", "inactive": "grey", "overdue": "warning",
+                 "stale": "negative", "abandoned": "negative", "never_acted": "grey"}
+URGENCY_COLORS = {"critical": "negative", "high": "warning", "normal": "primary", "low": "grey"}
+
+
+def span(seconds: float) -> str:
+    """``3725`` → ``1h 02m 05s``; days when long, seconds always (a countdown must visibly tick)."""
+    seconds = int(max(0.0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"
+
+
+def countdown(due: float | None, now: float) -> str:
+    """Time left until ``due`` (POSIX seconds), or how long ago it passed."""
+    if due is None:
+        return "—"
+    left = due - now
+    return f"in {span(left)}" if left >= 0 else f"overdue by {span(-left)}"
+
+
+def timestamp(value: str | float | None) -> float | None:
+    """An ISO-8601 time (as the API writes them) or POSIX seconds → POSIX seconds."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def clock_time(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M")
+
+
+def hp(character: Any) -> tuple[float, str, str]:
+    """(fraction, label, color) of a character's hit points for an HP bar."""
+    fraction = 0.0 if character.max_hp <= 0 else max(0.0, min(1.0, character.hp / character.max_hp))
+    color = "positive" if fraction > 0.5 else "warning" if fraction > 0.25 else "negative"
+    return fraction, f"{character.hp} / {character.max_hp} HP", color
+
+
+def post_author(post: Any, state: Any) -> str:
+    """Who a post is by, as the table sees it: a character's name, the GM, or the server."""
+    if post.kind == "action":
+        player = state.players.get(post.author)
+        return player.character.name if player else post.author
+    if post.kind == "narration":
+        return "GM" if not post.reason else "The story (server)"
+    return "Server"
+
+
+def roll_line(roll: Any, state: Any) -> str:
+    """``Ayla: 1d20+9 = 23 [14] (Stealth)``."""
+    who = "GM" if roll.by == "gm" else post_author_name(roll.by, state)
+    faces = " ".join("[" + ", ".join(str(f) for f in term) + "]" for term in roll.faces)
+    reason = f" ({roll.reason})" if roll.reason else ""
+    return f"{who}: {roll.expression} = {roll.total} {faces}{reason}"
+
+
+def post_author_name(player_id: str, state: Any) -> str:
+    player = state.players.get(player_id)
+    return player.character.name if player else player_id
+
+
+def matches(actor: dict[str, Any], text: str, status: str | None) -> bool:
+    """The console's filter: ``text`` in the address or last error, and the status if given."""
+    if status and actor.get("status") != status:
+        return False
+    needle = text.strip().lower()
+    return not needle or needle in actor["address"].lower() or needle in str(actor.get("last_error") or "").lower()

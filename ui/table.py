@@ -1,0 +1,330 @@
+"""The table view: the campaign list, then one campaign's live feed, party, GM status, dice.
+
+The page subscribes to ``campaign/{id}`` with the Python client (resume by ``since`` after
+a dropped connection is the client's job) and folds every event into its copy of the
+state with the campaign's own ``evolve``; new posts are appended, nothing is reloaded.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from nicegui import background_tasks, run, ui
+
+from actors.campaign.behavior import CampaignKind
+from actors.campaign.messages import Posted
+
+from .format import STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp, post_author, roll_line, timestamp
+from .link import Link, LinkError, error_text
+from .live import LiveActor
+
+STATUS_REFRESH_S = 15.0  # the GM status is fetched again at least this often (and after every event)
+
+
+async def campaign_list(link: Link) -> None:
+    ui.label("Campaigns").classes("text-2xl")
+    try:
+        page = await link.get("/api/v1/campaigns", limit=200)
+    except LinkError as exc:
+        ui.label(error_text(exc)).classes("text-negative")
+        return
+    if not page["items"]:
+        ui.label("No campaigns here yet. A GM starts one with the CreateCampaign command.")
+    with ui.column().classes("w-full gap-2"):
+        for item in page["items"]:
+            with ui.card().classes("w-full").props(f"data-test=campaign-{item['campaign_id']}"):
+                ui.link(item["title"] or item["campaign_id"], f"/campaign/{item['campaign_id']}").classes("text-lg")
+                players = ", ".join(f"{p['name']} ({p['status']})" for p in item["players"]) or "no players yet"
+                last = item["last_post_at"]
+                ui.label(f"{item['mode']} · {players} · {item['post_count']} posts"
+                         + (f" · last post {clock_time(timestamp(last))}" if last else ""))
+                if item["awaiting_narration"]:
+                    ui.badge("awaiting narration", color="warning")
+    if page["next_cursor"]:
+        ui.label("Showing the first 200 campaigns.").classes("text-xs text-grey-7")
+
+
+class TableView:
+    """One browser's view of one campaign."""
+
+    def __init__(self, link: Link, campaign_id: str) -> None:
+        self.link = link
+        self.campaign_id = campaign_id
+        self.address = f"campaign/{campaign_id}"
+        self.live = LiveActor(CampaignKind())
+        self.shown = 0                      # the highest post number on the page
+        self.status: dict[str, Any] | None = None
+        self.status_at = 0.0                # monotonic time the status was fetched
+        self.status_stale = True
+        self.countdowns: list[tuple[ui.label, float | None]] = []
+        self.closed = False
+
+    # -- time --------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The server's clock as best known: it runs on between fetches unless it is virtual."""
+        if self.status is None:
+            return time.time()
+        server_now = timestamp(self.status["now"]) or time.time()
+        if self.link.who.clock == "virtual":
+            return server_now
+        return server_now + (time.monotonic() - self.status_at)
+
+    # -- layout ------------------------------------------------------------------------
+
+    def build(self) -> None:
+        with ui.row().classes("w-full items-center gap-3"):
+            self.title = ui.label(self.campaign_id).classes("text-2xl").props("data-test=campaign-title")
+            self.scene = ui.label("").classes("text-grey-7")
+            self.mode = ui.badge("", color="primary").props("data-test=mode")
+            ui.space()
+            self.connection = ui.badge("connecting…", color="grey").props("data-test=connection")
+        self.problem = ui.label("").classes("text-negative")
+        with ui.row().classes("w-full no-wrap items-start gap-4"):
+            with ui.column().classes("grow gap-2"):
+                with ui.scroll_area().classes("w-full h-[60vh] border rounded") as self.scroller:
+                    self.feed = ui.column().classes("w-full gap-2 p-2").props("data-test=feed")
+                self.composer()
+            with ui.column().classes("w-96 shrink-0 gap-4"):
+                self.party = ui.column().classes("w-full").props("data-test=party")
+                if self.link.who.gm:
+                    self.gm = ui.column().classes("w-full").props("data-test=gm-status")
+                self.dice = ui.column().classes("w-full").props("data-test=dice-log")
+        ui.timer(1.0, self.tick)
+        ui.timer(0.5, self.refresh_status_if_stale)
+
+    def composer(self) -> None:
+        who = self.link.who
+        with ui.card().classes("w-full"):
+            self.text = ui.textarea(placeholder="What do you do? (markdown works)").classes("w-full").props(
+                "autogrow outlined").props("data-test=composer")
+            with ui.row().classes("items-center gap-2"):
+                if who.gm:
+                    self.as_whom = ui.select({"narration": "Narrate as GM"}, value="narration").props("data-test=post-as")
+                ui.button("Post", on_click=self.post).props("data-test=post")
+                ui.space()
+                self.expression = ui.input("Dice", placeholder="1d20+7").props("dense").classes("w-28").props("data-test=dice")
+                self.reason = ui.input("For", placeholder="Stealth").props("dense").classes("w-28")
+                ui.button("Roll", on_click=self.roll).props("outline").props("data-test=roll")
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def send(self, type_: str, data: dict[str, Any]) -> bool:
+        try:
+            await self.link.command(self.address, type_, data)
+        except LinkError as exc:
+            ui.notify(error_text(exc), type="negative")
+            return False
+        return True
+
+    async def post(self) -> None:
+        text = (self.text.value or "").strip()
+        if not text:
+            ui.notify("Write something first.", type="warning")
+            return
+        choice = self.as_whom.value if self.link.who.gm else "action"
+        if choice == "narration":
+            sent = await self.send("PostNarration", {"text": text})
+        else:
+            sent = await self.send("PostAction", {"text": text, **({"player_id": choice} if self.link.who.gm else {})})
+        if sent:
+            self.text.set_value("")
+
+    async def roll(self) -> None:
+        expression = (self.expression.value or "").strip()
+        if not expression:
+            ui.notify("Write the dice to roll, e.g. 1d20+7.", type="warning")
+            return
+        if await self.send("RollDice", {"expression": expression, "reason": (self.reason.value or "").strip()}):
+            self.expression.set_value("")
+
+    # -- the stream --------------------------------------------------------------------
+
+    async def follow(self, page: Any) -> None:
+        client = self.link.stream()
+        page.on_delete(lambda: self.close(client))
+        try:
+            await run.io_bound(client.connect)
+        except Exception as exc:  # noqa: BLE001 - anything that stops us following is shown, not raised
+            self.connection.set_text("offline")
+            self.problem.set_text(f"cannot follow this campaign: {error_text(exc)}")
+            return
+        client.subscribe(self.address)
+        while not self.closed:
+            message = await run.io_bound(client.next_message, 0.5)
+            online = client.connected
+            self.connection.set_text("live" if online else "reconnecting…")
+            self.connection.props(f"color={'positive' if online else 'warning'}")
+            if message is None:
+                continue
+            if message.get("type") == "error":
+                self.problem.set_text(f"{message.get('message')} ({message.get('code')})")
+                continue
+            if message.get("type") == "resync":
+                continue  # a fresh snapshot follows
+            if not self.live.apply(message):
+                continue
+            if message["type"] == "snapshot":
+                self.render_all()
+            else:
+                self.render_events(self.live.take_events())
+            self.status_stale = True
+
+    def close(self, client: Any) -> None:
+        self.closed = True
+        threading.Thread(target=client.close, name="everturn-ui-close", daemon=True).start()
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def render_all(self) -> None:
+        state = self.live.state
+        if not state.created:
+            self.problem.set_text("This campaign has not been created yet.")
+        self.render_header()
+        self.feed.clear()
+        self.shown = 0
+        self.append_posts(state.posts)
+        self.render_party()
+        self.render_dice()
+
+    def render_events(self, events: list[Any]) -> None:
+        self.render_header()
+        self.append_posts([event.post for event in events if isinstance(event, Posted)])
+        self.render_party()
+        self.render_dice()
+
+    def render_header(self) -> None:
+        state = self.live.state
+        self.title.set_text(state.title or self.campaign_id)
+        self.scene.set_text(f"Scene {state.scene.n}: {state.scene.title}" if state.scene else "")
+        self.mode.set_text(state.mode)
+        if self.link.who.gm:
+            options = {"narration": "Narrate as GM"}
+            options.update({pid: f"Act for {p.character.name}" for pid, p in state.players.items()})
+            keep = self.as_whom.value if self.as_whom.value in options else "narration"
+            self.as_whom.set_options(options, value=keep)
+
+    def append_posts(self, posts: Any) -> None:
+        state = self.live.state
+        with self.feed:
+            for post in posts:
+                if post.n <= self.shown:
+                    continue
+                self.shown = post.n
+                kind_color = {"action": "primary", "narration": "secondary", "notice": "grey"}[post.kind]
+                with ui.card().classes("w-full").props(f"data-test=post-{post.n}").props("flat bordered"):
+                    with ui.row().classes("items-center gap-2 text-sm"):
+                        ui.label(post_author(post, state)).classes("font-bold")
+                        ui.badge(post.kind, color=kind_color)
+                        if post.reason:
+                            ui.badge(post.reason, color="grey-6")
+                        ui.label(f"#{post.n} · {clock_time(post.at)}").classes("text-grey-7")
+                    ui.markdown(post.text).classes("post-text")
+        self.scroller.scroll_to(percent=1.0)
+
+    def render_party(self) -> None:
+        state = self.live.state
+        self.party.clear()
+        with self.party:
+            ui.label("Party").classes("text-lg")
+            if not state.players:
+                ui.label("Nobody has joined yet.").classes("text-grey-7")
+            for player in state.players.values():
+                c = player.character
+                fraction, label, color = hp(c)
+                with ui.card().classes("w-full").props(f"data-test=player-{player.player_id}"):
+                    with ui.row().classes("items-center gap-2"):
+                        ui.label(c.name).classes("font-bold")
+                        ui.label(f"level {c.level} · AC {c.ac} · Perception {c.perception:+d}").classes("text-xs")
+                        if player.status != "active":
+                            ui.badge(player.status, color=STATUS_COLORS.get(player.status, "grey")).props(f"data-test=badge-{player.player_id}")
+                    ui.linear_progress(value=fraction, show_value=False, color=color).props("rounded size=10px")
+                    ui.label(label).classes("text-xs").props(f"data-test=hp-{player.player_id}")
+                    if c.conditions:
+                        with ui.row().classes("gap-1"):
+                            for condition in c.conditions:
+                                ui.chip(condition, color="orange-3").props("dense")
+
+    def render_dice(self) -> None:
+        state = self.live.state
+        self.dice.clear()
+        with self.dice:
+            ui.label("Dice log").classes("text-lg")
+            if not state.rolls:
+                ui.label("No rolls yet.").classes("text-grey-7")
+            for roll in reversed(state.rolls[-15:]):
+                ui.label(roll_line(roll, state)).classes("text-sm").props(f"data-test=roll-{roll.n}")
+
+    # -- GM status ---------------------------------------------------------------------
+
+    async def refresh_status_if_stale(self) -> None:
+        if not self.link.who.gm or self.closed or self.live.state is None:
+            return
+        if not self.status_stale and time.monotonic() - self.status_at < STATUS_REFRESH_S:
+            return
+        self.status_stale = False
+        try:
+            status = await self.link.get(f"/api/v1/campaigns/{self.campaign_id}/gm/status")
+        except LinkError as exc:
+            if exc.code != "not_found":
+                self.problem.set_text(error_text(exc))
+            return
+        self.status, self.status_at = status, time.monotonic()
+        self.render_gm()
+
+    def render_gm(self) -> None:
+        status = self.status
+        self.gm.clear()
+        self.countdowns = []
+        with self.gm:
+            with ui.row().classes("items-center gap-2"):
+                ui.label("GM status").classes("text-lg")
+                if status["needs_attention"]:
+                    ui.badge("needs attention", color="negative").props("data-test=needs-attention")
+            step = status["what_to_do_next"]
+            with ui.card().classes("w-full bg-amber-50"):
+                ui.label(step["instruction"]).classes("font-bold").props("data-test=next-step")
+                ui.label(step["narrative_suggestion"]).classes("text-sm italic")
+                ui.label(f"Waiting for: {status['waiting_for']['what']}").classes("text-sm")
+            with ui.column().classes("w-full gap-1").props("data-test=countdowns"):
+                for text, due in self.clocks(status):
+                    with ui.row().classes("w-full justify-between text-sm"):
+                        ui.label(text)
+                        self.countdowns.append((ui.label(countdown(due, self.now())).props("data-test=countdown"), due))
+            for task in status["gm_tasks"]:
+                with ui.row().classes("items-start gap-2 text-sm no-wrap"):
+                    ui.badge(task["urgency"], color=URGENCY_COLORS.get(task["urgency"], "grey"))
+                    ui.label(task["task"])
+
+    @staticmethod
+    def clocks(status: dict[str, Any]) -> list[tuple[str, float | None]]:
+        """Every countdown the server keeps, as (what happens, when)."""
+        out: list[tuple[str, float | None]] = []
+        if status.get("auto_skip_at"):
+            out.append((f"Auto-skip {status['encounter']['name']}'s turn", timestamp(status["auto_skip_at"])))
+        if status.get("stall"):
+            out.append(("The story advances by itself", timestamp(status["stall"]["auto_advance_at"])))
+        for deadline in status["story_deadlines"]:
+            out.append((f"Deadline {deadline['deadline_id']}: {deadline['consequence'][:60]}",
+                        timestamp(deadline["due"])))
+        for order in status["scheduled_orders"]:
+            if order["next_due"]:
+                out.append((f"Order {order['order_id']} ({order['status']})", timestamp(order["next_due"])))
+        for player in status["player_activity"]:
+            step = player.get("next_enforcement")
+            if step:
+                out.append((f"{player['name']}: {step['action']}", timestamp(step["at"])))
+        return out
+
+    def tick(self) -> None:
+        now = self.now()
+        for label, due in self.countdowns:
+            label.set_text(countdown(due, now))
+
+
+async def table_view(link: Link, campaign_id: str) -> None:
+    view = TableView(link, campaign_id)
+    view.build()
+    page = ui.context.client
+    background_tasks.create(view.follow(page), name=f"follow {campaign_id}")
