@@ -91,13 +91,15 @@ class Console:
 
     def tree_panel(self) -> None:
         with ui.row().classes("w-full items-center gap-2"):
-            self.search = ui.input("Filter", placeholder="address or error").props("dense clearable").props("data-test=filter")
+            self.search = ui.input("Filter", placeholder="address or error").props(
+                "dense clearable data-test=filter")
             self.status_filter = ui.select({"": "any status", "running": "running", "stopped": "stopped",
                                             "crashed": "crashed"}, value="").props("dense")
             self.search.on_value_change(self.show_rows)
             self.status_filter.on_value_change(self.show_rows)
             ui.space()
-            self.inspect_input = ui.input("Inspect address", placeholder="campaign/c1").props("dense").props("data-test=inspect-address")
+            self.inspect_input = ui.input("Inspect address", placeholder="campaign/c1").props(
+                "dense data-test=inspect-address")
             ui.button("Inspect", on_click=lambda: self.inspect(self.inspect_input.value or "")).props("outline")
         self.table = ui.table(columns=COLUMNS, rows=[], row_key="address", pagination=50,
                               selection="single").classes("w-full").props("data-test=actors")
@@ -206,7 +208,8 @@ class Console:
                 if len(self.journal_cursors) > 1:
                     ui.button("Previous page", on_click=self.journal_back).props("outline")
                 if page["next_cursor"]:
-                    ui.button("Next page", on_click=lambda: self.journal_next(page["next_cursor"])).props("data-test=journal-next")
+                    ui.button("Next page", on_click=lambda: self.journal_next(page["next_cursor"])).props(
+                        "data-test=journal-next")
 
     async def journal_next(self, cursor: str) -> None:
         self.journal_cursors.append(cursor)
@@ -241,7 +244,8 @@ class Console:
         with ui.row().classes("items-center gap-2").props("data-test=clock"):
             self.clock_label = ui.label("virtual clock").props("data-test=clock-now")
             for label, seconds in (("+1 h", 3600), ("+4 h", 4 * 3600), ("+1 day", 86400)):
-                ui.button(label, on_click=lambda s=seconds: self.advance(s)).props("outline").props(f"data-test=advance-{seconds}")
+                ui.button(label, on_click=lambda s=seconds: self.advance(s)).props(
+                    f"outline data-test=advance-{seconds}")
 
     async def advance(self, seconds: float) -> None:
         try:

@@ -101,10 +101,11 @@ class TableView:
                 "autogrow outlined").props("data-test=composer")
             with ui.row().classes("items-center gap-2"):
                 if who.gm:
-                    self.as_whom = ui.select({"narration": "Narrate as GM"}, value="narration").props("data-test=post-as")
+                    self.as_whom = ui.select({"narration": "Narrate as GM"}, value="narration").props(
+                        "data-test=post-as")
                 ui.button("Post", on_click=self.post).props("data-test=post")
                 ui.space()
-                self.expression = ui.input("Dice", placeholder="1d20+7").props("dense").classes("w-28").props("data-test=dice")
+                self.expression = ui.input("Dice", placeholder="1d20+7").props("dense data-test=dice").classes("w-28")
                 self.reason = ui.input("For", placeholder="Stealth").props("dense").classes("w-28")
                 ui.button("Roll", on_click=self.roll).props("outline").props("data-test=roll")
 
@@ -238,7 +239,8 @@ class TableView:
                         ui.label(c.name).classes("font-bold")
                         ui.label(f"level {c.level} · AC {c.ac} · Perception {c.perception:+d}").classes("text-xs")
                         if player.status != "active":
-                            ui.badge(player.status, color=STATUS_COLORS.get(player.status, "grey")).props(f"data-test=badge-{player.player_id}")
+                            badge = STATUS_COLORS.get(player.status, "grey")
+                            ui.badge(player.status, color=badge).props(f"data-test=badge-{player.player_id}")
                     ui.linear_progress(value=fraction, show_value=False, color=color).props("rounded size=10px")
                     ui.label(label).classes("text-xs").props(f"data-test=hp-{player.player_id}")
                     if c.conditions:

@@ -39,7 +39,7 @@ class Served:
     api: str
     ui: str
     operator: str
-    process: subprocess.Popen[str]
+    processes: list[subprocess.Popen[str]]
 
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token or self.operator}"}
@@ -51,40 +51,73 @@ class Served:
             assert response.status_code == 201, response.text
             return response.json()["token"]
 
+    def stop(self) -> None:
+        for process in self.processes:
+            stop(process)
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
-    data = tmp_path_factory.mktemp("ui") / "data"
-    api_port, ui_port = free_port(), free_port()
+
+def start(*args: str, wait_for: tuple[str, ...], cwd: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """``everturn ARGS`` in a subprocess; returns once every pattern in ``wait_for`` matched a line
+    of its stdout, with the first group of each match."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--port", str(api_port),
-         "--ui-port", str(ui_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path_factory.getbasetemp(),
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},  # else NiceGUI
-             "PYTHONUNBUFFERED": "1"})                                                # thinks it is under test
-    watchdog = threading.Timer(60.0, process.kill)  # a server or UI that never comes up must not hang the run
+        [sys.executable, "-m", "server.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=cwd, env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},  # else NiceGUI
+                      "PYTHONUNBUFFERED": "1"})                                                # thinks it is a test
+    watchdog = threading.Timer(60.0, process.kill)  # a process that never comes up must not hang the run
     watchdog.start()
-    token, ui_ready = None, False
-    for line in process.stdout:  # the server prints its token, then the UI (same stdout) says it is ready
-        found = re.search(r"first operator token \(shown once\): (\S+)", line)
-        token = found.group(1) if found else token
-        ui_ready = ui_ready or "NiceGUI ready to go" in line
-        if token and ui_ready:
+    found: dict[str, str] = {}
+    for line in process.stdout:
+        for pattern in wait_for:
+            match = re.search(pattern, line)
+            if match and pattern not in found:
+                found[pattern] = match.group(1) if match.groups() else match.group(0)
+        if len(found) == len(wait_for):
             break
     watchdog.cancel()
-    assert token and ui_ready, f"everturn serve did not come up within a minute (exit code {process.poll()})"
+    if len(found) < len(wait_for):
+        stop(process)
+        raise AssertionError(f"everturn {' '.join(args)} did not come up within a minute: missing "
+                             f"{[p for p in wait_for if p not in found]}")
     threading.Thread(target=process.stdout.read, daemon=True).start()  # keep the pipe drained
-    served = Served(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}", token, process)
-    try:
-        with served.http() as http:
-            assert http.get("/health/ready").status_code == 200
-        yield served
-    finally:
+    return process, found
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+TOKEN = r"first operator token \(shown once\): (\S+)"
+UI_READY = r"NiceGUI ready to go"
+
+
+def serve(tmp: Path, *extra: str) -> Served:
+    """``everturn serve`` with its UI beside it."""
+    api_port, ui_port = free_port(), free_port()
+    process, found = start("serve", "--data", str(tmp / "data"), "--port", str(api_port), "--ui-port", str(ui_port),
+                           *extra, wait_for=(TOKEN, UI_READY), cwd=tmp)
+    served = Served(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}", found[TOKEN], [process])
+    with served.http() as http:
+        assert http.get("/health/ready").status_code == 200
+    return served
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    served = serve(tmp_path_factory.mktemp("ui"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def virtual(tmp_path_factory) -> Iterator[Served]:
+    served = serve(tmp_path_factory.mktemp("ui-virtual"), "--clock", "virtual")
+    yield served
+    served.stop()
 
 
 @pytest.fixture(scope="module")

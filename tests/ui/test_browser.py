@@ -5,7 +5,7 @@ import time
 
 from playwright.sync_api import expect
 
-from .conftest import log_in, screenshot
+from .conftest import TOKEN, UI_READY, Served, free_port, log_in, screenshot, start
 
 CHARACTER = {"name": "Ayla", "level": 3, "max_hp": 40, "hp": 31, "ac": 19,
              "saves": {"fortitude": 8, "reflex": 9, "will": 6}, "perception": 9,
@@ -105,3 +105,54 @@ def test_the_console_restarts_an_actor_and_its_restart_count_changes(served, pag
         " return row && Number(row.querySelectorAll('td')[7].textContent) === before + 1; }",
         arg=[before], timeout=10000)
     screenshot(page, "console-after-restart")
+
+
+def test_the_console_moves_a_virtual_clock_and_the_deadline_lands(virtual, page):
+    seat(virtual, "v1")
+    log_in(page, virtual, virtual.operator)
+    page.goto(virtual.ui + "/console")
+    page.wait_for_selector("[data-test=clock]")
+    page.click("[data-test=advance-86400]")
+    page.wait_for_selector("[data-test=clock-now]:has-text('timers fired')")
+    screenshot(page, "console-virtual-clock")
+    with virtual.http() as http:
+        posts = http.get("/api/v1/actors/campaign/v1").json()["state"]["posts"]
+    assert "The ritual completes." in [p["text"] for p in posts]
+    page.goto(virtual.ui + "/campaign/v1")
+    page.wait_for_selector("[data-test=feed] >> text=The ritual completes.")
+
+
+def test_the_ui_reconnects_to_a_restarted_server_and_misses_nothing(tmp_path, page):
+    api_port, ui_port = free_port(), free_port()
+    serve_args = ("serve", "--no-ui", "--data", str(tmp_path / "data"), "--port", str(api_port))
+    server, found = start(*serve_args, wait_for=(TOKEN, r"everturn: (serving)"), cwd=tmp_path)
+    ui_process, _ = start("ui", "--server", f"http://127.0.0.1:{api_port}", "--port", str(ui_port),
+                          wait_for=(UI_READY,), cwd=tmp_path)
+    served = Served(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ui_port}", found[TOKEN], [ui_process, server])
+    try:
+        _, player = seat(served, "r1")
+        log_in(page, served, player)                             # a player: the composer posts actions
+        page.goto(served.ui + "/campaign/r1")
+        page.wait_for_selector("[data-test=connection]:has-text('live')")
+        page.fill("textarea[data-test=composer]", "I light the lantern")
+        page.click("[data-test=post]")
+        page.wait_for_selector("[data-test=post-1]:has-text('I light the lantern')")
+
+        server.kill()                                            # kill -9: the UI's stream drops
+        server.wait()
+        page.wait_for_selector("[data-test=connection]:has-text('reconnecting')")
+        server, _ = start(*serve_args, wait_for=(r"everturn: (serving)",), cwd=tmp_path)
+        served.processes[1] = server
+        with served.http(player) as http:                        # at once: the UI may not be back yet
+            for n in range(2, 6):
+                response = http.post("/api/v1/actors/campaign/r1/commands",
+                                     json={"type": "PostAction", "data": {"text": f"step {n}"}})
+                assert response.status_code == 200, response.text
+        page.wait_for_selector("[data-test=connection]:has-text('live')", timeout=15000)
+        page.wait_for_selector("[data-test=post-5]:has-text('step 5')")
+        shown = page.eval_on_selector_all("[data-test=feed] [data-test^=post-]",
+                                          "nodes => nodes.map(n => n.dataset.test)")
+        assert shown == [f"post-{n}" for n in range(1, 6)]        # every post once, in order: no gap, no repeat
+        screenshot(page, "table-after-reconnect")
+    finally:
+        served.stop()
