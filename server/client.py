@@ -15,6 +15,7 @@ without duplicates, from :meth:`next_message`.
 from __future__ import annotations
 
 import itertools
+import logging
 import queue
 import random
 import threading
@@ -23,8 +24,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import orjson
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
+
+log = logging.getLogger(__name__)
 
 
 class ClientError(Exception):
@@ -165,10 +168,10 @@ class EverturnClient:
             try:
                 for raw in socket:  # type: ignore[union-attr]
                     self._receive(orjson.loads(raw))
-            except ConnectionClosed:
+            except (ConnectionClosed, OSError):
                 pass
-            except OSError:
-                pass
+            except Exception:  # noqa: BLE001 - a reader that dies silently would leave the client deaf
+                log.exception("everturn client: reading the connection failed; reconnecting")
             if self._closing or not self.reconnect:
                 break
             self._reconnect()
@@ -182,7 +185,8 @@ class EverturnClient:
                 self._open()
                 self.reconnects += 1
                 break
-            except (OSError, ConnectionClosed, TimeoutError):
+            except (OSError, WebSocketException, TimeoutError):  # refused, a failed handshake (a server
+                # still starting or stopping answers 5xx), a timeout: try again later
                 self._closed.wait(delay)
                 delay = min(delay * 2, 5.0)
         # hello is on its way; the reader sees the welcome and resumes (see _receive)

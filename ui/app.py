@@ -123,4 +123,5 @@ def run_ui(server: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, stora
     os.environ.setdefault("NICEGUI_STORAGE_PATH", tempfile.mkdtemp(prefix="everturn-ui-"))
     ui.run(host=host, port=port, title="Everturn", reload=False, show=False, favicon="🎲",
            storage_secret=storage_secret or secrets.token_hex(32), reconnect_timeout=10.0, fastapi_docs=False,
-           uvicorn_logging_level="warning")
+           uvicorn_logging_level="warning",
+           timeout_graceful_shutdown=3)  # open browser tabs would otherwise hold a stop for 30 s

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from nicegui import background_tasks, run, ui
+from nicegui import app, background_tasks, run, ui
 
 from actors.campaign.behavior import CampaignKind
 from actors.campaign.messages import Posted
@@ -152,7 +152,7 @@ class TableView:
             self.problem.set_text(f"cannot follow this campaign: {error_text(exc)}")
             return
         client.subscribe(self.address)
-        while not self.closed:
+        while not self.closed and not app.is_stopping and not app.is_stopped:
             message = await run.io_bound(client.next_message, 0.5)
             online = client.connected
             self.connection.set_text("live" if online else "reconnecting…")
@@ -171,10 +171,12 @@ class TableView:
             else:
                 self.render_events(self.live.take_events())
             self.status_stale = True
+        self.close(client)
 
     def close(self, client: Any) -> None:
-        self.closed = True
-        threading.Thread(target=client.close, name="everturn-ui-close", daemon=True).start()
+        if not self.closed:
+            self.closed = True
+            threading.Thread(target=client.close, name="everturn-ui-close", daemon=True).start()
 
     # -- rendering ---------------------------------------------------------------------
 
