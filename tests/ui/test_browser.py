@@ -80,6 +80,10 @@ def test_the_table_shows_posts_live_and_the_gm_countdowns_tick(served, page):
                          json={"type": "RollDice", "data": {"expression": "1d20+9", "reason": "Athletics"}}
                          ).status_code == 200
     page.wait_for_selector("[data-test=roll-1]:has-text('Athletics')")
+    with served.http(gm) as http:                                # the party panel shows who only follows
+        assert http.post("/api/v1/actors/campaign/c1/commands",
+                         json={"type": "MarkFollowing", "data": {"player_id": "ayla"}}).status_code == 200
+    page.wait_for_selector("[data-test=badge-ayla]:has-text('following')")
     page.fill("input[data-test=dice]", "2d6+banana")
     page.click("[data-test=roll]")
     page.wait_for_selector(".q-notification:has-text('command/invalid')")
@@ -105,6 +109,9 @@ def test_the_console_restarts_an_actor_and_its_restart_count_changes(served, pag
         " return row && Number(row.querySelectorAll('td')[7].textContent) === before + 1; }",
         arg=[before], timeout=10000)
     screenshot(page, "console-after-restart")
+    page.click("text=Dead letters")
+    page.click("text=Load dead letters")
+    page.wait_for_selector("[data-test=dead-letters] >> text=No dead letters.")
 
 
 def test_the_console_moves_a_virtual_clock_and_the_deadline_lands(virtual, page):
