@@ -267,6 +267,8 @@ class ActorCell:
         snapshot_due = seq - self.snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
         if batch:
             await runtime.commits.commit(batch)
+        if self.seq == 0 and events:
+            runtime.known_actors += 1  # registered with its first events (above)
         self.state, self.seq = state, seq
         # Durable and applied: from here on a failure must never make the loop retry it.
         self.inflight = None

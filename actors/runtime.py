@@ -110,6 +110,7 @@ class Runtime:
         self.workers = Workers(config.worker_threads, config.worker_processes)
         self.activations = 0
         self.passivations = 0
+        self.known_actors = sum(1 for _ in store.known_actors())  # every actor that ever stored an event
         self.accepting = True
         self._nursery = nursery
         self._accepts: dict[str, frozenset[type]] = {}
@@ -419,6 +420,8 @@ class Runtime:
         stats = self.commits.stats
         return {
             "active": len(self.cells),
+            "known_actors": self.known_actors,
+            "passivated": max(0, self.known_actors - len(self.cells)),  # stored, not in memory (stopped ones too)
             "activations": self.activations,
             "passivations": self.passivations,
             "stopped": sorted(self.halted),

@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ class ServerSettings:
     heartbeat_s: float = 20.0
     backup_dir: str | None = None
     advance_wait: float = 30.0  # seconds a clock advance waits for its timers to be handled
+    sample_interval_s: float = 2.0  # runtime figures kept for the console's plots, this often
 
 
 @dataclass
@@ -69,16 +71,20 @@ class Everturn:
     settings: ServerSettings
     limiter: RateLimiter
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
-    _known: tuple[float, int] = (-1e9, 0)  # (monotonic time counted, actors ever persisted)
-
-    def known_actors(self, runtime: Runtime, max_age: float = 5.0) -> int:
-        """How many actors ever persisted anything; counted at most every ``max_age`` seconds."""
-        at, count = self._known
-        if time.monotonic() - at > max_age:
-            count = sum(1 for _ in runtime.store.known_actors())
-            self._known = (time.monotonic(), count)
-        return count
     event_frames: EventFrames = field(default_factory=EventFrames)
+    history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_SAMPLES))
+
+    def figures(self) -> dict[str, Any]:
+        """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
+        return {**self.runtime.figures(), "at": time.time(), "websocket_clients": self.metrics.websockets}
+
+    async def sample_forever(self) -> None:
+        """Keep the last ``HISTORY_SAMPLES`` figures (the console's plots start with them)."""
+        while True:
+            figures = self.figures()
+            figures["stopped"] = len(figures["stopped"])
+            self.history.append(figures)
+            await trio.sleep(self.settings.sample_interval_s)
 
 
 async def _drain_body() -> None:
@@ -298,9 +304,12 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     @app.get("/api/v1/admin/runtime")
     async def admin_runtime() -> Response:
         operator(ctx)
-        known = ctx.known_actors(runtime)
-        return json_response({**runtime.figures(), "known_actors": known, "passivated": max(0, known - len(runtime.cells)),
-                              "websocket_clients": ctx.metrics.websockets})
+        return json_response(ctx.figures())
+
+    @app.get("/api/v1/admin/runtime/history")
+    async def admin_runtime_history() -> Response:
+        operator(ctx)
+        return json_response({"interval_s": settings.sample_interval_s, "samples": list(ctx.history)})
 
     @app.get("/api/v1/admin/clock")
     async def admin_clock() -> Response:
@@ -534,3 +543,4 @@ LIMIT = re.compile(r"[0-9]{1,3}", re.ASCII)
 CURSOR = re.compile(r"p([0-9]{1,20})", re.ASCII)
 NAME_CURSOR = re.compile(r"a([a-z][a-z0-9_]*/[A-Za-z0-9_.-]{1,200})", re.ASCII)
 MAX_POSITION = 2**64 - 1  # journal positions are unsigned 64-bit keys
+HISTORY_SAMPLES = 300  # runtime figures kept: ten minutes at the default sample interval

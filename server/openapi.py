@@ -322,6 +322,9 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
         "/api/v1/admin/dead-letters": {"get": op("dead letters, page by page", _json({"type": "object"}),
                                                  params=page, tag="operators")},
         "/api/v1/admin/runtime": {"get": op("runtime figures", _json({"type": "object"}), tag="operators")},
+        "/api/v1/admin/runtime/history": {"get": op(
+            "the runtime figures of the last ten minutes, one sample every interval_s (the console's plots)",
+            _json({"type": "object"}), tag="operators")},
         "/api/v1/admin/clock": {"get": op("the server's clock", _json(_ref("ClockState")), tag="operators")},
         "/api/v1/admin/clock/advance": {"post": op("advance a virtual clock, firing due timers in order",
                                                    _json(_ref("ClockAdvanced")), body=_ref("ClockAdvance"),

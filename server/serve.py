@@ -21,7 +21,7 @@ from hypercorn.trio.tcp_server import TCPServer
 from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
 from snapshots import Store
 
-from .app import ServerSettings, create_app
+from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
 
 log = logging.getLogger("everturn.server")
@@ -93,7 +93,15 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     # collections (pauses of 200+ ms with a thousand connections open) get cheaper.
                     gc.freeze()
                     gc.set_threshold(*GC_THRESHOLDS)
+                sampling = trio.CancelScope()
+                nursery.start_soon(_sample, app.everturn, sampling)
                 task_status.started(Running(binds[0], runtime, tokens, first_token, stop))
                 await stop.wait()
+                sampling.cancel()
     finally:
         store.close()
+
+
+async def _sample(ctx: Everturn, scope: trio.CancelScope) -> None:
+    with scope:
+        await ctx.sample_forever()

@@ -5,7 +5,6 @@ an action answers with a notification and the next poll shows its effect.
 """
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -131,7 +130,7 @@ class Console:
             return
         self.rows = flatten(tree)
         self.show_rows()
-        self.gauges.add(time.monotonic(), figures)
+        self.gauges.add(figures["at"], figures)
         for key, chart in self.charts.items():
             chart.options.update(self.gauges.chart(key))
             chart.update()
@@ -262,4 +261,9 @@ class Console:
 async def console(link: Link) -> None:
     view = Console(link)
     view.build()
+    try:                                         # the plots start with the server's last ten minutes
+        for sample in (await link.get("/api/v1/admin/runtime/history"))["samples"]:
+            view.gauges.add(sample["at"], sample)
+    except LinkError as exc:
+        ui.notify(error_text(exc), type="warning")
     await view.poll()

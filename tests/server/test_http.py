@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+import trio
 
 from actors import VirtualClock
 from server.app import SECURITY_HEADERS
@@ -387,6 +388,25 @@ async def test_an_operator_sees_the_tree_an_actor_and_the_runtime_figures(server
 
     figures = (await http.get("/api/v1/admin/runtime", headers=op)).json()
     assert figures["active"] == 2 and figures["activations"] == 2 and figures["commit_writes"] >= 2
+    assert (figures["known_actors"], figures["passivated"], figures["websocket_clients"]) == (2, 0, 0)
+
+
+async def test_the_runtime_history_keeps_the_last_samples_for_the_consoles_plots(launch):
+    running = await launch(sample_interval_s=0.01)
+    op = bearer(operator_token(running))
+    async with http_client(running) as http:
+        await add(http, operator_token(running), "ledger/c1", 5)
+        with trio.fail_after(10):
+            while True:                             # samples are taken on the server's own schedule
+                history = (await http.get("/api/v1/admin/runtime/history", headers=op)).json()
+                if len(history["samples"]) >= 3 and history["samples"][-1]["active"] == 1:
+                    break
+                await trio.sleep(0.01)
+        samples = history["samples"]
+        assert history["interval_s"] == 0.01 and len(samples) <= 300
+        assert [s["at"] for s in samples] == sorted(s["at"] for s in samples)
+        assert samples[-1]["commit_writes"] >= 1 and isinstance(samples[-1]["stopped"], int)
+        assert_error(await http.get("/api/v1/admin/runtime/history"), 401, "auth/missing")
 
 
 async def test_an_operator_passivates_and_restarts_an_actor_without_losing_state(server, http):
@@ -398,6 +418,8 @@ async def test_an_operator_passivates_and_restarts_an_actor_without_losing_state
     assert (gone["seq"], gone["state"]["total"]) == (1, 5)
     again = await http.post("/api/v1/admin/actors/ledger/c1/passivate", headers=op)
     assert again.json()["passivated"] is False
+    figures = (await http.get("/api/v1/admin/runtime", headers=op)).json()
+    assert (figures["known_actors"], figures["active"], figures["passivated"]) == (1, 0, 1)
 
     await add(http, operator_token(server), "ledger/c1", 1)
     restarted = await http.post("/api/v1/admin/actors/ledger/c1/restart", headers=op)
