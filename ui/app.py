@@ -9,17 +9,30 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from nicegui import app, run, ui
+import time
+from nicegui import app, background_tasks, run, ui
 
 from .link import Link, LinkError, error_text, hello
 
 DEFAULT_PORT = 8801
-_links: dict[str, Link] = {}  # browser id -> its logged-in link (tokens stay in this process)
+IDLE_LOGOUT_S = 12 * 3600  # a browser not seen this long logs in again
+_links: dict[str, tuple[Link, float]] = {}  # browser id -> its link, last seen (tokens stay in this process)
 _server = {"url": "http://127.0.0.1:8800"}
 
 
 def current() -> Link | None:
-    return _links.get(app.storage.browser.get("id", ""))
+    """This browser's link, if it logged in and was seen within ``IDLE_LOGOUT_S``."""
+    now = time.monotonic()
+    for browser, (link, seen) in list(_links.items()):
+        if now - seen > IDLE_LOGOUT_S:
+            del _links[browser]
+            background_tasks.create(link.close(), name="close idle link")
+    browser = app.storage.browser.get("id", "")
+    entry = _links.get(browser)
+    if entry is None:
+        return None
+    _links[browser] = (entry[0], now)
+    return entry[0]
 
 
 def frame(title: str, link: Link | None) -> None:
@@ -40,9 +53,9 @@ def frame(title: str, link: Link | None) -> None:
 
 
 async def logout() -> None:
-    link = _links.pop(app.storage.browser.get("id", ""), None)
-    if link is not None:
-        await link.close()
+    entry = _links.pop(app.storage.browser.get("id", ""), None)
+    if entry is not None:
+        await entry[0].close()
     ui.navigate.to("/login")
 
 
@@ -74,7 +87,7 @@ def login_page() -> None:
                 return
             if who is None:
                 return
-            _links[app.storage.browser["id"]] = Link(_server["url"], value, who)
+            _links[app.storage.browser["id"]] = (Link(_server["url"], value, who), time.monotonic())
             ui.navigate.to("/")
 
         token.on("keydown.enter", submit)

@@ -70,3 +70,35 @@ async def test_a_bad_token_is_refused_at_connect(server):
             client.close()
 
     assert await trio.to_thread.run_sync(story) == "auth/invalid"
+
+
+async def test_a_failed_handshake_while_reconnecting_is_retried(server, monkeypatch):
+    """A server still starting (or stopping) can answer the upgrade with a 5xx: try again, don't go deaf."""
+    import server.client as module
+    from websockets.exceptions import InvalidHandshake
+
+    token, _ = server.tokens.create("gm", campaign="c1")
+    real, refused = module.connect, []
+
+    def connect(*args, **kwargs):
+        if len(refused) < 2 and module_state["dropped"]:
+            refused.append(args[0])
+            raise InvalidHandshake("server rejected WebSocket connection: HTTP 503")
+        return real(*args, **kwargs)
+
+    module_state = {"dropped": False}
+    monkeypatch.setattr(module, "connect", connect)
+
+    def story() -> tuple[int, int]:
+        with EverturnClient(ws_url(server), token) as client:
+            client.subscribe("ledger/c1")
+            assert client.next_message(timeout=10)["type"] == "snapshot"
+            module_state["dropped"] = True
+            client._socket.close()                          # the connection drops; the next two upgrades fail
+            ack = client.command("ledger/c1", "Add", {"amount": 7}, timeout=20)
+            event = client.next_message(timeout=10)
+            assert client.connected and event["type"] == "event"
+            return ack["seq"], client.reconnects
+
+    seq, reconnects = await trio.to_thread.run_sync(story)
+    assert (seq, reconnects, len(refused)) == (1, 1, 2)
