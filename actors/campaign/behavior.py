@@ -13,21 +13,22 @@ from ..dice import parse, roll_expression, seed_of
 from ..combat.messages import (
     BeginEncounter, PlayerActed, RemoveCombatant, RestoreCombatant, SetTurnLimit, StopEncounter,
 )
-from ..combat.state import Combatant
+from ..combat.rules import adjusted, conditions_from_text
+from ..combat.state import Combatant, Stats, StrikeStat
 from ..errors import Forbidden, Rejected
 from ..messages import ChildFailed, Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import enforcement
 from .messages import (
     CampaignCreated, CancelOrder, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared, DeadlineSet,
-    DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing, ModeChanged,
-    OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
+    DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing,
+    ModeChanged, OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
     RollDice, SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
     UpdateSettings,
 )
 from .state import (
-    FINISHED_ORDERS, HOUR, RECENT_POSTS, RECENT_ROLLS, Campaign, Deadline, EncounterView, Order, Player, Roll, Scene,
-    Settings,
+    FINISHED_ORDERS, HOUR, RECENT_POSTS, RECENT_ROLLS, Campaign, Character, Deadline, EncounterView, Order, Player,
+    Roll, Scene, Settings,
 )
 
 
@@ -233,7 +234,10 @@ def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...
     for player_id in (*players, *command.initiative):
         known_player(state, player_id)
     fighters = [Combatant(cid=p, name=state.players[p].character.name, player_id=p,
-                          initiative=command.initiative.get(p, state.players[p].character.perception + 10))
+                          initiative=command.initiative.get(p, state.players[p].character.perception + 10),
+                          stats=character_stats(state.players[p].character), hp=state.players[p].character.hp,
+                          conditions=conditions_from_text(state.players[p].character.conditions),
+                          zone=command.zones.get(p, "melee"))
                 for p in dict.fromkeys(players)]
     taken = {f.cid for f in fighters}
     for i, npc in enumerate(command.npcs, 1):
@@ -241,8 +245,22 @@ def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...
         if cid in taken:
             raise Rejected("campaign/duplicate_combatant", f"two combatants are called {cid!r}")
         taken.add(cid)
-        fighters.append(Combatant(cid=cid, name=npc.name, initiative=npc.initiative))
+        try:
+            stats = None if npc.stats is None else adjusted(npc.stats, npc.adjustment)
+        except ValueError as exc:
+            raise Rejected("campaign/invalid_creature", f"{npc.name}: {exc}") from exc
+        fighters.append(Combatant(cid=cid, name=npc.name, initiative=npc.initiative, stats=stats, hp=npc.hp,
+                                  zone=npc.zone))
     return tuple(fighters)
+
+
+def character_stats(character: Character) -> Stats:
+    """A player character's stat block as the encounter rules read it."""
+    strikes = tuple(StrikeStat(name=s.name, attack=s.attack, damage=s.damage, agile="agile" in s.traits,
+                               ranged="ranged" in s.traits) for s in character.strikes)
+    return Stats(level=character.level, max_hp=character.max_hp, ac=character.ac,
+                 fortitude=character.saves.fortitude, reflex=character.saves.reflex, will=character.saves.will,
+                 perception=character.perception, strikes=strikes, skills=character.skills)
 
 
 def merged_settings(current: Settings, change: Settings) -> Settings:

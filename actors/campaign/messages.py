@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..combat.state import Stats
 from ..dice import parse
 from ..messages import Command, Event, Internal
 from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Roll, Scene, Settings, TurnMeta
@@ -84,6 +85,10 @@ class Npc(Frozen):
     name: str = Field(min_length=1, max_length=80)
     initiative: int = Field(ge=-100, le=200)
     cid: str | None = Field(None, pattern=ID, description="defaults to npc-1, npc-2, ... in the order given")
+    stats: Stats | None = Field(None, description="a stat block: the rules run this creature (else narrative only)")
+    adjustment: Literal["normal", "elite", "weak"] = "normal"
+    hp: int | None = Field(None, ge=0, le=5000, description="starting HP (default: its max_hp)")
+    zone: str = Field("melee", min_length=1, max_length=40)
 
 
 class StartEncounter(Command):
@@ -95,6 +100,8 @@ class StartEncounter(Command):
     npcs: tuple[Npc, ...] = Field(default=(), max_length=50)
     players: tuple[str, ...] | None = Field(None, max_length=20, description="default: every player not inactive")
     initiative: dict[str, int] = Field(default_factory=dict, max_length=20)
+    zones: dict[str, str] = Field(default_factory=dict, max_length=20, description="player_id -> starting zone "
+                                  "(default: melee)")
     max_rounds: int = Field(10, ge=1, le=1000, description="the encounter ends itself after this many rounds")
 
 

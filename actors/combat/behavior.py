@@ -12,11 +12,13 @@ from ..campaign.messages import CombatUpdate
 from ..errors import Forbidden, Rejected
 from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
+from . import rules
 from .messages import (
-    BeginEncounter, CombatantRemoved, CombatantRestored, EncounterBegun, EncounterEnded, EndTurn, PlayerActed,
+    Act, ActionsRegained, ActionTaken, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged, Damaged,
+    EncounterBegun, EncounterEnded, EndTurn, Guarded, Moved, PersistentDamageRolled, PlayerActed, RecoveryRolled,
     RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
 )
-from .state import Encounter
+from .state import Encounter, Fighter
 
 EPSILON = 0.001  # timers fire on whole milliseconds
 SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
@@ -25,10 +27,11 @@ SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons i
 class CombatKind(Behavior[Encounter]):
     kind = "combat"
     State = Encounter
-    commands = (EndTurn, SkipTurn, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant, PlayerActed,
+    commands = (Act, EndTurn, SkipTurn, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant, PlayerActed,
                 SetTurnLimit, TimerFired)
     events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
-              EncounterEnded)
+              EncounterEnded, ActionTaken, ActionsRegained, Damaged, ConditionChanged, Moved, Guarded, RecoveryRolled,
+              PersistentDamageRolled)
 
     def parent(self, address: str) -> str | None:
         return f"campaign/{address.split('/', 1)[1].rsplit('.', 1)[0]}"
@@ -41,11 +44,11 @@ class CombatKind(Behavior[Encounter]):
             events: list[Event] = [EncounterBegun(campaign=command.campaign, n=command.n,
                                                   combatants=command.combatants, turn_idle_s=command.turn_idle_s,
                                                   max_rounds=command.max_rounds, at=now)]
-            events += self._next_turn(self.replay(state, events), now)
+            events += self._next_turn(self.replay(state, events), now, self.roller(ctx, state))
         elif not state.begun:
             raise Rejected("combat/not_begun", "this encounter has not begun; start it from its campaign")
         elif state.ended:
-            if isinstance(command, (EndTurn, SkipTurn)):
+            if isinstance(command, (EndTurn, SkipTurn, Act)):
                 raise Rejected("combat/ended", "this encounter is over")
             return Decision()
         else:
@@ -55,31 +58,45 @@ class CombatKind(Behavior[Encounter]):
         return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired),
                         tells=report(after, events, now))
 
+    @staticmethod
+    def roller(ctx: Context, state: Encounter, supplied: tuple[int, ...] | None = None) -> rules.Roller:
+        return rules.Roller(ctx.address, state.dice_used, supplied)
+
     def _handle(self, state: Encounter, command: Command, ctx: Context, now: float) -> list[Event]:
         by = ctx.by or {}
         match command:
-            case EndTurn(round=round_, turn=turn):
-                current = state.combatants.get(state.current or "")
-                if not is_gm(by) and (current is None or current.player_id is None
-                                      or by.get("character") != current.player_id):
-                    raise Forbidden("combat/not_your_turn", "only the combatant whose turn it is (or the GM) ends it")
+            case Act(round=round_, turn=turn, action=action, dice=dice):
+                self._may_act(state, by)
                 self._same_turn(state, round_, turn)
-                return self._end_turn(state, now, "ended", command.action)
+                if dice is not None and not (is_gm(by) or by.get("role") == "bridge"):
+                    raise Forbidden("combat/dice_not_trusted", "only a GM or a bridge submits its own dice")
+                roller = self.roller(ctx, state, dice)
+                events = rules.act(state, state.current or "", action, roller)
+                roller.finish()
+                after = self.replay(state, events)
+                ending = rules.outcome(after)
+                if ending is not None:
+                    events.append(EncounterEnded(reason=ending, at=now))
+                return events
+            case EndTurn(round=round_, turn=turn):
+                self._may_act(state, by)
+                self._same_turn(state, round_, turn)
+                return self._end_turn(state, now, "ended", self.roller(ctx, state), command.action)
             case SkipTurn(round=round_, turn=turn):
                 if not is_gm(by):
                     raise Forbidden("combat/gm_only", "only the GM (or an operator) skips a turn")
                 self._same_turn(state, round_, turn)
-                return self._end_turn(state, now, "skipped")
+                return self._end_turn(state, now, "skipped", self.roller(ctx, state))
             case TimerFired():
                 due = state.turn_due()
                 if due is None or due > now + EPSILON:
                     return []
-                return self._end_turn(state, now, "auto_skipped")
+                return self._end_turn(state, now, "auto_skipped", self.roller(ctx, state))
             case PlayerActed(player_id=player_id, text=text):
                 current = state.combatants.get(state.current or "")
                 if current is None or current.player_id != player_id:
                     return []  # not their turn (any more): the post stands, the turn is someone else's
-                return self._end_turn(state, now, "ended", text or None, reported=True)
+                return self._end_turn(state, now, "ended", self.roller(ctx, state), text or None, reported=True)
             case RemoveCombatant(player_id=player_id):
                 cid = player_cid(state, player_id)
                 if cid is None or cid in state.removed:
@@ -87,7 +104,7 @@ class CombatKind(Behavior[Encounter]):
                 events: list[Event] = [CombatantRemoved(cid=cid)]
                 if state.current == cid:
                     events.insert(0, TurnEnded(round=state.round, turn=state.turn, cid=cid, how="left", at=now))
-                    events += self._next_turn(self.replay(state, events), now)
+                    events += self._next_turn(self.replay(state, events), now, self.roller(ctx, state))
                 return events
             case RestoreCombatant(player_id=player_id):
                 cid = player_cid(state, player_id)
@@ -95,7 +112,7 @@ class CombatKind(Behavior[Encounter]):
                     return []
                 events = [CombatantRestored(cid=cid)]
                 if state.current is None:  # nobody could act: the fight resumes with them
-                    events += self._next_turn(self.replay(state, events), now)
+                    events += self._next_turn(self.replay(state, events), now, self.roller(ctx, state))
                 return events
             case SetTurnLimit(turn_idle_s=limit):
                 return [TurnLimitSet(turn_idle_s=limit)] if limit != state.turn_idle_s else []
@@ -104,44 +121,96 @@ class CombatKind(Behavior[Encounter]):
         raise AssertionError(f"unhandled command {command!r}")
 
     @staticmethod
+    def _may_act(state: Encounter, by: dict[str, Any]) -> None:
+        current = state.combatants.get(state.current or "")
+        if not is_gm(by) and (current is None or current.player_id is None
+                              or by.get("character") != current.player_id):
+            raise Forbidden("combat/not_your_turn", "only the combatant whose turn it is (or the GM) acts now")
+
+    @staticmethod
     def _same_turn(state: Encounter, round_: int, turn: int) -> None:
         if (round_, turn) != (state.round, state.turn) or state.current is None:
             raise Rejected("combat/turn_moved", f"round {round_} turn {turn} is over; it is now round "
                            f"{state.round} turn {state.turn}", {"round": state.round, "turn": state.turn,
                                                                 "current": state.current})
 
-    def _end_turn(self, state: Encounter, now: float, how: str, action: str | None = None,
+    def _end_turn(self, state: Encounter, now: float, how: str, roller: rules.Roller, action: str | None = None,
                   reported: bool = False) -> list[Event]:
-        ended = TurnEnded(round=state.round, turn=state.turn, cid=state.current or "", how=how, at=now,
-                          action=None if reported else action)
-        return [ended, *self._next_turn(self.evolve(state, ended), now)]
+        """End-of-turn ticks, the turn's end, then the next turn (or the fight's end)."""
+        events: list[Event] = rules.end_of_turn(state, state.current or "", roller)
+        events.append(TurnEnded(round=state.round, turn=state.turn, cid=state.current or "", how=how, at=now,
+                                action=None if reported else action))
+        after = self.replay(state, events)
+        ending = rules.outcome(after)
+        if ending is not None:
+            return [*events, EncounterEnded(reason=ending, at=now)]
+        return [*events, *self._next_turn(after, now, roller)]
 
-    @staticmethod
-    def _next_turn(state: Encounter, now: float) -> list[Event]:
-        """Whoever acts next: the next in order who has not had a turn this round, else a new round."""
-        order = state.order()
-        if not order:
-            return []  # nobody can act until someone returns
-        waiting = [c for c in order if c.cid not in state.had_turn]
-        if waiting:
-            return [TurnStarted(round=state.round, turn=state.turn + 1, cid=waiting[0].cid, at=now)]
-        if state.round >= state.max_rounds:
-            return [EncounterEnded(reason="max_rounds", at=now)]
-        return [TurnStarted(round=state.round + 1, turn=1, cid=order[0].cid, at=now)]
+    def _next_turn(self, state: Encounter, now: float, roller: rules.Roller) -> list[Event]:
+        """Whoever acts next: the next in order who has not had a turn this round, else a new round.
+
+        The turn starts with its ticks (actions regained, or a dying combatant's recovery
+        check); a combatant who cannot act then ends its turn at once.
+        """
+        events: list[Event] = []
+        for _ in range(len(state.combatants) * (state.max_rounds + 1) + 1):
+            order = state.order()
+            if not order:
+                return events  # nobody can act until someone returns
+            waiting = [c for c in order if c.cid not in state.had_turn]
+            if waiting:
+                started = TurnStarted(round=state.round, turn=state.turn + 1, cid=waiting[0].cid, at=now)
+            elif state.round >= state.max_rounds:
+                return [*events, EncounterEnded(reason="max_rounds", at=now)]
+            else:
+                started = TurnStarted(round=state.round + 1, turn=1, cid=order[0].cid, at=now)
+            state = self.evolve(state, started)
+            ticks = rules.start_of_turn(state, started.cid, roller)
+            state = self.replay(state, ticks)
+            events += [started, *ticks]
+            fighter = state.fighters.get(started.cid)
+            if fighter is None or (fighter.actions > 0 and not fighter.out):
+                return events
+            closing = [*rules.end_of_turn(state, started.cid, roller),
+                       TurnEnded(round=state.round, turn=state.turn, cid=started.cid, how="out", at=now)]
+            state = self.replay(state, closing)
+            events += closing
+            ending = rules.outcome(state)
+            if ending is not None:
+                return [*events, EncounterEnded(reason=ending, at=now)]
+        raise AssertionError("no turn could start")
 
     def evolve(self, state: Encounter, event: Event) -> Encounter:
         match event:
             case EncounterBegun():
+                fighters = {c.cid: Fighter(hp=c.stats.max_hp if c.hp is None else min(c.hp, c.stats.max_hp),
+                                           zone=c.zone, conditions=dict(c.conditions))
+                            for c in event.combatants if c.stats is not None}
                 return state.model_copy(update={
                     "begun": True, "campaign": event.campaign, "n": event.n, "turn_idle_s": event.turn_idle_s,
                     "max_rounds": event.max_rounds, "round": 1, "turn": 0,
-                    "combatants": {c.cid: c for c in event.combatants}})
+                    "combatants": {c.cid: c for c in event.combatants}, "fighters": fighters})
+            case ActionTaken() | ActionsRegained() | Damaged() | ConditionChanged() | Moved() | Guarded() | \
+                    RecoveryRolled() | PersistentDamageRolled():
+                fighters = {**state.fighters, event.cid: rules.evolve_fighter(state.fighters[event.cid], event)}
+                if isinstance(event, ActionTaken) and event.kind == "demoralize" and event.target in fighters:
+                    target = fighters[event.target]
+                    fighters[event.target] = target.model_copy(
+                        update={"demoralized_by": (*target.demoralized_by, event.cid)})
+                dice_used = getattr(event, "dice_used", None)
+                update = {"fighters": fighters}
+                if dice_used is not None and not getattr(event, "supplied", False):
+                    update["dice_used"] = dice_used
+                return state.model_copy(update=update)
             case TurnStarted():
                 had = state.had_turn if event.round == state.round else ()
                 return state.model_copy(update={"round": event.round, "turn": event.turn, "current": event.cid,
                                                 "turn_started_at": event.at, "had_turn": (*had, event.cid)})
             case TurnEnded():
                 update: dict[str, Any] = {"current": None}
+                if event.cid in state.fighters:  # the multiple attack penalty resets at the end of the turn
+                    update["fighters"] = {**state.fighters, event.cid: state.fighters[event.cid].model_copy(
+                        update={"attacks": 0, "actions": 0})}
                 if event.how == "auto_skipped":
                     update["auto_skips"] = state.auto_skips + 1
                 return state.model_copy(update=update)

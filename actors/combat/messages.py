@@ -1,10 +1,15 @@
 """Encounter commands and events.  ``Internal`` commands come from the campaign only."""
 from __future__ import annotations
 
+from typing import Annotated, Literal, Union
+
 from pydantic import Field
 
 from ..messages import Command, Event, Internal
-from .state import Combatant
+from .state import Combatant, Frozen
+
+CID = r"^[A-Za-z0-9_-]{1,64}$"
+ZONE = Field(min_length=1, max_length=40, description="a zone of the scene, e.g. melee, balcony, behind cover")
 
 
 class EndTurn(Command):
@@ -24,6 +29,73 @@ class SkipTurn(Command):
 
     round: int = Field(ge=1, le=1_000_000)
     turn: int = Field(ge=1, le=1_000)
+
+
+class StrikeAction(Frozen):
+    kind: Literal["strike"] = "strike"
+    target: str = Field(pattern=CID)
+    strike: str | None = Field(None, max_length=80, description="which of the attacker's strikes (default: the first)")
+
+
+class StrideAction(Frozen):
+    """Move to another zone (1 action)."""
+
+    kind: Literal["stride"] = "stride"
+    zone: str = ZONE
+
+
+class StepAction(Frozen):
+    """Move carefully to another zone (1 action): leaves no opening for reactions."""
+
+    kind: Literal["step"] = "step"
+    zone: str = ZONE
+
+
+class RaiseShieldAction(Frozen):
+    """+2 circumstance to AC until the start of your next turn (1 action)."""
+
+    kind: Literal["raise_shield"] = "raise_shield"
+
+
+class TakeCoverAction(Frozen):
+    """+2 circumstance to AC until you move (1 action); does not add to a raised shield."""
+
+    kind: Literal["take_cover"] = "take_cover"
+
+
+class DemoralizeAction(Frozen):
+    """Intimidation against the target's Will DC: frightened 1, 2 on a critical success (1 action)."""
+
+    kind: Literal["demoralize"] = "demoralize"
+    target: str = Field(pattern=CID)
+
+
+class ActivityAction(Frozen):
+    """Anything else, at the cost its user declares (1 to 3 actions); the rules only count the actions."""
+
+    kind: Literal["activity"] = "activity"
+    name: str = Field(min_length=1, max_length=80)
+    cost: int = Field(ge=1, le=3)
+    text: str = Field("", max_length=2000)
+
+
+Action = Annotated[Union[StrikeAction, StrideAction, StepAction, RaiseShieldAction, TakeCoverAction, DemoralizeAction,
+                         ActivityAction], Field(discriminator="kind")]
+
+
+class Act(Command):
+    """Take one action on the current turn, under the rules.
+
+    ``round`` and ``turn`` name the turn (compare-and-swap, like EndTurn).  The combatant's
+    player acts for themselves; the GM for whoever's turn it is.  ``dice``: a GM or a bridge
+    may submit the faces it rolled itself (in the order the action reads them: the d20,
+    then the damage dice); everyone else gets the encounter's seeded dice.
+    """
+
+    round: int = Field(ge=1, le=1_000_000)
+    turn: int = Field(ge=1, le=1_000)
+    action: Action
+    dice: tuple[int, ...] | None = Field(None, max_length=200)
 
 
 class BeginEncounter(Internal):
@@ -101,3 +173,88 @@ class TurnLimitSet(Event):
 class EncounterEnded(Event):
     reason: str  # gm | max_rounds | nobody_left
     at: float
+
+
+class Attack(Frozen):
+    """One attack or check roll and what came of it."""
+
+    d20: int
+    modifier: int
+    total: int
+    dc: int
+    degree: str               # critical_failure | failure | success | critical_success
+    map: int = 0              # the multiple attack penalty in the modifier
+    damage_dice: tuple[int, ...] = ()
+    damage: int = 0
+
+
+class ActionTaken(Event):
+    cid: str
+    kind: str
+    cost: int
+    target: str | None = None
+    name: str | None = None   # the strike or activity
+    attack: Attack | None = None
+    text: str = ""
+    dice_used: int            # the dice stream's position after it
+    supplied: bool = False    # the caller rolled the dice
+
+
+class ActionsRegained(Event):
+    """The start of a turn: actions (after slowed and stunned), the reaction, a lowered shield."""
+
+    cid: str
+    actions: int
+    stunned: int              # stunned left after the actions it took
+
+
+class Damaged(Event):
+    cid: str
+    amount: int
+    critical: bool
+    hp: int
+    dying: int
+    dead: bool
+
+
+class ConditionChanged(Event):
+    cid: str
+    name: str
+    value: int                # 0: gone
+
+
+class Moved(Event):
+    cid: str
+    zone: str
+
+
+class Guarded(Event):
+    cid: str
+    shield: bool
+    cover: bool
+
+
+class RecoveryRolled(Event):
+    """A dying combatant's flat check at the start of its turn (DC 10 + dying)."""
+
+    cid: str
+    roll: int
+    dc: int
+    degree: str
+    dying: int
+    wounded: int
+    dead: bool
+    dice_used: int
+
+
+class PersistentDamageRolled(Event):
+    """End of turn: persistent damage of one type, then its DC 15 flat check."""
+
+    cid: str
+    damage_type: str
+    damage_dice: tuple[int, ...]
+    amount: int
+    flat: int
+    ended: bool
+    dice_used: int
+

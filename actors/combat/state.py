@@ -1,21 +1,84 @@
 """An encounter's initiative: who fights, in which order, whose turn it is and since when."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..dice import parse
 from ..messages import State
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 HOUR = 3600.0
 
 
-class Combatant(BaseModel):
+class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+class StrikeStat(Frozen):
+    name: str = Field(min_length=1, max_length=80)
+    attack: int = Field(ge=-10, le=60, description="the attack modifier")
+    damage: str = Field(min_length=1, max_length=40, description="dice expression, e.g. 1d8+4")
+    damage_type: str = Field("physical", min_length=1, max_length=30)
+    agile: bool = False
+    ranged: bool = False
+
+    @field_validator("damage")
+    @classmethod
+    def _dice(cls, damage: str) -> str:
+        parse(damage)
+        return damage
+
+
+class Stats(Frozen):
+    """What the rules need of a combatant: a compact stat block (already elite/weak adjusted)."""
+
+    level: int = Field(ge=-1, le=25)
+    max_hp: int = Field(ge=1, le=5000)
+    ac: int = Field(ge=0, le=80)
+    fortitude: int = Field(ge=-10, le=60)
+    reflex: int = Field(ge=-10, le=60)
+    will: int = Field(ge=-10, le=60)
+    perception: int = Field(ge=-10, le=60)
+    strikes: tuple[StrikeStat, ...] = Field(default=(), max_length=10)
+    skills: dict[str, int] = Field(default_factory=dict, max_length=30)
+    tactics: Literal["brute", "cowardly"] = Field("brute", description="how the built-in policy fights it")
+
+
+class Combatant(Frozen):
     cid: str = Field(pattern=ID, description="unique in the encounter; a player's combatant is their player_id")
     name: str = Field(min_length=1, max_length=80)
     initiative: int = Field(ge=-100, le=200)
     player_id: str | None = Field(None, description="None: a creature the GM runs")
+    stats: Stats | None = Field(None, description="None: a narrative combatant the rules do not run")
+    hp: int | None = Field(None, ge=0, description="starting HP (default: max_hp)")
+    conditions: dict[str, int] = Field(default_factory=dict, description="starting conditions")
+    zone: str = Field("melee", min_length=1, max_length=40)
+
+
+class Fighter(Frozen):
+    """A combatant's state under the rules: changes every turn."""
+
+    hp: int
+    zone: str
+    conditions: dict[str, int] = Field(default_factory=dict)  # frightened 2, off_guard 1, ...
+    persistent: dict[str, str] = Field(default_factory=dict)  # damage type -> dice, e.g. fire: 1d6
+    dying: int = 0
+    wounded: int = 0
+    doomed: int = 0
+    dead: bool = False
+    actions: int = 0          # left this turn
+    reaction: bool = False    # still available
+    attacks: int = 0          # attacks made this turn (the multiple attack penalty)
+    shield_raised: bool = False
+    cover: bool = False
+    demoralized_by: tuple[str, ...] = ()  # who already tried (a target is immune to them after)
+
+    @property
+    def out(self) -> bool:
+        """Can't act: dead, or at 0 HP (dying or unconscious)."""
+        return self.dead or self.hp <= 0
 
 
 class Encounter(State):
@@ -33,11 +96,14 @@ class Encounter(State):
     max_rounds: int = 10
     ended: bool = False
     auto_skips: int = 0
+    fighters: dict[str, Fighter] = Field(default_factory=dict)  # combatants with stats
+    dice_used: int = 0                                         # the encounter's dice stream position
 
     def order(self) -> list[Combatant]:
-        """The initiative order of everyone still in the fight: highest first; on a tie the
-        GM's creatures act before the players (PF2e), then by name."""
-        return sorted((c for c in self.combatants.values() if c.cid not in self.removed),
+        """The initiative order of everyone still in the fight (not removed, not dead): highest
+        first; on a tie the GM's creatures act before the players (PF2e), then by name."""
+        return sorted((c for c in self.combatants.values()
+                       if c.cid not in self.removed and not (c.cid in self.fighters and self.fighters[c.cid].dead)),
                       key=lambda c: (-c.initiative, c.player_id is not None, c.name, c.cid))
 
     def turn_due(self) -> float | None:

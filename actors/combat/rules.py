@@ -1,0 +1,328 @@
+"""The rules an encounter keeps: actions and their costs, attacks, damage and dying, the
+ticks at the start and end of a turn.  Pure: (state, action, dice) -> events.
+
+The numbers come from :mod:`engine_ext.pf2e`; the dice from the encounter's seeded stream
+(``engine_ext.dice``), or from a trusted caller who rolled them itself.  Every face read is
+stored in the event, so the journal audits every roll and replay never rolls again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from engine_ext import pf2e
+from engine_ext.dice import roll
+
+from ..dice import parse, seed_of
+from ..errors import Rejected
+from .messages import (
+    ActionsRegained, ActionTaken, ActivityAction, Attack, ConditionChanged, Damaged, DemoralizeAction, Guarded, Moved,
+    PersistentDamageRolled, RaiseShieldAction, RecoveryRolled, StepAction, StrideAction, StrikeAction,
+    TakeCoverAction,
+)
+from .state import Combatant, Encounter, Fighter, Stats
+
+COSTS = {"strike": 1, "stride": 1, "step": 1, "raise_shield": 1, "take_cover": 1, "demoralize": 1}
+FLAGS = {"off_guard", "unconscious", "prone"}                      # conditions without a value
+VALUED = {"frightened", "sickened", "clumsy", "enfeebled", "slowed", "stunned"}
+CONDITIONS = FLAGS | VALUED
+
+
+class Roller:
+    """Dice for one decision: the encounter's stream from ``dice_used`` on, or the caller's faces."""
+
+    def __init__(self, address: str, counter: int, supplied: tuple[int, ...] | None = None) -> None:
+        self.seed = seed_of(address)
+        self.counter = counter
+        self.supplied = list(supplied) if supplied is not None else None
+        self.read = 0
+
+    def die(self, sides: int) -> int:
+        if self.supplied is None:
+            face = roll(self.seed, self.counter, 1, sides)[0]
+            self.counter += 1
+            return face
+        if self.read >= len(self.supplied):
+            raise Rejected("combat/bad_dice", f"not enough dice: this action reads at least {self.read + 1}")
+        face = self.supplied[self.read]
+        self.read += 1
+        if not 1 <= face <= sides:
+            raise Rejected("combat/bad_dice", f"die {self.read} shows {face}, but a d{sides} shows 1 to {sides}")
+        return face
+
+    def expression(self, text: str) -> tuple[tuple[int, ...], int]:
+        """Roll a dice expression: (every face, the total)."""
+        expression = parse(text)
+        faces: list[int] = []
+        total = expression.flat
+        for sign, count, sides in expression.dice:
+            rolled = [self.die(sides) for _ in range(count)]
+            faces += rolled
+            total += sign * sum(rolled)
+        return tuple(faces), total
+
+    def finish(self) -> None:
+        if self.supplied is not None and self.read != len(self.supplied):
+            raise Rejected("combat/bad_dice", f"{len(self.supplied)} dice given, this action reads {self.read}")
+
+    @property
+    def is_supplied(self) -> bool:
+        return self.supplied is not None
+
+
+def adjusted(stats: Stats, adjustment: str) -> Stats:
+    """The elite (+2 everywhere, more HP, a higher level) or weak (the mirror) version of a creature."""
+    if adjustment == "normal":
+        return stats
+    if adjustment == "elite":
+        level, hp = pf2e.elite(stats.level, stats.max_hp)
+        step = pf2e.ADJUSTMENT
+    else:
+        level, hp = pf2e.weak(stats.level, stats.max_hp)
+        step = -pf2e.ADJUSTMENT
+    strikes = tuple(s.model_copy(update={"attack": s.attack + step, "damage": f"{s.damage}{step:+d}"})
+                    for s in stats.strikes)
+    return stats.model_copy(update={
+        "level": level, "max_hp": hp, "ac": stats.ac + step, "fortitude": stats.fortitude + step,
+        "reflex": stats.reflex + step, "will": stats.will + step, "perception": stats.perception + step,
+        "skills": {k: v + step for k, v in stats.skills.items()}, "strikes": strikes})
+
+
+def conditions_from_text(conditions: tuple[str, ...]) -> dict[str, int]:
+    """A character sheet's conditions (``frightened 1``, ``off-guard``) as the rules count them; others are kept
+    for the story only."""
+    out: dict[str, int] = {}
+    for text in conditions:
+        words = text.strip().lower().replace("-", "_").split()
+        if not words:
+            continue
+        value = int(words[-1]) if len(words) > 1 and words[-1].isdigit() else 1
+        name = "_".join(words[:-1]) if len(words) > 1 and words[-1].isdigit() else "_".join(words)
+        if name in CONDITIONS:
+            out[name] = value
+    return out
+
+
+# -- reading the state -------------------------------------------------------------------------
+
+def fighter_of(state: Encounter, cid: str) -> tuple[Combatant, Fighter]:
+    combatant = state.combatants.get(cid)
+    fighter = state.fighters.get(cid)
+    if combatant is None:
+        raise Rejected("combat/no_such_combatant", f"no combatant {cid!r} in this encounter")
+    if fighter is None or combatant.stats is None:
+        raise Rejected("combat/no_stats", f"{combatant.name} has no stat block; the rules cannot run it")
+    return combatant, fighter
+
+
+def statistic(fighter: Fighter, base: int, name: str, extra: list[tuple[str, int]] | None = None) -> int:
+    return base + pf2e.stack([*pf2e.condition_modifiers(fighter.conditions, name), *(extra or [])])
+
+
+def armor_class(combatant: Combatant, fighter: Fighter) -> int:
+    guard = [("circumstance", 2)] if fighter.shield_raised or fighter.cover else []
+    return statistic(fighter, combatant.stats.ac, "ac", guard)
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+def act(state: Encounter, cid: str, action: Any, roller: Roller) -> list[Any]:
+    """The events of ``cid`` taking ``action`` now; Rejected if the rules forbid it."""
+    combatant, fighter = fighter_of(state, cid)
+    cost = action.cost if isinstance(action, ActivityAction) else COSTS[action.kind]
+    if fighter.out:
+        raise Rejected("combat/cannot_act", f"{combatant.name} cannot act (at 0 HP)")
+    if cost > fighter.actions:
+        raise Rejected("combat/no_actions", f"{combatant.name} has {fighter.actions} action(s) left this turn; "
+                       f"{action.kind} costs {cost}", {"actions": fighter.actions, "cost": cost})
+    match action:
+        case StrikeAction():
+            return strike(state, combatant, fighter, action, roller)
+        case StrideAction(zone=zone) | StepAction(zone=zone):
+            if zone == fighter.zone:
+                raise Rejected("combat/same_zone", f"{combatant.name} is already in {zone}")
+            return [taken(cid, action.kind, cost, roller), Moved(cid=cid, zone=zone),
+                    *([Guarded(cid=cid, shield=fighter.shield_raised, cover=False)] if fighter.cover else [])]
+        case RaiseShieldAction():
+            return [taken(cid, action.kind, cost, roller), Guarded(cid=cid, shield=True, cover=fighter.cover)]
+        case TakeCoverAction():
+            return [taken(cid, action.kind, cost, roller), Guarded(cid=cid, shield=fighter.shield_raised, cover=True)]
+        case DemoralizeAction():
+            return demoralize(state, combatant, fighter, action, roller)
+        case ActivityAction():
+            return [taken(cid, action.kind, cost, roller, name=action.name, text=action.text)]
+    raise AssertionError(f"unhandled action {action!r}")
+
+
+def taken(cid: str, kind: str, cost: int, roller: Roller, **fields: Any) -> ActionTaken:
+    return ActionTaken(cid=cid, kind=kind, cost=cost, dice_used=roller.counter, supplied=roller.is_supplied, **fields)
+
+
+def strike(state: Encounter, combatant: Combatant, fighter: Fighter, action: StrikeAction,
+           roller: Roller) -> list[Any]:
+    strikes = combatant.stats.strikes
+    if not strikes:
+        raise Rejected("combat/no_strikes", f"{combatant.name} has no strikes")
+    chosen = next((s for s in strikes if s.name == action.strike), None) if action.strike else strikes[0]
+    if chosen is None:
+        raise Rejected("combat/no_such_strike", f"{combatant.name} has no strike {action.strike!r}; "
+                       f"one of {', '.join(s.name for s in strikes)}")
+    target, defender = fighter_of(state, action.target)
+    if defender.dead:
+        raise Rejected("combat/target_dead", f"{target.name} is dead")
+    if not chosen.ranged and defender.zone != fighter.zone:
+        raise Rejected("combat/out_of_reach", f"{target.name} is in {defender.zone}, {combatant.name} in "
+                       f"{fighter.zone}: stride there or use a ranged strike")
+    penalty = pf2e.multiple_attack_penalty(fighter.attacks, chosen.agile)
+    modifier = statistic(fighter, chosen.attack, "ranged" if chosen.ranged else "melee", [("untyped", penalty)])
+    dc = armor_class(target, defender)
+    d20 = roller.die(20)
+    result = pf2e.degree(d20 + modifier, dc, d20)
+    faces: tuple[int, ...] = ()
+    damage = 0
+    if result >= pf2e.SUCCESS:
+        faces, rolled = roller.expression(chosen.damage)
+        bonus = 0 if chosen.ranged else pf2e.stack(pf2e.condition_modifiers(fighter.conditions, "damage"))
+        damage = max(1, rolled + bonus) * (2 if result == pf2e.CRITICAL_SUCCESS else 1)
+    attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=dc, degree=pf2e.DEGREES[result],
+                    map=penalty, damage_dice=faces, damage=damage)
+    events: list[Any] = [taken(combatant.cid, "strike", 1, roller, target=target.cid, name=chosen.name,
+                               attack=attack)]
+    if damage:
+        events.append(damaged(target, defender, damage, result == pf2e.CRITICAL_SUCCESS))
+    return events
+
+
+def demoralize(state: Encounter, combatant: Combatant, fighter: Fighter, action: DemoralizeAction,
+               roller: Roller) -> list[Any]:
+    target, defender = fighter_of(state, action.target)
+    if defender.out:
+        raise Rejected("combat/target_out", f"{target.name} is beyond frightening")
+    if combatant.cid in defender.demoralized_by:
+        raise Rejected("combat/immune", f"{target.name} has already shrugged off {combatant.name}'s threats")
+    modifier = statistic(fighter, combatant.stats.skills.get("intimidation", 0), "skill")
+    dc = 10 + statistic(defender, target.stats.will, "will")
+    d20 = roller.die(20)
+    result = pf2e.degree(d20 + modifier, dc, d20)
+    attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=dc, degree=pf2e.DEGREES[result])
+    events: list[Any] = [taken(combatant.cid, "demoralize", 1, roller, target=target.cid, attack=attack)]
+    value = {pf2e.SUCCESS: 1, pf2e.CRITICAL_SUCCESS: 2}.get(result, 0)
+    if value > defender.conditions.get("frightened", 0):
+        events.append(ConditionChanged(cid=target.cid, name="frightened", value=value))
+    return events
+
+
+def damaged(combatant: Combatant, fighter: Fighter, amount: int, critical: bool) -> Damaged:
+    """Damage taken: HP down; at 0 a creature dies, a character is dying (worse if already)."""
+    hp = max(0, fighter.hp - amount)
+    dying, dead = fighter.dying, fighter.dead
+    if hp == 0 and not dead:
+        if combatant.player_id is None:
+            dead = True
+        else:
+            dying = (pf2e.dying_after_damage(dying, critical) if dying
+                     else pf2e.dying_at_zero(critical, fighter.wounded))
+            dead = dying >= pf2e.death_threshold(fighter.doomed)
+    return Damaged(cid=combatant.cid, amount=amount, critical=critical, hp=hp, dying=dying, dead=dead)
+
+
+# -- the start and the end of a turn -------------------------------------------------------------
+
+def start_of_turn(state: Encounter, cid: str, roller: Roller) -> list[Any]:
+    """Regain actions (slowed, stunned), or, dying, roll the recovery check."""
+    if cid not in state.fighters:
+        return []
+    fighter = state.fighters[cid]
+    if fighter.dead:
+        return []
+    if fighter.dying:
+        face = roller.die(20)
+        result, dying = pf2e.recovery_check(face, fighter.dying)
+        wounded = fighter.wounded + 1 if dying == 0 else fighter.wounded
+        return [RecoveryRolled(cid=cid, roll=face, dc=10 + fighter.dying, degree=pf2e.DEGREES[result], dying=dying,
+                               wounded=wounded, dead=dying >= pf2e.death_threshold(fighter.doomed),
+                               dice_used=roller.counter)]
+    actions, stunned = pf2e.actions_at_start(fighter.conditions.get("slowed", 0), fighter.conditions.get("stunned", 0))
+    return [ActionsRegained(cid=cid, actions=0 if fighter.out else actions, stunned=stunned)]
+
+
+def end_of_turn(state: Encounter, cid: str, roller: Roller) -> list[Any]:
+    """Frightened drops by 1; persistent damage hurts, then a DC 15 flat check may end it."""
+    if cid not in state.fighters:
+        return []
+    combatant, fighter = state.combatants[cid], state.fighters[cid]
+    if fighter.dead:
+        return []
+    events: list[Any] = []
+    if fighter.conditions.get("frightened", 0) > 0:
+        events.append(ConditionChanged(cid=cid, name="frightened", value=fighter.conditions["frightened"] - 1))
+    for damage_type, dice in sorted(fighter.persistent.items()):
+        faces, amount = roller.expression(dice)
+        amount = max(1, amount)
+        flat = roller.die(20)
+        ended = pf2e.degree(flat, pf2e.PERSISTENT_DC, flat) >= pf2e.SUCCESS
+        events.append(PersistentDamageRolled(cid=cid, damage_type=damage_type, damage_dice=faces, amount=amount,
+                                             flat=flat, ended=ended, dice_used=roller.counter))
+        hurt = damaged(combatant, fighter, amount, False)
+        events.append(hurt)
+        fighter = after_damage(fighter, hurt)
+        if fighter.dead:
+            break
+    return events
+
+
+# -- evolving a fighter ---------------------------------------------------------------------------
+
+def after_damage(fighter: Fighter, event: Damaged) -> Fighter:
+    conditions = dict(fighter.conditions)
+    if event.hp == 0:
+        conditions["unconscious"] = 1
+    return fighter.model_copy(update={"hp": event.hp, "dying": event.dying, "dead": event.dead,
+                                      "conditions": conditions})
+
+
+def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
+    match event:
+        case ActionTaken():
+            update: dict[str, Any] = {"actions": fighter.actions - event.cost}
+            if event.kind == "strike":
+                update["attacks"] = fighter.attacks + 1
+            return fighter.model_copy(update=update)
+        case ActionsRegained():
+            conditions = {k: v for k, v in fighter.conditions.items() if k != "stunned"}
+            if event.stunned > 0:
+                conditions["stunned"] = event.stunned
+            return fighter.model_copy(update={"actions": event.actions, "reaction": True, "attacks": 0,
+                                              "shield_raised": False, "conditions": conditions})
+        case Damaged():
+            return after_damage(fighter, event)
+        case ConditionChanged(name=name, value=value):
+            conditions = {k: v for k, v in fighter.conditions.items() if k != name}
+            if value > 0:
+                conditions[name] = value
+            return fighter.model_copy(update={"conditions": conditions})
+        case Moved(zone=zone):
+            return fighter.model_copy(update={"zone": zone})
+        case Guarded(shield=shield, cover=cover):
+            return fighter.model_copy(update={"shield_raised": shield, "cover": cover})
+        case RecoveryRolled():
+            return fighter.model_copy(update={"dying": event.dying, "wounded": event.wounded, "dead": event.dead})
+        case PersistentDamageRolled(damage_type=damage_type, ended=ended):
+            if not ended:
+                return fighter
+            return fighter.model_copy(update={"persistent": {k: v for k, v in fighter.persistent.items()
+                                                             if k != damage_type}})
+    raise AssertionError(f"not a fighter event: {event!r}")
+
+
+def outcome(state: Encounter) -> str | None:
+    """``victory`` when no creature with stats can fight on, ``defeat`` when no character can."""
+    sides: dict[bool, list[Fighter]] = {True: [], False: []}
+    for cid, fighter in state.fighters.items():
+        sides[state.combatants[cid].player_id is not None].append(fighter)
+    if not sides[True] or not sides[False]:
+        return None  # a fight the rules don't run on both sides ends the usual way
+    if all(f.out for f in sides[False]):
+        return "victory"
+    if all(f.out for f in sides[True]):
+        return "defeat"
+    return None

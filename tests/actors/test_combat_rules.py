@@ -1,0 +1,189 @@
+"""The encounter under the rules: actions and their costs, the multiple attack penalty, degrees,
+damage, conditions that tick, dying and recovery; dice submitted by a GM or read from the
+encounter's seeded stream.  Expected numbers are worked out from the rules by hand."""
+from __future__ import annotations
+
+import pytest
+import trio
+
+from actors import Forbidden, Rejected
+from actors.campaign.messages import JoinCampaign, Npc, StartEncounter
+from actors.campaign.state import Character, Saves, Strike
+from actors.combat.messages import Act, EndTurn
+from actors.combat.state import Stats, StrikeStat
+from actors.dice import seed_of
+from engine_ext.dice import roll
+
+from ..campaigns import GM, player, started
+
+GOBLIN = Stats(level=1, max_hp=40, ac=16, fortitude=5, reflex=7, will=3, perception=5,
+               strikes=(StrikeStat(name="scimitar", attack=7, damage="1d6+2"),), skills={"intimidation": 4})
+
+
+def hero(hp: int = 30, conditions: tuple[str, ...] = ()) -> Character:
+    return Character(name="Ayla", level=3, max_hp=30, hp=hp, ac=18, saves=Saves(fortitude=9, reflex=8, will=7),
+                     perception=9, skills={"intimidation": 8},
+                     strikes=(Strike(name="longsword", attack=9, damage="1d8+4"),
+                              Strike(name="dagger", attack=9, damage="1d4+4", traits=("agile",))),
+                     conditions=conditions)
+
+
+async def fight(rt, character: Character, goblin: Stats = GOBLIN, ayla_first: bool = True, **npc) -> None:
+    """Ayla (as given) and Bram (last in the order) against a goblin."""
+    await started(rt, names=("bram",))
+    await rt.ask("campaign/c1", JoinCampaign(character=character), by=player("ayla"))
+    initiative = {"ayla": 20 if ayla_first else 1, "bram": 0}
+    await rt.ask("campaign/c1", StartEncounter(npcs=(Npc(name="Goblin", initiative=10, cid="gob", stats=goblin,
+                                                         **npc),), initiative=initiative), by=GM)
+    await trio.sleep(0.001)
+
+
+def enc(rt):
+    return rt.state_of("combat/c1.1")[0]
+
+
+def act(action: dict, dice: tuple[int, ...] | None = None, round_: int = 1, turn: int = 1) -> Act:
+    return Act.model_validate({"round": round_, "turn": turn, "action": action, "dice": dice})
+
+
+async def test_strikes_take_actions_the_penalty_grows_and_a_fourth_action_is_refused(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    assert enc(rt).current == "ayla" and enc(rt).fighters["ayla"].actions == 3
+    # +9 with a natural 10 against AC 16: 19, a success; 1d8 shows 5: 5 + 4 = 9 damage
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10, 5)), by=GM)
+    attack = journal_attacks(rt)[-1]
+    assert (attack.total, attack.dc, attack.degree, attack.map, attack.damage) == (19, 16, "success", 0, 9)
+    assert enc(rt).fighters["gob"].hp == 31
+    # second attack: -5; 10 + 9 - 5 = 14 < 16, a failure (no damage dice read)
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10,)), by=GM)
+    attack = journal_attacks(rt)[-1]
+    assert (attack.total, attack.degree, attack.map, attack.damage_dice) == (14, "failure", -5, ())
+    # third, with the agile dagger: -8; a natural 20 (21 >= 16, a success) becomes a critical: (3 + 4) x 2
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob", "strike": "dagger"}, (20, 3)), by=GM)
+    attack = journal_attacks(rt)[-1]
+    assert (attack.total, attack.degree, attack.map, attack.damage) == (21, "critical_success", -8, 14)
+    assert enc(rt).fighters["gob"].hp == 17 and enc(rt).fighters["ayla"].actions == 0
+
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", act({"kind": "stride", "zone": "balcony"}), by=GM)
+    assert info.value.code == "combat/no_actions" and info.value.details == {"actions": 0, "cost": 1}
+
+
+async def test_dice_are_checked_and_only_trusted_callers_bring_their_own(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    before = enc(rt)
+    for dice, by, code in [((10, 5), player("ayla"), "combat/dice_not_trusted"),
+                           ((21, 5), GM, "combat/bad_dice"),        # no d20 shows 21
+                           ((10,), GM, "combat/bad_dice"),          # a hit reads the damage die too
+                           ((10, 5, 5), GM, "combat/bad_dice")]:    # one too many
+        with pytest.raises((Rejected, Forbidden)) as info:
+            await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, dice), by=by)
+        assert info.value.code == code
+    assert enc(rt) == before                                              # nothing changed
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob", "strike": "axe"}), by=GM)
+    assert info.value.code == "combat/no_such_strike"
+
+    # the player's own strike reads the encounter's seeded stream: the journal shows the faces
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}), by=player("ayla"))
+    attack = journal_attacks(rt)[-1]
+    assert attack.d20 == roll(seed_of("combat/c1.1"), 0, 1, 20)[0]
+    assert enc(rt).dice_used == 1 + len(attack.damage_dice)
+
+
+async def test_zones_reach_and_guard(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(), zone="balcony")
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10, 5)), by=GM)
+    assert info.value.code == "combat/out_of_reach"
+    await rt.ask("combat/c1.1", act({"kind": "stride", "zone": "balcony"}), by=GM)
+    await rt.ask("combat/c1.1", act({"kind": "raise_shield"}), by=GM)
+    await rt.ask("combat/c1.1", act({"kind": "take_cover"}), by=GM)
+    ayla = enc(rt).fighters["ayla"]
+    assert (ayla.zone, ayla.shield_raised, ayla.cover, ayla.actions) == ("balcony", True, True, 0)
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)
+    # the goblin: 10 + 7 = 17 against AC 18 + 2 (shield and cover are both circumstance: only +2) = 20
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "ayla"}, (10,), turn=2), by=GM)
+    assert journal_attacks(rt)[-1].dc == 20
+
+
+async def test_frightened_penalises_and_ticks_down_slowed_costs_an_action(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(conditions=("frightened 2", "slowed 1", "hungry")))
+    ayla = enc(rt).fighters["ayla"]
+    assert ayla.actions == 2 and ayla.conditions == {"frightened": 2, "slowed": 1}   # "hungry" is story only
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10, 5)), by=GM)
+    attack = journal_attacks(rt)[-1]
+    assert (attack.modifier, attack.total, attack.degree) == (7, 17, "success")    # +9, frightened 2: -2 status
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)
+    assert enc(rt).fighters["ayla"].conditions == {"frightened": 1, "slowed": 1}   # -1 at the end of her turn
+
+
+async def test_demoralize_frightens_once_per_target(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    # Intimidation +8 with a 12: 20 against the goblin's Will DC 10 + 3 = 13: a success, beaten by 7: frightened 1
+    await rt.ask("combat/c1.1", act({"kind": "demoralize", "target": "gob"}, (12,)), by=GM)
+    assert enc(rt).fighters["gob"].conditions == {"frightened": 1}
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", act({"kind": "demoralize", "target": "gob"}, (12,)), by=GM)
+    assert info.value.code == "combat/immune"
+
+
+async def test_dying_recovery_and_death(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(hp=6), ayla_first=False)
+    assert enc(rt).current == "gob"
+    # the goblin crits (natural 20): (4 + 2) x 2 = 12 >= 6 HP: ayla at 0, dying 2 (a critical)
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "ayla"}, (20, 4)), by=GM)
+    ayla = enc(rt).fighters["ayla"]
+    assert (ayla.hp, ayla.dying, ayla.dead, ayla.conditions.get("unconscious")) == (0, 2, False, 1)
+    used = enc(rt).dice_used
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)
+    # her turn: a recovery check, a flat d20 against 10 + 2 from the stream; she cannot act, so her turn ends
+    face = roll(seed_of("combat/c1.1"), used, 1, 20)[0]
+    expected = 0 if face == 20 else 1 if face >= 12 else 3 if face > 2 else 4
+    state = enc(rt)
+    ayla = state.fighters["ayla"]
+    assert (ayla.dying, ayla.dead, ayla.wounded) == (expected, expected >= 4, 1 if expected == 0 else 0)
+    assert (state.current, state.turn) == ("bram", 3)                     # her turn passed by itself
+    recovery = [e for e in events(rt) if type(e).__name__ == "RecoveryRolled"]
+    assert [(r.roll, r.dc) for r in recovery] == [(face, 12)]
+
+
+async def test_a_creature_dies_at_zero_and_the_last_one_down_is_a_victory(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(), hp=5)
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10, 1)), by=GM)   # 1 + 4 = 5
+    state = enc(rt)
+    assert state.fighters["gob"].dead and state.ended
+    assert [type(e).__name__ for e in events(rt)][-1] == "EncounterEnded"
+    await trio.sleep(0.001)
+    assert rt.state_of("campaign/c1")[0].encounter is None                # the campaign closed it
+
+
+async def test_replay_gives_the_same_fight(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}), by=player("ayla"))
+    await rt.ask("combat/c1.1", act({"kind": "stride", "zone": "door"}), by=player("ayla"))
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=player("ayla"))
+    before = enc(rt)
+    await rt.restart("combat/c1.1")
+    assert enc(rt) == before
+
+
+def events(rt):
+    from actors.combat.behavior import CombatKind
+    behavior = CombatKind()
+    return [behavior.load_event(stored) for _, stored in rt.store.read_journal("combat/c1.1")]
+
+
+def journal_attacks(rt):
+    from actors.combat.behavior import CombatKind
+    behavior = CombatKind()
+    return [event.attack for _, stored in rt.store.read_journal("combat/c1.1")
+            for event in [behavior.load_event(stored)] if getattr(event, "attack", None) is not None]
