@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     server = bench_kinds.add_parser("server", help="websocket round trips (100 clients) and fan-out (1,000 "
                                                    "subscribers) beside a bare hypercorn echo and broadcast")
     server.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    combat = bench_kinds.add_parser("combat", help="simulated 4-vs-4 fights per second, the Cython build beside "
+                                                   "the pure-Python reference (cython_ratio, fights_per_s)")
+    combat.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    combat.add_argument("--seed", type=int, default=1, help="seed of the fights (default 1)")
     campaigns = bench_kinds.add_parser("campaigns", help="campaigns on durable timers, mostly passivated, played "
                                                          "on a virtual clock: simulated days/s, timer lag, memory")
     campaigns.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -107,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench import run_server_bench
 
             return run_server_bench(json_output=args.json)
+        if args.command == "bench" and args.bench == "combat":
+            from engine_ext.bench import run_combat_bench
+
+            return run_combat_bench(json_output=args.json, seed=args.seed)
         if args.command == "bench" and args.bench == "campaigns":
             from actors.campaign.bench import run_campaign_bench
 
@@ -225,8 +233,8 @@ async def _serve(args: argparse.Namespace) -> int:
             if not args.no_ui:
                 nursery.start_soon(_run_ui_beside, ui_scope, running.url, args.host, args.ui_port)
             async for signum in signals:
-                print(f"everturn: {signal.Signals(signum).name}: stopping; draining {len(running.runtime.cells)} actors",
-                      flush=True)
+                draining = len(running.runtime.cells)
+                print(f"everturn: {signal.Signals(signum).name}: stopping; draining {draining} actors", flush=True)
                 ui_scope.cancel()
                 running.stop.set()
                 break
