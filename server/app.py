@@ -23,9 +23,11 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from actors import ActorError, Command, Internal, Runtime, VirtualClock, parse_address
+from actors.campaign.behavior import encounter_difficulty
 from actors.campaign.status import gm_status as campaign_status
 from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
+from engine_ext.combat import estimate
 from snapshots import StoreError, backup
 
 from .auth import Principal, TokenError, Tokens
@@ -33,7 +35,7 @@ from .errors import ApiError, from_actor_error, not_found
 from .frames import EventFrames, event_body
 from .limits import RateLimiter
 from .metrics import ServerMetrics
-from .openapi import ActorStop, ClockAdvance, TokenRequest, build_spec, render_page
+from .openapi import ActorStop, ClockAdvance, EstimateRequest, TokenRequest, build_spec, render_page
 
 log = logging.getLogger("everturn.server")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -237,6 +239,25 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
             if len(items) > limit:
                 break
         return json_response(page_json(items, limit, "address"))
+
+    @app.post("/api/v1/campaigns/<campaign_id>/encounters/estimate")
+    async def estimate_encounter(campaign_id: str) -> Response:
+        principal = authenticate(ctx)
+        address = reachable(ctx, principal, f"campaign/{campaign_id}")
+        if not is_gm(principal.as_dict()):
+            raise ApiError(403, "campaign/gm_only", "encounter estimates are for the campaign's GM (or an operator)")
+        body = validated(EstimateRequest, await json_body())
+        state, _ = runtime.state_of(address)
+        if not state.created:
+            raise not_found(address)
+        try:
+            report, fighters = encounter_difficulty(state, body)
+        except ValueError as exc:
+            raise ApiError(422, "estimate/invalid", str(exc)) from exc
+        seed = body.seed if body.seed is not None else secrets.randbits(63)
+        result = await trio.to_thread.run_sync(estimate, fighters, body.fights, seed, body.max_rounds)
+        log.info("encounter estimate", extra={"campaign": campaign_id, "seed": seed, "fights": body.fights})
+        return json_response({"budget": report, "estimate": result})
 
     @app.get("/api/v1/campaigns/<campaign_id>/gm/status")
     async def gm_status(campaign_id: str) -> Response:

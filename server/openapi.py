@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
+from actors.campaign.messages import Npc
+
 from actors import Internal, Runtime
 
 
@@ -211,6 +213,23 @@ class GmStatus(Strict):
     settings: dict[str, Any]
 
 
+class HazardSpec(Strict):
+    level: int = Field(ge=-1, le=25)
+    complex: bool = False
+
+
+class EstimateRequest(Strict):
+    """A GM building an encounter: who would fight, and how hard it would be."""
+
+    npcs: list[Npc] = Field(min_length=1, max_length=31, description="creatures with stat blocks (narrative ones "
+                            "without stats count for neither budget nor simulation)")
+    players: list[str] | None = Field(None, max_length=20, description="default: every player not inactive")
+    hazards: list[HazardSpec] = Field(default_factory=list, max_length=20)
+    fights: int = Field(10_000, ge=1, le=200_000, description="simulated fights")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a fresh one, returned")
+    max_rounds: int = Field(20, ge=1, le=100, description="a fight not decided by then counts as not won")
+
+
 class PlayerLine(Strict):
     player_id: str
     name: str
@@ -259,7 +278,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
-              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, *bodies]
+              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, EstimateRequest, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -299,6 +318,11 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
         "/api/v1/campaigns": {"get": op(
             "the campaigns this token reaches (an operator: all of them), in id order, page by page",
             _json(_ref("CampaignPage")), tag="campaigns", params=page)},
+        "/api/v1/campaigns/{campaign_id}/encounters/estimate": {"post": op(
+            "GM: the XP budget and threat of an encounter, and the party's odds from simulated fights (win "
+            "probability, expected rounds, knockouts and deaths with 95% intervals)", _json({"type": "object"}),
+            body=_ref("EstimateRequest"), tag="campaigns",
+            params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/api/v1/campaigns/{campaign_id}/gm/status": {"get": op(
             "the GM's orders: what to do next, exact endpoints, and the countdowns the server keeps",
             _json(_ref("GmStatus")), tag="campaigns",

@@ -13,6 +13,7 @@ from ..dice import parse, roll_expression, seed_of
 from ..combat.messages import (
     BeginEncounter, PlayerActed, RemoveCombatant, RestoreCombatant, SetTurnLimit, StopEncounter,
 )
+from ..combat import difficulty
 from ..combat.rules import adjusted, conditions_from_text
 from ..combat.state import Combatant, Stats, StrikeStat
 from ..errors import Forbidden, Rejected
@@ -194,8 +195,8 @@ class CampaignKind(Behavior[Campaign]):
                 return state.model_copy(update={"mode": "encounter", "encounter": view, "encounters": view.n})
             case EncounterUpdated(encounter=view):
                 return state.model_copy(update={"encounter": view})
-            case EncounterClosed():
-                return state.model_copy(update={"mode": "exploration", "encounter": None})
+            case EncounterClosed(xp=xp):
+                return state.model_copy(update={"mode": "exploration", "encounter": None, "xp": state.xp + xp})
             case OrderScheduled(order=order):
                 return state.model_copy(update={"orders": {**state.orders, order.order_id: order}})
             case OrderChanged():
@@ -263,6 +264,23 @@ def character_stats(character: Character) -> Stats:
                  perception=character.perception, strikes=strikes, skills=character.skills)
 
 
+def encounter_difficulty(state: Campaign, request: Any) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """(XP budget, simulated roster) of the encounter a GM is building: ValueError says what does not fit."""
+    players = request.players
+    if players is None:
+        players = [p for p, player in state.players.items() if player.status != "inactive"]
+    unknown = [p for p in players if p not in state.players]
+    if unknown:
+        raise ValueError(f"not players in this campaign: {', '.join(unknown)}")
+    party = [(character_stats(state.players[p].character), state.players[p].character.hp) for p in players]
+    creatures = [adjusted(npc.stats, npc.adjustment) for npc in request.npcs if npc.stats is not None]
+    if not creatures:
+        raise ValueError("give at least one creature a stat block (stats) to rate the encounter")
+    report = difficulty.budget([stats.level for stats, _ in party], [c.level for c in creatures],
+                               [(h.level, h.complex) for h in request.hazards])
+    return report, difficulty.roster(party, creatures)
+
+
 def merged_settings(current: Settings, change: Settings) -> Settings:
     """``current`` with the fields ``change`` was given (``model_fields_set``, nested templates too)."""
     given = change.model_dump(exclude_unset=True)
@@ -290,7 +308,13 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
             event = enforcement.post(state, "narration", state.settings.templates.encounter_over, update.at,
                                      "encounter_over")
             events.append(event)
-        events.append(EncounterClosed(n=update.n, reason=update.reason or "ended", at=update.at))
+        elif update.reason in ("victory", "defeat"):
+            text = (f"The fight is won. Each character earns {update.xp} XP." if update.reason == "victory"
+                    else "The party has fallen.")
+            event = enforcement.post(state, "notice", text, update.at, update.reason)
+            events.append(event)
+        events.append(EncounterClosed(n=update.n, reason=update.reason or "ended", at=update.at,
+                                      xp=update.xp if update.reason == "victory" else 0))
         return events
     events.append(EncounterUpdated(encounter=view.model_copy(update={
         "round": update.round, "turn": update.turn, "current": update.current, "name": update.name,

@@ -148,6 +148,7 @@ class CombatUpdate(Internal):
     acted: tuple[tuple[str, str], ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (reason: skip | auto_skip, the combatant's name)
     at: float
+    xp: int = 0  # on a victory: the XP each character earns
 
 
 class SetDeadline(Command):
@@ -250,6 +251,7 @@ class EncounterClosed(Event):
     n: int
     reason: str
     at: float
+    xp: int = 0  # awarded to each character (a victory: the creatures' XP by the tables)
 
 
 class OrderScheduled(Event):

@@ -251,6 +251,7 @@ class Campaign(State):
     orders: dict[str, Order] = Field(default_factory=dict)  # pending and active, plus the last finished
     encounter: EncounterView | None = None
     encounters: int = 0
+    xp: int = 0  # experience each character has earned here (encounters won)
     rolls: tuple[Roll, ...] = ()  # the last RECENT_ROLLS
     roll_count: int = 0
     dice_used: int = 0  # the dice stream's position: every roll reads on from here

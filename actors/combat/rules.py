@@ -19,6 +19,7 @@ from .messages import (
     PersistentDamageRolled, RaiseShieldAction, RecoveryRolled, StepAction, StrideAction, StrikeAction,
     TakeCoverAction,
 )
+from .difficulty import party_level
 from .state import Combatant, Encounter, Fighter, Stats
 
 COSTS = {"strike": 1, "stride": 1, "step": 1, "raise_shield": 1, "take_cover": 1, "demoralize": 1}
@@ -326,3 +327,18 @@ def outcome(state: Encounter) -> str | None:
     if all(f.out for f in sides[True]):
         return "defeat"
     return None
+
+
+def victory_xp(state: Encounter) -> int:
+    """XP each character earns for the creatures with stat blocks, by their level against the party's
+    (one more than 4 levels above counts as +4)."""
+    levels = [c.stats.level for c in state.combatants.values() if c.player_id is not None and c.stats is not None]
+    if not levels:
+        return 0
+    party = party_level(levels)
+    total = 0
+    for c in state.combatants.values():
+        if c.player_id is None and c.stats is not None:
+            xp = pf2e.creature_xp(c.stats.level, party)
+            total += pf2e.CREATURE_XP[4] if xp is None else xp
+    return total

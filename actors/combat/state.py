@@ -44,6 +44,7 @@ class Stats(Frozen):
     strikes: tuple[StrikeStat, ...] = Field(default=(), max_length=10)
     skills: dict[str, int] = Field(default_factory=dict, max_length=30)
     tactics: Literal["brute", "cowardly"] = Field("brute", description="how the built-in policy fights it")
+    shield: bool = Field(False, description="carries a shield it can raise")
 
 
 class Combatant(Frozen):

@@ -162,7 +162,10 @@ async def test_a_creature_dies_at_zero_and_the_last_one_down_is_a_victory(game, 
     assert state.fighters["gob"].dead and state.ended
     assert [type(e).__name__ for e in events(rt)][-1] == "EncounterEnded"
     await trio.sleep(0.001)
-    assert rt.state_of("campaign/c1")[0].encounter is None                # the campaign closed it
+    campaign = rt.state_of("campaign/c1")[0]
+    assert campaign.encounter is None and campaign.mode == "exploration"  # the campaign closed it
+    # a level 1 goblin against a level 3 party (Ayla 3, Bram 3): 20 XP each
+    assert campaign.xp == 20 and campaign.posts[-1].text == "The fight is won. Each character earns 20 XP."
 
 
 async def test_replay_gives_the_same_fight(game, autojump_clock):

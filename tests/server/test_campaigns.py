@@ -179,3 +179,38 @@ async def test_campaign_list_pages_for_operators_and_shows_a_scoped_token_only_i
         assert_error(await http.get("/api/v1/campaigns", params={"cursor": "bogus"}, headers=table.op),
                      400, "bad_cursor")
         assert_error(await http.get("/api/v1/campaigns"), 401, "auth/missing")
+
+
+GOBLIN = {"level": 1, "max_hp": 20, "ac": 16, "fortitude": 5, "reflex": 7, "will": 3, "perception": 5,
+          "strikes": [{"name": "scimitar", "attack": 7, "damage": "1d6+2"}]}
+
+
+async def test_a_gm_rates_an_encounter_by_budget_and_by_simulated_fights(game_server):
+    async with http_client(game_server) as http:
+        table = await seated(http, game_server, {"ayla": ("Ayla", 9), "bram": ("Bram", 8)})
+
+        async def rate(who: str = "gm", **body):
+            return await http.post("/api/v1/campaigns/c1/encounters/estimate", json=body, headers=table.tokens[who])
+
+        # two level-3 characters, three level-1 goblins (20 XP each at -2), one elite (level 2: 30 XP)
+        npcs = [{"name": "Goblin", "initiative": 0, "stats": GOBLIN}] * 3 + [
+            {"name": "Boss", "initiative": 0, "stats": GOBLIN, "adjustment": "elite"}]
+        response = await rate(npcs=npcs, fights=2000, seed=42)
+        assert response.status_code == 200, response.text
+        budget, odds = response.json()["budget"], response.json()["estimate"]
+        assert (budget["party_level"], budget["party_size"], budget["xp"]) == (3, 2, 90)
+        assert [i["xp"] for i in budget["items"]] == [20, 20, 20, 30]
+        assert budget["budgets"]["moderate"] == 40 and budget["threat"] == "beyond extreme"   # 2 PCs: extreme 80
+        assert budget["warnings"] and odds["fights"] == 2000 and odds["seed"] == 42
+        low, high = odds["win_probability_ci95"]
+        assert 0 <= low <= odds["win_probability"] <= high <= 1
+        again = (await rate(npcs=npcs, fights=2000, seed=42)).json()["estimate"]
+        assert again == odds                                              # the same seed, the same fights
+
+        assert_error(await rate("ayla", npcs=npcs), 403, "campaign/gm_only")
+        assert_error(await rate(npcs=[{"name": "Ghost", "initiative": 0}]), 422, "estimate/invalid")
+        assert_error(await rate(npcs=npcs, players=["zed"]), 422, "estimate/invalid")
+        assert_error(await rate(npcs=npcs, fights=0), 422, "invalid")
+        weak = [{"name": "Rat", "initiative": 0, "stats": {**GOBLIN, "level": 0}, "adjustment": "weak"}]
+        error = assert_error(await rate(npcs=weak), 422, "estimate/invalid")
+        assert "level 1 or more" in error["message"]
