@@ -251,7 +251,7 @@ def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...
         except ValueError as exc:
             raise Rejected("campaign/invalid_creature", f"{npc.name}: {exc}") from exc
         fighters.append(Combatant(cid=cid, name=npc.name, initiative=npc.initiative, stats=stats, hp=npc.hp,
-                                  zone=npc.zone))
+                                  zone=npc.zone, agent=npc.agent))
     return tuple(fighters)
 
 

@@ -89,6 +89,7 @@ class Npc(Frozen):
     adjustment: Literal["normal", "elite", "weak"] = "normal"
     hp: int | None = Field(None, ge=0, le=5000, description="starting HP (default: its max_hp)")
     zone: str = Field("melee", min_length=1, max_length=40)
+    agent: bool = Field(False, description="an external agent runs it (else the built-in tactics, if it has stats)")
 
 
 class StartEncounter(Command):

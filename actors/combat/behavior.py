@@ -14,8 +14,9 @@ from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import rules
 from .messages import (
-    Act, ActionsRegained, ActionTaken, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged, Damaged,
-    EncounterBegun, EncounterEnded, EndTurn, Guarded, Moved, PersistentDamageRolled, PlayerActed, RecoveryRolled,
+    Act, ActionsRegained, ActionTaken, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged, Control,
+    ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, Fled, Guarded, Moved, PersistentDamageRolled,
+    PlayerActed, RecoveryRolled,
     RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
 )
 from .state import Encounter, Fighter
@@ -27,11 +28,11 @@ SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons i
 class CombatKind(Behavior[Encounter]):
     kind = "combat"
     State = Encounter
-    commands = (Act, EndTurn, SkipTurn, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant, PlayerActed,
-                SetTurnLimit, TimerFired)
+    commands = (Act, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant,
+                PlayerActed, SetTurnLimit, TimerFired)
     events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
               EncounterEnded, ActionTaken, ActionsRegained, Damaged, ConditionChanged, Moved, Guarded, RecoveryRolled,
-              PersistentDamageRolled)
+              PersistentDamageRolled, Fled, ControlChanged)
 
     def parent(self, address: str) -> str | None:
         return f"campaign/{address.split('/', 1)[1].rsplit('.', 1)[0]}"
@@ -77,6 +78,22 @@ class CombatKind(Behavior[Encounter]):
                 ending = rules.outcome(after)
                 if ending is not None:
                     events.append(EncounterEnded(reason=ending, at=now))
+                return events
+            case Control(cid=cid, agent=agent):
+                if not is_gm(by):
+                    raise Forbidden("combat/gm_only", "only the GM (or an operator) hands a creature to an agent")
+                _, fighter = rules.fighter_of(state, cid)
+                if state.combatants[cid].player_id is not None:
+                    raise Rejected("combat/not_a_creature", "players run their own characters")
+                if fighter.agent == agent:
+                    return []
+                events: list[Event] = [ControlChanged(cid=cid, agent=agent)]
+                if not agent and state.current == cid:  # back to the tactics, on its own turn: it plays now
+                    after = self.replay(state, events)
+                    roller = self.roller(ctx, after)
+                    played = rules.tactics(after, cid, roller, self.replay)
+                    events += played
+                    events += self._end_turn(self.replay(after, played), now, "tactics", roller)
                 return events
             case EndTurn(round=round_, turn=turn):
                 self._may_act(state, by)
@@ -169,10 +186,16 @@ class CombatKind(Behavior[Encounter]):
             state = self.replay(state, ticks)
             events += [started, *ticks]
             fighter = state.fighters.get(started.cid)
+            how = "out"
             if fighter is None or (fighter.actions > 0 and not fighter.out):
-                return events
+                if not rules.plays_itself(state, started.cid):
+                    return events
+                played = rules.tactics(state, started.cid, roller, self.replay)
+                state = self.replay(state, played)
+                events += played
+                how = "tactics"
             closing = [*rules.end_of_turn(state, started.cid, roller),
-                       TurnEnded(round=state.round, turn=state.turn, cid=started.cid, how="out", at=now)]
+                       TurnEnded(round=state.round, turn=state.turn, cid=started.cid, how=how, at=now)]
             state = self.replay(state, closing)
             events += closing
             ending = rules.outcome(state)
@@ -184,14 +207,14 @@ class CombatKind(Behavior[Encounter]):
         match event:
             case EncounterBegun():
                 fighters = {c.cid: Fighter(hp=c.stats.max_hp if c.hp is None else min(c.hp, c.stats.max_hp),
-                                           zone=c.zone, conditions=dict(c.conditions))
+                                           zone=c.zone, conditions=dict(c.conditions), agent=c.agent)
                             for c in event.combatants if c.stats is not None}
                 return state.model_copy(update={
                     "begun": True, "campaign": event.campaign, "n": event.n, "turn_idle_s": event.turn_idle_s,
                     "max_rounds": event.max_rounds, "round": 1, "turn": 0,
                     "combatants": {c.cid: c for c in event.combatants}, "fighters": fighters})
             case ActionTaken() | ActionsRegained() | Damaged() | ConditionChanged() | Moved() | Guarded() | \
-                    RecoveryRolled() | PersistentDamageRolled():
+                    RecoveryRolled() | PersistentDamageRolled() | Fled() | ControlChanged():
                 fighters = {**state.fighters, event.cid: rules.evolve_fighter(state.fighters[event.cid], event)}
                 if isinstance(event, ActionTaken) and event.kind == "demoralize" and event.target in fighters:
                     target = fighters[event.target]

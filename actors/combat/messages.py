@@ -98,6 +98,14 @@ class Act(Command):
     dice: tuple[int, ...] | None = Field(None, max_length=200)
 
 
+class Control(Command):
+    """GM: hand a creature to an external agent (``agent: true``: its turns wait for Act and EndTurn
+    like a player's), or back to the built-in tactics."""
+
+    cid: str = Field(pattern=CID)
+    agent: bool
+
+
 class BeginEncounter(Internal):
     campaign: str
     n: int
@@ -257,4 +265,15 @@ class PersistentDamageRolled(Event):
     flat: int
     ended: bool
     dice_used: int
+
+
+class Fled(Event):
+    """A cowardly creature, badly hurt, leaves the fight."""
+
+    cid: str
+
+
+class ControlChanged(Event):
+    cid: str
+    agent: bool
 

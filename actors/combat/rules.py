@@ -15,9 +15,9 @@ from engine_ext.dice import roll
 from ..dice import parse, seed_of
 from ..errors import Rejected
 from .messages import (
-    ActionsRegained, ActionTaken, ActivityAction, Attack, ConditionChanged, Damaged, DemoralizeAction, Guarded, Moved,
-    PersistentDamageRolled, RaiseShieldAction, RecoveryRolled, StepAction, StrideAction, StrikeAction,
-    TakeCoverAction,
+    ActionsRegained, ActionTaken, ActivityAction, Attack, ConditionChanged, ControlChanged, Damaged, DemoralizeAction,
+    Fled, Guarded, Moved, PersistentDamageRolled, RaiseShieldAction, RecoveryRolled, StepAction, StrideAction,
+    StrikeAction, TakeCoverAction,
 )
 from .difficulty import party_level
 from .state import Combatant, Encounter, Fighter, Stats
@@ -226,6 +226,58 @@ def damaged(combatant: Combatant, fighter: Fighter, amount: int, critical: bool)
     return Damaged(cid=combatant.cid, amount=amount, critical=critical, hp=hp, dying=dying, dead=dead)
 
 
+# -- the built-in tactics -------------------------------------------------------------------------
+
+def plays_itself(state: Encounter, cid: str) -> bool:
+    """A creature with a stat block that no agent has taken over: the server plays its turns."""
+    fighter = state.fighters.get(cid)
+    return fighter is not None and state.combatants[cid].player_id is None and not fighter.agent
+
+
+def tactics(state: Encounter, cid: str, roller: Roller, replay: Any) -> list[Any]:
+    """A creature's whole turn: flee if cowardly and down to a quarter of its HP; else strike the
+    weakest enemy it can reach (striding to it when none is in reach), and with the last action
+    after two attacks raise its shield if it has one."""
+    combatant = state.combatants[cid]
+    stats = combatant.stats
+    events: list[Any] = []
+    while True:
+        fighter = state.fighters[cid]
+        if fighter.out or fighter.actions <= 0:
+            return events
+        if stats.tactics == "cowardly" and fighter.hp * 4 <= stats.max_hp:
+            return [*events, Fled(cid=cid)]
+        enemies = sorted((f.hp, other) for other, f in state.fighters.items()
+                         if not f.out and (state.combatants[other].player_id is None) != (combatant.player_id is None))
+        if not enemies or not stats.strikes:
+            return events
+        if fighter.actions == 1 and stats.shield and fighter.attacks >= 2:
+            action: Any = RaiseShieldAction()
+        else:
+            action = choose_strike(state, combatant, fighter, [other for _, other in enemies])
+        step = act(state, cid, action, roller)
+        state = replay(state, step)
+        events += step
+        if outcome(state) is not None:
+            return events
+
+
+def choose_strike(state: Encounter, combatant: Combatant, fighter: Fighter, targets: list[str]) -> Any:
+    """The weakest target in reach (the first strike, later an agile one), else stride toward the weakest."""
+    strikes = combatant.stats.strikes
+    melee = [s for s in strikes if not s.ranged]
+    ranged = [s for s in strikes if s.ranged]
+    for target in targets:
+        near = state.fighters[target].zone == fighter.zone
+        usable = (melee or ranged) if near else ranged
+        if usable:
+            chosen = usable[0]
+            if fighter.attacks > 0:
+                chosen = next((s for s in usable if s.agile), chosen)
+            return StrikeAction(target=target, strike=chosen.name)
+    return StrideAction(zone=state.fighters[targets[0]].zone)
+
+
 # -- the start and the end of a turn -------------------------------------------------------------
 
 def start_of_turn(state: Encounter, cid: str, roller: Roller) -> list[Any]:
@@ -307,6 +359,10 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
             return fighter.model_copy(update={"shield_raised": shield, "cover": cover})
         case RecoveryRolled():
             return fighter.model_copy(update={"dying": event.dying, "wounded": event.wounded, "dead": event.dead})
+        case Fled():
+            return fighter.model_copy(update={"fled": True, "actions": 0})
+        case ControlChanged(agent=agent):
+            return fighter.model_copy(update={"agent": agent})
         case PersistentDamageRolled(damage_type=damage_type, ended=ended):
             if not ended:
                 return fighter

@@ -56,6 +56,7 @@ class Combatant(Frozen):
     hp: int | None = Field(None, ge=0, description="starting HP (default: max_hp)")
     conditions: dict[str, int] = Field(default_factory=dict, description="starting conditions")
     zone: str = Field("melee", min_length=1, max_length=40)
+    agent: bool = Field(False, description="a creature an external agent runs from the start")
 
 
 class Fighter(Frozen):
@@ -75,11 +76,13 @@ class Fighter(Frozen):
     shield_raised: bool = False
     cover: bool = False
     demoralized_by: tuple[str, ...] = ()  # who already tried (a target is immune to them after)
+    fled: bool = False
+    agent: bool = False       # a creature an external agent runs (else the built-in tactics play its turns)
 
     @property
     def out(self) -> bool:
-        """Can't act: dead, or at 0 HP (dying or unconscious)."""
-        return self.dead or self.hp <= 0
+        """Out of the fight: dead, fled, or at 0 HP (dying or unconscious)."""
+        return self.dead or self.fled or self.hp <= 0
 
 
 class Encounter(State):
@@ -101,10 +104,11 @@ class Encounter(State):
     dice_used: int = 0                                         # the encounter's dice stream position
 
     def order(self) -> list[Combatant]:
-        """The initiative order of everyone still in the fight (not removed, not dead): highest
+        """The initiative order of everyone still in the fight (not removed, dead or fled): highest
         first; on a tie the GM's creatures act before the players (PF2e), then by name."""
         return sorted((c for c in self.combatants.values()
-                       if c.cid not in self.removed and not (c.cid in self.fighters and self.fighters[c.cid].dead)),
+                       if c.cid not in self.removed
+                       and not (c.cid in self.fighters and (self.fighters[c.cid].dead or self.fighters[c.cid].fled))),
                       key=lambda c: (-c.initiative, c.player_id is not None, c.name, c.cid))
 
     def turn_due(self) -> float | None:

@@ -9,7 +9,7 @@ import trio
 from actors import Forbidden, Rejected
 from actors.campaign.messages import JoinCampaign, Npc, StartEncounter
 from actors.campaign.state import Character, Saves, Strike
-from actors.combat.messages import Act, EndTurn
+from actors.combat.messages import Act, Control, EndTurn
 from actors.combat.state import Stats, StrikeStat
 from actors.dice import seed_of
 from engine_ext.dice import roll
@@ -28,13 +28,14 @@ def hero(hp: int = 30, conditions: tuple[str, ...] = ()) -> Character:
                      conditions=conditions)
 
 
-async def fight(rt, character: Character, goblin: Stats = GOBLIN, ayla_first: bool = True, **npc) -> None:
-    """Ayla (as given) and Bram (last in the order) against a goblin."""
+async def fight(rt, character: Character, goblin: Stats = GOBLIN, ayla_first: bool = True, agent: bool = True,
+                **npc) -> None:
+    """Ayla (as given) and Bram (last in the order) against a goblin the GM runs (``agent``) or the tactics do."""
     await started(rt, names=("bram",))
     await rt.ask("campaign/c1", JoinCampaign(character=character), by=player("ayla"))
     initiative = {"ayla": 20 if ayla_first else 1, "bram": 0}
     await rt.ask("campaign/c1", StartEncounter(npcs=(Npc(name="Goblin", initiative=10, cid="gob", stats=goblin,
-                                                         **npc),), initiative=initiative), by=GM)
+                                                         agent=agent, **npc),), initiative=initiative), by=GM)
     await trio.sleep(0.001)
 
 
@@ -190,3 +191,41 @@ def journal_attacks(rt):
     behavior = CombatKind()
     return [event.attack for _, stored in rt.store.read_journal("combat/c1.1")
             for event in [behavior.load_event(stored)] if getattr(event, "attack", None) is not None]
+
+
+async def test_the_tactics_play_a_creatures_turn_against_the_weakest_in_reach(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(hp=25), agent=False, zone="balcony")              # Ayla 25 HP, Bram 40: Ayla is weakest
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=player("ayla"))
+    state = enc(rt)
+    assert (state.current, state.turn) == ("bram", 3)                     # the goblin's turn went by itself
+    mine = [e for e in events(rt) if getattr(e, "cid", None) == "gob" and type(e).__name__ == "ActionTaken"]
+    assert [(e.kind, e.target) for e in mine] == [("stride", None), ("strike", "ayla"), ("strike", "ayla")]
+    assert [e.attack.map for e in mine[1:]] == [0, -5]                    # striding took the first action
+    ended = [e for e in events(rt) if type(e).__name__ == "TurnEnded" and e.cid == "gob"]
+    assert ended[0].how == "tactics" and state.fighters["gob"].zone == "melee"
+
+
+async def test_a_cowardly_creature_flees_and_the_fight_is_won(game, autojump_clock):
+    rt = game
+    coward = GOBLIN.model_copy(update={"tactics": "cowardly"})
+    await fight(rt, hero(), goblin=coward, agent=False, hp=10)            # 10 of 40 HP: a quarter
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=player("ayla"))
+    state = enc(rt)
+    assert state.fighters["gob"].fled and state.ended
+    assert "Fled" in [type(e).__name__ for e in events(rt)]
+
+
+async def test_an_agent_takes_a_creature_over_and_hands_it_back(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(), agent=False)
+    await rt.ask("combat/c1.1", Control(cid="gob", agent=True), by=GM)
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=player("ayla"))
+    assert enc(rt).current == "gob"                                        # it waits for its agent now
+    with pytest.raises(Forbidden):
+        await rt.ask("combat/c1.1", Control(cid="gob", agent=False), by=player("ayla"))
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", Control(cid="ayla", agent=True), by=GM)
+    assert info.value.code == "combat/not_a_creature"
+    await rt.ask("combat/c1.1", Control(cid="gob", agent=False), by=GM)   # handed back on its turn: it plays
+    assert enc(rt).current == "bram"
