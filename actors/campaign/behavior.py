@@ -234,8 +234,15 @@ def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...
         players = tuple(p for p, player in state.players.items() if player.status != "inactive")
     for player_id in (*players, *command.initiative):
         known_player(state, player_id)
+    for player_id, skill in command.initiative_skills.items():
+        if skill not in known_player(state, player_id).character.skills:
+            raise Rejected("campaign/unknown_skill", f"{state.players[player_id].character.name} has no skill "
+                           f"{skill!r} to roll initiative with")
     fighters = [Combatant(cid=p, name=state.players[p].character.name, player_id=p,
-                          initiative=command.initiative.get(p, state.players[p].character.perception + 10),
+                          initiative=command.initiative.get(p),
+                          initiative_modifier=initiative_modifier(state.players[p].character.perception,
+                                                                  state.players[p].character.skills,
+                                                                  command.initiative_skills.get(p)),
                           stats=character_stats(state.players[p].character), hp=state.players[p].character.hp,
                           conditions=conditions_from_text(state.players[p].character.conditions),
                           zone=command.zones.get(p, "melee"))
@@ -250,9 +257,19 @@ def combatants(state: Campaign, command: StartEncounter) -> tuple[Combatant, ...
             stats = None if npc.stats is None else adjusted(npc.stats, npc.adjustment)
         except ValueError as exc:
             raise Rejected("campaign/invalid_creature", f"{npc.name}: {exc}") from exc
-        fighters.append(Combatant(cid=cid, name=npc.name, initiative=npc.initiative, stats=stats, hp=npc.hp,
-                                  zone=npc.zone, agent=npc.agent))
+        if npc.initiative is None and stats is None:
+            raise Rejected("campaign/initiative_required", f"{npc.name} has no stats to roll initiative with: "
+                           f"give its initiative")
+        if npc.initiative_skill is not None and (stats is None or npc.initiative_skill not in stats.skills):
+            raise Rejected("campaign/unknown_skill", f"{npc.name} has no skill {npc.initiative_skill!r}")
+        modifier = 0 if stats is None else initiative_modifier(stats.perception, stats.skills, npc.initiative_skill)
+        fighters.append(Combatant(cid=cid, name=npc.name, initiative=npc.initiative, initiative_modifier=modifier,
+                                  stats=stats, hp=npc.hp, zone=npc.zone, agent=npc.agent))
     return tuple(fighters)
+
+
+def initiative_modifier(perception: int, skills: dict[str, int], skill: str | None) -> int:
+    return perception if skill is None else skills[skill]
 
 
 def character_stats(character: Character) -> Stats:

@@ -83,7 +83,9 @@ class StartScene(Command):
 
 class Npc(Frozen):
     name: str = Field(min_length=1, max_length=80)
-    initiative: int = Field(ge=-100, le=200)
+    initiative: int | None = Field(None, ge=-100, le=200, description="the result; default: rolled, d20 + "
+                                   "Perception (or initiative_skill) from its stats")
+    initiative_skill: str | None = Field(None, max_length=40, description="a skill of its stats to roll instead")
     cid: str | None = Field(None, pattern=ID, description="defaults to npc-1, npc-2, ... in the order given")
     stats: Stats | None = Field(None, description="a stat block: the rules run this creature (else narrative only)")
     adjustment: Literal["normal", "elite", "weak"] = "normal"
@@ -95,12 +97,16 @@ class Npc(Frozen):
 class StartEncounter(Command):
     """GM: start an encounter (``combat/{campaign}.{n}``) with the players and the creatures named.
 
-    Player initiative defaults to Perception + 10 unless ``initiative`` gives a result.
+    Initiative is rolled by the encounter (d20 + Perception, or the skill named) unless a
+    result is given; on a tie creatures act before players.
     """
 
     npcs: tuple[Npc, ...] = Field(default=(), max_length=50)
     players: tuple[str, ...] | None = Field(None, max_length=20, description="default: every player not inactive")
-    initiative: dict[str, int] = Field(default_factory=dict, max_length=20)
+    initiative: dict[str, int] = Field(default_factory=dict, max_length=20, description="player_id -> a result "
+                                       "rolled elsewhere; the others roll d20 + Perception in the encounter")
+    initiative_skills: dict[str, str] = Field(default_factory=dict, max_length=20, description="player_id -> a "
+                                              "skill to roll initiative with instead of Perception (e.g. stealth)")
     zones: dict[str, str] = Field(default_factory=dict, max_length=20, description="player_id -> starting zone "
                                   "(default: melee)")
     max_rounds: int = Field(10, ge=1, le=1000, description="the encounter ends itself after this many rounds")

@@ -42,9 +42,18 @@ class CombatKind(Behavior[Encounter]):
         if isinstance(command, BeginEncounter):
             if state.begun:
                 return Decision()  # a repeated tell: the encounter already runs
+            roller = self.roller(ctx, state)
+            combatants, rolls = [], {}
+            for combatant in command.combatants:  # initiative: d20 + Perception (or a skill), in roster order
+                if combatant.initiative is None:
+                    rolls[combatant.cid] = roller.die(20)
+                    combatant = combatant.model_copy(
+                        update={"initiative": rolls[combatant.cid] + combatant.initiative_modifier})
+                combatants.append(combatant)
             events: list[Event] = [EncounterBegun(campaign=command.campaign, n=command.n,
-                                                  combatants=command.combatants, turn_idle_s=command.turn_idle_s,
-                                                  max_rounds=command.max_rounds, at=now)]
+                                                  combatants=tuple(combatants), turn_idle_s=command.turn_idle_s,
+                                                  max_rounds=command.max_rounds, at=now, initiative_rolls=rolls,
+                                                  dice_used=roller.counter)]
             events += self._next_turn(self.replay(state, events), now, self.roller(ctx, state))
         elif not state.begun:
             raise Rejected("combat/not_begun", "this encounter has not begun; start it from its campaign")
@@ -212,7 +221,8 @@ class CombatKind(Behavior[Encounter]):
                 return state.model_copy(update={
                     "begun": True, "campaign": event.campaign, "n": event.n, "turn_idle_s": event.turn_idle_s,
                     "max_rounds": event.max_rounds, "round": 1, "turn": 0,
-                    "combatants": {c.cid: c for c in event.combatants}, "fighters": fighters})
+                    "combatants": {c.cid: c for c in event.combatants}, "fighters": fighters,
+                    "dice_used": event.dice_used})
             case ActionTaken() | ActionsRegained() | Damaged() | ConditionChanged() | Moved() | Guarded() | \
                     RecoveryRolled() | PersistentDamageRolled() | Fled() | ControlChanged():
                 fighters = {**state.fighters, event.cid: rules.evolve_fighter(state.fighters[event.cid], event)}

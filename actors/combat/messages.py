@@ -144,10 +144,12 @@ class SetTurnLimit(Internal):
 class EncounterBegun(Event):
     campaign: str
     n: int
-    combatants: tuple[Combatant, ...]
+    combatants: tuple[Combatant, ...]   # every initiative set (rolled ones included)
     turn_idle_s: float
     max_rounds: int
     at: float
+    initiative_rolls: dict[str, int] = Field(default_factory=dict)  # cid -> the d20 rolled for it
+    dice_used: int = 0
 
 
 class TurnStarted(Event):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine_ext import pf2e
-from engine_ext.dice import roll
+from engine_ext.combat_ref import Stream
 
 from ..dice import parse, seed_of
 from ..errors import Rejected
@@ -32,16 +32,17 @@ class Roller:
     """Dice for one decision: the encounter's stream from ``dice_used`` on, or the caller's faces."""
 
     def __init__(self, address: str, counter: int, supplied: tuple[int, ...] | None = None) -> None:
-        self.seed = seed_of(address)
-        self.counter = counter
+        self.stream = Stream(seed_of(address), counter)
         self.supplied = list(supplied) if supplied is not None else None
         self.read = 0
 
+    @property
+    def counter(self) -> int:
+        return self.stream.counter
+
     def die(self, sides: int) -> int:
         if self.supplied is None:
-            face = roll(self.seed, self.counter, 1, sides)[0]
-            self.counter += 1
-            return face
+            return self.stream.die(sides)
         if self.read >= len(self.supplied):
             raise Rejected("combat/bad_dice", f"not enough dice: this action reads at least {self.read + 1}")
         face = self.supplied[self.read]

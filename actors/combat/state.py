@@ -50,7 +50,9 @@ class Stats(Frozen):
 class Combatant(Frozen):
     cid: str = Field(pattern=ID, description="unique in the encounter; a player's combatant is their player_id")
     name: str = Field(min_length=1, max_length=80)
-    initiative: int = Field(ge=-100, le=200)
+    initiative: int | None = Field(None, ge=-100, le=200, description="the result; None: the encounter rolls "
+                                  "d20 + initiative_modifier when it begins")
+    initiative_modifier: int = Field(0, ge=-20, le=80, description="Perception, or the skill the initiative uses")
     player_id: str | None = Field(None, description="None: a creature the GM runs")
     stats: Stats | None = Field(None, description="None: a narrative combatant the rules do not run")
     hp: int | None = Field(None, ge=0, description="starting HP (default: max_hp)")

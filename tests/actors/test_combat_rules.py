@@ -229,3 +229,29 @@ async def test_an_agent_takes_a_creature_over_and_hands_it_back(game, autojump_c
     assert info.value.code == "combat/not_a_creature"
     await rt.ask("combat/c1.1", Control(cid="gob", agent=False), by=GM)   # handed back on its turn: it plays
     assert enc(rt).current == "bram"
+
+
+async def test_initiative_is_rolled_with_perception_or_a_named_skill(game, autojump_clock):
+    rt = game
+    await started(rt, names=("bram",))
+    await rt.ask("campaign/c1", JoinCampaign(character=hero()), by=player("ayla"))
+    for command, code in [
+        (StartEncounter(npcs=(Npc(name="Ghost"),)), "campaign/initiative_required"),
+        (StartEncounter(npcs=(Npc(name="Gob", stats=GOBLIN, initiative_skill="stealth"),)), "campaign/unknown_skill"),
+        (StartEncounter(initiative_skills={"ayla": "stealth"}), "campaign/unknown_skill"),
+    ]:
+        with pytest.raises(Rejected) as info:
+            await rt.ask("campaign/c1", command, by=GM)
+        assert info.value.code == code
+    await rt.ask("campaign/c1", StartEncounter(npcs=(Npc(name="Goblin", cid="gob", stats=GOBLIN),),
+                                               initiative={"bram": 3}, initiative_skills={"ayla": "intimidation"}),
+                 by=GM)
+    await trio.sleep(0.001)
+    state = enc(rt)
+    begun = events(rt)[0]
+    # rolled in roster order from the stream: Ayla (Intimidation +8), then the goblin (Perception +5)
+    first, second = roll(seed_of("combat/c1.1"), 0, 2, 20)
+    assert begun.initiative_rolls == {"ayla": first, "gob": second}
+    assert (state.combatants["ayla"].initiative, state.combatants["gob"].initiative) == (first + 8, second + 5)
+    assert state.combatants["bram"].initiative == 3 and state.dice_used >= 2
+

@@ -39,7 +39,9 @@ def status(rt) -> dict:
 
 
 async def fight(rt, **kwargs) -> None:
+    """Ayla (17) and Bram (18) against a goblin (17): results given, nothing rolled."""
     await started(rt)
+    kwargs.setdefault("initiative", {"ayla": 17, "bram": 18})
     await rt.ask("campaign/c1", StartEncounter(npcs=(GOBLIN,), **kwargs), by=GM)
     await settle()
 
@@ -176,7 +178,7 @@ async def test_gm_status_prescribes_and_its_countdowns_are_the_timers(game, auto
     assert not s["must_advance"] and s["waiting_for"]["who"] == "players"
     assert s["what_to_do_next"]["endpoint"]["body"]["type"] == "SetDeadline"
 
-    await rt.ask("campaign/c1", StartEncounter(npcs=(GOBLIN,)), by=GM)
+    await rt.ask("campaign/c1", StartEncounter(npcs=(GOBLIN,), initiative={"ayla": 17, "bram": 18}), by=GM)
     await settle()
     s = status(rt)
     assert s["mode"] == "encounter" and not s["skip_required"] and s["waiting_for"]["player_id"] == "bram"
