@@ -14,9 +14,9 @@ from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import rules
 from .messages import (
-    Act, ActionsRegained, ActionTaken, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged, Control,
-    ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, Fled, Guarded, Moved, PersistentDamageRolled,
-    PlayerActed, RecoveryRolled,
+    Act, ActionsRegained, ActionTaken, Adjust, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged, Control,
+    ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, Fled, Guarded, Healed, Moved,
+    PersistentDamageRolled, PersistentSet, PlayerActed, RecoveryRolled,
     RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
 )
 from .state import Encounter, Fighter
@@ -28,11 +28,11 @@ SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons i
 class CombatKind(Behavior[Encounter]):
     kind = "combat"
     State = Encounter
-    commands = (Act, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant,
+    commands = (Act, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant,
                 PlayerActed, SetTurnLimit, TimerFired)
     events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
               EncounterEnded, ActionTaken, ActionsRegained, Damaged, ConditionChanged, Moved, Guarded, RecoveryRolled,
-              PersistentDamageRolled, Fled, ControlChanged)
+              PersistentDamageRolled, Fled, ControlChanged, Healed, PersistentSet)
 
     def parent(self, address: str) -> str | None:
         return f"campaign/{address.split('/', 1)[1].rsplit('.', 1)[0]}"
@@ -85,6 +85,14 @@ class CombatKind(Behavior[Encounter]):
                 roller.finish()
                 after = self.replay(state, events)
                 ending = rules.outcome(after)
+                if ending is not None:
+                    events.append(EncounterEnded(reason=ending, at=now))
+                return events
+            case Adjust():
+                if not is_gm(by):
+                    raise Forbidden("combat/gm_only", "only the GM (or an operator) adjusts a combatant")
+                events = rules.adjust(state, command)
+                ending = rules.outcome(self.replay(state, events))
                 if ending is not None:
                     events.append(EncounterEnded(reason=ending, at=now))
                 return events
@@ -224,7 +232,8 @@ class CombatKind(Behavior[Encounter]):
                     "combatants": {c.cid: c for c in event.combatants}, "fighters": fighters,
                     "dice_used": event.dice_used})
             case ActionTaken() | ActionsRegained() | Damaged() | ConditionChanged() | Moved() | Guarded() | \
-                    RecoveryRolled() | PersistentDamageRolled() | Fled() | ControlChanged():
+                    RecoveryRolled() | PersistentDamageRolled() | Fled() | ControlChanged() | Healed() | \
+                    PersistentSet():
                 fighters = {**state.fighters, event.cid: rules.evolve_fighter(state.fighters[event.cid], event)}
                 if isinstance(event, ActionTaken) and event.kind == "demoralize" and event.target in fighters:
                     target = fighters[event.target]

@@ -106,6 +106,18 @@ class Control(Command):
     agent: bool
 
 
+class Adjust(Command):
+    """GM: what the rules don't see happen (a spell, a trap, a potion): damage, healing,
+    conditions (value 0 removes one) and persistent damage (dice per damage type; "" ends it)."""
+
+    cid: str = Field(pattern=CID)
+    damage: int = Field(0, ge=0, le=10_000)
+    critical: bool = Field(False, description="the damage came from a critical hit (dying 2, or +2 while dying)")
+    heal: int = Field(0, ge=0, le=10_000)
+    conditions: dict[str, int] = Field(default_factory=dict, max_length=12)
+    persistent: dict[str, str] = Field(default_factory=dict, max_length=6)
+
+
 class BeginEncounter(Internal):
     campaign: str
     n: int
@@ -278,4 +290,19 @@ class Fled(Event):
 class ControlChanged(Event):
     cid: str
     agent: bool
+
+
+class Healed(Event):
+    """HP back: above 0 it ends dying (wounded +1) and unconsciousness."""
+
+    cid: str
+    amount: int
+    hp: int
+    wounded: int
+
+
+class PersistentSet(Event):
+    cid: str
+    damage_type: str
+    dice: str               # "": it ends
 

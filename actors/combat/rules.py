@@ -15,9 +15,9 @@ from engine_ext.combat_ref import Stream
 from ..dice import parse, seed_of
 from ..errors import Rejected
 from .messages import (
-    ActionsRegained, ActionTaken, ActivityAction, Attack, ConditionChanged, ControlChanged, Damaged, DemoralizeAction,
-    Fled, Guarded, Moved, PersistentDamageRolled, RaiseShieldAction, RecoveryRolled, StepAction, StrideAction,
-    StrikeAction, TakeCoverAction,
+    ActionsRegained, ActionTaken, ActivityAction, Adjust, Attack, ConditionChanged, ControlChanged, Damaged,
+    DemoralizeAction, Fled, Guarded, Healed, Moved, PersistentDamageRolled, PersistentSet, RaiseShieldAction,
+    RecoveryRolled, StepAction, StrideAction, StrikeAction, TakeCoverAction,
 )
 from .difficulty import party_level
 from .state import Combatant, Encounter, Fighter, Stats
@@ -227,6 +227,39 @@ def damaged(combatant: Combatant, fighter: Fighter, amount: int, critical: bool)
     return Damaged(cid=combatant.cid, amount=amount, critical=critical, hp=hp, dying=dying, dead=dead)
 
 
+def adjust(state: Encounter, command: Adjust) -> list[Any]:
+    """The GM's changes, checked: known conditions with sane values, readable persistent dice."""
+    combatant, fighter = fighter_of(state, command.cid)
+    if fighter.dead:
+        raise Rejected("combat/target_dead", f"{combatant.name} is dead")
+    for name, value in command.conditions.items():
+        if name not in CONDITIONS:
+            raise Rejected("combat/unknown_condition", f"no condition {name!r}; one of {', '.join(sorted(CONDITIONS))}")
+        if not 0 <= value <= (1 if name in FLAGS else 10):
+            raise Rejected("combat/bad_condition_value", f"{name} takes {'0 or 1' if name in FLAGS else '0 to 10'}")
+    for damage_type, dice in command.persistent.items():
+        if dice:
+            try:
+                parse(dice)
+            except ValueError as exc:
+                raise Rejected("combat/bad_dice", f"persistent {damage_type}: {exc}") from exc
+    events: list[Any] = []
+    if command.damage:
+        hurt = damaged(combatant, fighter, command.damage, command.critical)
+        events.append(hurt)
+        fighter = after_damage(fighter, hurt)
+    if command.heal and not fighter.dead:
+        hp = min(combatant.stats.max_hp, fighter.hp + command.heal)
+        events.append(Healed(cid=combatant.cid, amount=command.heal, hp=hp,
+                             wounded=fighter.wounded + 1 if fighter.dying else fighter.wounded))
+    events += [ConditionChanged(cid=combatant.cid, name=name, value=value)
+               for name, value in sorted(command.conditions.items()) if fighter.conditions.get(name, 0) != value]
+    events += [PersistentSet(cid=combatant.cid, damage_type=damage_type, dice=dice)
+               for damage_type, dice in sorted(command.persistent.items())
+               if fighter.persistent.get(damage_type, "") != dice]
+    return events
+
+
 # -- the built-in tactics -------------------------------------------------------------------------
 
 def plays_itself(state: Encounter, cid: str) -> bool:
@@ -360,6 +393,17 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
             return fighter.model_copy(update={"shield_raised": shield, "cover": cover})
         case RecoveryRolled():
             return fighter.model_copy(update={"dying": event.dying, "wounded": event.wounded, "dead": event.dead})
+        case Healed(hp=hp, wounded=wounded):
+            conditions = fighter.conditions
+            if hp > 0:
+                conditions = {k: v for k, v in conditions.items() if k != "unconscious"}
+            return fighter.model_copy(update={"hp": hp, "wounded": wounded, "dying": 0 if hp > 0 else fighter.dying,
+                                              "conditions": conditions})
+        case PersistentSet(damage_type=damage_type, dice=dice):
+            persistent = {k: v for k, v in fighter.persistent.items() if k != damage_type}
+            if dice:
+                persistent[damage_type] = dice
+            return fighter.model_copy(update={"persistent": persistent})
         case Fled():
             return fighter.model_copy(update={"fled": True, "actions": 0})
         case ControlChanged(agent=agent):

@@ -9,7 +9,7 @@ import trio
 from actors import Forbidden, Rejected
 from actors.campaign.messages import JoinCampaign, Npc, StartEncounter
 from actors.campaign.state import Character, Saves, Strike
-from actors.combat.messages import Act, Control, EndTurn
+from actors.combat.messages import Act, Adjust, Control, EndTurn
 from actors.combat.state import Stats, StrikeStat
 from actors.dice import seed_of
 from engine_ext.dice import roll
@@ -255,3 +255,34 @@ async def test_initiative_is_rolled_with_perception_or_a_named_skill(game, autoj
     assert (state.combatants["ayla"].initiative, state.combatants["gob"].initiative) == (first + 8, second + 5)
     assert state.combatants["bram"].initiative == 3 and state.dice_used >= 2
 
+
+
+async def test_the_gm_adjusts_and_persistent_damage_ticks_with_its_flat_check(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    for adjust, code in [(Adjust(cid="ayla", conditions={"hexed": 1}), "combat/unknown_condition"),
+                         (Adjust(cid="ayla", conditions={"off_guard": 2}), "combat/bad_condition_value"),
+                         (Adjust(cid="ayla", persistent={"fire": "1dd6"}), "combat/bad_dice"),
+                         (Adjust(cid="nobody", damage=1), "combat/no_such_combatant")]:
+        with pytest.raises(Rejected) as info:
+            await rt.ask("combat/c1.1", adjust, by=GM)
+        assert info.value.code == code
+    with pytest.raises(Forbidden):
+        await rt.ask("combat/c1.1", Adjust(cid="ayla", heal=5), by=player("ayla"))
+
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=10, conditions={"sickened": 1},
+                                       persistent={"fire": "1d6"}), by=GM)
+    ayla = enc(rt).fighters["ayla"]
+    assert (ayla.hp, ayla.conditions, ayla.persistent) == (20, {"sickened": 1}, {"fire": "1d6"})
+    used = enc(rt).dice_used
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)
+    # end of her turn: 1d6 fire from the stream, then a DC 15 flat check on the next die
+    burn, flat = roll(seed_of("combat/c1.1"), used, 1, 6)[0], roll(seed_of("combat/c1.1"), used + 1, 1, 20)[0]
+    ayla = enc(rt).fighters["ayla"]
+    assert ayla.hp == 20 - burn and (ayla.persistent == {}) == (flat >= 15)
+
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=100, critical=True), by=GM)
+    assert enc(rt).fighters["ayla"].dying == 2
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", heal=8), by=GM)          # healed: no longer dying, wounded 1
+    ayla = enc(rt).fighters["ayla"]
+    assert (ayla.hp, ayla.dying, ayla.wounded, "unconscious" in ayla.conditions) == (8, 0, 1, False)
