@@ -14,10 +14,10 @@ from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import rules
 from .messages import (
-    Act, ActionsRegained, ActionTaken, Adjust, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged, Control,
-    ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, Fled, Guarded, Healed, Moved,
-    PersistentDamageRolled, PersistentSet, PlayerActed, RecoveryRolled,
-    RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
+    Act, ActionsRegained, ActionTaken, Adjust, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged,
+    Control, ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, Fled, Guarded, Healed, Moved,
+    PersistentDamageRolled, PersistentSet, PlayerActed, RecoveryRolled, RemoveCombatant, RestoreCombatant, SetTurnLimit,
+    SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
 )
 from .state import Encounter, Fighter
 
@@ -28,8 +28,8 @@ SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons i
 class CombatKind(Behavior[Encounter]):
     kind = "combat"
     State = Encounter
-    commands = (Act, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant, RestoreCombatant,
-                PlayerActed, SetTurnLimit, TimerFired)
+    commands = (Act, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant,
+                RestoreCombatant, PlayerActed, SetTurnLimit, TimerFired)
     events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
               EncounterEnded, ActionTaken, ActionsRegained, Damaged, ConditionChanged, Moved, Guarded, RecoveryRolled,
               PersistentDamageRolled, Fled, ControlChanged, Healed, PersistentSet)
