@@ -6,11 +6,10 @@ state with the campaign's own ``evolve``; new posts are appended, nothing is rel
 """
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-from nicegui import app, background_tasks, run, ui
+from nicegui import background_tasks, ui
 
 from actors.campaign.behavior import CampaignKind
 from actors.campaign.messages import Posted
@@ -18,6 +17,7 @@ from actors.campaign.messages import Posted
 from .format import STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp, post_author, roll_line, timestamp
 from .link import Link, LinkError, error_text
 from .live import LiveActor
+from .stream import Follower
 
 STATUS_REFRESH_S = 15.0  # the GM status is fetched again at least this often (and after every event)
 
@@ -58,7 +58,7 @@ class TableView:
         self.status_at = 0.0                # monotonic time the status was fetched
         self.status_stale = True
         self.countdowns: list[tuple[ui.label, float | None]] = []
-        self.closed = False
+        self.follower: Follower | None = None
 
     # -- time --------------------------------------------------------------------------
 
@@ -142,43 +142,15 @@ class TableView:
 
     # -- the stream --------------------------------------------------------------------
 
-    async def follow(self, page: Any) -> None:
-        client = self.link.stream()
-        page.on_delete(lambda: self.close(client))
-        try:
-            await run.io_bound(client.connect)
-        except Exception as exc:  # noqa: BLE001 - anything that stops us following is shown, not raised
-            self.connection.set_text("offline")
-            self.problem.set_text(f"cannot follow this campaign: {error_text(exc)}")
-            return
-        client.subscribe(self.address)
-        while not self.closed and not app.is_stopping and not app.is_stopped:
-            message = await run.io_bound(client.next_message, 0.5)
-            online = client.connected
-            self.connection.set_text("live" if online else "reconnecting…")
-            self.connection.props(f"color={'positive' if online else 'warning'}")
-            if message is None:
-                continue
-            if message.get("type") == "error":
-                self.problem.set_text(f"{message.get('message')} ({message.get('code')})")
-                continue
-            if message.get("type") == "resync":
-                continue  # a fresh snapshot follows
-            if not self.live.apply(message):
-                continue
-            if message["type"] == "snapshot":
-                self.render_all()
-            else:
-                self.render_events(self.live.take_events())
-            self.status_stale = True
-        self.close(client)
-
-    def close(self, client: Any) -> None:
-        if not self.closed:
-            self.closed = True
-            threading.Thread(target=client.close, name="everturn-ui-close", daemon=True).start()
-
     # -- rendering ---------------------------------------------------------------------
+
+    def on_snapshot(self) -> None:
+        self.render_all()
+        self.status_stale = True
+
+    def on_events(self, events: list[Any]) -> None:
+        self.render_events(events)
+        self.status_stale = True
 
     def render_all(self) -> None:
         state = self.live.state
@@ -263,7 +235,7 @@ class TableView:
     # -- GM status ---------------------------------------------------------------------
 
     async def refresh_status_if_stale(self) -> None:
-        if not self.link.who.gm or self.closed or self.live.state is None:
+        if not self.link.who.gm or self.live.state is None or (self.follower and self.follower.closed):
             return
         if not self.status_stale and time.monotonic() - self.status_at < STATUS_REFRESH_S:
             return
@@ -330,5 +302,6 @@ class TableView:
 async def table_view(link: Link, campaign_id: str) -> None:
     view = TableView(link, campaign_id)
     view.build()
-    page = ui.context.client
-    background_tasks.create(view.follow(page), name=f"follow {campaign_id}")
+    view.follower = Follower(link, view.address, view.live, view.connection, view.problem, view.on_snapshot,
+                             view.on_events)
+    background_tasks.create(view.follower.run(ui.context.client), name=f"follow {campaign_id}")

@@ -1,0 +1,55 @@
+"""Following one actor's stream on a page: connect, subscribe, fold every message into a
+:class:`~ui.live.LiveActor`, show the connection's health, stop when the page goes away."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from nicegui import app, run, ui
+
+from .link import Link, error_text
+from .live import LiveActor
+
+
+class Follower:
+    """``on_snapshot()`` after a (re)loaded state, ``on_events(events)`` after new events."""
+
+    def __init__(self, link: Link, address: str, live: LiveActor, connection: ui.badge, problem: ui.label,
+                 on_snapshot: Callable[[], None], on_events: Callable[[list[Any]], None]) -> None:
+        self.link, self.address, self.live = link, address, live
+        self.connection, self.problem = connection, problem
+        self.on_snapshot, self.on_events = on_snapshot, on_events
+        self.closed = False
+
+    async def run(self, page: Any) -> None:
+        client = self.link.stream()
+        page.on_delete(lambda: self.close(client))
+        try:
+            await run.io_bound(client.connect)
+        except Exception as exc:  # noqa: BLE001 - anything that stops us following is shown, not raised
+            self.connection.set_text("offline")
+            self.problem.set_text(f"cannot follow {self.address}: {error_text(exc)}")
+            return
+        client.subscribe(self.address)
+        while not self.closed and not app.is_stopping and not app.is_stopped:
+            message = await run.io_bound(client.next_message, 0.5)
+            online = client.connected
+            self.connection.set_text("live" if online else "reconnecting…")
+            self.connection.props(f"color={'positive' if online else 'warning'}")
+            if message is None or message.get("type") == "resync":  # after a resync a fresh snapshot follows
+                continue
+            if message.get("type") == "error":
+                self.problem.set_text(f"{message.get('message')} ({message.get('code')})")
+                continue
+            if not self.live.apply(message):
+                continue
+            if message["type"] == "snapshot":
+                self.on_snapshot()
+            else:
+                self.on_events(self.live.take_events())
+        self.close(client)
+
+    def close(self, client: Any) -> None:
+        if not self.closed:
+            self.closed = True
+            threading.Thread(target=client.close, name="everturn-ui-close", daemon=True).start()
