@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the server's URL (default http://127.0.0.1:8800)")
     ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=8801, help="port the UI listens on (default 8801)")
+    ui.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # started by serve
 
     bench = commands.add_parser("bench", help="benchmarks that print ratios measured side by side")
     bench_kinds = bench.add_subparsers(dest="bench", required=True, metavar="WHAT")
@@ -244,9 +245,10 @@ async def _serve(args: argparse.Namespace) -> int:
 
 async def _run_ui_beside(scope: trio.CancelScope, server_url: str, host: str, port: int) -> None:
     """The web UI in its own process (NiceGUI runs on asyncio); ``scope.cancel()`` stops it."""
-    command = [sys.executable, "-m", "ui", "--server", server_url, "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "ui", "--server", server_url, "--host", host, "--port", str(port),
+               "--exit-with-parent"]
     print(f"everturn: web UI on http://{host}:{port} (log in with a token)", flush=True)
-    process = await trio.lowlevel.open_process(command, preexec_fn=_die_with_parent)
+    process = await trio.lowlevel.open_process(command)
     with scope:
         code = await process.wait()
         print(f"everturn: the web UI stopped (exit code {code}); the server goes on", file=sys.stderr, flush=True)
@@ -258,19 +260,11 @@ async def _run_ui_beside(scope: trio.CancelScope, server_url: str, host: str, po
             process.kill()
 
 
-def _die_with_parent() -> None:
-    """In the UI's process, before it runs: on Linux, a SIGTERM when the server dies (even by kill -9)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _ui(args: argparse.Namespace) -> int:
     from ui.app import run_ui
 
     print(f"everturn: web UI on http://{args.host}:{args.port} for {args.server} (log in with a token)", flush=True)
-    run_ui(args.server, host=args.host, port=args.port)
+    run_ui(args.server, host=args.host, port=args.port, exit_with_parent=args.exit_with_parent)
     return 0
 
 

@@ -6,6 +6,7 @@ REST and the websocket protocol, the same as any bot.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import tempfile
@@ -116,6 +117,17 @@ async def table_page(campaign_id: str) -> None:
     await table_view(link, campaign_id)
 
 
+@ui.page("/campaign/{campaign_id}/encounter/{n}")
+async def encounter_page(campaign_id: str, n: int) -> None:
+    link = require_login()
+    if link is None:
+        return
+    frame(f"{campaign_id} · encounter {n}", link)
+    from .encounter import encounter_view
+
+    await encounter_view(link, campaign_id, n)
+
+
 @ui.page("/console")
 async def console_page() -> None:
     link = require_login()
@@ -130,9 +142,20 @@ async def console_page() -> None:
     await console(link)
 
 
-def run_ui(server: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, storage_secret: str | None = None) -> None:
+async def _exit_with(parent: int) -> None:
+    """Started by ``everturn serve``: stop when the server is gone, even after its kill -9 (we are re-parented)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    app.shutdown()
+
+
+def run_ui(server: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, storage_secret: str | None = None,
+           exit_with_parent: bool = False) -> None:
     """Serve the UI (blocks until SIGINT/SIGTERM)."""
     _server["url"] = server.rstrip("/")
+    if exit_with_parent:
+        parent = os.getppid()
+        app.on_startup(lambda: background_tasks.create(_exit_with(parent), name="exit with the server"))
     os.environ.setdefault("NICEGUI_STORAGE_PATH", tempfile.mkdtemp(prefix="everturn-ui-"))
     ui.run(host=host, port=port, title="Everturn", reload=False, show=False, favicon="🎲",
            storage_secret=storage_secret or secrets.token_hex(32), reconnect_timeout=10.0, fastapi_docs=False,

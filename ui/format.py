@@ -41,11 +41,11 @@ def clock_time(at: float) -> str:
     return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M")
 
 
-def hp(character: Any) -> tuple[float, str, str]:
-    """(fraction, label, color) of a character's hit points for an HP bar."""
-    fraction = 0.0 if character.max_hp <= 0 else max(0.0, min(1.0, character.hp / character.max_hp))
+def hp_bar(current: int, maximum: int) -> tuple[float, str, str]:
+    """(fraction, label, color) of hit points for an HP bar."""
+    fraction = 0.0 if maximum <= 0 else max(0.0, min(1.0, current / maximum))
     color = "positive" if fraction > 0.5 else "warning" if fraction > 0.25 else "negative"
-    return fraction, f"{character.hp} / {character.max_hp} HP", color
+    return fraction, f"{current} / {maximum} HP", color
 
 
 def post_author(post: Any, state: Any) -> str:

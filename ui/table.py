@@ -14,7 +14,7 @@ from nicegui import background_tasks, ui
 from actors.campaign.behavior import CampaignKind
 from actors.campaign.messages import Posted
 
-from .format import STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp, post_author, roll_line, timestamp
+from .format import STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp_bar, post_author, roll_line, timestamp
 from .link import Link, LinkError, error_text
 from .live import LiveActor
 from .stream import Follower
@@ -81,6 +81,9 @@ class TableView:
             ui.space()
             self.connection = ui.badge("connecting…", color="grey").props("data-test=connection")
         self.problem = ui.label("").classes("text-negative")
+        self.encounter_box = ui.row().classes("w-full").props("data-test=encounter-box")
+        if self.link.who.gm:
+            self.builder()
         with ui.row().classes("w-full no-wrap items-start gap-4"):
             with ui.column().classes("grow gap-2"):
                 with ui.scroll_area().classes("w-full h-[60vh] border rounded") as self.scroller:
@@ -108,6 +111,57 @@ class TableView:
                 self.expression = ui.input("Dice", placeholder="1d20+7").props("dense data-test=dice").classes("w-28")
                 self.reason = ui.input("For", placeholder="Stealth").props("dense").classes("w-28")
                 ui.button("Roll", on_click=self.roll).props("outline").props("data-test=roll")
+
+    def builder(self) -> None:
+        """GM: a group of identical creatures, its XP budget and simulated odds, and Start."""
+        with ui.expansion("Build an encounter", icon="shield").classes("w-full").props("data-test=builder"):
+            with ui.row().classes("items-end gap-2"):
+                self.npc = {
+                    "name": ui.input("Creature", value="Goblin").classes("w-32").props("data-test=npc-name"),
+                    "count": ui.number("Count", value=2, min=1, max=12, precision=0).classes("w-20").props(
+                        "data-test=npc-count"),
+                    "level": ui.number("Level", value=1, min=-1, max=25, precision=0).classes("w-20"),
+                    "max_hp": ui.number("HP", value=20, min=1, max=5000, precision=0).classes("w-20"),
+                    "ac": ui.number("AC", value=16, min=0, max=80, precision=0).classes("w-20"),
+                    "saves": ui.number("Saves", value=5, min=-10, max=60, precision=0).classes("w-20"),
+                    "perception": ui.number("Perception", value=5, min=-10, max=60, precision=0).classes("w-24"),
+                    "attack": ui.number("Attack", value=7, min=-10, max=60, precision=0).classes("w-20"),
+                    "damage": ui.input("Damage", value="1d6+2").classes("w-24"),
+                    "adjustment": ui.select(["normal", "elite", "weak"], value="normal").classes("w-24"),
+                    "tactics": ui.select(["brute", "cowardly"], value="brute").classes("w-24"),
+                }
+                ui.button("Estimate", on_click=self.estimate).props("outline data-test=estimate")
+                ui.button("Start encounter", on_click=self.start_encounter).props("data-test=start-encounter")
+            self.estimate_label = ui.label("").classes("text-sm").props("data-test=estimate-result")
+
+    def npcs(self) -> list[dict[str, Any]]:
+        v = {k: field.value for k, field in self.npc.items()}
+        saves = int(v["saves"] or 0)
+        stats = {"level": int(v["level"] or 0), "max_hp": int(v["max_hp"] or 1), "ac": int(v["ac"] or 0),
+                 "fortitude": saves, "reflex": saves, "will": saves, "perception": int(v["perception"] or 0),
+                 "strikes": [{"name": "attack", "attack": int(v["attack"] or 0), "damage": v["damage"] or "1d4"}],
+                 "tactics": v["tactics"]}
+        count = max(1, int(v["count"] or 1))
+        return [{"name": f"{v['name']} {i}" if count > 1 else v["name"], "stats": stats,
+                 "adjustment": v["adjustment"]} for i in range(1, count + 1)]
+
+    async def estimate(self) -> None:
+        try:
+            answer = await self.link.post(f"/api/v1/campaigns/{self.campaign_id}/encounters/estimate",
+                                          {"npcs": self.npcs(), "fights": 10_000})
+        except LinkError as exc:
+            self.estimate_label.set_text(error_text(exc))
+            return
+        budget, odds = answer["budget"], answer["estimate"]
+        low, high = odds["win_probability_ci95"]
+        self.estimate_label.set_text(
+            f"{budget['threat']} threat · {budget['xp']} XP for {budget['party_size']} level-{budget['party_level']} "
+            f"characters · party wins {odds['win_probability']:.0%} ({low:.0%}–{high:.0%}) · "
+            f"{odds['expected_rounds']['mean']:.1f} rounds · {odds['expected_knockouts']['mean']:.2f} knocked out · "
+            f"{odds['expected_deaths']['mean']:.2f} deaths" + "".join(f" · ⚠ {w}" for w in budget["warnings"]))
+
+    async def start_encounter(self) -> None:
+        await self.send("StartEncounter", {"npcs": self.npcs()})
 
     # -- commands ----------------------------------------------------------------------
 
@@ -172,6 +226,12 @@ class TableView:
     def render_header(self) -> None:
         state = self.live.state
         self.title.set_text(state.title or self.campaign_id)
+        self.encounter_box.clear()
+        if state.encounter is not None:
+            with self.encounter_box:
+                n = state.encounter.n
+                ui.link(f"Encounter {n} is on: open the tracker", f"/campaign/{self.campaign_id}/encounter/{n}"
+                        ).props("data-test=open-encounter")
         self.scene.set_text(f"Scene {state.scene.n}: {state.scene.title}" if state.scene else "")
         self.mode.set_text(state.mode)
         if self.link.who.gm:
@@ -207,7 +267,7 @@ class TableView:
                 ui.label("Nobody has joined yet.").classes("text-grey-7")
             for player in state.players.values():
                 c = player.character
-                fraction, label, color = hp(c)
+                fraction, label, color = hp_bar(c.hp, c.max_hp)
                 with ui.card().classes("w-full").props(f"data-test=player-{player.player_id}"):
                     with ui.row().classes("items-center gap-2"):
                         ui.label(c.name).classes("font-bold")

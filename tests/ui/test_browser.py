@@ -9,7 +9,7 @@ from .conftest import TOKEN, UI_READY, Served, free_port, log_in, screenshot, st
 
 CHARACTER = {"name": "Ayla", "level": 3, "max_hp": 40, "hp": 31, "ac": 19,
              "saves": {"fortitude": 8, "reflex": 9, "will": 6}, "perception": 9,
-             "conditions": ["frightened 1"]}
+             "conditions": ["frightened 1"], "strikes": [{"name": "longsword", "attack": 9, "damage": "1d8+4"}]}
 
 
 def seat(served, campaign: str) -> tuple[str, str]:
@@ -163,3 +163,31 @@ def test_the_ui_reconnects_to_a_restarted_server_and_misses_nothing(tmp_path, pa
         screenshot(page, "table-after-reconnect")
     finally:
         served.stop()
+
+
+def test_a_gm_rates_and_starts_an_encounter_and_acts_in_the_tracker(served, page):
+    gm, _ = seat(served, "c3")
+    log_in(page, served, gm)
+    page.goto(served.ui + "/campaign/c3")
+    page.wait_for_selector("[data-test=connection]:has-text('live')")
+    page.click("text=Build an encounter")
+    page.click("[data-test=estimate]")
+    result = page.wait_for_selector("[data-test=estimate-result]:has-text('threat')")
+    assert "party wins" in result.inner_text() and "XP for 1 level-3" in result.inner_text()
+    page.click("[data-test=start-encounter]")
+    page.click("[data-test=open-encounter]")
+    page.wait_for_url(served.ui + "/campaign/c3/encounter/1")
+    page.wait_for_selector("[data-test=connection]:has-text('live')")
+    page.wait_for_selector("[data-test=combatant-npc-1]:has-text('Goblin 1')")
+    left = page.wait_for_selector("[data-test=actions-left]")        # the goblins played themselves: Ayla's turn
+    assert left.inner_text() == "3 action(s) left · next strike +0"
+    page.click("[data-test=target]")
+    page.click(".q-menu >> text=Goblin 1")
+    page.click("[data-test=strike]")
+    page.wait_for_selector("[data-test=action-result]:has-text('Ayla: strike')")
+    page.wait_for_selector("[data-test=actions-left]:has-text('2 action(s) left · next strike -5')")
+    page.fill("input[data-test=zone]", "melee")
+    page.click("[data-test=stride]")                                  # already there: refused, shown inline
+    page.wait_for_selector("[data-test=action-error]:has-text('combat/same_zone')")
+    screenshot(page, "encounter")
+

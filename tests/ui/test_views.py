@@ -67,3 +67,24 @@ def test_the_console_lists_children_under_parents_and_stopped_actors_last():
     assert rows[2]["status"] == "stopped"
     assert [r["address"] for r in rows if matches(r, "zerodiv", None)] == ["combat/c1.1"]
     assert [r["address"] for r in rows if matches(r, "", "stopped")] == ["campaign/c9"]
+
+
+def test_the_tracker_shows_the_order_the_turn_and_each_fighters_state():
+    from actors.combat.state import Combatant, Encounter, Fighter, Stats, StrikeStat
+    from ui.encounter import tracker_rows, zones
+
+    stats = Stats(level=1, max_hp=20, ac=15, fortitude=3, reflex=3, will=3, perception=3,
+                  strikes=(StrikeStat(name="claw", attack=5, damage="1d4", agile=True),))
+    state = Encounter(begun=True, round=1, turn=1, current="a", combatants={
+        "a": Combatant(cid="a", name="Ayla", initiative=20, player_id="a", stats=stats),
+        "g": Combatant(cid="g", name="Gob", initiative=20, stats=stats),
+        "n": Combatant(cid="n", name="Voice", initiative=5)},
+        fighters={"a": Fighter(hp=12, zone="melee", actions=2, attacks=1, conditions={"frightened": 2,
+                                                                                      "off_guard": 1}),
+                  "g": Fighter(hp=0, zone="melee", dead=True)})
+    rows = tracker_rows(state)
+    assert [r["cid"] for r in rows] == ["a", "n"]                          # the dead leave the order
+    ayla = rows[0]
+    assert (ayla["current"], ayla["hp"], ayla["actions"], ayla["next_map"]) == (True, "12/20", 2, -4)  # agile
+    assert ayla["conditions"] == "frightened 2, off_guard" and rows[1]["hp"] is None
+    assert zones(state) == {"melee": ["Ayla"]}

@@ -1,0 +1,168 @@
+"""The encounter view: the initiative tracker, zones, and actions that send real commands.
+
+Follows ``combat/{campaign}.{n}`` like the table follows its campaign.  A GM acts for
+whoever's turn it is; a player when it is their character's.  A refused action shows the
+server's reason beside the buttons.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import background_tasks, ui
+
+from actors.combat.behavior import CombatKind
+from engine_ext.pf2e import multiple_attack_penalty
+
+from .format import hp_bar
+from .link import Link, LinkError, error_text
+from .live import LiveActor
+from .stream import Follower
+
+
+def tracker_rows(state: Any) -> list[dict[str, Any]]:
+    """One row per combatant in initiative order: what the tracker shows."""
+    rows = []
+    for combatant in state.order():
+        fighter = state.fighters.get(combatant.cid)
+        row = {"cid": combatant.cid, "name": combatant.name, "initiative": combatant.initiative,
+               "current": combatant.cid == state.current, "side": "party" if combatant.player_id else "foes",
+               "hp": None, "zone": None, "conditions": "", "actions": None, "next_map": None, "state": ""}
+        if fighter is not None:
+            strikes = combatant.stats.strikes
+            agile = bool(strikes) and strikes[0].agile
+            row.update(hp=f"{fighter.hp}/{combatant.stats.max_hp}", zone=fighter.zone,
+                       conditions=", ".join(f"{k} {v}" if v > 1 or k not in ("off_guard", "unconscious", "prone")
+                                            else k for k, v in sorted(fighter.conditions.items())),
+                       actions=fighter.actions if combatant.cid == state.current else None,
+                       next_map=multiple_attack_penalty(fighter.attacks, agile),
+                       state="dead" if fighter.dead else "fled" if fighter.fled else
+                       f"dying {fighter.dying}" if fighter.dying else "agent" if fighter.agent else "")
+        rows.append(row)
+    return rows
+
+
+def zones(state: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for cid, fighter in state.fighters.items():
+        if not fighter.out:
+            out.setdefault(fighter.zone, []).append(state.combatants[cid].name)
+    return dict(sorted(out.items()))
+
+
+class EncounterView:
+    def __init__(self, link: Link, campaign_id: str, n: int) -> None:
+        self.link, self.campaign_id, self.n = link, campaign_id, n
+        self.address = f"combat/{campaign_id}.{n}"
+        self.live = LiveActor(CombatKind())
+
+    def build(self) -> None:
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.link("← table", f"/campaign/{self.campaign_id}")
+            self.title = ui.label(f"Encounter {self.n}").classes("text-2xl").props("data-test=encounter-title")
+            ui.space()
+            self.connection = ui.badge("connecting…", color="grey").props("data-test=connection")
+        self.problem = ui.label("").classes("text-negative")
+        self.tracker = ui.column().classes("w-full").props("data-test=tracker")
+        self.zone_panel = ui.row().classes("w-full gap-4").props("data-test=zones")
+        with ui.card().classes("w-full"):
+            ui.label("Actions").classes("text-lg")
+            with ui.row().classes("items-center gap-2"):
+                self.target = ui.select({}, label="Target").classes("w-40").props("data-test=target")
+                ui.button("Strike", on_click=lambda: self.act({"kind": "strike", "target": self.target.value})
+                          ).props("data-test=strike")
+                ui.button("Demoralize", on_click=lambda: self.act({"kind": "demoralize", "target": self.target.value})
+                          ).props("outline data-test=demoralize")
+                self.zone = ui.input("Zone", placeholder="balcony").classes("w-32").props("data-test=zone")
+                ui.button("Stride", on_click=lambda: self.act({"kind": "stride", "zone": self.zone.value or ""})
+                          ).props("outline data-test=stride")
+                ui.button("Raise shield", on_click=lambda: self.act({"kind": "raise_shield"})).props(
+                    "outline data-test=raise-shield")
+                ui.button("Take cover", on_click=lambda: self.act({"kind": "take_cover"})).props("outline")
+                ui.button("End turn", on_click=self.end_turn, color="secondary").props("data-test=end-turn")
+            self.error = ui.label("").classes("text-negative").props("data-test=action-error")
+            self.result = ui.label("").classes("text-sm").props("data-test=action-result")
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def send(self, type_: str, data: dict[str, Any]) -> Any:
+        self.error.set_text("")
+        try:
+            return await self.link.command(self.address, type_, data)
+        except LinkError as exc:
+            self.error.set_text(error_text(exc))
+            return None
+
+    async def act(self, action: dict[str, Any]) -> None:
+        state = self.live.state
+        if state is None or state.current is None:
+            self.error.set_text("Nobody's turn right now.")
+            return
+        if "target" in action and not action["target"]:
+            self.error.set_text("Pick a target first.")
+            return
+        await self.send("Act", {"round": state.round, "turn": state.turn, "action": action})
+
+    async def end_turn(self) -> None:
+        state = self.live.state
+        if state is not None and state.current is not None:
+            await self.send("EndTurn", {"round": state.round, "turn": state.turn})
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def render(self, events: list[Any] | None = None) -> None:
+        state = self.live.state
+        if not state.begun:
+            self.problem.set_text("This encounter has not begun.")
+            return
+        current = state.combatants.get(state.current or "")
+        self.title.set_text(f"Encounter {self.n} · round {state.round}"
+                            + (f" · {current.name}'s turn" if current else "")
+                            + (f" · over ({self.ended_reason(events)})" if state.ended else ""))
+        self.tracker.clear()
+        with self.tracker:
+            for row in tracker_rows(state):
+                with ui.row().classes("w-full items-center gap-3 p-1 " + ("bg-amber-100" if row["current"] else "")
+                                      ).props(f"data-test=combatant-{row['cid']}"):
+                    ui.label(str(row["initiative"])).classes("w-8 text-right font-mono")
+                    ui.label(row["name"]).classes("w-40 font-bold")
+                    ui.badge(row["side"], color="primary" if row["side"] == "party" else "negative")
+                    if row["hp"] is not None:
+                        fraction, label, color = hp_bar(state.fighters[row["cid"]].hp,
+                                                        state.combatants[row["cid"]].stats.max_hp)
+                        ui.linear_progress(value=fraction, show_value=False, color=color).classes("w-32")
+                        ui.label(label).classes("text-xs w-24")
+                        ui.label(row["zone"]).classes("text-xs w-24")
+                    if row["actions"] is not None:
+                        ui.label(f"{row['actions']} action(s) left · next strike {row['next_map']:+d}").props(
+                            "data-test=actions-left")
+                    if row["conditions"]:
+                        ui.label(row["conditions"]).classes("text-xs text-orange-9")
+                    if row["state"]:
+                        ui.badge(row["state"], color="grey")
+        self.zone_panel.clear()
+        with self.zone_panel:
+            for zone, names in zones(state).items():
+                with ui.card().classes("p-2"):
+                    ui.label(zone).classes("font-bold")
+                    ui.label(", ".join(names)).classes("text-sm")
+        self.target.set_options({cid: state.combatants[cid].name for cid, f in state.fighters.items() if not f.out},
+                                value=self.target.value if self.target.value in state.fighters else None)
+        for event in events or []:
+            attack = getattr(event, "attack", None)
+            if attack is not None:
+                who = state.combatants[event.cid].name
+                self.result.set_text(f"{who}: {event.kind} {event.name or ''} → d20 {attack.d20} "
+                                     f"{attack.modifier:+d} = {attack.total} vs {attack.dc}: "
+                                     f"{attack.degree.replace('_', ' ')}"
+                                     + (f", {attack.damage} damage" if attack.damage else ""))
+
+    @staticmethod
+    def ended_reason(events: list[Any] | None) -> str:
+        return next((e.reason for e in events or [] if type(e).__name__ == "EncounterEnded"), "ended")
+
+
+async def encounter_view(link: Link, campaign_id: str, n: int) -> None:
+    view = EncounterView(link, campaign_id, n)
+    view.build()
+    follower = Follower(link, view.address, view.live, view.connection, view.problem, view.render, view.render)
+    background_tasks.create(follower.run(ui.context.client), name=f"follow {view.address}")
