@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from ..behavior import Behavior, planned_timers
 from ..campaign.messages import CombatUpdate
 from ..errors import Forbidden, Rejected
@@ -14,13 +16,15 @@ from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import rules
 from .messages import (
-    Act, ActionsRegained, ActionTaken, Adjust, BeginEncounter, CombatantRemoved, CombatantRestored, ConditionChanged,
-    Control, ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, Fled, Guarded, Healed, Moved,
-    PersistentDamageRolled, PersistentSet, PlayerActed, RecoveryRolled, RemoveCombatant, RestoreCombatant, SetTurnLimit,
-    SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
+    Act, ActionsRegained, ActionTaken, Adjust, Aided, BeginEncounter, CombatantRemoved, CombatantRestored,
+    ConditionChanged, Control, ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, EscapeSet, FlatChecked,
+    Fled, Guarded, Healed, Moved, PersistentDamageRolled, PersistentSet, PlayerActed, React, Readied, ReadyAction,
+    RecoveryRolled, RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet,
+    TurnStarted,
 )
 from .state import Encounter, Fighter
 
+READIED = TypeAdapter(ReadyAction.model_fields["then"].annotation)  # a readied action, as stored
 EPSILON = 0.001  # timers fire on whole milliseconds
 SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
 
@@ -28,11 +32,12 @@ SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons i
 class CombatKind(Behavior[Encounter]):
     kind = "combat"
     State = Encounter
-    commands = (Act, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant,
+    commands = (Act, React, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant,
                 RestoreCombatant, PlayerActed, SetTurnLimit, TimerFired)
     events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
               EncounterEnded, ActionTaken, ActionsRegained, Damaged, ConditionChanged, Moved, Guarded, RecoveryRolled,
-              PersistentDamageRolled, Fled, ControlChanged, Healed, PersistentSet)
+              PersistentDamageRolled, Fled, ControlChanged, Healed, PersistentSet, FlatChecked, Readied, Aided,
+              EscapeSet)
 
     def parent(self, address: str) -> str | None:
         return f"campaign/{address.split('/', 1)[1].rsplit('.', 1)[0]}"
@@ -92,6 +97,25 @@ class CombatKind(Behavior[Encounter]):
                 if not is_gm(by):
                     raise Forbidden("combat/gm_only", "only the GM (or an operator) adjusts a combatant")
                 events = rules.adjust(state, command)
+                ending = rules.outcome(self.replay(state, events))
+                if ending is not None:
+                    events.append(EncounterEnded(reason=ending, at=now))
+                return events
+            case React(cid=cid, dice=dice):
+                combatant, fighter = rules.fighter_of(state, cid)
+                if not is_gm(by) and (combatant.player_id is None or by.get("character") != combatant.player_id):
+                    raise Forbidden("combat/not_yours", "a player reacts for their own character (the GM for anyone)")
+                if dice is not None and not (is_gm(by) or by.get("role") == "bridge"):
+                    raise Forbidden("combat/dice_not_trusted", "only a GM or a bridge submits its own dice")
+                if state.current == cid:
+                    raise Rejected("combat/own_turn", f"it is {combatant.name}'s turn: act, don't react")
+                if fighter.readied is None:
+                    raise Rejected("combat/nothing_readied", f"{combatant.name} has readied nothing")
+                if not fighter.reaction:
+                    raise Rejected("combat/no_reaction", f"{combatant.name} has used its reaction this round")
+                roller = self.roller(ctx, state, dice)
+                events = rules.act(state, cid, READIED.validate_python(fighter.readied), roller, reaction=True)
+                roller.finish()
                 ending = rules.outcome(self.replay(state, events))
                 if ending is not None:
                     events.append(EncounterEnded(reason=ending, at=now))
@@ -224,7 +248,7 @@ class CombatKind(Behavior[Encounter]):
         match event:
             case EncounterBegun():
                 fighters = {c.cid: Fighter(hp=c.stats.max_hp if c.hp is None else min(c.hp, c.stats.max_hp),
-                                           zone=c.zone, conditions=dict(c.conditions), agent=c.agent)
+                                           zone=c.zone, conditions=dict(c.conditions), agent=c.agent, reaction=True)
                             for c in event.combatants if c.stats is not None}
                 return state.model_copy(update={
                     "begun": True, "campaign": event.campaign, "n": event.n, "turn_idle_s": event.turn_idle_s,
@@ -233,7 +257,7 @@ class CombatKind(Behavior[Encounter]):
                     "dice_used": event.dice_used})
             case ActionTaken() | ActionsRegained() | Damaged() | ConditionChanged() | Moved() | Guarded() | \
                     RecoveryRolled() | PersistentDamageRolled() | Fled() | ControlChanged() | Healed() | \
-                    PersistentSet():
+                    PersistentSet() | FlatChecked() | Readied() | Aided() | EscapeSet():
                 fighters = {**state.fighters, event.cid: rules.evolve_fighter(state.fighters[event.cid], event)}
                 if isinstance(event, ActionTaken) and event.kind == "demoralize" and event.target in fighters:
                     target = fighters[event.target]

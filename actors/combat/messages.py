@@ -70,6 +70,37 @@ class DemoralizeAction(Frozen):
     target: str = Field(pattern=CID)
 
 
+class RecoverAction(Frozen):
+    """Work at persistent damage (1 action): an extra DC 15 flat check that ends it on a success."""
+
+    kind: Literal["recover"] = "recover"
+    damage_type: str = Field(min_length=1, max_length=30)
+
+
+class EscapeAction(Frozen):
+    """Break free of grabbed or restrained (1 action, an attack: the multiple attack penalty applies):
+    the better of Athletics and Acrobatics against the escape DC (15 unless the GM set one)."""
+
+    kind: Literal["escape"] = "escape"
+
+
+class AidAction(Frozen):
+    """Help an ally's next check (1 action here; a DC 15 check with ``skill``, or the first strike's attack):
+    +2 circumstance on a critical success, +1 on a success, -1 on a critical failure."""
+
+    kind: Literal["aid"] = "aid"
+    ally: str = Field(pattern=CID)
+    skill: str | None = Field(None, max_length=40)
+
+
+class ReadyAction(Frozen):
+    """Prepare an action for a trigger (2 actions); ``React`` spends the reaction to take it later."""
+
+    kind: Literal["ready"] = "ready"
+    then: Union[StrikeAction, StrideAction, StepAction, RaiseShieldAction]
+    trigger: str = Field("", max_length=200)
+
+
 class ActivityAction(Frozen):
     """Anything else, at the cost its user declares (1 to 3 actions); the rules only count the actions."""
 
@@ -80,7 +111,8 @@ class ActivityAction(Frozen):
 
 
 Action = Annotated[Union[StrikeAction, StrideAction, StepAction, RaiseShieldAction, TakeCoverAction, DemoralizeAction,
-                         ActivityAction], Field(discriminator="kind")]
+                         RecoverAction, EscapeAction, AidAction, ReadyAction, ActivityAction],
+                   Field(discriminator="kind")]
 
 
 class Act(Command):
@@ -98,6 +130,13 @@ class Act(Command):
     dice: tuple[int, ...] | None = Field(None, max_length=200)
 
 
+class React(Command):
+    """Spend a combatant's reaction on the action it readied (its trigger came), outside its turn."""
+
+    cid: str = Field(pattern=CID)
+    dice: tuple[int, ...] | None = Field(None, max_length=200)
+
+
 class Control(Command):
     """GM: hand a creature to an external agent (``agent: true``: its turns wait for Act and EndTurn
     like a player's), or back to the built-in tactics."""
@@ -111,6 +150,7 @@ class Adjust(Command):
     conditions (value 0 removes one) and persistent damage (dice per damage type; "" ends it)."""
 
     cid: str = Field(pattern=CID)
+    escape_dc: int | None = Field(None, ge=1, le=80, description="the DC to Escape the grab or restraint applied")
     damage: int = Field(0, ge=0, le=10_000)
     critical: bool = Field(False, description="the damage came from a critical hit (dying 2, or +2 while dying)")
     heal: int = Field(0, ge=0, le=10_000)
@@ -305,4 +345,32 @@ class PersistentSet(Event):
     cid: str
     damage_type: str
     dice: str               # "": it ends
+
+
+class FlatChecked(Event):
+    """An extra flat check against persistent damage (Recover)."""
+
+    cid: str
+    damage_type: str
+    flat: int
+    ended: bool
+    dice_used: int
+
+
+class Readied(Event):
+    cid: str
+    action: dict            # the readied action, as sent
+    trigger: str
+
+
+class Aided(Event):
+    """The ally's next check gets this circumstance modifier."""
+
+    cid: str                # the ally
+    bonus: int
+
+
+class EscapeSet(Event):
+    cid: str
+    dc: int
 

@@ -15,15 +15,19 @@ from engine_ext.combat_ref import Stream
 from ..dice import parse, seed_of
 from ..errors import Rejected
 from .messages import (
-    ActionsRegained, ActionTaken, ActivityAction, Adjust, Attack, ConditionChanged, ControlChanged, Damaged,
-    DemoralizeAction, Fled, Guarded, Healed, Moved, PersistentDamageRolled, PersistentSet, RaiseShieldAction,
-    RecoveryRolled, StepAction, StrideAction, StrikeAction, TakeCoverAction,
+    ActionsRegained, ActionTaken, ActivityAction, Adjust, Aided, AidAction, Attack, ConditionChanged, ControlChanged,
+    Damaged, DemoralizeAction, EscapeAction, EscapeSet, FlatChecked, Fled, Guarded, Healed, Moved,
+    PersistentDamageRolled, PersistentSet, RaiseShieldAction, Readied, ReadyAction, RecoverAction, RecoveryRolled,
+    StepAction, StrideAction, StrikeAction, TakeCoverAction,
 )
 from .difficulty import party_level
 from .state import Combatant, Encounter, Fighter, Stats
 
-COSTS = {"strike": 1, "stride": 1, "step": 1, "raise_shield": 1, "take_cover": 1, "demoralize": 1}
-FLAGS = {"off_guard", "unconscious", "prone"}                      # conditions without a value
+COSTS = {"strike": 1, "stride": 1, "step": 1, "raise_shield": 1, "take_cover": 1, "demoralize": 1, "recover": 1,
+         "escape": 1, "aid": 1, "ready": 2}
+FLAGS = {"off_guard", "unconscious", "prone", "grabbed", "restrained"}  # conditions without a value
+AID = {pf2e.CRITICAL_SUCCESS: 2, pf2e.SUCCESS: 1, pf2e.FAILURE: 0, pf2e.CRITICAL_FAILURE: -1}
+AID_DC = 15
 VALUED = {"frightened", "sickened", "clumsy", "enfeebled", "slowed", "stunned"}
 CONDITIONS = FLAGS | VALUED
 
@@ -127,10 +131,10 @@ def armor_class(combatant: Combatant, fighter: Fighter) -> int:
 
 # -- actions -----------------------------------------------------------------------------------
 
-def act(state: Encounter, cid: str, action: Any, roller: Roller) -> list[Any]:
-    """The events of ``cid`` taking ``action`` now; Rejected if the rules forbid it."""
+def act(state: Encounter, cid: str, action: Any, roller: Roller, reaction: bool = False) -> list[Any]:
+    """The events of ``cid`` taking ``action`` now (as its reaction: for no action); Rejected if the rules forbid it."""
     combatant, fighter = fighter_of(state, cid)
-    cost = action.cost if isinstance(action, ActivityAction) else COSTS[action.kind]
+    cost = 0 if reaction else action.cost if isinstance(action, ActivityAction) else COSTS[action.kind]
     if fighter.out:
         raise Rejected("combat/cannot_act", f"{combatant.name} cannot act (at 0 HP)")
     if cost > fighter.actions:
@@ -138,7 +142,7 @@ def act(state: Encounter, cid: str, action: Any, roller: Roller) -> list[Any]:
                        f"{action.kind} costs {cost}", {"actions": fighter.actions, "cost": cost})
     match action:
         case StrikeAction():
-            return strike(state, combatant, fighter, action, roller)
+            return strike(state, combatant, fighter, action, roller, cost)
         case StrideAction(zone=zone) | StepAction(zone=zone):
             if zone == fighter.zone:
                 raise Rejected("combat/same_zone", f"{combatant.name} is already in {zone}")
@@ -149,7 +153,21 @@ def act(state: Encounter, cid: str, action: Any, roller: Roller) -> list[Any]:
         case TakeCoverAction():
             return [taken(cid, action.kind, cost, roller), Guarded(cid=cid, shield=fighter.shield_raised, cover=True)]
         case DemoralizeAction():
-            return demoralize(state, combatant, fighter, action, roller)
+            return demoralize(state, combatant, fighter, action, roller, cost)
+        case RecoverAction(damage_type=damage_type):
+            if damage_type not in fighter.persistent:
+                raise Rejected("combat/no_persistent_damage", f"{combatant.name} takes no persistent {damage_type}")
+            flat = roller.die(20)
+            ended = pf2e.degree(flat, pf2e.PERSISTENT_DC, flat) >= pf2e.SUCCESS
+            return [taken(cid, action.kind, cost, roller),
+                    FlatChecked(cid=cid, damage_type=damage_type, flat=flat, ended=ended, dice_used=roller.counter)]
+        case EscapeAction():
+            return escape(combatant, fighter, roller, cost)
+        case AidAction():
+            return aid(state, combatant, fighter, action, roller, cost)
+        case ReadyAction(then=then, trigger=trigger):
+            return [taken(cid, action.kind, cost, roller, text=trigger),
+                    Readied(cid=cid, action=then.model_dump(mode="json"), trigger=trigger)]
         case ActivityAction():
             return [taken(cid, action.kind, cost, roller, name=action.name, text=action.text)]
     raise AssertionError(f"unhandled action {action!r}")
@@ -160,7 +178,7 @@ def taken(cid: str, kind: str, cost: int, roller: Roller, **fields: Any) -> Acti
 
 
 def strike(state: Encounter, combatant: Combatant, fighter: Fighter, action: StrikeAction,
-           roller: Roller) -> list[Any]:
+           roller: Roller, cost: int = 1) -> list[Any]:
     strikes = combatant.stats.strikes
     if not strikes:
         raise Rejected("combat/no_strikes", f"{combatant.name} has no strikes")
@@ -175,7 +193,7 @@ def strike(state: Encounter, combatant: Combatant, fighter: Fighter, action: Str
         raise Rejected("combat/out_of_reach", f"{target.name} is in {defender.zone}, {combatant.name} in "
                        f"{fighter.zone}: stride there or use a ranged strike")
     penalty = pf2e.multiple_attack_penalty(fighter.attacks, chosen.agile)
-    modifier = statistic(fighter, chosen.attack, "ranged" if chosen.ranged else "melee", [("untyped", penalty)])
+    modifier = check(fighter, chosen.attack, "ranged" if chosen.ranged else "melee", [("untyped", penalty)])
     dc = armor_class(target, defender)
     d20 = roller.die(20)
     result = pf2e.degree(d20 + modifier, dc, d20)
@@ -187,26 +205,67 @@ def strike(state: Encounter, combatant: Combatant, fighter: Fighter, action: Str
         damage = max(1, rolled + bonus) * (2 if result == pf2e.CRITICAL_SUCCESS else 1)
     attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=dc, degree=pf2e.DEGREES[result],
                     map=penalty, damage_dice=faces, damage=damage)
-    events: list[Any] = [taken(combatant.cid, "strike", 1, roller, target=target.cid, name=chosen.name,
+    events: list[Any] = [taken(combatant.cid, "strike", cost, roller, target=target.cid, name=chosen.name,
                                attack=attack)]
     if damage:
         events.append(damaged(target, defender, damage, result == pf2e.CRITICAL_SUCCESS))
     return events
 
 
+def check(fighter: Fighter, base: int, name: str, extra: list[tuple[str, int]] | None = None) -> int:
+    """A check's modifier: the statistic, its conditions, and an ally's Aid (spent by this check)."""
+    return statistic(fighter, base, name, [*(extra or []), *([("circumstance", fighter.aid)] if fighter.aid else [])])
+
+
+def escape(combatant: Combatant, fighter: Fighter, roller: Roller, cost: int) -> list[Any]:
+    held = [name for name in ("restrained", "grabbed") if fighter.conditions.get(name)]
+    if not held:
+        raise Rejected("combat/not_held", f"{combatant.name} is neither grabbed nor restrained")
+    skills = combatant.stats.skills
+    base = max(skills.get("athletics", 0), skills.get("acrobatics", 0))
+    penalty = pf2e.multiple_attack_penalty(fighter.attacks, False)
+    modifier = check(fighter, base, "skill", [("untyped", penalty)])
+    d20 = roller.die(20)
+    result = pf2e.degree(d20 + modifier, fighter.escape_dc, d20)
+    attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=fighter.escape_dc,
+                    degree=pf2e.DEGREES[result], map=penalty)
+    events: list[Any] = [taken(combatant.cid, "escape", cost, roller, attack=attack)]
+    if result >= pf2e.SUCCESS:
+        events += [ConditionChanged(cid=combatant.cid, name=name, value=0) for name in held]
+    return events
+
+
+def aid(state: Encounter, combatant: Combatant, fighter: Fighter, action: AidAction, roller: Roller,
+        cost: int) -> list[Any]:
+    ally, helped = fighter_of(state, action.ally)
+    if ally.cid == combatant.cid or (ally.player_id is None) != (combatant.player_id is None):
+        raise Rejected("combat/not_an_ally", f"{combatant.name} can only aid an ally, not {ally.name}")
+    if action.skill is not None and action.skill not in combatant.stats.skills:
+        raise Rejected("combat/unknown_skill", f"{combatant.name} has no skill {action.skill!r}")
+    if action.skill is None and not combatant.stats.strikes:
+        raise Rejected("combat/no_strikes", f"{combatant.name} names no skill and has no strike to aid with")
+    base = combatant.stats.skills[action.skill] if action.skill else combatant.stats.strikes[0].attack
+    modifier = check(fighter, base, "skill")
+    d20 = roller.die(20)
+    result = pf2e.degree(d20 + modifier, AID_DC, d20)
+    attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=AID_DC, degree=pf2e.DEGREES[result])
+    return [taken(combatant.cid, "aid", cost, roller, target=ally.cid, name=action.skill, attack=attack),
+            Aided(cid=ally.cid, bonus=AID[result])]
+
+
 def demoralize(state: Encounter, combatant: Combatant, fighter: Fighter, action: DemoralizeAction,
-               roller: Roller) -> list[Any]:
+               roller: Roller, cost: int = 1) -> list[Any]:
     target, defender = fighter_of(state, action.target)
     if defender.out:
         raise Rejected("combat/target_out", f"{target.name} is beyond frightening")
     if combatant.cid in defender.demoralized_by:
         raise Rejected("combat/immune", f"{target.name} has already shrugged off {combatant.name}'s threats")
-    modifier = statistic(fighter, combatant.stats.skills.get("intimidation", 0), "skill")
+    modifier = check(fighter, combatant.stats.skills.get("intimidation", 0), "skill")
     dc = 10 + statistic(defender, target.stats.will, "will")
     d20 = roller.die(20)
     result = pf2e.degree(d20 + modifier, dc, d20)
     attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=dc, degree=pf2e.DEGREES[result])
-    events: list[Any] = [taken(combatant.cid, "demoralize", 1, roller, target=target.cid, attack=attack)]
+    events: list[Any] = [taken(combatant.cid, "demoralize", cost, roller, target=target.cid, attack=attack)]
     value = {pf2e.SUCCESS: 1, pf2e.CRITICAL_SUCCESS: 2}.get(result, 0)
     if value > defender.conditions.get("frightened", 0):
         events.append(ConditionChanged(cid=target.cid, name="frightened", value=value))
@@ -248,6 +307,8 @@ def adjust(state: Encounter, command: Adjust) -> list[Any]:
         hurt = damaged(combatant, fighter, command.damage, command.critical)
         events.append(hurt)
         fighter = after_damage(fighter, hurt)
+    if command.escape_dc is not None and command.escape_dc != fighter.escape_dc:
+        events.append(EscapeSet(cid=combatant.cid, dc=command.escape_dc))
     if command.heal and not fighter.dead:
         hp = min(combatant.stats.max_hp, fighter.hp + command.heal)
         events.append(Healed(cid=combatant.cid, amount=command.heal, hp=hp,
@@ -371,15 +432,31 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
     match event:
         case ActionTaken():
             update: dict[str, Any] = {"actions": fighter.actions - event.cost}
-            if event.kind == "strike":
+            if event.kind in ("strike", "escape"):  # the attack trait: the multiple attack penalty grows
                 update["attacks"] = fighter.attacks + 1
+            if event.attack is not None and event.kind != "aid":
+                update["aid"] = 0                   # an ally's Aid helps one check
+            if event.cost == 0 and event.kind != "activity":
+                update["reaction"] = False          # taken as a reaction (React)
+                update["readied"] = None
             return fighter.model_copy(update=update)
+        case FlatChecked(damage_type=damage_type, ended=ended):
+            if not ended:
+                return fighter
+            return fighter.model_copy(update={"persistent": {k: v for k, v in fighter.persistent.items()
+                                                             if k != damage_type}})
+        case Readied(action=action):
+            return fighter.model_copy(update={"readied": action})
+        case Aided(bonus=bonus):
+            return fighter.model_copy(update={"aid": bonus})
+        case EscapeSet(dc=dc):
+            return fighter.model_copy(update={"escape_dc": dc})
         case ActionsRegained():
             conditions = {k: v for k, v in fighter.conditions.items() if k != "stunned"}
             if event.stunned > 0:
                 conditions["stunned"] = event.stunned
             return fighter.model_copy(update={"actions": event.actions, "reaction": True, "attacks": 0,
-                                              "shield_raised": False, "conditions": conditions})
+                                              "shield_raised": False, "conditions": conditions, "readied": None})
         case Damaged():
             return after_damage(fighter, event)
         case ConditionChanged(name=name, value=value):

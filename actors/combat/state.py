@@ -79,6 +79,9 @@ class Fighter(Frozen):
     cover: bool = False
     demoralized_by: tuple[str, ...] = ()  # who already tried (a target is immune to them after)
     fled: bool = False
+    aid: int = 0              # a circumstance modifier on its next check (Aid)
+    readied: dict | None = None  # the action it readied (React takes it)
+    escape_dc: int = 15       # to Escape grabbed or restrained
     agent: bool = False       # a creature an external agent runs (else the built-in tactics play its turns)
 
     @property

@@ -9,7 +9,7 @@ import trio
 from actors import Forbidden, Rejected
 from actors.campaign.messages import JoinCampaign, Npc, StartEncounter
 from actors.campaign.state import Character, Saves, Strike
-from actors.combat.messages import Act, Adjust, Control, EndTurn
+from actors.combat.messages import Act, Adjust, Control, EndTurn, React
 from actors.combat.state import Stats, StrikeStat
 from actors.dice import seed_of
 from engine_ext.dice import roll
@@ -286,3 +286,56 @@ async def test_the_gm_adjusts_and_persistent_damage_ticks_with_its_flat_check(ga
     await rt.ask("combat/c1.1", Adjust(cid="ayla", heal=8), by=GM)          # healed: no longer dying, wounded 1
     ayla = enc(rt).fighters["ayla"]
     assert (ayla.hp, ayla.dying, ayla.wounded, "unconscious" in ayla.conditions) == (8, 0, 1, False)
+
+
+async def test_recover_escape_and_aid(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    for action, code in [({"kind": "recover", "damage_type": "fire"}, "combat/no_persistent_damage"),
+                         ({"kind": "escape"}, "combat/not_held")]:
+        with pytest.raises(Rejected) as info:
+            await rt.ask("combat/c1.1", act(action, (15,)), by=GM)
+        assert info.value.code == code
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", persistent={"fire": "1d6"}, conditions={"grabbed": 1},
+                                       escape_dc=18), by=GM)
+    await rt.ask("combat/c1.1", act({"kind": "recover", "damage_type": "fire"}, (15,)), by=GM)   # 15 meets DC 15
+    assert enc(rt).fighters["ayla"].persistent == {}
+    # Escape: no Athletics or Acrobatics (+0), 17 against DC 18 fails; it is an attack, so the next has -5
+    await rt.ask("combat/c1.1", act({"kind": "escape"}, (17,)), by=GM)
+    attack = journal_attacks(rt)[-1]
+    assert (attack.total, attack.dc, attack.degree) == (17, 18, "failure")
+    await rt.ask("combat/c1.1", act({"kind": "escape"}, (20,)), by=GM)   # 20 - 5 = 15: a natural 20 lifts it
+    attack = journal_attacks(rt)[-1]
+    assert (attack.map, attack.degree) == (-5, "success") and "grabbed" not in enc(rt).fighters["ayla"].conditions
+
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=2), by=GM)          # the goblin's agent passes: Bram's turn
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", act({"kind": "aid", "ally": "gob", "skill": "athletics"}, (6,), turn=3), by=GM)
+    assert info.value.code == "combat/not_an_ally"
+    # Bram's Athletics +9 with a 6: 15 against DC 15, a success: +1 circumstance on Ayla's next check
+    await rt.ask("combat/c1.1", act({"kind": "aid", "ally": "ayla", "skill": "athletics"}, (6,), turn=3), by=GM)
+    assert enc(rt).fighters["ayla"].aid == 1
+
+
+async def test_ready_then_react_when_the_trigger_comes(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    await rt.ask("combat/c1.1", act({"kind": "ready", "then": {"kind": "strike", "target": "gob"},
+                                     "trigger": "the goblin moves"}), by=GM)
+    ayla = enc(rt).fighters["ayla"]
+    assert ayla.actions == 1 and ayla.readied == {"kind": "strike", "target": "gob", "strike": None}
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", React(cid="ayla"), by=GM)               # still her own turn
+    assert info.value.code == "combat/own_turn"
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)          # the goblin's turn (its agent's)
+    with pytest.raises(Forbidden):
+        await rt.ask("combat/c1.1", React(cid="ayla"), by=player("bram"))
+    await rt.ask("combat/c1.1", React(cid="ayla", dice=(10, 6)), by=GM)  # 10 + 9 = 19 against 16: 6 + 4 damage
+    attack = journal_attacks(rt)[-1]
+    assert (attack.total, attack.map, attack.damage) == (19, 0, 10) and enc(rt).fighters["gob"].hp == 30
+    ayla = enc(rt).fighters["ayla"]
+    assert (ayla.reaction, ayla.readied) == (False, None)
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", React(cid="ayla"), by=GM)
+    assert info.value.code == "combat/nothing_readied"
