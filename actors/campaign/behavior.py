@@ -14,14 +14,15 @@ from ..combat.messages import (
     BeginEncounter, PlayerActed, RemoveCombatant, RestoreCombatant, SetTurnLimit, StopEncounter,
 )
 from ..combat import difficulty
-from ..combat.rules import adjusted, conditions_from_text
+from ..combat.rules import adjusted, conditions_from_text, kept_by_rules
 from ..combat.state import Combatant, Stats, StrikeStat
 from ..errors import Forbidden, Rejected
 from ..messages import ChildFailed, Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import enforcement
 from .messages import (
-    CampaignCreated, CancelOrder, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared, DeadlineSet,
+    CampaignCreated, CancelOrder, CharacterChanged, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared,
+    DeadlineSet,
     DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing,
     ModeChanged, OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
     RollDice, SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
@@ -41,7 +42,7 @@ class CampaignKind(Behavior[Campaign]):
                 CombatUpdate, TimerFired, ChildFailed)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
               SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
-              OrderScheduled, OrderChanged, DiceRolled)
+              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged)
 
     def decide(self, state: Campaign, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
@@ -160,6 +161,11 @@ class CampaignKind(Behavior[Campaign]):
                                                 "gm": event.gm, "settings": event.settings, "created_at": event.at})
             case PlayerJoined(player=player):
                 return state.model_copy(update={"players": {**state.players, player.player_id: player}})
+            case CharacterChanged(player_id=player_id, hp=hp, conditions=conditions):
+                player = state.players[player_id]
+                character = player.character.model_copy(update={"hp": hp, "conditions": conditions})
+                return state.model_copy(update={"players": {**state.players, player_id: player.model_copy(
+                    update={"character": character})}})
             case Posted(post=post):
                 update: dict[str, Any] = {"posts": (*state.posts, post)[-RECENT_POSTS:], "post_count": post.n}
                 if post.kind == "action":
@@ -321,15 +327,20 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
         events.append(event)
         state = evolve(state, event)
     if update.ended:
+        for player_id, hp, conditions in update.characters:  # the fight's marks go back on the sheets
+            character = state.players[player_id].character if player_id in state.players else None
+            if character is None:
+                continue
+            story = tuple(c for c in character.conditions if not kept_by_rules(c))
+            if (character.hp, character.conditions) != (hp, story + conditions):
+                events.append(CharacterChanged(player_id=player_id, hp=hp, conditions=story + conditions))
         if update.reason == "max_rounds":
-            event = enforcement.post(state, "narration", state.settings.templates.encounter_over, update.at,
-                                     "encounter_over")
-            events.append(event)
+            events.append(enforcement.post(state, "narration", state.settings.templates.encounter_over, update.at,
+                                           "encounter_over"))
         elif update.reason in ("victory", "defeat"):
             text = (f"The fight is won. Each character earns {update.xp} XP." if update.reason == "victory"
                     else "The party has fallen.")
-            event = enforcement.post(state, "notice", text, update.at, update.reason)
-            events.append(event)
+            events.append(enforcement.post(state, "notice", text, update.at, update.reason))
         events.append(EncounterClosed(n=update.n, reason=update.reason or "ended", at=update.at,
                                       xp=update.xp if update.reason == "victory" else 0))
         return events

@@ -156,6 +156,7 @@ class CombatUpdate(Internal):
     skipped: tuple[tuple[str, str], ...] = ()  # (reason: skip | auto_skip, the combatant's name)
     at: float
     xp: int = 0  # on a victory: the XP each character earns
+    characters: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # at the end: (player_id, hp, conditions)
 
 
 class SetDeadline(Command):
@@ -202,6 +203,14 @@ class CampaignCreated(Event):
 
 class PlayerJoined(Event):
     player: Player
+
+
+class CharacterChanged(Event):
+    """A fight left its mark on a character sheet: hit points and conditions."""
+
+    player_id: str
+    hp: int
+    conditions: tuple[str, ...]
 
 
 class Posted(Event):

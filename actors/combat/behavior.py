@@ -319,5 +319,6 @@ def report(after: Encounter, events: list[Event], now: float) -> list[Tell]:
         name=current.name if current else None, player_id=current.player_id if current else None,
         turn_started_at=after.turn_started_at, turn_due=after.turn_due(), ended=after.ended,
         reason=next((e.reason for e in events if isinstance(e, EncounterEnded)), None),
-        acted=tuple(acted), skipped=tuple(skipped), at=now, xp=rules.victory_xp(after) if after.ended else 0)
+        acted=tuple(acted), skipped=tuple(skipped), at=now, xp=rules.victory_xp(after) if after.ended else 0,
+        characters=rules.character_marks(after) if after.ended else ())
     return [Tell(f"campaign/{after.campaign}", update)]

@@ -93,6 +93,13 @@ def adjusted(stats: Stats, adjustment: str) -> Stats:
         "skills": {k: v + step for k, v in stats.skills.items()}, "strikes": strikes})
 
 
+def kept_by_rules(text: str) -> bool:
+    """Is this sheet condition one the encounter rules track (and write back after a fight)?"""
+    words = text.strip().lower().replace("-", "_").split()
+    name = "_".join(words[:-1]) if len(words) > 1 and words[-1].isdigit() else "_".join(words)
+    return name in CONDITIONS or name in ("dying", "wounded", "dead")
+
+
 def conditions_from_text(conditions: tuple[str, ...]) -> dict[str, int]:
     """A character sheet's conditions (``frightened 1``, ``off-guard``) as the rules count them; others are kept
     for the story only."""
@@ -520,3 +527,23 @@ def victory_xp(state: Encounter) -> int:
             xp = pf2e.creature_xp(c.stats.level, party)
             total += pf2e.CREATURE_XP[4] if xp is None else xp
     return total
+
+
+def character_marks(state: Encounter) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
+    """What each character takes out of the fight: (player_id, HP, conditions as the sheet writes them).
+
+    The sheet keeps the conditions the rules track, written ``frightened 1`` or ``off-guard``,
+    plus ``dying N``, ``wounded N`` and ``dead``; the story-only ones from before the fight
+    stay."""
+    out = []
+    for cid, fighter in state.fighters.items():
+        combatant = state.combatants[cid]
+        if combatant.player_id is None:
+            continue
+        words = [name.replace("_", "-") if name in FLAGS else f"{name} {value}"
+                 for name, value in sorted(fighter.conditions.items())]
+        words += [f"dying {fighter.dying}"] * bool(fighter.dying) + [f"wounded {fighter.wounded}"] * bool(
+            fighter.wounded) + ["dead"] * fighter.dead
+        out.append((combatant.player_id, fighter.hp, tuple(words)))
+    return tuple(out)
+

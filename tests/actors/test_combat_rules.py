@@ -169,6 +169,16 @@ async def test_a_creature_dies_at_zero_and_the_last_one_down_is_a_victory(game, 
     assert campaign.xp == 20 and campaign.posts[-1].text == "The fight is won. Each character earns 20 XP."
 
 
+async def test_the_fight_leaves_its_marks_on_the_character_sheets(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(conditions=("hungry", "frightened 1")), hp=5)
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=7, conditions={"off_guard": 1, "frightened": 2}), by=GM)
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10, 1)), by=GM)   # the goblin falls
+    await trio.sleep(0.001)
+    sheet = rt.state_of("campaign/c1")[0].players["ayla"].character
+    assert (sheet.hp, sheet.conditions) == (23, ("hungry", "frightened 2", "off-guard"))
+
+
 async def test_replay_gives_the_same_fight(game, autojump_clock):
     rt = game
     await fight(rt, hero())
