@@ -85,7 +85,10 @@ CHECKS_AND_DCS = set(STATISTICS) - {"damage"}
 
 
 def condition_modifiers(conditions: Mapping[str, int], statistic: str) -> list[tuple[str, int]]:
-    """The modifiers ``conditions`` ({name: value}; 1 for those without a value) put on ``statistic``."""
+    """The modifiers ``conditions`` ({name: value}; 1 for those without a value) put on ``statistic``.
+
+    Off-guard: -2 circumstance to AC.  Prone: off-guard, and -2 circumstance to attack rolls.
+    Unconscious: off-guard, and -4 status to AC, Perception and Reflex."""
     if statistic not in STATISTICS:
         raise ValueError(f"unknown statistic {statistic!r}")
     out: list[tuple[str, int]] = []
@@ -98,7 +101,10 @@ def condition_modifiers(conditions: Mapping[str, int], statistic: str) -> list[t
     if statistic in STRENGTH_BASED and conditions.get("enfeebled", 0) > 0:
         out.append(("status", -conditions["enfeebled"]))
     unconscious = conditions.get("unconscious", 0) > 0
-    if statistic == "ac" and (conditions.get("off_guard", 0) > 0 or unconscious):
+    prone = conditions.get("prone", 0) > 0
+    if statistic == "ac" and (conditions.get("off_guard", 0) > 0 or unconscious or prone):
+        out.append(("circumstance", -2))
+    if prone and statistic in ("melee", "ranged"):
         out.append(("circumstance", -2))
     if unconscious and statistic in ("ac", "perception", "reflex"):
         out.append(("status", -4))

@@ -67,6 +67,8 @@ def test_an_unknown_modifier_type_is_an_error():
     ({"off_guard": 1, "frightened": 1}, "ac", -3),           # circumstance and status add
     ({"unconscious": 1}, "ac", -6), ({"unconscious": 1}, "perception", -4), ({"unconscious": 1}, "reflex", -4),
     ({"unconscious": 1}, "will", 0),
+    ({"prone": 1}, "ac", -2), ({"prone": 1}, "melee", -2), ({"prone": 1}, "ranged", -2), ({"prone": 1}, "will", 0),
+    ({"prone": 1, "off_guard": 1}, "ac", -2),                # both circumstance: the worst, once
 ])
 def test_conditions_penalise_what_they_name(conditions, statistic, total):
     assert pf2e.stack(pf2e.condition_modifiers(conditions, statistic)) == total
