@@ -17,10 +17,10 @@ from ..roles import is_gm
 from . import rules
 from .messages import (
     Act, ActionsRegained, ActionTaken, Adjust, Aided, BeginEncounter, CombatantRemoved, CombatantRestored,
-    ConditionChanged, Control, ControlChanged, Damaged, EncounterBegun, EncounterEnded, EndTurn, EscapeSet, FlatChecked,
-    Fled, Guarded, Healed, Moved, PersistentDamageRolled, PersistentSet, PlayerActed, React, Readied, ReadyAction,
-    RecoveryRolled, RemoveCombatant, RestoreCombatant, SetTurnLimit, SkipTurn, StopEncounter, TurnEnded, TurnLimitSet,
-    TurnStarted,
+    ConditionChanged, Control, ControlChanged, Damaged, Delayed, EncounterBegun, EncounterEnded, EndTurn, EscapeSet,
+    FlatChecked, Fled, Guarded, Healed, Moved, PersistentDamageRolled, PersistentSet, PlayerActed, React, Readied,
+    ReadyAction, RecoveryRolled, RemoveCombatant, RestoreCombatant, Resume, Resumed, ResumeQueued, SetTurnLimit,
+    SkipTurn, StopEncounter, TurnEnded, TurnLimitSet, TurnStarted,
 )
 from .state import Encounter, Fighter
 
@@ -32,12 +32,12 @@ SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons i
 class CombatKind(Behavior[Encounter]):
     kind = "combat"
     State = Encounter
-    commands = (Act, React, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant,
+    commands = (Act, React, Resume, Adjust, EndTurn, SkipTurn, Control, BeginEncounter, StopEncounter, RemoveCombatant,
                 RestoreCombatant, PlayerActed, SetTurnLimit, TimerFired)
     events = (EncounterBegun, TurnStarted, TurnEnded, CombatantRemoved, CombatantRestored, TurnLimitSet,
               EncounterEnded, ActionTaken, ActionsRegained, Damaged, ConditionChanged, Moved, Guarded, RecoveryRolled,
               PersistentDamageRolled, Fled, ControlChanged, Healed, PersistentSet, FlatChecked, Readied, Aided,
-              EscapeSet)
+              EscapeSet, Delayed, ResumeQueued, Resumed)
 
     def parent(self, address: str) -> str | None:
         return f"campaign/{address.split('/', 1)[1].rsplit('.', 1)[0]}"
@@ -89,6 +89,10 @@ class CombatKind(Behavior[Encounter]):
                 events = rules.act(state, state.current or "", action, roller)
                 roller.finish()
                 after = self.replay(state, events)
+                if action.kind == "delay":  # its turn ends here (the end-of-turn ticks already happened)
+                    ended = TurnEnded(round=state.round, turn=state.turn, cid=state.current or "", how="delayed",
+                                      at=now)
+                    return [*events, ended, *self._next_turn(self.evolve(after, ended), now, roller)]
                 ending = rules.outcome(after)
                 if ending is not None:
                     events.append(EncounterEnded(reason=ending, at=now))
@@ -120,6 +124,15 @@ class CombatKind(Behavior[Encounter]):
                 if ending is not None:
                     events.append(EncounterEnded(reason=ending, at=now))
                 return events
+            case Resume(cid=cid):
+                combatant, fighter = rules.fighter_of(state, cid)
+                if not is_gm(by) and (combatant.player_id is None or by.get("character") != combatant.player_id):
+                    raise Forbidden("combat/not_yours", "a player returns their own character (the GM anyone)")
+                if fighter.delayed is None or fighter.delayed_round != state.round:
+                    raise Rejected("combat/not_delaying", f"{combatant.name} is not delaying")
+                if state.current is None or state.resuming is not None:
+                    raise Rejected("combat/cannot_resume_now", "return at the end of another's turn, one at a time")
+                return [ResumeQueued(cid=cid)]
             case Control(cid=cid, agent=agent):
                 if not is_gm(by):
                     raise Forbidden("combat/gm_only", "only the GM (or an operator) hands a creature to an agent")
@@ -213,6 +226,14 @@ class CombatKind(Behavior[Encounter]):
         events: list[Event] = []
         for _ in range(len(state.combatants) * (state.max_rounds + 1) + 1):
             order = state.order()
+            back = state.fighters.get(state.resuming or "")
+            if back is not None and not back.out and state.had_turn:
+                before = state.combatants[state.had_turn[-1]]  # it takes the place right after this one
+                started = TurnStarted(round=state.round, turn=state.turn + 1, cid=state.resuming, at=now)
+                resumed = Resumed(cid=started.cid, actions=back.delayed or 0, initiative=before.initiative,
+                                  tiebreak=before.tiebreak + 1)
+                state = self.replay(state, [started, resumed])
+                return [*events, started, resumed]
             if not order:
                 return events  # nobody can act until someone returns
             waiting = [c for c in order if c.cid not in state.had_turn]
@@ -220,7 +241,8 @@ class CombatKind(Behavior[Encounter]):
                 started = TurnStarted(round=state.round, turn=state.turn + 1, cid=waiting[0].cid, at=now)
             elif state.round >= state.max_rounds:
                 return [*events, EncounterEnded(reason="max_rounds", at=now)]
-            else:
+            else:  # a new round: who delayed through the last one is back in its place
+                order = state.model_copy(update={"round": state.round + 1}).order()
                 started = TurnStarted(round=state.round + 1, turn=1, cid=order[0].cid, at=now)
             state = self.evolve(state, started)
             ticks = rules.start_of_turn(state, started.cid, roller)
@@ -257,8 +279,12 @@ class CombatKind(Behavior[Encounter]):
                     "dice_used": event.dice_used})
             case ActionTaken() | ActionsRegained() | Damaged() | ConditionChanged() | Moved() | Guarded() | \
                     RecoveryRolled() | PersistentDamageRolled() | Fled() | ControlChanged() | Healed() | \
-                    PersistentSet() | FlatChecked() | Readied() | Aided() | EscapeSet():
+                    PersistentSet() | FlatChecked() | Readied() | Aided() | EscapeSet() | Delayed() | Resumed():
                 fighters = {**state.fighters, event.cid: rules.evolve_fighter(state.fighters[event.cid], event)}
+                if isinstance(event, Resumed):
+                    combatant = state.combatants[event.cid].model_copy(
+                        update={"initiative": event.initiative, "tiebreak": event.tiebreak})
+                    state = state.model_copy(update={"combatants": {**state.combatants, event.cid: combatant}})
                 if isinstance(event, ActionTaken) and event.kind == "demoralize" and event.target in fighters:
                     target = fighters[event.target]
                     fighters[event.target] = target.model_copy(
@@ -271,7 +297,10 @@ class CombatKind(Behavior[Encounter]):
             case TurnStarted():
                 had = state.had_turn if event.round == state.round else ()
                 return state.model_copy(update={"round": event.round, "turn": event.turn, "current": event.cid,
-                                                "turn_started_at": event.at, "had_turn": (*had, event.cid)})
+                                                "turn_started_at": event.at, "had_turn": (*had, event.cid),
+                                                "resuming": None})
+            case ResumeQueued(cid=cid):
+                return state.model_copy(update={"resuming": cid})
             case TurnEnded():
                 update: dict[str, Any] = {"current": None}
                 if event.cid in state.fighters:  # the multiple attack penalty resets at the end of the turn

@@ -101,6 +101,15 @@ class ReadyAction(Frozen):
     trigger: str = Field("", max_length=200)
 
 
+class DelayAction(Frozen):
+    """Wait for the right moment (free, before acting this turn): out of the order until Resume
+    (at the end of another's turn, keeping the actions and taking that place in the order) or
+    until its next turn comes (the delayed actions lost).  The ticks of the end of its turn
+    happen now."""
+
+    kind: Literal["delay"] = "delay"
+
+
 class ActivityAction(Frozen):
     """Anything else, at the cost its user declares (1 to 3 actions); the rules only count the actions."""
 
@@ -111,7 +120,7 @@ class ActivityAction(Frozen):
 
 
 Action = Annotated[Union[StrikeAction, StrideAction, StepAction, RaiseShieldAction, TakeCoverAction, DemoralizeAction,
-                         RecoverAction, EscapeAction, AidAction, ReadyAction, ActivityAction],
+                         RecoverAction, EscapeAction, AidAction, ReadyAction, DelayAction, ActivityAction],
                    Field(discriminator="kind")]
 
 
@@ -135,6 +144,12 @@ class React(Command):
 
     cid: str = Field(pattern=CID)
     dice: tuple[int, ...] | None = Field(None, max_length=200)
+
+
+class Resume(Command):
+    """A delaying combatant returns: it takes the next turn, right after the current one ends."""
+
+    cid: str = Field(pattern=CID)
 
 
 class Control(Command):
@@ -373,4 +388,23 @@ class Aided(Event):
 class EscapeSet(Event):
     cid: str
     dc: int
+
+
+class Delayed(Event):
+    cid: str
+    actions: int
+    round: int
+
+
+class ResumeQueued(Event):
+    cid: str
+
+
+class Resumed(Event):
+    """Back from a delay: its turn now, with the actions it kept, and a new place in the order."""
+
+    cid: str
+    actions: int
+    initiative: int
+    tiebreak: int
 

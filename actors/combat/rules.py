@@ -16,7 +16,8 @@ from ..dice import parse, seed_of
 from ..errors import Rejected
 from .messages import (
     ActionsRegained, ActionTaken, ActivityAction, Adjust, Aided, AidAction, Attack, ConditionChanged, ControlChanged,
-    Damaged, DemoralizeAction, EscapeAction, EscapeSet, FlatChecked, Fled, Guarded, Healed, Moved,
+    Damaged, Delayed, DelayAction, DemoralizeAction, EscapeAction, EscapeSet, FlatChecked, Fled, Guarded, Healed,
+    Moved, Resumed,
     PersistentDamageRolled, PersistentSet, RaiseShieldAction, Readied, ReadyAction, RecoverAction, RecoveryRolled,
     StepAction, StrideAction, StrikeAction, TakeCoverAction,
 )
@@ -24,7 +25,7 @@ from .difficulty import party_level
 from .state import Combatant, Encounter, Fighter, Stats
 
 COSTS = {"strike": 1, "stride": 1, "step": 1, "raise_shield": 1, "take_cover": 1, "demoralize": 1, "recover": 1,
-         "escape": 1, "aid": 1, "ready": 2}
+         "escape": 1, "aid": 1, "ready": 2, "delay": 0}
 FLAGS = {"off_guard", "unconscious", "prone", "grabbed", "restrained"}  # conditions without a value
 AID = {pf2e.CRITICAL_SUCCESS: 2, pf2e.SUCCESS: 1, pf2e.FAILURE: 0, pf2e.CRITICAL_FAILURE: -1}
 AID_DC = 15
@@ -172,6 +173,11 @@ def act(state: Encounter, cid: str, action: Any, roller: Roller, reaction: bool 
             return escape(combatant, fighter, roller, cost)
         case AidAction():
             return aid(state, combatant, fighter, action, roller, cost)
+        case DelayAction():
+            if reaction or fighter.actions != fighter.started_with or fighter.attacks:
+                raise Rejected("combat/too_late_to_delay", f"{combatant.name} has acted this turn; delay before acting")
+            return [*end_of_turn(state, cid, roller),
+                    Delayed(cid=cid, actions=fighter.actions, round=state.round)]
         case ReadyAction(then=then, trigger=trigger):
             return [taken(cid, action.kind, cost, roller, text=trigger),
                     Readied(cid=cid, action=then.model_dump(mode="json"), trigger=trigger)]
@@ -405,7 +411,7 @@ def end_of_turn(state: Encounter, cid: str, roller: Roller) -> list[Any]:
     if cid not in state.fighters:
         return []
     combatant, fighter = state.combatants[cid], state.fighters[cid]
-    if fighter.dead:
+    if fighter.dead or fighter.resumed:  # back from a delay: these ticks came when it delayed
         return []
     events: list[Any] = []
     if fighter.conditions.get("frightened", 0) > 0:
@@ -452,6 +458,11 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
                 return fighter
             return fighter.model_copy(update={"persistent": {k: v for k, v in fighter.persistent.items()
                                                              if k != damage_type}})
+        case Delayed(actions=actions, round=round_):
+            return fighter.model_copy(update={"delayed": actions, "delayed_round": round_, "actions": 0})
+        case Resumed(actions=actions):
+            return fighter.model_copy(update={"delayed": None, "delayed_round": 0, "actions": actions,
+                                              "started_with": actions, "resumed": True})
         case Readied(action=action):
             return fighter.model_copy(update={"readied": action})
         case Aided(bonus=bonus):
@@ -463,7 +474,9 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
             if event.stunned > 0:
                 conditions["stunned"] = event.stunned
             return fighter.model_copy(update={"actions": event.actions, "reaction": True, "attacks": 0,
-                                              "shield_raised": False, "conditions": conditions, "readied": None})
+                                              "shield_raised": False, "conditions": conditions, "readied": None,
+                                              "started_with": event.actions, "delayed": None, "delayed_round": 0,
+                                              "resumed": False})
         case Damaged():
             return after_damage(fighter, event)
         case ConditionChanged(name=name, value=value):

@@ -53,6 +53,7 @@ class Combatant(Frozen):
     initiative: int | None = Field(None, ge=-100, le=200, description="the result; None: the encounter rolls "
                                   "d20 + initiative_modifier when it begins")
     initiative_modifier: int = Field(0, ge=-20, le=80, description="Perception, or the skill the initiative uses")
+    tiebreak: int = Field(0, ge=0, description="among equal initiatives, higher acts later (set by a delay)")
     player_id: str | None = Field(None, description="None: a creature the GM runs")
     stats: Stats | None = Field(None, description="None: a narrative combatant the rules do not run")
     hp: int | None = Field(None, ge=0, description="starting HP (default: max_hp)")
@@ -80,6 +81,10 @@ class Fighter(Frozen):
     demoralized_by: tuple[str, ...] = ()  # who already tried (a target is immune to them after)
     fled: bool = False
     aid: int = 0              # a circumstance modifier on its next check (Aid)
+    started_with: int = 0     # actions regained at the start of this turn
+    delayed: int | None = None  # delaying: the actions it keeps for when it returns
+    delayed_round: int = 0    # the round it delayed in (it is out of the order for the rest of it)
+    resumed: bool = False     # this turn came back from a delay: its end-of-turn ticks already happened
     readied: dict | None = None  # the action it readied (React takes it)
     escape_dc: int = 15       # to Escape grabbed or restrained
     agent: bool = False       # a creature an external agent runs (else the built-in tactics play its turns)
@@ -107,14 +112,17 @@ class Encounter(State):
     auto_skips: int = 0
     fighters: dict[str, Fighter] = Field(default_factory=dict)  # combatants with stats
     dice_used: int = 0                                         # the encounter's dice stream position
+    resuming: str | None = None                                # returns from a delay when this turn ends
 
     def order(self) -> list[Combatant]:
-        """The initiative order of everyone still in the fight (not removed, dead or fled): highest
-        first; on a tie the GM's creatures act before the players (PF2e), then by name."""
+        """The initiative order of everyone still in the fight (not removed, dead, fled, or delaying
+        this round): highest first; on a tie one who returned from a delay after the other, then
+        the GM's creatures before the players (PF2e), then by name."""
         return sorted((c for c in self.combatants.values()
                        if c.cid not in self.removed
-                       and not (c.cid in self.fighters and (self.fighters[c.cid].dead or self.fighters[c.cid].fled))),
-                      key=lambda c: (-c.initiative, c.player_id is not None, c.name, c.cid))
+                       and not (c.cid in self.fighters and (self.fighters[c.cid].dead or self.fighters[c.cid].fled
+                                                            or self.fighters[c.cid].delayed_round == self.round))),
+                      key=lambda c: (-c.initiative, c.tiebreak, c.player_id is not None, c.name, c.cid))
 
     def turn_due(self) -> float | None:
         """When the current turn is skipped if nobody ends it: the turn timer's due time."""

@@ -9,7 +9,7 @@ import trio
 from actors import Forbidden, Rejected
 from actors.campaign.messages import JoinCampaign, Npc, StartEncounter
 from actors.campaign.state import Character, Saves, Strike
-from actors.combat.messages import Act, Adjust, Control, EndTurn, React
+from actors.combat.messages import Act, Adjust, Control, EndTurn, React, Resume
 from actors.combat.state import Stats, StrikeStat
 from actors.dice import seed_of
 from engine_ext.dice import roll
@@ -349,3 +349,41 @@ async def test_ready_then_react_when_the_trigger_comes(game, autojump_clock):
     with pytest.raises(Rejected) as info:
         await rt.ask("combat/c1.1", React(cid="ayla"), by=GM)
     assert info.value.code == "combat/nothing_readied"
+
+
+async def test_delay_then_return_after_another_turn_or_lose_the_turn(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(conditions=("frightened 2",)))                   # Ayla 20, goblin 10, Bram 0
+    await rt.ask("combat/c1.1", act({"kind": "delay"}), by=player("ayla"))
+    state = enc(rt)
+    assert (state.current, state.fighters["ayla"].delayed) == ("gob", 3)
+    assert state.fighters["ayla"].conditions == {"frightened": 1}          # her end-of-turn ticks came now
+    assert [c.cid for c in state.order()] == ["gob", "bram"]
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", Resume(cid="bram"), by=GM)
+    assert info.value.code == "combat/not_delaying"
+    await rt.ask("combat/c1.1", Resume(cid="ayla"), by=player("ayla"))   # after the goblin's turn
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=2), by=GM)
+    state = enc(rt)
+    assert (state.current, state.turn, state.fighters["ayla"].actions) == ("ayla", 3, 3)
+    assert (state.combatants["ayla"].initiative, [c.cid for c in state.order()]) == (10, ["gob", "ayla", "bram"])
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (10, 5), turn=3), by=GM)
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=3), by=GM)
+    state = enc(rt)
+    assert state.fighters["ayla"].conditions == {"frightened": 1}          # no second tick for one turn
+    assert state.current == "bram"
+    await rt.ask("combat/c1.1", act({"kind": "stride", "zone": "door"}, turn=4), by=GM)
+    with pytest.raises(Rejected) as info:                                  # delaying is before acting
+        await rt.ask("combat/c1.1", act({"kind": "delay"}, turn=4), by=GM)
+    assert info.value.code == "combat/too_late_to_delay"
+
+
+async def test_a_delay_never_ended_loses_its_turn_and_keeps_the_place(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    await rt.ask("combat/c1.1", act({"kind": "delay"}), by=player("ayla"))
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=2), by=GM)           # the goblin
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=3), by=GM)           # Bram
+    state = enc(rt)
+    assert (state.round, state.current, state.combatants["ayla"].initiative) == (2, "ayla", 20)
+    assert (state.fighters["ayla"].delayed, state.fighters["ayla"].actions) == (None, 3)
