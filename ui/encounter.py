@@ -11,6 +11,7 @@ from typing import Any
 from nicegui import background_tasks, ui
 
 from actors.combat.behavior import CombatKind
+from actors.combat.rules import CONDITIONS
 from engine_ext.pf2e import multiple_attack_penalty
 
 from .format import hp_bar
@@ -78,9 +79,56 @@ class EncounterView:
                 ui.button("Raise shield", on_click=lambda: self.act({"kind": "raise_shield"})).props(
                     "outline data-test=raise-shield")
                 ui.button("Take cover", on_click=lambda: self.act({"kind": "take_cover"})).props("outline")
+                ui.button("Escape", on_click=lambda: self.act({"kind": "escape"})).props("outline")
+                ui.button("Aid", on_click=lambda: self.act({"kind": "aid", "ally": self.target.value})).props(
+                    "outline data-test=aid")
+                ui.button("Ready a strike", on_click=lambda: self.act(
+                    {"kind": "ready", "then": {"kind": "strike", "target": self.target.value}})).props("outline")
+                ui.button("Delay", on_click=lambda: self.act({"kind": "delay"})).props("outline data-test=delay")
                 ui.button("End turn", on_click=self.end_turn, color="secondary").props("data-test=end-turn")
+            with ui.row().classes("items-center gap-2"):
+                self.who = ui.select({}, label="Out of turn: who").classes("w-40").props("data-test=who")
+                ui.button("React (readied)", on_click=lambda: self.out_of_turn("React")).props("outline")
+                ui.button("Return from delay", on_click=lambda: self.out_of_turn("Resume")).props(
+                    "outline data-test=resume")
             self.error = ui.label("").classes("text-negative").props("data-test=action-error")
             self.result = ui.label("").classes("text-sm").props("data-test=action-result")
+        if self.link.who.gm:
+            self.gm_panel()
+
+    def gm_panel(self) -> None:
+        """GM: what the rules don't see (damage, healing, a condition) and who runs a creature."""
+        with ui.expansion("GM: adjust a combatant", icon="tune").classes("w-full").props("data-test=gm-adjust"):
+            with ui.row().classes("items-end gap-2"):
+                self.damage = ui.number("Damage", value=0, min=0, precision=0).classes("w-24")
+                self.heal = ui.number("Heal", value=0, min=0, precision=0).classes("w-24")
+                self.condition = ui.select(sorted(CONDITIONS), label="Condition").classes("w-36").props(
+                    "data-test=condition")
+                self.condition_value = ui.number("Value (0 ends it)", value=1, min=0, max=10, precision=0).classes(
+                    "w-32")
+                ui.button("Apply to the target", on_click=self.adjust).props("data-test=apply-adjust")
+                ui.button("Hand to an agent", on_click=lambda: self.control(True)).props("outline")
+                ui.button("Back to tactics", on_click=lambda: self.control(False)).props("outline")
+
+    async def adjust(self) -> None:
+        if not self.target.value:
+            self.error.set_text("Pick a target first.")
+            return
+        data: dict[str, Any] = {"cid": self.target.value, "damage": int(self.damage.value or 0),
+                                "heal": int(self.heal.value or 0)}
+        if self.condition.value:
+            data["conditions"] = {self.condition.value: int(self.condition_value.value or 0)}
+        await self.send("Adjust", data)
+
+    async def control(self, agent: bool) -> None:
+        if self.target.value:
+            await self.send("Control", {"cid": self.target.value, "agent": agent})
+
+    async def out_of_turn(self, type_: str) -> None:
+        if not self.who.value:
+            self.error.set_text("Pick who reacts or returns.")
+            return
+        await self.send(type_, {"cid": self.who.value})
 
     # -- commands ----------------------------------------------------------------------
 
@@ -147,6 +195,9 @@ class EncounterView:
                     ui.label(", ".join(names)).classes("text-sm")
         self.target.set_options({cid: state.combatants[cid].name for cid, f in state.fighters.items() if not f.out},
                                 value=self.target.value if self.target.value in state.fighters else None)
+        waiting = {cid: state.combatants[cid].name for cid, f in state.fighters.items()
+                   if f.readied is not None or f.delayed is not None}
+        self.who.set_options(waiting, value=self.who.value if self.who.value in waiting else None)
         for event in events or []:
             attack = getattr(event, "attack", None)
             if attack is not None:

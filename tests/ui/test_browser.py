@@ -189,5 +189,13 @@ def test_a_gm_rates_and_starts_an_encounter_and_acts_in_the_tracker(served, page
     page.fill("input[data-test=zone]", "melee")
     page.click("[data-test=stride]")                                  # already there: refused, shown inline
     page.wait_for_selector("[data-test=action-error]:has-text('combat/same_zone')")
+    page.click("text=GM: adjust a combatant")                        # the GM applies what the rules don't see
+    page.click("[data-test=target]")
+    page.click(".q-menu >> text=Ayla")
+    page.click("[data-test=condition]")
+    page.click(".q-menu >> text=sickened")
+    page.click("[data-test=apply-adjust]")
+    page.wait_for_selector("[data-test=combatant-ayla]:has-text('sickened 1')")
+    page.wait_for_selector(".q-menu", state="detached")
     screenshot(page, "encounter")
 
