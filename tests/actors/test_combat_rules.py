@@ -387,3 +387,64 @@ async def test_a_delay_never_ended_loses_its_turn_and_keeps_the_place(game, auto
     state = enc(rt)
     assert (state.round, state.current, state.combatants["ayla"].initiative) == (2, "ayla", 20)
     assert (state.fighters["ayla"].delayed, state.fighters["ayla"].actions) == (None, 3)
+
+
+async def test_an_idle_turn_is_skipped_at_4h_and_its_ticks_still_come(game, autojump_clock):
+    from actors.campaign.state import HOUR
+
+    rt = game
+    await fight(rt, hero(conditions=("frightened 2",)))
+    await trio.sleep(4 * HOUR + 1)
+    state = enc(rt)
+    assert state.current == "gob" and state.fighters["ayla"].conditions == {"frightened": 1}
+    skipped = [e for e in events(rt) if type(e).__name__ == "TurnEnded" and e.cid == "ayla"]
+    assert skipped[0].how == "auto_skipped"
+
+
+# a recovery check's change to dying by its degree, from the rule (critical success -2, success -1,
+# failure +1, critical failure +2) and the flat check against 10 + dying with natural 20s and 1s
+def recovery(face: int, dying: int) -> int:
+    dc = 10 + dying
+    step = 2 if face >= dc + 10 else 1 if face >= dc else 0 if face > dc - 10 else -1  # 2 cs, 1 s, 0 f, -1 cf
+    step = min(2, step + 1) if face == 20 else max(-1, step - 1) if face == 1 else step
+    return max(0, dying + {2: -2, 1: -1, 0: 1, -1: 2}[step])
+
+
+async def test_dying_turn_after_turn_until_stable_or_dead(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=30), by=GM)     # dying 1 (no critical, no wounded)
+    assert enc(rt).fighters["ayla"].dying == 1
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=1), by=GM)          # Ayla's turn (she is down)
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=2), by=GM)          # the goblin's: Bram's turn now
+    dying, checks = 1, 0
+    while 0 < dying < 4:
+        state, used = enc(rt), enc(rt).dice_used
+        assert state.current == "bram"
+        await rt.ask("combat/c1.1", EndTurn(round=state.round, turn=state.turn), by=GM)
+        # a new round: Ayla's turn is a recovery check (one die from the stream) and ends by itself
+        dying = recovery(roll(seed_of("combat/c1.1"), used, 1, 20)[0], dying)
+        checks += 1
+        state = enc(rt)
+        ayla = state.fighters["ayla"]
+        assert ayla.dead == (dying >= 4) and (ayla.dead or ayla.dying == dying)
+        if dying == 0:
+            assert (ayla.wounded, ayla.hp) == (1, 0)                        # stable, unconscious at 0 HP
+        if not ayla.dead and dying:
+            assert state.current == "gob"
+            await rt.ask("combat/c1.1", EndTurn(round=state.round, turn=state.turn), by=GM)
+    assert checks >= 1
+
+
+async def test_replay_gives_the_same_fight_with_the_tactics_playing(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(), agent=False)
+    for _ in range(3):
+        state = enc(rt)
+        if state.ended:
+            break
+        await rt.ask("combat/c1.1", EndTurn(round=state.round, turn=state.turn), by=GM)
+    before = enc(rt)
+    assert any(type(e).__name__ == "ActionTaken" and e.cid == "gob" for e in events(rt))
+    await rt.restart("combat/c1.1")
+    assert enc(rt) == before
