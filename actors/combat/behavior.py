@@ -5,7 +5,7 @@ log and the GM status; the campaign tells the encounter when players act, leave 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 from pydantic import TypeAdapter
 
@@ -16,7 +16,7 @@ from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
 from . import rules
 from .messages import (
-    Act, ActionsRegained, ActionTaken, Adjust, Aided, BeginEncounter, CombatantRemoved, CombatantRestored,
+    Act, ActionsRegained, ActionTaken, Adjust, AidAction, Aided, BeginEncounter, CombatantRemoved, CombatantRestored,
     ConditionChanged, Control, ControlChanged, Damaged, Delayed, EncounterBegun, EncounterEnded, EndTurn, EscapeSet,
     FlatChecked, Fled, Guarded, Healed, Moved, PersistentDamageRolled, PersistentSet, PlayerActed, React, Readied,
     ReadyAction, RecoveryRolled, RemoveCombatant, RestoreCombatant, Resume, Resumed, ResumeQueued, SetTurnLimit,
@@ -24,7 +24,7 @@ from .messages import (
 )
 from .state import Encounter, Fighter
 
-READIED = TypeAdapter(ReadyAction.model_fields["then"].annotation)  # a readied action, as stored
+READIED = TypeAdapter(Union[ReadyAction.model_fields["then"].annotation, AidAction])  # a readied action, stored
 EPSILON = 0.001  # timers fire on whole milliseconds
 SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
 

@@ -77,6 +77,13 @@ class RecoverAction(Frozen):
     damage_type: str = Field(min_length=1, max_length=30)
 
 
+class RetchAction(Frozen):
+    """Try to shake off sickened (1 action): a Fortitude save against the DC of what sickened you
+    (15 unless the GM set one): sickened -1 on a success, -2 on a critical success."""
+
+    kind: Literal["retch"] = "retch"
+
+
 class EscapeAction(Frozen):
     """Break free of grabbed or restrained (1 action, an attack: the multiple attack penalty applies):
     the better of Athletics and Acrobatics against the escape DC (15 unless the GM set one)."""
@@ -85,8 +92,9 @@ class EscapeAction(Frozen):
 
 
 class AidAction(Frozen):
-    """Help an ally's next check (1 action here; a DC 15 check with ``skill``, or the first strike's attack):
-    +2 circumstance on a critical success, +1 on a success, -1 on a critical failure."""
+    """Prepare to help an ally (1 action on your turn).  On the ally's turn, ``React`` spends your
+    reaction on the aid check (DC 15, with ``skill`` or the first strike's attack): the ally's next
+    check gets +2 circumstance on a critical success, +1 on a success, -1 on a critical failure."""
 
     kind: Literal["aid"] = "aid"
     ally: str = Field(pattern=CID)
@@ -120,7 +128,8 @@ class ActivityAction(Frozen):
 
 
 Action = Annotated[Union[StrikeAction, StrideAction, StepAction, RaiseShieldAction, TakeCoverAction, DemoralizeAction,
-                         RecoverAction, EscapeAction, AidAction, ReadyAction, DelayAction, ActivityAction],
+                         RecoverAction, RetchAction, EscapeAction, AidAction, ReadyAction, DelayAction,
+                         ActivityAction],
                    Field(discriminator="kind")]
 
 
@@ -166,6 +175,7 @@ class Adjust(Command):
 
     cid: str = Field(pattern=CID)
     escape_dc: int | None = Field(None, ge=1, le=80, description="the DC to Escape the grab or restraint applied")
+    sickened_dc: int | None = Field(None, ge=1, le=80, description="the DC of the effect that sickened it (retch)")
     damage: int = Field(0, ge=0, le=10_000)
     critical: bool = Field(False, description="the damage came from a critical hit (dying 2, or +2 while dying)")
     heal: int = Field(0, ge=0, le=10_000)
@@ -388,6 +398,7 @@ class Aided(Event):
 class EscapeSet(Event):
     cid: str
     dc: int
+    what: str = "escape"  # escape | sickened
 
 
 class Delayed(Event):

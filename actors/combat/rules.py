@@ -17,7 +17,7 @@ from ..errors import Rejected
 from .messages import (
     ActionsRegained, ActionTaken, ActivityAction, Adjust, Aided, AidAction, Attack, ConditionChanged, ControlChanged,
     Damaged, Delayed, DelayAction, DemoralizeAction, EscapeAction, EscapeSet, FlatChecked, Fled, Guarded, Healed,
-    Moved, Resumed,
+    Moved, Resumed, RetchAction,
     PersistentDamageRolled, PersistentSet, RaiseShieldAction, Readied, ReadyAction, RecoverAction, RecoveryRolled,
     StepAction, StrideAction, StrikeAction, TakeCoverAction,
 )
@@ -25,12 +25,13 @@ from .difficulty import party_level
 from .state import Combatant, Encounter, Fighter, Stats
 
 COSTS = {"strike": 1, "stride": 1, "step": 1, "raise_shield": 1, "take_cover": 1, "demoralize": 1, "recover": 1,
-         "escape": 1, "aid": 1, "ready": 2, "delay": 0}
+         "escape": 1, "aid": 1, "ready": 2, "delay": 0, "retch": 1}
 FLAGS = {"off_guard", "unconscious", "prone", "grabbed", "restrained"}  # conditions without a value
 AID = {pf2e.CRITICAL_SUCCESS: 2, pf2e.SUCCESS: 1, pf2e.FAILURE: 0, pf2e.CRITICAL_FAILURE: -1}
 AID_DC = 15
 VALUED = {"frightened", "sickened", "clumsy", "enfeebled", "slowed", "stunned"}
 CONDITIONS = FLAGS | VALUED
+MARKS = {"doomed", "wounded"}  # kept as fields of their own; the GM may set them too
 
 
 class Roller:
@@ -171,7 +172,26 @@ def act(state: Encounter, cid: str, action: Any, roller: Roller, reaction: bool 
                     FlatChecked(cid=cid, damage_type=damage_type, flat=flat, ended=ended, dice_used=roller.counter)]
         case EscapeAction():
             return escape(combatant, fighter, roller, cost)
+        case RetchAction():
+            sickened = fighter.conditions.get("sickened", 0)
+            if not sickened:
+                raise Rejected("combat/not_sickened", f"{combatant.name} is not sickened")
+            modifier = check(fighter, combatant.stats.fortitude, "fortitude")
+            d20 = roller.die(20)
+            result = pf2e.degree(d20 + modifier, fighter.sickened_dc, d20)
+            attack = Attack(d20=d20, modifier=modifier, total=d20 + modifier, dc=fighter.sickened_dc,
+                            degree=pf2e.DEGREES[result])
+            drop = {pf2e.CRITICAL_SUCCESS: 2, pf2e.SUCCESS: 1}.get(result, 0)
+            return [taken(cid, action.kind, cost, roller, attack=attack),
+                    *([ConditionChanged(cid=cid, name="sickened", value=max(0, sickened - drop))] if drop else [])]
         case AidAction():
+            if not reaction:  # the preparation: the check comes as a reaction on the ally's turn
+                ally, _ = fighter_of(state, action.ally)
+                aid_check_possible(combatant, ally, action)
+                return [taken(cid, action.kind, cost, roller, target=ally.cid, name=action.skill),
+                        Readied(cid=cid, action=action.model_dump(mode="json"), trigger=f"{ally.name} acts")]
+            if state.current != action.ally:
+                raise Rejected("combat/not_their_turn", "the aid comes on the ally's turn")
             return aid(state, combatant, fighter, action, roller, cost)
         case DelayAction():
             if reaction or fighter.actions != fighter.started_with or fighter.attacks:
@@ -248,15 +268,19 @@ def escape(combatant: Combatant, fighter: Fighter, roller: Roller, cost: int) ->
     return events
 
 
-def aid(state: Encounter, combatant: Combatant, fighter: Fighter, action: AidAction, roller: Roller,
-        cost: int) -> list[Any]:
-    ally, helped = fighter_of(state, action.ally)
+def aid_check_possible(combatant: Combatant, ally: Combatant, action: AidAction) -> None:
     if ally.cid == combatant.cid or (ally.player_id is None) != (combatant.player_id is None):
         raise Rejected("combat/not_an_ally", f"{combatant.name} can only aid an ally, not {ally.name}")
     if action.skill is not None and action.skill not in combatant.stats.skills:
         raise Rejected("combat/unknown_skill", f"{combatant.name} has no skill {action.skill!r}")
     if action.skill is None and not combatant.stats.strikes:
         raise Rejected("combat/no_strikes", f"{combatant.name} names no skill and has no strike to aid with")
+
+
+def aid(state: Encounter, combatant: Combatant, fighter: Fighter, action: AidAction, roller: Roller,
+        cost: int) -> list[Any]:
+    ally, _ = fighter_of(state, action.ally)
+    aid_check_possible(combatant, ally, action)
     base = combatant.stats.skills[action.skill] if action.skill else combatant.stats.strikes[0].attack
     modifier = check(fighter, base, "skill")
     d20 = roller.die(20)
@@ -305,10 +329,12 @@ def adjust(state: Encounter, command: Adjust) -> list[Any]:
     if fighter.dead:
         raise Rejected("combat/target_dead", f"{combatant.name} is dead")
     for name, value in command.conditions.items():
-        if name not in CONDITIONS:
-            raise Rejected("combat/unknown_condition", f"no condition {name!r}; one of {', '.join(sorted(CONDITIONS))}")
-        if not 0 <= value <= (1 if name in FLAGS else 10):
-            raise Rejected("combat/bad_condition_value", f"{name} takes {'0 or 1' if name in FLAGS else '0 to 10'}")
+        if name not in CONDITIONS | MARKS:
+            raise Rejected("combat/unknown_condition",
+                           f"no condition {name!r}; one of {', '.join(sorted(CONDITIONS | MARKS))}")
+        top = 1 if name in FLAGS else 3 if name in MARKS else 10
+        if not 0 <= value <= top:
+            raise Rejected("combat/bad_condition_value", f"{name} takes 0 to {top}")
     for damage_type, dice in command.persistent.items():
         if dice:
             try:
@@ -322,12 +348,15 @@ def adjust(state: Encounter, command: Adjust) -> list[Any]:
         fighter = after_damage(fighter, hurt)
     if command.escape_dc is not None and command.escape_dc != fighter.escape_dc:
         events.append(EscapeSet(cid=combatant.cid, dc=command.escape_dc))
+    if command.sickened_dc is not None and command.sickened_dc != fighter.sickened_dc:
+        events.append(EscapeSet(cid=combatant.cid, dc=command.sickened_dc, what="sickened"))
     if command.heal and not fighter.dead:
         hp = min(combatant.stats.max_hp, fighter.hp + command.heal)
         events.append(Healed(cid=combatant.cid, amount=command.heal, hp=hp,
                              wounded=fighter.wounded + 1 if fighter.dying else fighter.wounded))
+    now = {**fighter.conditions, "doomed": fighter.doomed, "wounded": fighter.wounded}
     events += [ConditionChanged(cid=combatant.cid, name=name, value=value)
-               for name, value in sorted(command.conditions.items()) if fighter.conditions.get(name, 0) != value]
+               for name, value in sorted(command.conditions.items()) if now.get(name, 0) != value]
     events += [PersistentSet(cid=combatant.cid, damage_type=damage_type, dice=dice)
                for damage_type, dice in sorted(command.persistent.items())
                if fighter.persistent.get(damage_type, "") != dice]
@@ -467,8 +496,8 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
             return fighter.model_copy(update={"readied": action})
         case Aided(bonus=bonus):
             return fighter.model_copy(update={"aid": bonus})
-        case EscapeSet(dc=dc):
-            return fighter.model_copy(update={"escape_dc": dc})
+        case EscapeSet(dc=dc, what=what):
+            return fighter.model_copy(update={"sickened_dc" if what == "sickened" else "escape_dc": dc})
         case ActionsRegained():
             conditions = {k: v for k, v in fighter.conditions.items() if k != "stunned"}
             if event.stunned > 0:
@@ -479,6 +508,8 @@ def evolve_fighter(fighter: Fighter, event: Any) -> Fighter:
                                               "resumed": False})
         case Damaged():
             return after_damage(fighter, event)
+        case ConditionChanged(name=name, value=value) if name in MARKS:
+            return fighter.model_copy(update={name: value})
         case ConditionChanged(name=name, value=value):
             conditions = {k: v for k, v in fighter.conditions.items() if k != name}
             if value > 0:

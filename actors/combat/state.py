@@ -87,6 +87,7 @@ class Fighter(Frozen):
     resumed: bool = False     # this turn came back from a delay: its end-of-turn ticks already happened
     readied: dict | None = None  # the action it readied (React takes it)
     escape_dc: int = 15       # to Escape grabbed or restrained
+    sickened_dc: int = 15     # the Fortitude DC a retch saves against
     agent: bool = False       # a creature an external agent runs (else the built-in tactics play its turns)
 
     @property

@@ -323,9 +323,20 @@ async def test_recover_escape_and_aid(game, autojump_clock):
     with pytest.raises(Rejected) as info:
         await rt.ask("combat/c1.1", act({"kind": "aid", "ally": "gob", "skill": "athletics"}, (6,), turn=3), by=GM)
     assert info.value.code == "combat/not_an_ally"
-    # Bram's Athletics +9 with a 6: 15 against DC 15, a success: +1 circumstance on Ayla's next check
-    await rt.ask("combat/c1.1", act({"kind": "aid", "ally": "ayla", "skill": "athletics"}, (6,), turn=3), by=GM)
-    assert enc(rt).fighters["ayla"].aid == 1
+    # Bram prepares to aid Ayla (1 action, no roll yet); on her turn his reaction makes the check:
+    # Athletics +9 with a 6: 15 against DC 15, a success: +1 circumstance on her next check
+    await rt.ask("combat/c1.1", act({"kind": "aid", "ally": "ayla", "skill": "athletics"}, turn=3), by=GM)
+    assert enc(rt).fighters["bram"].actions == 2 and enc(rt).fighters["bram"].readied["kind"] == "aid"
+    with pytest.raises(Rejected) as info:                                  # his own turn: not yet
+        await rt.ask("combat/c1.1", React(cid="bram", dice=(6,)), by=GM)
+    assert info.value.code == "combat/own_turn"
+    await rt.ask("combat/c1.1", EndTurn(round=1, turn=3), by=GM)          # round 2: Ayla
+    await rt.ask("combat/c1.1", React(cid="bram", dice=(6,)), by=GM)
+    assert enc(rt).fighters["ayla"].aid == 1 and not enc(rt).fighters["bram"].reaction
+    await rt.ask("combat/c1.1", act({"kind": "strike", "target": "gob"}, (5,), round_=2, turn=1), by=GM)
+    attack = journal_attacks(rt)[-1]
+    assert (attack.modifier, attack.total) == (10, 15)                    # +9 and the aid's +1; then it is spent
+    assert enc(rt).fighters["ayla"].aid == 0
 
 
 async def test_ready_then_react_when_the_trigger_comes(game, autojump_clock):
@@ -448,3 +459,21 @@ async def test_replay_gives_the_same_fight_with_the_tactics_playing(game, autoju
     assert any(type(e).__name__ == "ActionTaken" and e.cid == "gob" for e in events(rt))
     await rt.restart("combat/c1.1")
     assert enc(rt) == before
+
+
+async def test_retching_shakes_off_sickened_and_doom_brings_death_closer(game, autojump_clock):
+    rt = game
+    await fight(rt, hero())
+    with pytest.raises(Rejected) as info:
+        await rt.ask("combat/c1.1", act({"kind": "retch"}, (10,)), by=GM)
+    assert info.value.code == "combat/not_sickened"
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", conditions={"sickened": 3, "doomed": 2}, sickened_dc=20), by=GM)
+    # Fortitude +9, sickened 3 (status -3): +6; a 14 makes 20, a success against DC 20: sickened 2
+    await rt.ask("combat/c1.1", act({"kind": "retch"}, (14,)), by=GM)
+    assert enc(rt).fighters["ayla"].conditions == {"sickened": 2}
+    # now +7 (sickened 2): a natural 20 makes 27, a success the natural 20 raises to a critical: -2, gone
+    await rt.ask("combat/c1.1", act({"kind": "retch"}, (20,)), by=GM)
+    assert enc(rt).fighters["ayla"].conditions == {}
+    # doomed 2: death at dying 2; a critical hit to 0 HP is dying 2 at once: dead
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=100, critical=True), by=GM)
+    assert enc(rt).fighters["ayla"].dead
