@@ -24,7 +24,8 @@ from .messages import (
 )
 from .state import Encounter, Fighter
 
-READIED = TypeAdapter(Union[ReadyAction.model_fields["then"].annotation, AidAction])  # a readied action, stored
+_THEN = ReadyAction.model_fields["then"].annotation
+READIED = TypeAdapter(Union[_THEN, AidAction])  # a readied action (or a prepared aid), as stored
 EPSILON = 0.001  # timers fire on whole milliseconds
 SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
 
