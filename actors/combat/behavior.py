@@ -271,7 +271,11 @@ class CombatKind(Behavior[Encounter]):
         match event:
             case EncounterBegun():
                 fighters = {c.cid: Fighter(hp=c.stats.max_hp if c.hp is None else min(c.hp, c.stats.max_hp),
-                                           zone=c.zone, conditions=dict(c.conditions), agent=c.agent, reaction=True)
+                                           zone=c.zone, agent=c.agent, reaction=True,
+                                           conditions={k: v for k, v in c.conditions.items()
+                                                       if k not in ("dying", "wounded", "doomed")},
+                                           dying=c.conditions.get("dying", 0), wounded=c.conditions.get("wounded", 0),
+                                           doomed=c.conditions.get("doomed", 0))
                             for c in event.combatants if c.stats is not None}
                 return state.model_copy(update={
                     "begun": True, "campaign": event.campaign, "n": event.n, "turn_idle_s": event.turn_idle_s,

@@ -112,7 +112,7 @@ def conditions_from_text(conditions: tuple[str, ...]) -> dict[str, int]:
             continue
         value = int(words[-1]) if len(words) > 1 and words[-1].isdigit() else 1
         name = "_".join(words[:-1]) if len(words) > 1 and words[-1].isdigit() else "_".join(words)
-        if name in CONDITIONS:
+        if name in CONDITIONS or name in MARKS or name == "dying":
             out[name] = value
     return out
 

@@ -477,3 +477,13 @@ async def test_retching_shakes_off_sickened_and_doom_brings_death_closer(game, a
     # doomed 2: death at dying 2; a critical hit to 0 HP is dying 2 at once: dead
     await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=100, critical=True), by=GM)
     assert enc(rt).fighters["ayla"].dead
+
+
+async def test_a_sheet_carries_wounded_and_doomed_into_the_next_fight(game, autojump_clock):
+    rt = game
+    await fight(rt, hero(conditions=("wounded 1", "doomed 1", "hungry")))
+    ayla = enc(rt).fighters["ayla"]
+    assert (ayla.wounded, ayla.doomed, ayla.conditions) == (1, 1, {})
+    await rt.ask("combat/c1.1", Adjust(cid="ayla", damage=100), by=GM)    # dying 1 + wounded 1 = 2
+    assert enc(rt).fighters["ayla"].dying == 2
+
