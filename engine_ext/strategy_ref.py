@@ -1,0 +1,355 @@
+"""Resolving a strategy turn, the reference: the readable rules the Cython resolver must match.
+
+``resolve(game, orders)`` takes this turn's orders of every house and returns the next
+state and a report.  Phases, always in this order:
+
+1. **Conflict**, where fleets ended last turn: enemies sharing a system fight (up to three
+   rounds; each side's attack times a d10 effectiveness table lands as damage; every enemy
+   ship is crippled before any is destroyed; a side below its rules of engagement's share of
+   its starting strength retreats home); then blockades, bombardments, invasions (marines
+   against armies), colonizations (several claims on one system: d100 + 2 x fleet attack).
+2. **Income**: each colony's output (population x resource grade + industry x construction;
+   40% while blockaded) taxed into the treasury; growth up to the planet's cap; upkeep;
+   prestige for taxes.  Houses with nothing left are eliminated.
+3. **Command**: the orders (validated; a refused order is reported and skipped): tax,
+   diplomacy, research (levels bought with points), builds paid now.
+4. **Production**: fleets move along their cheapest path (two movement points a turn; a
+   lane costs its class's cost; the first jump of a turn is always allowed), and the
+   builds of this turn come out of the docks.
+
+Every die comes from the game's SplitMix64 stream (``Game.dice_used``), read in a fixed
+order: the same seed and orders give the same game.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import strategy_rules as rules
+from .combat_ref import Stream
+from .galaxy import LANE_COST, RESTRICTED
+from .strategy_orders import Order, validate
+from .strategy_state import Colony, Fleet, Game, add_fleet
+
+MOVEMENT_POINTS = 2
+
+
+@dataclass
+class Report:
+    turn: int
+    refused: dict[int, list[tuple[int, str, str]]] = field(default_factory=dict)  # house -> (index, code, message)
+    battles: list[dict] = field(default_factory=list)
+    colonized: list[tuple[int, int]] = field(default_factory=list)                 # (house, system)
+    captured: list[tuple[int, int, int]] = field(default_factory=list)             # (house, system, from house)
+    eliminated: list[int] = field(default_factory=list)
+    winner: int | None = None
+
+
+def resolve(game: Game, orders: dict[int, list[Order]], turn_limit: int | None = None) -> tuple[Game, Report]:
+    """The next turn's state and what happened; ``game`` is not changed."""
+    game = game.copy()
+    report = Report(game.turn)
+    stream = Stream(game.seed, game.dice_used)
+    standing = game.standing_orders  # the orders the fleets carried out of last turn
+    conflict(game, standing, stream, report)
+    income(game, report)
+    accepted = command(game, orders, report)
+    production(game, accepted)
+    game.standing_orders = accepted
+    game.dice_used = stream.counter
+    finish(game, report, turn_limit)
+    game.turn += 1
+    return game, report
+
+
+# -- 1. conflict -----------------------------------------------------------------------------
+
+def strength(fleet: Fleet) -> int:
+    """Attack of a fleet: intact ships whole, crippled ones half; weapons level from its build."""
+    total = 0
+    for i, ship in enumerate(rules.SHIPS):
+        intact = fleet.ships[i] - fleet.crippled[i]
+        total += intact * ship.attack * 2 + fleet.crippled[i] * ship.attack
+    return total * (100 + (fleet.weapons - 1) * rules.WEAPONS_STEP_PERCENT) // 200
+
+
+def conflict(game: Game, standing: dict[int, Order], stream: Stream, report: Report) -> None:
+    for system in sorted({f.system for f in game.fleets.values()}):
+        houses = sorted({f.owner for f in game.fleets_at(system)})
+        for a_index, a in enumerate(houses):
+            for b in houses[a_index + 1:]:
+                if game.diplomacy[a][b] == rules.ENEMY or game.diplomacy[b][a] == rules.ENEMY:
+                    battle(game, system, a, b, stream, report)
+    for fid in sorted(standing):
+        order, fleet = standing[fid], game.fleets.get(fid)
+        if fleet is None or fleet.system != order.system:
+            continue
+        colony = game.colonies.get(order.system)
+        if order.kind == "blockade" and colony is not None and strength(fleet) > 0:
+            colony.blockaded = True
+        elif order.kind == "bombard" and colony is not None:
+            bombard(colony, strength(fleet))
+        elif order.kind == "invade" and colony is not None and colony.owner != fleet.owner:
+            invade(game, fleet, colony, report)
+    colonize(game, standing, stream, report)
+    for fid in [fid for fid, fleet in game.fleets.items() if fleet.size == 0]:
+        del game.fleets[fid]
+
+
+def battle(game: Game, system: int, a: int, b: int, stream: Stream, report: Report) -> None:
+    sides = {a: [f for f in game.fleets_at(system) if f.owner == a],
+             b: [f for f in game.fleets_at(system) if f.owner == b]}
+    start = {h: sum(strength(f) for f in fleets) for h, fleets in sides.items()}
+    retreated: set[int] = set()
+    rounds = 0
+    while rounds < rules.COMBAT_ROUNDS_MAX and all(sides[h] for h in sides) and not retreated:
+        rounds += 1
+        hits = {h: sum(strength(f) for f in sides[h]) * rules.EFFECTIVENESS[stream.die(10) - 1] // 100 for h in (a, b)}
+        damage(sides[b], hits[a])
+        damage(sides[a], hits[b])
+        for h in (a, b):
+            sides[h] = [f for f in sides[h] if f.size > 0]
+        for h in (a, b):
+            kept = sum(strength(f) for f in sides[h])
+            roe = min((f.roe for f in sides[h]), default=0)
+            if sides[h] and start[h] and kept * 100 < start[h] * rules.RETREAT_AT[roe]:
+                retreated.add(h)
+    for h in (a, b):
+        for fleet in [f for f in game.fleets.values() if f.owner == h and f.system == system]:
+            if fleet.size == 0:
+                del game.fleets[fleet.fid]
+            elif h in retreated:
+                fleet.system = game.galaxy.homeworlds[h]
+    alive = {h: bool(sides[h]) and h not in retreated for h in (a, b)}
+    winner = a if alive[a] and not alive[b] else b if alive[b] and not alive[a] else None
+    if winner is not None:
+        loser = b if winner == a else a
+        transfer(game, loser, winner, rules.PRESTIGE["battle_won"])
+    report.battles.append({"system": system, "houses": [a, b], "rounds": rounds, "winner": winner,
+                           "retreated": sorted(retreated)})
+
+
+def damage(fleets: list[Fleet], hits: int) -> None:
+    """Cripple every ship before destroying any: intact ships in order of defence, then the crippled."""
+    ships = sorted(((rules.SHIPS[i].defence, f.fid, i, f) for f in fleets for i in range(len(rules.SHIPS))
+                    if f.ships[i]), key=lambda item: (item[0], item[1], item[2]))
+    for defence, _, i, fleet in ships:                       # cripple
+        while fleet.ships[i] - fleet.crippled[i] > 0 and hits >= defence:
+            fleet.crippled[i] += 1
+            hits -= defence
+    if any(f.ships[i] != f.crippled[i] for f in fleets for i in range(len(rules.SHIPS))):
+        return
+    for defence, _, i, fleet in ships:                       # destroy: all are crippled now
+        while fleet.crippled[i] > 0 and hits >= defence:
+            fleet.crippled[i] -= 1
+            fleet.ships[i] -= 1
+            hits -= defence
+
+
+def bombard(colony: Colony, attack: int) -> None:
+    """Every 10 attack points knock out an army first, then a starbase's worth, then 10 industry."""
+    points = attack // 10
+    armies = min(colony.armies, points)
+    colony.armies -= armies
+    points -= armies
+    colony.industry = max(0, colony.industry - 10 * points)
+
+
+def invade(game: Game, fleet: Fleet, colony: Colony, report: Report) -> None:
+    transports = fleet.ships[rules.SHIP_INDEX["transport"]] - fleet.crippled[rules.SHIP_INDEX["transport"]]
+    marines = transports * rules.MARINE_ATTACK
+    defence = colony.armies * rules.ARMY_DEFENCE + colony.starbases * rules.STARBASE.defence
+    if transports and marines > defence:
+        old = colony.owner
+        report.captured.append((fleet.owner, colony.system, old))
+        colony.owner, colony.armies, colony.blockaded = fleet.owner, 0, False
+        transfer(game, old, fleet.owner, rules.PRESTIGE["capture"])
+    fleet.ships[rules.SHIP_INDEX["transport"]] -= transports   # the troops land either way
+
+
+def colonize(game: Game, standing: dict[int, Order], stream: Stream, report: Report) -> None:
+    claims: dict[int, list[Fleet]] = {}
+    colony_ship = rules.SHIP_INDEX["colony_ship"]
+    for fid in sorted(standing):
+        order, fleet = standing[fid], game.fleets.get(fid)
+        if (order.kind == "colonize" and fleet is not None and fleet.system == order.system
+                and fleet.ships[colony_ship] > fleet.crippled[colony_ship] and order.system not in game.colonies):
+            claims.setdefault(order.system, []).append(fleet)
+    for system in sorted(claims):
+        contenders = claims[system]
+        if len(contenders) > 1:
+            scored = [(stream.die(100) + 2 * strength(f), -f.fid, f) for f in contenders]
+            contenders = [max(scored)[2]]
+        fleet = contenders[0]
+        fleet.ships[colony_ship] -= 1
+        game.colonies[system] = Colony(system, fleet.owner, rules.COLONY_START_POPULATION, 0)
+        game.houses[fleet.owner].prestige += rules.PRESTIGE["colony"]
+        report.colonized.append((fleet.owner, system))
+        if fleet.size == 0:
+            del game.fleets[fleet.fid]
+
+
+def transfer(game: Game, loser: int, winner: int, points: int) -> None:
+    """Zero-sum prestige: what one house loses the other gains."""
+    game.houses[loser].prestige -= points
+    game.houses[winner].prestige += points
+
+
+# -- 2. income -----------------------------------------------------------------------------------
+
+def output(game: Game, colony: Colony) -> int:
+    construction = game.houses[colony.owner].tech[rules.FIELDS.index("construction")]
+    grade = rules.RESOURCE_PERCENT[game.galaxy.resource[colony.system]]
+    value = (colony.population * grade + colony.industry * (100 + (construction - 1)
+                                                            * rules.INDUSTRY_PERCENT_PER_LEVEL)) // 100
+    return value * rules.BLOCKADE_OUTPUT_PERCENT // 100 if colony.blockaded else value
+
+
+def upkeep(fleet: Fleet) -> int:
+    return sum(fleet.ships[i] * ship.cost * ship.upkeep for i, ship in enumerate(rules.SHIPS)) // 100
+
+
+def income(game: Game, report: Report) -> None:
+    for house in game.houses:
+        if not house.alive:
+            continue
+        mine = [c for c in game.colonies.values() if c.owner == house.hid]
+        house.treasury += sum(output(game, c) for c in mine) * house.tax // 100
+        for colony in mine:
+            cap = rules.POPULATION_CAP[game.galaxy.planet_class[colony.system]]
+            growth = max(1, colony.population * (5 if house.tax <= rules.LOW_TAX else 3) // 100)
+            colony.population = min(cap, colony.population + growth)
+            colony.industry += max(2, colony.population // 50) * (100 - house.tax) // 100
+            if colony.blockaded:
+                house.prestige += rules.BLOCKADE_PRESTIGE
+            colony.blockaded = False
+        bill = sum(upkeep(f) for f in game.fleets.values() if f.owner == house.hid)
+        if bill > house.treasury:
+            house.prestige -= 5
+        house.treasury = max(0, house.treasury - bill)
+        house.prestige += rules.tax_prestige(house.tax) + (len(mine) if house.tax <= rules.LOW_TAX else 0)
+    for house in game.houses:
+        if house.alive and not any(c.owner == house.hid for c in game.colonies.values()) and not any(
+                f.owner == house.hid for f in game.fleets.values()):
+            house.alive = False
+            report.eliminated.append(house.hid)
+
+
+# -- 3. command ------------------------------------------------------------------------------------
+
+def command(game: Game, orders: dict[int, list[Order]], report: Report) -> dict[int, Order]:
+    """Apply the houses' orders; the fleet orders accepted, by fleet id (movement happens next)."""
+    fleets: dict[int, Order] = {}
+    for hid in sorted(orders):
+        house = game.houses[hid]
+        if not house.alive:
+            continue
+        given = orders[hid]
+        refused = {r.index: r for r in validate(game, hid, given)}
+        if refused:
+            report.refused[hid] = [(r.index, r.code, r.message) for r in refused.values()]
+        for index, order in enumerate(given):
+            if index in refused:
+                continue
+            if order.fleet is not None:
+                fleets[order.fleet] = order
+            elif order.kind == "set_tax":
+                house.tax = order.amount
+            elif order.kind == "diplomacy":
+                game.diplomacy[hid][order.house] = rules.DIPLOMACY.index(order.stance)
+                if order.stance == "enemy":  # war is mutual
+                    game.diplomacy[order.house][hid] = rules.ENEMY
+            elif order.kind == "research":
+                house.treasury -= order.amount
+                research(game, hid, rules.FIELDS.index(order.field), order.amount)
+            elif order.kind == "build":
+                build(game, hid, order)
+    return fleets
+
+
+def research(game: Game, hid: int, field_index: int, pp: int) -> None:
+    house = game.houses[hid]
+    house.research[field_index] += pp // 10        # 10 PP a research point
+    level = house.tech[field_index]
+    if level < rules.MAX_LEVEL and house.research[field_index] >= rules.LEVEL_COST[level + 1]:
+        house.research[field_index] -= rules.LEVEL_COST[level + 1]
+        house.tech[field_index] = level + 1
+        house.prestige += rules.PRESTIGE["tech"]
+
+
+def build(game: Game, hid: int, order: Order) -> None:
+    house, colony = game.houses[hid], game.colonies[order.system]
+    if order.ship == "shipyard":
+        house.treasury -= rules.SHIPYARD_COST * order.count
+        colony.docks += rules.DOCKS_PER_SHIPYARD * order.count
+    elif order.ship == "army":
+        house.treasury -= rules.ARMY_COST * order.count
+        colony.armies += order.count
+    elif order.ship == "starbase":
+        house.treasury -= rules.STARBASE.cost * order.count
+        colony.starbases += order.count
+    else:
+        house.treasury -= rules.ship_cost(order.ship) * order.count
+        weapons = house.tech[rules.FIELDS.index("weapons")]
+        add_fleet(game, hid, order.system, {order.ship: order.count}, weapons=weapons)
+
+
+# -- 4. production ---------------------------------------------------------------------------------
+
+def production(game: Game, fleet_orders: dict[int, Order]) -> None:
+    for fid in sorted(fleet_orders):
+        order, fleet = fleet_orders[fid], game.fleets.get(fid)
+        if fleet is None or order.kind == "hold" or fleet.system == order.system:
+            continue
+        move(game, fleet, order.system)
+
+
+def move(game: Game, fleet: Fleet, goal: int) -> None:
+    """Along the cheapest path, jump by jump, while movement points last (the first jump always)."""
+    path = cheapest_path(game, fleet.system, goal, allow_restricted=not any(fleet.crippled))
+    points = MOVEMENT_POINTS
+    for step, (system, cost) in enumerate(path):
+        if step > 0 and cost > points:
+            break
+        points -= cost
+        fleet.system = system
+
+
+def cheapest_path(game: Game, start: int, goal: int, allow_restricted: bool) -> list[tuple[int, int]]:
+    """[(system, lane cost)] from ``start`` (excluded) to ``goal``; ties broken by the lower system number."""
+    import heapq
+
+    adjacency = game.galaxy.adjacency()
+    best = {start: (0, -1)}
+    queue = [(0, start)]
+    while queue:
+        cost, system = heapq.heappop(queue)
+        if system == goal:
+            break
+        if cost > best[system][0]:
+            continue
+        for other, kind in sorted(adjacency[system]):
+            if kind == RESTRICTED and not allow_restricted:
+                continue
+            step = cost + LANE_COST[kind]
+            if other not in best or step < best[other][0]:
+                best[other] = (step, system)
+                heapq.heappush(queue, (step, other))
+    if goal not in best:
+        return []
+    path = []
+    system = goal
+    while system != start:
+        previous = best[system][1]
+        path.append((system, best[system][0] - best[previous][0]))
+        system = previous
+    return path[::-1]
+
+
+# -- the end ---------------------------------------------------------------------------------------
+
+def finish(game: Game, report: Report, turn_limit: int | None) -> None:
+    alive = [h.hid for h in game.houses if h.alive]
+    if len(alive) == 1:
+        report.winner = alive[0]
+    elif turn_limit is not None and game.turn >= turn_limit:
+        report.winner = max(alive, key=lambda hid: (game.houses[hid].prestige, -hid))
