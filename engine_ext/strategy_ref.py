@@ -1,9 +1,12 @@
 """Resolving a strategy turn, the reference: the readable rules the Cython resolver must match.
 
 ``resolve(game, orders)`` takes this turn's orders of every house and returns the next
-state and a report.  Phases, always in this order:
+state and a report.  The phases run in a fixed cycle, conflict -> income -> command ->
+production; a call runs command and production of this turn, then conflict and income of
+the next, so the houses always give orders on a settled state (an attack ordered on turn
+N is fought at the start of turn N + 1):
 
-1. **Conflict**, where fleets ended last turn: enemies sharing a system fight (up to three
+1. **Conflict**, where the fleets stopped: enemies sharing a system fight (up to three
    rounds; each side's attack times a d10 effectiveness table lands as damage; every enemy
    ship is crippled before any is destroyed; a side below its rules of engagement's share of
    its starting strength retreats home); then blockades, bombardments, invasions (marines
@@ -42,6 +45,7 @@ class Report:
     captured: list[tuple[int, int, int]] = field(default_factory=list)             # (house, system, from house)
     eliminated: list[int] = field(default_factory=list)
     winner: int | None = None
+    minted: int = 0  # prestige made or lost outside the zero-sum transfers (colonies, tech, taxes, penalties)
 
 
 def resolve(game: Game, orders: dict[int, list[Order]], turn_limit: int | None = None) -> tuple[Game, Report]:
@@ -49,15 +53,13 @@ def resolve(game: Game, orders: dict[int, list[Order]], turn_limit: int | None =
     game = game.copy()
     report = Report(game.turn)
     stream = Stream(game.seed, game.dice_used)
-    standing = game.standing_orders  # the orders the fleets carried out of last turn
-    conflict(game, standing, stream, report)
-    income(game, report)
     accepted = command(game, orders, report)
     production(game, accepted)
-    game.standing_orders = accepted
+    game.turn += 1  # the next turn begins: what the fleets ran into is fought out, then paid for
+    conflict(game, accepted, stream, report)
+    income(game, report)
     game.dice_used = stream.counter
     finish(game, report, turn_limit)
-    game.turn += 1
     return game, report
 
 
@@ -81,7 +83,7 @@ def conflict(game: Game, standing: dict[int, Order], stream: Stream, report: Rep
                     battle(game, system, a, b, stream, report)
     for fid in sorted(standing):
         order, fleet = standing[fid], game.fleets.get(fid)
-        if fleet is None or fleet.system != order.system:
+        if fleet is None or order.system is None or fleet.system != order.system:
             continue
         colony = game.colonies.get(order.system)
         if order.kind == "blockade" and colony is not None and strength(fleet) > 0:
@@ -182,10 +184,16 @@ def colonize(game: Game, standing: dict[int, Order], stream: Stream, report: Rep
         fleet = contenders[0]
         fleet.ships[colony_ship] -= 1
         game.colonies[system] = Colony(system, fleet.owner, rules.COLONY_START_POPULATION, 0)
-        game.houses[fleet.owner].prestige += rules.PRESTIGE["colony"]
+        mint(game, report, fleet.owner, rules.PRESTIGE["colony"])
         report.colonized.append((fleet.owner, system))
         if fleet.size == 0:
             del game.fleets[fleet.fid]
+
+
+def mint(game: Game, report: Report, hid: int, points: int) -> None:
+    """Prestige from nobody: colonies, research, taxes, penalties."""
+    game.houses[hid].prestige += points
+    report.minted += points
 
 
 def transfer(game: Game, loser: int, winner: int, points: int) -> None:
@@ -220,13 +228,13 @@ def income(game: Game, report: Report) -> None:
             colony.population = min(cap, colony.population + growth)
             colony.industry += max(2, colony.population // 50) * (100 - house.tax) // 100
             if colony.blockaded:
-                house.prestige += rules.BLOCKADE_PRESTIGE
+                mint(game, report, house.hid, rules.BLOCKADE_PRESTIGE)
             colony.blockaded = False
         bill = sum(upkeep(f) for f in game.fleets.values() if f.owner == house.hid)
         if bill > house.treasury:
-            house.prestige -= 5
+            mint(game, report, house.hid, -5)
         house.treasury = max(0, house.treasury - bill)
-        house.prestige += rules.tax_prestige(house.tax) + (len(mine) if house.tax <= rules.LOW_TAX else 0)
+        mint(game, report, house.hid, rules.tax_prestige(house.tax) + (len(mine) if house.tax <= rules.LOW_TAX else 0))
     for house in game.houses:
         if house.alive and not any(c.owner == house.hid for c in game.colonies.values()) and not any(
                 f.owner == house.hid for f in game.fleets.values()):
@@ -260,20 +268,20 @@ def command(game: Game, orders: dict[int, list[Order]], report: Report) -> dict[
                     game.diplomacy[order.house][hid] = rules.ENEMY
             elif order.kind == "research":
                 house.treasury -= order.amount
-                research(game, hid, rules.FIELDS.index(order.field), order.amount)
+                research(game, report, hid, rules.FIELDS.index(order.field), order.amount)
             elif order.kind == "build":
                 build(game, hid, order)
     return fleets
 
 
-def research(game: Game, hid: int, field_index: int, pp: int) -> None:
+def research(game: Game, report: Report, hid: int, field_index: int, pp: int) -> None:
     house = game.houses[hid]
     house.research[field_index] += pp // 10        # 10 PP a research point
     level = house.tech[field_index]
     if level < rules.MAX_LEVEL and house.research[field_index] >= rules.LEVEL_COST[level + 1]:
         house.research[field_index] -= rules.LEVEL_COST[level + 1]
         house.tech[field_index] = level + 1
-        house.prestige += rules.PRESTIGE["tech"]
+        mint(game, report, hid, rules.PRESTIGE["tech"])
 
 
 def build(game: Game, hid: int, order: Order) -> None:
@@ -351,5 +359,5 @@ def finish(game: Game, report: Report, turn_limit: int | None) -> None:
     alive = [h.hid for h in game.houses if h.alive]
     if len(alive) == 1:
         report.winner = alive[0]
-    elif turn_limit is not None and game.turn >= turn_limit:
+    elif turn_limit is not None and game.turn > turn_limit:
         report.winner = max(alive, key=lambda hid: (game.houses[hid].prestige, -hid))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy as _copy
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import strategy_rules as rules
 from .galaxy import Galaxy, generate
@@ -64,7 +63,6 @@ class Game:
     diplomacy: list[list[int]] = field(default_factory=list)      # [a][b]: how a stands toward b
     next_fleet: int = 1
     dice_used: int = 0
-    standing_orders: dict[int, Any] = field(default_factory=dict)  # fleet id -> the order it carried out last
 
     def copy(self) -> "Game":
         return _copy.deepcopy(self)

@@ -31,11 +31,10 @@ def test_a_colony_ship_settles_the_turn_after_it_arrives_and_prestige_rises():
     home = game.galaxy.homeworlds[0]
     target = next(o for o, _ in game.galaxy.neighbours(home) if o not in game.colonies)
     settler = next(f for f in game.fleets.values() if f.owner == 0 and f.ships[rules.SHIP_INDEX["colony_ship"]])
-    game, _ = resolve(game, {0: [Order("colonize", fleet=settler.fid, system=target)]})
-    assert target not in game.colonies and game.fleets[settler.fid].system == target
     before = game.houses[0].prestige
-    game, report = resolve(game, {})
-    assert game.colonies[target].owner == 0 and report.colonized == [(0, target)]
+    game, report = resolve(game, {0: [Order("colonize", fleet=settler.fid, system=target)]})
+    assert game.fleets[settler.fid].system == target                         # arrived, and settled as the
+    assert game.colonies[target].owner == 0 and report.colonized == [(0, target)]   # next turn began
     assert game.colonies[target].population >= rules.COLONY_START_POPULATION
     assert game.houses[0].prestige >= before + rules.PRESTIGE["colony"] - 1  # tax at 50: no tax prestige change
     assert game.fleets[settler.fid].ships[rules.SHIP_INDEX["colony_ship"]] == 0
@@ -77,9 +76,8 @@ def test_marines_take_a_colony_whose_armies_are_too_few():
     game.diplomacy[0][1] = game.diplomacy[1][0] = rules.ENEMY
     game.colonies[target].armies = 1                                         # defence 5
     troops = add_fleet(game, 0, target, {"transport": 1})                    # marines 6 > 5
-    game.standing_orders = {troops.fid: Order("invade", fleet=troops.fid, system=target)}
     game.fleets = {fid: f for fid, f in game.fleets.items() if f.owner == 0 or f.system != target}
-    game, report = resolve(game, {})
+    game, report = resolve(game, {0: [Order("invade", fleet=troops.fid, system=target)]})
     assert report.captured == [(0, target, 1)] and game.colonies[target].owner == 0
 
 
