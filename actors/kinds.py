@@ -11,5 +11,6 @@ from .behavior import Behavior
 def game_kinds() -> list[Behavior]:
     from .campaign import CampaignKind
     from .combat import CombatKind
+    from .strategy import StrategyKind
 
-    return [CampaignKind(), CombatKind()]
+    return [CampaignKind(), CombatKind(), StrategyKind()]

@@ -52,7 +52,8 @@ SECURITY_HEADERS = {
 
 @dataclass
 class ServerSettings:
-    campaign_kinds: frozenset[str] = frozenset({"campaign", "combat"})
+    campaign_kinds: frozenset[str] = frozenset({"campaign", "combat", "strategy"})  # a scoped token reaches
+    # kind/<its campaign> of these: a strategy game's players hold tokens scoped to the game's id
     max_body_bytes: int = 1 << 20
     max_frame_bytes: int = 256 * 1024
     rate: float = 50.0

@@ -1,0 +1,81 @@
+"""What a hosted strategy game remembers: its setup, the seats, this turn's orders, the board."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine_ext.galaxy import Galaxy, generate
+from engine_ext.strategy_state import Colony, Fleet, Game, House
+
+from ..messages import State
+
+Personality = Literal["aggressive", "economic", "turtle", "expansionist", "balanced"]
+MISSES_TO_AUTOPILOT = 3  # turns in a row without orders before the AI keeps the house until its player returns
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Seat(Frozen):
+    house: int
+    player: str | None = None          # who holds it (a token's character or id); None: the AI plays it
+    personality: Personality = "balanced"  # how the AI plays it when it must
+    missed: int = 0                    # turns in a row its player gave no orders
+
+    @property
+    def autopilot(self) -> bool:
+        return self.player is None or self.missed >= MISSES_TO_AUTOPILOT
+
+
+class Strategy(State):
+    created: bool = False
+    rings: int = 0
+    seed: int = 0
+    turn_limit: int = 100
+    turn_deadline_s: float = 24 * 3600.0
+    turn_started_at: float = 0.0
+    seats: tuple[Seat, ...] = ()
+    submitted: dict[int, list[dict[str, Any]]] = Field(default_factory=dict)  # house -> orders, this turn
+    board: dict[str, Any] = Field(default_factory=dict)   # the engine's Game without its map (asdict form)
+    winner: int | None = None
+    ended: bool = False
+
+    @property
+    def turn(self) -> int:
+        return self.board.get("turn", 0)
+
+    def waiting_for(self) -> list[int]:
+        """Houses whose players have not given this turn's orders (autopilot houses never hold a turn up)."""
+        return [s.house for s in self.seats if not s.autopilot and s.house not in self.submitted]
+
+    def turn_due(self) -> float | None:
+        return None if self.ended or not self.created else self.turn_started_at + self.turn_deadline_s
+
+
+@lru_cache(maxsize=64)
+def galaxy_of(rings: int, houses: int, seed: int) -> Galaxy:
+    return generate(rings, houses, seed)
+
+
+def to_board(game: Game) -> dict[str, Any]:
+    board = asdict(game)
+    del board["galaxy"]
+    board["colonies"] = {str(k): v for k, v in board["colonies"].items()}  # JSON object keys are strings
+    board["fleets"] = {str(k): v for k, v in board["fleets"].items()}
+    return board
+
+
+def from_board(state: Strategy) -> Game:
+    board = state.board
+    game = Game(galaxy=galaxy_of(state.rings, len(state.seats), state.seed), seed=board["seed"], turn=board["turn"],
+                next_fleet=board["next_fleet"], dice_used=board["dice_used"],
+                diplomacy=[list(row) for row in board["diplomacy"]])
+    game.houses = [House(**{**h, "tech": list(h["tech"]), "research": list(h["research"])}) for h in board["houses"]]
+    game.colonies = {int(k): Colony(**v) for k, v in board["colonies"].items()}
+    game.fleets = {int(k): Fleet(**{**v, "ships": list(v["ships"]), "crippled": list(v["crippled"])})
+                   for k, v in board["fleets"].items()}
+    return game
