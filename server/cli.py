@@ -5,6 +5,7 @@ import argparse
 import logging
 import signal
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -64,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     campaigns.add_argument("--campaigns", type=int, default=10_000, help="campaigns (default 10000)")
     campaigns.add_argument("--days", type=float, default=7.0, help="simulated days to play (default 7)")
     campaigns.add_argument("--seed", type=int, default=1, help="seed of the scripted players and GMs (default 1)")
+
+    sim = commands.add_parser("sim", help="headless strategy games played by the AI, written as training records "
+                                          "(one JSON line per house-turn)")
+    sim.add_argument("--games", type=int, default=10, help="games to play (default 10)")
+    sim.add_argument("--turns", type=int, default=100, help="turn limit of each game (default 100)")
+    sim.add_argument("--houses", type=int, default=4, help="houses per game, 2-12 (default 4)")
+    sim.add_argument("--rings", type=int, default=4, help="map rings, 2-12 (default 4)")
+    sim.add_argument("--seed", type=int, default=1, help="game i plays seed + i (default 1)")
+    sim.add_argument("--ai", default="aggressive,economic,turtle,expansionist,balanced",
+                     help="personalities, comma-separated, dealt round the houses (default: all five)")
+    sim.add_argument("--workers", type=int, default=1, help="processes playing games side by side (default 1)")
+    sim.add_argument("--out", type=Path, default=Path("runs.jsonl"), help="where the records go (default runs.jsonl)")
+    sim.add_argument("--backend", choices=["local", "ray"], default="local",
+                     help="local processes, or Ray tasks (pip install 'everturn[ray]')")
+    sim.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     export = commands.add_parser("export", help="write a stopped server's session data as files")
     export_kinds = export.add_subparsers(dest="export", required=True, metavar="WHAT")
@@ -126,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_runtime_bench(json_output=args.json, actors=args.actors, idle_actors=args.idle_actors)
         if args.command == "export":
             return _export(args)
+        if args.command == "sim":
+            return _sim(args)
         if args.command == "backup":
             return _backup(args)
         if args.command == "restore":
@@ -144,6 +162,56 @@ def main(argv: list[str] | None = None) -> int:
         print(f"everturn: {store_errors}", file=sys.stderr)
         return 2
     return 1
+
+
+def _sim(args: argparse.Namespace) -> int:
+    import orjson
+
+    from engine_ext.headless import jobs, run, summarize
+
+    try:
+        batch = jobs(args.games, args.seed, args.rings, args.houses, args.turns,
+                     [name.strip() for name in args.ai.split(",") if name.strip()])
+        if not 1 <= args.games <= 1_000_000 or not 1 <= args.turns <= 1000:
+            raise ValueError("--games is 1 to 1,000,000 and --turns 1 to 1,000")
+        from engine_ext.galaxy import generate
+
+        generate(args.rings, args.houses, args.seed)  # refuse a bad size before any process starts
+    except ValueError as exc:
+        print(f"everturn sim: {exc}", file=sys.stderr)
+        return 2
+    results = []
+    started = time.monotonic()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "wb") as out:
+        try:
+            for result in run(batch, workers=args.workers, backend=args.backend):
+                for record in result.pop("records"):
+                    out.write(orjson.dumps(record) + b"\n")
+                results.append({**result, "records": []})
+                done = len(results)
+                bar = "#" * (30 * done // len(batch))
+                print(f"\r[{bar:<30}] {done}/{len(batch)} games  {time.monotonic() - started:.1f} s", end="",
+                      file=sys.stderr, flush=True)
+        except RuntimeError as exc:
+            print(f"\neverturn sim: {exc}", file=sys.stderr)
+            return 2
+    print(file=sys.stderr)
+    for result in results:  # the summary reads personalities from the records it no longer holds
+        result["records"] = [{"personality": p} for p in batch[result["game"]].personalities]
+    summary = {**summarize(results), "seconds": round(time.monotonic() - started, 2), "out": str(args.out)}
+    if args.json:
+        print(orjson.dumps(summary).decode())
+        return 0
+    print(f"{summary['games']} games in {summary['seconds']} s -> {args.out}")
+    for name, wins in summary["wins"].items():
+        low, high = wins["ci95"]
+        print(f"  {name:<13} won {wins['won']:>4} of {wins['played']:>4}  {wins['share']:.1%} "
+              f"(95%: {low:.1%}-{high:.1%})")
+    turns, ms = summary["game_turns"], summary["turn_ms"]
+    print(f"  game length: mean {turns['mean']} turns ({turns['min']}-{turns['max']})")
+    print(f"  turn time: p50 {ms['p50']} ms, p90 {ms['p90']} ms, p99 {ms['p99']} ms")
+    return 0
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -1,0 +1,201 @@
+"""Headless strategy games: many complete games played by the AI, as training records.
+
+``play(job)`` plays one game and returns its records; ``run`` fans games out over local
+worker processes (or Ray tasks) and yields each game's result as it finishes.  A record is
+one house-turn:
+
+- ``state``: a fixed-size numeric vector of what the house sees of itself (``STATE_FIELDS``),
+- ``mask``: which kinds of order were open to it that turn (``ACTIONS``; 1 open, 0 closed),
+- ``chosen``: how many orders of each kind it gave, and the orders themselves,
+- ``outcome``: 1 if the house won the game, 0 if not (known once the game has ended),
+
+with the game's metadata (engine version, seed, houses, personalities).  Same seed, same
+records.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from . import strategy_rules as rules
+from .strategy_ai import PERSONALITIES, orders
+from .strategy_orders import Order, validate
+from .strategy_ref import resolve
+from .strategy_state import Game, new_game
+
+ENGINE_VERSION = "strategy-ref/1"
+STATE_FIELDS = ("turn_share", "treasury", "prestige", "tax", "weapons", "construction", "detection", "colonies",
+                "population", "industry", "fleets", "warships", "enemies", "houses_alive", "free_systems",
+                "rank")
+ACTIONS = ("set_tax", "declare_war", "research", "build_colony_ship", "build_warship", "build_transport",
+           "build_starbase", "colonize", "attack", "move")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    game: int
+    seed: int
+    rings: int
+    houses: int
+    turns: int
+    personalities: tuple[str, ...]
+
+
+def state_vector(game: Game, hid: int, turns: int) -> list[float]:
+    house = game.houses[hid]
+    mine = [c for c in game.colonies.values() if c.owner == hid]
+    fleets = [f for f in game.fleets.values() if f.owner == hid]
+    warships = sum(f.ships[i] for f in fleets for i in rules.WARSHIPS)
+    ranking = sorted((h.prestige for h in game.houses if h.alive), reverse=True)
+    return [round(game.turn / turns, 4), house.treasury, house.prestige, house.tax, *house.tech, len(mine),
+            sum(c.population for c in mine), sum(c.industry for c in mine), len(fleets), warships,
+            sum(1 for other in range(len(game.houses)) if game.diplomacy[hid][other] == rules.ENEMY),
+            sum(h.alive for h in game.houses), game.galaxy.systems - len(game.colonies),
+            ranking.index(house.prestige) + 1 if house.alive else len(game.houses)]
+
+
+def category(order: Order) -> str:
+    if order.kind == "build":
+        ship = order.ship or ""
+        if ship == "colony_ship":
+            return "build_colony_ship"
+        if ship in ("transport", "starbase"):
+            return f"build_{ship}"
+        return "build_warship"
+    if order.kind == "diplomacy":
+        return "declare_war"
+    if order.kind in ("blockade", "bombard", "invade"):
+        return "attack"
+    if order.kind in ("move", "patrol", "hold"):
+        return "move"
+    return order.kind
+
+
+def action_mask(game: Game, hid: int) -> list[int]:
+    """Which kinds of order this house could give now (one probe order each, validated)."""
+    home = next((c.system for c in game.colonies.values() if c.owner == hid), None)
+    fleets = sorted(f.fid for f in game.fleets.values() if f.owner == hid)
+    settler = next((f.fid for f in game.fleets.values() if f.owner == hid
+                    and f.ships[rules.SHIP_INDEX["colony_ship"]]), None)
+    free = next((s for s in range(game.galaxy.systems) if s not in game.colonies), None)
+    enemy_colony = next((c.system for c in game.colonies.values()
+                         if c.owner != hid and game.diplomacy[hid][c.owner] == rules.ENEMY), None)
+    other = next((h.hid for h in game.houses if h.alive and h.hid != hid), None)
+    probes = {
+        "set_tax": Order("set_tax", amount=40),
+        "declare_war": Order("diplomacy", house=other, stance="enemy") if other is not None else None,
+        "research": Order("research", field="weapons", amount=10),
+        "build_colony_ship": Order("build", system=home, ship="colony_ship"),
+        "build_warship": Order("build", system=home, ship="corvette"),
+        "build_transport": Order("build", system=home, ship="transport"),
+        "build_starbase": Order("build", system=home, ship="starbase"),
+        "colonize": Order("colonize", fleet=settler, system=free) if settler and free is not None else None,
+        "attack": Order("blockade", fleet=fleets[0], system=enemy_colony) if fleets and enemy_colony else None,
+        "move": Order("move", fleet=fleets[0], system=0) if fleets else None,
+    }
+    return [int(probes[a] is not None and not validate(game, hid, [probes[a]])) for a in ACTIONS]
+
+
+def play(job: Job) -> dict[str, Any]:
+    """One whole game: its records, winner, length and the time each turn took."""
+    game = new_game(job.rings, job.houses, job.seed)
+    records: list[dict[str, Any]] = []
+    turn_ms: list[float] = []
+    winner = None
+    for _ in range(job.turns):
+        started = time.perf_counter()
+        given: dict[int, list[Order]] = {}
+        for house in game.houses:
+            if not house.alive:
+                continue
+            chosen = orders(game, house.hid, job.personalities[house.hid])
+            given[house.hid] = chosen
+            counts = [0] * len(ACTIONS)
+            for order in chosen:
+                counts[ACTIONS.index(category(order))] += 1
+            records.append({"game": job.game, "turn": game.turn, "house": house.hid,
+                            "personality": job.personalities[house.hid],
+                            "state": state_vector(game, house.hid, job.turns), "mask": action_mask(game, house.hid),
+                            "chosen": counts, "orders": [compact(o) for o in chosen]})
+        game, report = resolve(game, given, turn_limit=job.turns)
+        turn_ms.append((time.perf_counter() - started) * 1000)
+        if report.winner is not None:
+            winner = report.winner
+            break
+    for record in records:
+        record["outcome"] = int(record["house"] == winner)
+        record["meta"] = {"engine": ENGINE_VERSION, "seed": job.seed, "houses": job.houses, "rings": job.rings}
+    return {"game": job.game, "seed": job.seed, "winner": winner,
+            "winner_personality": None if winner is None else job.personalities[winner],
+            "turns": game.turn - 1, "turn_ms": turn_ms, "records": records}
+
+
+def compact(order: Order) -> dict[str, Any]:
+    defaults = Order(order.kind)
+    return {name: getattr(order, name) for name in Order.__slots__
+            if name == "kind" or getattr(order, name) != getattr(defaults, name)}
+
+
+def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[str]) -> list[Job]:
+    """Game i plays seed + i; personalities go round the ``ai`` list, turned by one each game."""
+    for name in ai:
+        if name not in PERSONALITIES:
+            raise ValueError(f"no AI personality {name!r}; one of {', '.join(PERSONALITIES)}")
+    return [Job(i, seed + i, rings, houses, turns, tuple(ai[(i + h) % len(ai)] for h in range(houses)))
+            for i in range(games)]
+
+
+def run(batch: list[Job], workers: int = 1, backend: str = "local") -> Iterator[dict[str, Any]]:
+    """Each game's result as it finishes, on local processes or Ray tasks."""
+    if backend == "ray":
+        try:
+            import ray
+        except ImportError as exc:
+            raise RuntimeError("--backend ray needs Ray: pip install 'everturn[ray]' (or run with --backend local)") \
+                from exc
+        ray.init(ignore_reinit_error=True, num_cpus=workers or None)
+        remote = ray.remote(play)
+        pending = [remote.remote(job) for job in batch]
+        while pending:
+            done, pending = ray.wait(pending)
+            yield from ray.get(done)
+        return
+    if workers <= 1:
+        yield from (play(job) for job in batch)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
+        for future in as_completed([pool.submit(play, job) for job in batch]):
+            yield future.result()
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Wins by personality (share of the games it played, with a Wilson 95% interval), game
+    length, and turn time percentiles."""
+    from .combat import wilson
+
+    played: dict[str, int] = {}
+    won: dict[str, int] = {}
+    for result in results:
+        for name in {r["personality"] for r in result["records"]}:
+            played[name] = played.get(name, 0) + 1
+        if result["winner_personality"] is not None:
+            won[result["winner_personality"]] = won.get(result["winner_personality"], 0) + 1
+    times = sorted(ms for result in results for ms in result["turn_ms"])
+    lengths = [result["turns"] for result in results]
+
+    def percentile(q: float) -> float:
+        return round(times[min(len(times) - 1, int(q * len(times)))], 2) if times else 0.0
+
+    return {
+        "games": len(results),
+        "wins": {name: {"won": won.get(name, 0), "played": played[name],
+                        "share": round(won.get(name, 0) / played[name], 3),
+                        "ci95": wilson(won.get(name, 0), played[name])} for name in sorted(played)},
+        "game_turns": {"mean": round(sum(lengths) / len(lengths), 2) if lengths else 0.0,
+                       "min": min(lengths, default=0), "max": max(lengths, default=0)},
+        "turn_ms": {"p50": percentile(0.5), "p90": percentile(0.9), "p99": percentile(0.99)},
+    }
