@@ -15,7 +15,7 @@ SplitMix64 stream of ``engine_ext.dice``), so a game's seed is its map.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .combat_ref import Stream
 
@@ -37,6 +37,7 @@ class Galaxy:
     resource: tuple[int, ...]                       # index into RESOURCE_GRADES
     lanes: tuple[tuple[int, int, int], ...]         # (a, b, class) with a < b
     homeworlds: tuple[int, ...]                     # one system per house
+    _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)  # derived tables
 
     @property
     def systems(self) -> int:
@@ -44,34 +45,46 @@ class Galaxy:
 
     def neighbours(self, system: int) -> list[tuple[int, int]]:
         """(other system, lane class) of every lane at ``system``."""
-        return [(b if a == system else a, kind) for a, b, kind in self.lanes if system in (a, b)]
+        return list(self.adjacency()[system])
 
     def path_cost(self, start: int, goal: int, allow_restricted: bool = True) -> int | None:
         """The cheapest jump cost from ``start`` to ``goal`` (None: unreachable)."""
+        return self.costs_from(start, allow_restricted)[goal]
+
+    def costs_from(self, start: int, allow_restricted: bool = True) -> tuple[int | None, ...]:
+        """The cheapest jump cost from ``start`` to every system (None: unreachable); computed once."""
+        key = ("costs", start, allow_restricted)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
         adjacency = self.adjacency()
-        best = {start: 0}
+        best: list[int | None] = [None] * self.systems
+        best[start] = 0
         queue = [(0, start)]
         while queue:
             cost, system = heapq.heappop(queue)
-            if system == goal:
-                return cost
             if cost > best[system]:
                 continue
             for other, kind in adjacency[system]:
                 if kind == RESTRICTED and not allow_restricted:
                     continue
                 step = cost + LANE_COST[kind]
-                if step < best.get(other, step + 1):
+                if best[other] is None or step < best[other]:
                     best[other] = step
                     heapq.heappush(queue, (step, other))
-        return None
+        found = self._cache[key] = tuple(best)
+        return found
 
-    def adjacency(self) -> list[list[tuple[int, int]]]:
-        out: list[list[tuple[int, int]]] = [[] for _ in range(self.systems)]
-        for a, b, kind in self.lanes:
-            out[a].append((b, kind))
-            out[b].append((a, kind))
-        return out
+    def adjacency(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """(other system, lane class) of each system's lanes, in lane order; computed once."""
+        found = self._cache.get("adjacency")
+        if found is None:
+            out: list[list[tuple[int, int]]] = [[] for _ in range(self.systems)]
+            for a, b, kind in self.lanes:
+                out[a].append((b, kind))
+                out[b].append((a, kind))
+            found = self._cache["adjacency"] = tuple(tuple(links) for links in out)
+        return found
 
 
 def ring_coords(rings: int) -> list[tuple[int, int]]:

@@ -110,12 +110,9 @@ def fleet_orders(game: Game, hid: int, enemies: list[int]) -> list[Order]:
 
 
 def nearest(game: Game, fleet: Fleet, systems: list[int], crippled: bool) -> int | None:
-    best: tuple[int, int] | None = None
-    for system in systems:
-        cost = game.galaxy.path_cost(fleet.system, system, allow_restricted=not crippled)
-        if cost is not None and (best is None or (cost, system) < best):
-            best = (cost, system)
-    return None if best is None else best[1]
+    costs = game.galaxy.costs_from(fleet.system, allow_restricted=not crippled)
+    reachable = [(costs[s], s) for s in systems if costs[s] is not None]
+    return min(reachable)[1] if reachable else None
 
 
 def builds(game: Game, hid: int, me: Personality, budget: int, at_war: bool) -> list[Order]:

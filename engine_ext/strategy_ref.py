@@ -327,7 +327,7 @@ def cheapest_path(game: Game, start: int, goal: int, allow_restricted: bool) -> 
     import heapq
 
     adjacency = game.galaxy.adjacency()
-    best = {start: (0, -1)}
+    best: dict[int, tuple[int, int]] = {start: (0, -1)}
     queue = [(0, start)]
     while queue:
         cost, system = heapq.heappop(queue)

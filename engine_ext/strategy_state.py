@@ -65,7 +65,15 @@ class Game:
     dice_used: int = 0
 
     def copy(self) -> "Game":
-        return _copy.deepcopy(self)
+        """A copy whose houses, colonies and fleets can change without touching this one (the map is shared)."""
+        return Game(galaxy=self.galaxy, seed=self.seed, turn=self.turn,
+                    houses=[House(h.hid, h.treasury, h.prestige, h.tax, list(h.tech), list(h.research), h.alive,
+                                  h.missed_turns) for h in self.houses],
+                    colonies={k: _copy.copy(c) for k, c in self.colonies.items()},
+                    fleets={k: Fleet(f.fid, f.owner, f.system, list(f.ships), list(f.crippled), f.roe, f.weapons)
+                            for k, f in self.fleets.items()},
+                    diplomacy=[list(row) for row in self.diplomacy], next_fleet=self.next_fleet,
+                    dice_used=self.dice_used)
 
     def fleets_at(self, system: int) -> list[Fleet]:
         return [f for f in self.fleets.values() if f.system == system]

@@ -62,11 +62,11 @@ def galaxy_of(rings: int, houses: int, seed: int) -> Galaxy:
 
 
 def to_board(game: Game) -> dict[str, Any]:
-    board = asdict(game)
-    del board["galaxy"]
-    board["colonies"] = {str(k): v for k, v in board["colonies"].items()}  # JSON object keys are strings
-    board["fleets"] = {str(k): v for k, v in board["fleets"].items()}
-    return board
+    """The game without its map (the map follows from rings, houses and seed); JSON-ready."""
+    return {"seed": game.seed, "turn": game.turn, "next_fleet": game.next_fleet, "dice_used": game.dice_used,
+            "diplomacy": [list(row) for row in game.diplomacy], "houses": [asdict(h) for h in game.houses],
+            "colonies": {str(k): asdict(c) for k, c in game.colonies.items()},  # JSON object keys are strings
+            "fleets": {str(k): asdict(f) for k, f in game.fleets.items()}}
 
 
 def from_board(state: Strategy) -> Game:
