@@ -128,6 +128,17 @@ async def encounter_page(campaign_id: str, n: int) -> None:
     await encounter_view(link, campaign_id, n)
 
 
+@ui.page("/strategy/{game_id}")
+async def strategy_page(game_id: str) -> None:
+    link = require_login()
+    if link is None:
+        return
+    frame(f"strategy {game_id}", link)
+    from .strategy import strategy_view
+
+    await strategy_view(link, game_id)
+
+
 @ui.page("/console")
 async def console_page() -> None:
     link = require_login()

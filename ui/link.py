@@ -17,9 +17,9 @@ TIMEOUT = 10.0
 
 
 class LinkError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.details = status, code, message, details
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ class Link:
             body = None
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
-            raise LinkError(response.status_code, error.get("code", "http"), error.get("message", response.text[:200]))
+            raise LinkError(response.status_code, error.get("code", "http"), error.get("message", response.text[:200]),
+                            error.get("details"))
         return body
 
     def stream(self) -> EverturnClient:

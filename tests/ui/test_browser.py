@@ -199,3 +199,33 @@ def test_a_gm_rates_and_starts_an_encounter_and_acts_in_the_tracker(served, page
     page.wait_for_selector(".q-menu", state="detached")
     screenshot(page, "encounter")
 
+
+
+def test_a_player_sees_the_star_map_and_submits_orders_with_errors_inline(served, page):
+    gm = served.token(role="gm", campaign="s1")
+    ann = served.token(role="player", campaign="s1", character="ann")
+    with served.http(gm) as http:
+        assert http.post("/api/v1/actors/strategy/s1/commands", json={"type": "CreateGame", "data": {
+            "rings": 3, "houses": 3, "seed": 5, "turn_deadline_s": 3600}}).status_code == 200
+    log_in(page, served, ann)
+    page.goto(served.ui + "/strategy/s1")
+    page.wait_for_selector("[data-test=connection]:has-text('live')")
+    page.click("[data-test=join]")
+    page.wait_for_selector("[data-test=game-title]:has-text('you are house 0')")
+    page.wait_for_selector("[data-test=star-map] canvas")
+    assert "resolves in 59m" in page.inner_text("[data-test=turn-countdown]")
+    page.click("[data-test=order-kind]")
+    page.click(".q-menu >> text=move")
+    page.fill("input[data-test=order-fleet]", "999")
+    page.fill("input[data-test=order-system]", "0")
+    page.click("[data-test=add-order]")
+    page.click("[data-test=submit-orders]")                            # refused, every reason shown
+    page.wait_for_selector("[data-test=order-errors]:has-text('strategy/no_such_fleet')")
+    page.reload()                                                       # a fresh form
+    page.wait_for_selector("[data-test=game-title]:has-text('Turn 1')")
+    page.fill("input[data-test=order-amount]", "35")                  # set_tax is the default order
+    page.click("[data-test=add-order]")
+    page.click("[data-test=submit-orders]")                            # the only player: the turn resolves
+    page.wait_for_selector("[data-test=game-title]:has-text('Turn 2')")
+    page.wait_for_selector("[data-test=houses]:has-text('tax 35%')")
+    screenshot(page, "strategy")
