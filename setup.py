@@ -11,7 +11,7 @@ if not os.environ.get("EVERTURN_NO_EXTENSIONS"):
     from Cython.Build import cythonize
 
     ext_modules = cythonize(
-        ["engine_ext/_dice.pyx", "engine_ext/_combat.pyx"],
+        ["engine_ext/_dice.pyx", "engine_ext/_combat.pyx", "engine_ext/_strategy.pyx"],
         compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
     )
 

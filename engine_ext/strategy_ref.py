@@ -66,12 +66,7 @@ def resolve(game: Game, orders: dict[int, list[Order]], turn_limit: int | None =
 # -- 1. conflict -----------------------------------------------------------------------------
 
 def strength(fleet: Fleet) -> int:
-    """Attack of a fleet: intact ships whole, crippled ones half; weapons level from its build."""
-    total = 0
-    for i, ship in enumerate(rules.SHIPS):
-        intact = fleet.ships[i] - fleet.crippled[i]
-        total += intact * ship.attack * 2 + fleet.crippled[i] * ship.attack
-    return total * (100 + (fleet.weapons - 1) * rules.WEAPONS_STEP_PERCENT) // 200
+    return fleet_strength(fleet.weapons, fleet.ships, fleet.crippled)
 
 
 def conflict(game: Game, standing: dict[int, Order], stream: Stream, report: Report) -> None:
@@ -98,52 +93,89 @@ def conflict(game: Game, standing: dict[int, Order], stream: Stream, report: Rep
 
 
 def battle(game: Game, system: int, a: int, b: int, stream: Stream, report: Report) -> None:
-    sides = {a: [f for f in game.fleets_at(system) if f.owner == a],
-             b: [f for f in game.fleets_at(system) if f.owner == b]}
-    start = {h: sum(strength(f) for f in fleets) for h, fleets in sides.items()}
-    retreated: set[int] = set()
-    rounds = 0
-    while rounds < rules.COMBAT_ROUNDS_MAX and all(sides[h] for h in sides) and not retreated:
-        rounds += 1
-        hits = {h: sum(strength(f) for f in sides[h]) * rules.EFFECTIVENESS[stream.die(10) - 1] // 100 for h in (a, b)}
-        damage(sides[b], hits[a])
-        damage(sides[a], hits[b])
-        for h in (a, b):
-            sides[h] = [f for f in sides[h] if f.size > 0]
-        for h in (a, b):
-            kept = sum(strength(f) for f in sides[h])
-            roe = min((f.roe for f in sides[h]), default=0)
-            if sides[h] and start[h] and kept * 100 < start[h] * rules.RETREAT_AT[roe]:
-                retreated.add(h)
-    for h in (a, b):
-        for fleet in [f for f in game.fleets.values() if f.owner == h and f.system == system]:
-            if fleet.size == 0:
+    """Houses ``a`` and ``b`` fight at ``system``: the rounds are ``fight``'s (compiled when built)."""
+    from .strategy_battle import fight
+
+    fleets = {h: [f for f in game.fleets_at(system) if f.owner == h] for h in (a, b)}
+    sides = [[(f.fid, f.weapons, f.roe, list(f.ships), list(f.crippled)) for f in fleets[h]] for h in (a, b)]
+    rounds, retreat_a, retreat_b, after_a, after_b, stream.counter = fight(sides[0], sides[1], stream.seed,
+                                                                           stream.counter)
+    retreated = {a: retreat_a, b: retreat_b}
+    for h, after in ((a, after_a), (b, after_b)):
+        kept = {fid: (ships, crippled) for fid, ships, crippled in after}
+        for fleet in fleets[h]:
+            if fleet.fid not in kept:
                 del game.fleets[fleet.fid]
-            elif h in retreated:
+                continue
+            fleet.ships, fleet.crippled = list(kept[fleet.fid][0]), list(kept[fleet.fid][1])
+            if retreated[h]:
                 fleet.system = game.galaxy.homeworlds[h]
-    alive = {h: bool(sides[h]) and h not in retreated for h in (a, b)}
+    alive = {h: bool(after) and not retreated[h] for h, after in ((a, after_a), (b, after_b))}
     winner = a if alive[a] and not alive[b] else b if alive[b] and not alive[a] else None
     if winner is not None:
-        loser = b if winner == a else a
-        transfer(game, loser, winner, rules.PRESTIGE["battle_won"])
+        transfer(game, b if winner == a else a, winner, rules.PRESTIGE["battle_won"])
     report.battles.append({"system": system, "houses": [a, b], "rounds": rounds, "winner": winner,
-                           "retreated": sorted(retreated)})
+                           "retreated": sorted(h for h in (a, b) if retreated[h])})
 
 
-def damage(fleets: list[Fleet], hits: int) -> None:
-    """Cripple every ship before destroying any: intact ships in order of defence, then the crippled."""
-    ships = sorted(((rules.SHIPS[i].defence, f.fid, i, f) for f in fleets for i in range(len(rules.SHIPS))
-                    if f.ships[i]), key=lambda item: (item[0], item[1], item[2]))
-    for defence, _, i, fleet in ships:                       # cripple
-        while fleet.ships[i] - fleet.crippled[i] > 0 and hits >= defence:
-            fleet.crippled[i] += 1
+def fleet_strength(weapons: int, ships: list[int], crippled: list[int]) -> int:
+    """Attack of a fleet: intact ships whole, crippled ones half; weapons level from its build."""
+    total = 0
+    for i, ship in enumerate(rules.SHIPS):
+        total += (ships[i] - crippled[i]) * ship.attack * 2 + crippled[i] * ship.attack
+    return total * (100 + (weapons - 1) * rules.WEAPONS_STEP_PERCENT) // 200
+
+
+def fight(side_a: list[tuple], side_b: list[tuple], seed: int, counter: int) -> tuple:
+    """A battle's rounds, on plain data: each side a list of (fid, weapons, roe, ships, crippled).
+
+    Up to three rounds while both sides have ships and neither has retreated: each side's
+    strength times a d10 effectiveness (side a's die first) lands on the other; then a side
+    whose strength fell below its rules of engagement's share of its start retreats.
+    Returns (rounds, a retreated, b retreated, a's fleets left, b's fleets left, the stream's
+    position), fleets left as (fid, ships, crippled).
+    """
+    stream = Stream(seed, counter)
+    sides = [[[fid, weapons, roe, list(ships), list(crippled)] for fid, weapons, roe, ships, crippled in side]
+             for side in (side_a, side_b)]
+
+    def power(side: list[list]) -> int:
+        return sum(fleet_strength(f[1], f[3], f[4]) for f in side)
+
+    start = [power(side) for side in sides]
+    retreated = [False, False]
+    rounds = 0
+    while rounds < rules.COMBAT_ROUNDS_MAX and sides[0] and sides[1] and not any(retreated):
+        rounds += 1
+        hits = [power(side) * rules.EFFECTIVENESS[stream.die(10) - 1] // 100 for side in sides]
+        damage(sides[1], hits[0])
+        damage(sides[0], hits[1])
+        sides = [[f for f in side if sum(f[3]) > 0] for side in sides]
+        for h in (0, 1):
+            roe = min((f[2] for f in sides[h]), default=0)
+            if sides[h] and start[h] and power(sides[h]) * 100 < start[h] * rules.RETREAT_AT[roe]:
+                retreated[h] = True
+    return (rounds, retreated[0], retreated[1], [(f[0], f[3], f[4]) for f in sides[0]],
+            [(f[0], f[3], f[4]) for f in sides[1]], stream.counter)
+
+
+def damage(fleets: list[list], hits: int) -> None:
+    """Cripple every ship before destroying any: intact ships in order of defence (then fleet id, class),
+    then, once all are crippled, the crippled ones in the same order.  Fleets are [fid, weapons, roe,
+    ships, crippled] lists, changed in place."""
+    order = sorted((rules.SHIPS[i].defence, f[0], i, f) for f in fleets for i in range(len(rules.SHIPS)) if f[3][i])
+    for defence, _, i, fleet in order:                       # cripple
+        ships, crippled = fleet[3], fleet[4]
+        while ships[i] - crippled[i] > 0 and hits >= defence:
+            crippled[i] += 1
             hits -= defence
-    if any(f.ships[i] != f.crippled[i] for f in fleets for i in range(len(rules.SHIPS))):
+    if any(f[3][i] != f[4][i] for f in fleets for i in range(len(rules.SHIPS))):
         return
-    for defence, _, i, fleet in ships:                       # destroy: all are crippled now
-        while fleet.crippled[i] > 0 and hits >= defence:
-            fleet.crippled[i] -= 1
-            fleet.ships[i] -= 1
+    for defence, _, i, fleet in order:                       # destroy: all are crippled now
+        ships, crippled = fleet[3], fleet[4]
+        while crippled[i] > 0 and hits >= defence:
+            crippled[i] -= 1
+            ships[i] -= 1
             hits -= defence
 
 

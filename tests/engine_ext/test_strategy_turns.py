@@ -7,7 +7,7 @@ from engine_ext import strategy_rules as rules
 from engine_ext.galaxy import MAJOR, MINOR, RESTRICTED
 from engine_ext.strategy_orders import Order
 from engine_ext.strategy_ref import damage, output, resolve, strength
-from engine_ext.strategy_state import Fleet, add_fleet, new_game
+from engine_ext.strategy_state import add_fleet, new_game
 
 
 def lanes_all(game, kind):
@@ -41,16 +41,17 @@ def test_a_colony_ship_settles_the_turn_after_it_arrives_and_prestige_rises():
 
 
 def test_damage_cripples_every_ship_before_destroying_any():
-    a = Fleet(1, 0, 0, [0] * len(rules.SHIPS), [0] * len(rules.SHIPS))
-    a.ships[rules.SHIP_INDEX["destroyer"]] = 2                               # defence 6 each
-    a.ships[rules.SHIP_INDEX["corvette"]] = 1                                # defence 3
-    damage([a], 14)                                                          # 3 + 6 cripples two; 5 left < 6
-    assert a.crippled[rules.SHIP_INDEX["corvette"]] == 1 and a.crippled[rules.SHIP_INDEX["destroyer"]] == 1
-    assert a.size == 3
-    damage([a], 6 + 3)              # the last destroyer is crippled first; then all are: 3 destroys the corvette
-    assert a.crippled[rules.SHIP_INDEX["destroyer"]] == 2 and a.ships[rules.SHIP_INDEX["corvette"]] == 0
-    damage([a], 6 + 5)                                                       # a crippled destroyer dies; 5 < 6
-    assert a.size == 1 and a.ships[rules.SHIP_INDEX["destroyer"]] == 1
+    ships, crippled = [0] * len(rules.SHIPS), [0] * len(rules.SHIPS)
+    ships[rules.SHIP_INDEX["destroyer"]] = 2                                 # defence 6 each
+    ships[rules.SHIP_INDEX["corvette"]] = 1                                  # defence 3
+    fleet = [1, 1, 5, ships, crippled]                                       # fid, weapons, roe, ships, crippled
+    damage([fleet], 14)                                                      # 3 + 6 cripples two; 5 left < 6
+    assert crippled[rules.SHIP_INDEX["corvette"]] == 1 and crippled[rules.SHIP_INDEX["destroyer"]] == 1
+    assert sum(ships) == 3
+    damage([fleet], 6 + 3)          # the last destroyer is crippled first; then all are: 3 destroys the corvette
+    assert crippled[rules.SHIP_INDEX["destroyer"]] == 2 and ships[rules.SHIP_INDEX["corvette"]] == 0
+    damage([fleet], 6 + 5)                                                   # a crippled destroyer dies; 5 < 6
+    assert sum(ships) == 1 and ships[rules.SHIP_INDEX["destroyer"]] == 1
 
 
 def test_enemies_in_one_system_fight_and_the_winner_takes_prestige():
