@@ -14,6 +14,7 @@ from nicegui import ui
 from .format import clock_time, matches
 from .gauges import SERIES, Gauges
 from .link import Link, LinkError, error_text
+from .runs import Runs
 
 POLL_S = 2.0
 JOURNAL_PAGE = 20
@@ -78,12 +79,15 @@ class Console:
         with ui.tabs() as tabs:
             tree_tab = ui.tab("Actors")
             letters_tab = ui.tab("Dead letters")
+            runs_tab = ui.tab("Headless runs")
         with ui.tab_panels(tabs, value=tree_tab).classes("w-full"):
             with ui.tab_panel(tree_tab):
                 self.tree_panel()
             with ui.tab_panel(letters_tab):
                 self.letters = ui.column().classes("w-full").props("data-test=dead-letters")
                 ui.button("Load dead letters", on_click=lambda: self.load_letters(first=True)).props("outline")
+            with ui.tab_panel(runs_tab):
+                Runs().build()
         ui.timer(POLL_S, self.poll)
 
     # -- the tree ----------------------------------------------------------------------

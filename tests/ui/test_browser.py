@@ -112,6 +112,13 @@ def test_the_console_restarts_an_actor_and_its_restart_count_changes(served, pag
     page.click("text=Dead letters")
     page.click("text=Load dead letters")
     page.wait_for_selector("[data-test=dead-letters] >> text=No dead letters.")
+    page.click("text=Headless runs")                                   # AI games in worker processes
+    page.fill("input[data-test=run-games]", "2")
+    page.fill("input[data-test=run-turns]", "5")
+    page.click("[data-test=run-start]")
+    page.wait_for_selector("[data-test=run-status]:has-text('2/2 games')", timeout=60_000)
+    page.wait_for_selector("[data-test=run-summary] >> text=game length")
+    assert "records in" in page.inner_text("[data-test=run-status]")
 
 
 def test_the_console_moves_a_virtual_clock_and_the_deadline_lands(virtual, page):
