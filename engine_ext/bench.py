@@ -73,3 +73,108 @@ def run_combat_bench(json_output: bool = False, seed: int = 1) -> int:
     for key, value in result["details"].items():
         print(f"    {key:<24} {value}")
     return 0
+
+
+# -- everturn bench strategy -------------------------------------------------------------------
+
+STRATEGY_TARGETS = {"cython_ratio": 30.0, "game_100_turns_s": 1.0, "battles_per_s": 15_600.0}
+PERSONAS = ["aggressive", "economic", "turtle", "expansionist"]
+
+
+def standard_battle() -> tuple[list[tuple], list[tuple]]:
+    """Three fleets a side of destroyers, cruisers and corvettes."""
+    from . import strategy_rules as rules
+
+    def side(first: int) -> list[tuple]:
+        ships = [0] * len(rules.SHIPS)
+        for name, count in (("destroyer", 3), ("cruiser", 2), ("corvette", 2)):
+            ships[rules.SHIP_INDEX[name]] = count
+        return [(first + 2 * k, 1, 5, list(ships), [0] * len(rules.SHIPS)) for k in range(3)]
+
+    return side(1), side(2)
+
+
+def battles_per_s(fight, battles: int) -> float:
+    a, b = standard_battle()
+    counter = 0
+    started = time.perf_counter()
+    for _ in range(battles):
+        counter = fight(a, b, 7, counter)[5]
+    return battles / (time.perf_counter() - started)
+
+
+def measure_strategy(seed: int = 1, workers: int = 2, games: int = 8) -> dict[str, object]:
+    from . import _strategy, strategy_battle, strategy_ref
+    from .headless import jobs, play, run
+    from .strategy_ai import orders
+    from .strategy_state import new_game
+
+    # one 100-turn game with the AI, start to end
+    job = jobs(1, seed, 4, 4, 100, PERSONAS)[0]
+    started = time.perf_counter()
+    play(job)
+    game_s = time.perf_counter() - started
+
+    # turn resolution alone, on the same recorded turns: compiled battles vs the reference's
+    game, turns = new_game(4, 4, seed), []
+    for _ in range(100):
+        given = {h.hid: orders(game, h.hid, PERSONAS[h.hid]) for h in game.houses if h.alive}
+        turns.append((game, given))
+        game, report = strategy_ref.resolve(game, given, turn_limit=100)
+        if report.winner is not None:
+            break
+
+    def resolve_all() -> float:
+        begun = time.perf_counter()
+        for state, given in turns:
+            strategy_ref.resolve(state, given, turn_limit=100)
+        return time.perf_counter() - begun
+
+    compiled_s = resolve_all()
+    saved = strategy_battle.fight
+    strategy_battle.fight = strategy_ref.fight
+    try:
+        reference_s = resolve_all()
+    finally:
+        strategy_battle.fight = saved
+
+    # headless games on worker processes
+    batch = jobs(games, seed, 4, 4, 100, PERSONAS)
+    started = time.perf_counter()
+    for _ in run(batch, workers=workers):
+        pass
+    games_s = time.perf_counter() - started
+    return {
+        "cython_ratio": round(reference_s / compiled_s, 2),
+        "game_100_turns_s": round(game_s, 3),
+        "battles_per_s": round(battles_per_s(_strategy.fight, 100_000)),
+        "games_per_s": round(games / games_s, 2),
+        "details": {"turns_resolved": len(turns), "resolve_compiled_s": round(compiled_s, 3),
+                    "resolve_reference_s": round(reference_s, 3),
+                    "battles_per_s_reference": round(battles_per_s(strategy_ref.fight, 3_000)),
+                    "headless_games": games, "workers": workers, "seed": seed,
+                    "compiled_parts": "battles only (movement, income, colonization run the reference)",
+                    "python": platform.python_version(), "cpus": os.cpu_count()},
+    }
+
+
+def run_strategy_bench(json_output: bool = False, seed: int = 1, workers: int = 2) -> int:
+    try:
+        result = measure_strategy(seed, workers)
+    except ImportError:
+        print("everturn: engine_ext._strategy is not built (pip install -e . without EVERTURN_NO_EXTENSIONS)")
+        return 2
+    if json_output:
+        print(orjson.dumps(result).decode())
+        return 0
+    print(f"everturn bench strategy (4 houses, 4 rings, 100 turns; headless on {workers} workers)")
+    for key in ("cython_ratio", "game_100_turns_s", "battles_per_s", "games_per_s"):
+        value, target = result[key], STRATEGY_TARGETS.get(key)
+        verdict = ""
+        if target is not None:
+            met = value < target if key == "game_100_turns_s" else value >= target
+            verdict = f"  (target {'<' if key == 'game_100_turns_s' else '>='} {target}: {'met' if met else 'NOT MET'})"
+        print(f"  {key:<18} {value}{verdict}")
+    for key, value in result["details"].items():
+        print(f"    {key:<26} {value}")
+    return 0

@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "the pure-Python reference (cython_ratio, fights_per_s)")
     combat.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     combat.add_argument("--seed", type=int, default=1, help="seed of the fights (default 1)")
+    strategy = bench_kinds.add_parser("strategy", help="strategy turns: compiled vs reference resolution, a 100-turn "
+                                                       "AI game, battles/s, headless games/s")
+    strategy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    strategy.add_argument("--seed", type=int, default=1, help="seed of the games (default 1)")
+    strategy.add_argument("--workers", type=int, default=2, help="processes for the headless games (default 2)")
     campaigns = bench_kinds.add_parser("campaigns", help="campaigns on durable timers, mostly passivated, played "
                                                          "on a virtual clock: simulated days/s, timer lag, memory")
     campaigns.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -128,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             from server.bench import run_server_bench
 
             return run_server_bench(json_output=args.json)
+        if args.command == "bench" and args.bench == "strategy":
+            from engine_ext.bench import run_strategy_bench
+
+            return run_strategy_bench(json_output=args.json, seed=args.seed, workers=args.workers)
         if args.command == "bench" and args.bench == "combat":
             from engine_ext.bench import run_combat_bench
 

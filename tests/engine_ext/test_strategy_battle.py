@@ -55,3 +55,12 @@ def test_a_battle_reads_one_die_a_round_per_side_and_leaves_the_inputs_alone():
     rounds, _, _, _, _, counter = strategy_ref.fight(a, b, 5, 100)
     assert 1 <= rounds <= rules.COMBAT_ROUNDS_MAX and counter - 100 >= 2 * rounds  # rejection may read more
     assert a == [(1, 1, 0, ships, [0] * N)]
+
+
+def test_the_strategy_bench_reports_its_keys():
+    compiled()
+    from engine_ext.bench import measure_strategy
+
+    result = measure_strategy(seed=2, workers=1, games=1)
+    assert {"cython_ratio", "game_100_turns_s", "battles_per_s", "games_per_s"} <= set(result)
+    assert result["details"]["turns_resolved"] >= 1 and result["battles_per_s"] > 0

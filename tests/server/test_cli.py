@@ -46,7 +46,7 @@ def test_serve_refuses_a_held_data_directory(tmp_path):
 
 def test_every_benchmark_takes_json():
     parser = build_parser()
-    for what in ("runtime", "server", "campaigns", "combat"):
+    for what in ("runtime", "server", "campaigns", "combat", "strategy"):
         args = parser.parse_args(["bench", what, "--json"])
         assert (args.bench, args.json) == (what, True)
 
