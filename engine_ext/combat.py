@@ -6,23 +6,12 @@
 from __future__ import annotations
 
 import math
-import os
 
 from .combat_ref import FOES, PARTY, SimFighter, SimStrike
+from .compiled import pick
 
-if os.environ.get("EVERTURN_NO_EXTENSIONS"):
-    from .combat_ref import simulate
-
-    COMPILED = False
-else:
-    try:
-        from ._combat import simulate
-
-        COMPILED = True
-    except ImportError:
-        from .combat_ref import simulate
-
-        COMPILED = False
+_serving, COMPILED = pick("._combat", ".combat_ref")
+simulate = _serving.simulate
 
 Z95 = 1.959963984540054
 

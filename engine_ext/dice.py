@@ -4,20 +4,9 @@
 """
 from __future__ import annotations
 
-import os
+from .compiled import pick
 
-if os.environ.get("EVERTURN_NO_EXTENSIONS"):
-    from .dice_ref import roll, splitmix64
-
-    COMPILED = False
-else:
-    try:
-        from ._dice import roll, splitmix64
-
-        COMPILED = True
-    except ImportError:
-        from .dice_ref import roll, splitmix64
-
-        COMPILED = False
+_serving, COMPILED = pick("._dice", ".dice_ref")
+roll, splitmix64 = _serving.roll, _serving.splitmix64
 
 __all__ = ["COMPILED", "roll", "splitmix64"]

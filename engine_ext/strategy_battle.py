@@ -4,20 +4,9 @@
 """
 from __future__ import annotations
 
-import os
+from .compiled import pick
 
-if os.environ.get("EVERTURN_NO_EXTENSIONS"):
-    from .strategy_ref import fight
-
-    COMPILED = False
-else:
-    try:
-        from ._strategy import fight
-
-        COMPILED = True
-    except ImportError:
-        from .strategy_ref import fight
-
-        COMPILED = False
+_serving, COMPILED = pick("._strategy", ".strategy_ref")
+fight = _serving.fight
 
 __all__ = ["COMPILED", "fight"]

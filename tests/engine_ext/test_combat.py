@@ -1,7 +1,6 @@
 """Monte Carlo fights: the compiled ``_combat`` plays exactly the fights ``combat_ref`` plays."""
 from __future__ import annotations
 
-import importlib
 import os
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import strategies as st
 from engine_ext import combat, combat_ref
 from engine_ext.combat_ref import FOES, PARTY, SimFighter, SimStrike
 
-from .test_dice import BUILT, NO_EXTENSIONS
+from .test_dice import load_compiled
 
 strikes = st.builds(SimStrike, attack=st.integers(-2, 30),
                     terms=st.lists(st.tuples(st.integers(1, 4), st.integers(2, 12)), min_size=1, max_size=3).map(tuple),
@@ -29,12 +28,7 @@ rosters = st.tuples(st.lists(fighters(PARTY), min_size=1, max_size=6),
 
 
 def compiled_module():
-    if not BUILT and NO_EXTENSIONS:
-        pytest.skip("engine_ext._combat is not built and EVERTURN_NO_EXTENSIONS is set")
-    try:
-        return importlib.import_module("engine_ext._combat")
-    except ImportError as exc:
-        pytest.fail(f"engine_ext._combat is not built ({exc}): run pip install -e .")
+    return load_compiled("engine_ext._combat")
 
 
 @settings(max_examples=150, deadline=None)

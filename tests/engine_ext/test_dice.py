@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from engine_ext import dice, dice_ref
 
 NO_EXTENSIONS = bool(os.environ.get("EVERTURN_NO_EXTENSIONS"))
-BUILT = importlib.util.find_spec("engine_ext._dice") is not None
 modest = settings(max_examples=100, deadline=None)
 
 # roll masks its seed to 64 bits, so any int is a seed; counter, count and sides must lie
@@ -31,14 +30,14 @@ SIDES = st.one_of(
 )
 
 
-def load_compiled() -> ModuleType:
-    """The compiled dice; skipped only when not built on purpose, else a failure."""
-    if not BUILT and NO_EXTENSIONS:
-        pytest.skip("engine_ext._dice is not built and EVERTURN_NO_EXTENSIONS is set")
+def load_compiled(name: str = "engine_ext._dice") -> ModuleType:
+    """A compiled module; skipped only when not built on purpose, else a failure."""
+    if importlib.util.find_spec(name) is None and NO_EXTENSIONS:
+        pytest.skip(f"{name} is not built and EVERTURN_NO_EXTENSIONS is set")
     try:
-        return importlib.import_module("engine_ext._dice")
+        return importlib.import_module(name)
     except ImportError as exc:
-        pytest.fail(f"engine_ext._dice is not built ({exc}): run pip install -e . "
+        pytest.fail(f"{name} is not built ({exc}): run pip install -e . "
                     f"or set EVERTURN_NO_EXTENSIONS=1 to test the reference alone")
 
 

@@ -1,17 +1,15 @@
 """Strategy battles: the compiled ``_strategy.fight`` fights exactly the battles the reference fights."""
 from __future__ import annotations
 
-import importlib
 import os
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine_ext import strategy_battle, strategy_ref
 from engine_ext import strategy_rules as rules
 
-from .test_dice import BUILT, NO_EXTENSIONS
+from .test_dice import load_compiled
 
 N = len(rules.SHIPS)
 
@@ -29,12 +27,7 @@ def fleets(draw, first_fid: int):
 
 
 def compiled():
-    if not BUILT and NO_EXTENSIONS:
-        pytest.skip("not built and EVERTURN_NO_EXTENSIONS is set")
-    try:
-        return importlib.import_module("engine_ext._strategy")
-    except ImportError as exc:
-        pytest.fail(f"engine_ext._strategy is not built ({exc}): run pip install -e .")
+    return load_compiled("engine_ext._strategy")
 
 
 @settings(max_examples=300, deadline=None)
