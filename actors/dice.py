@@ -1,16 +1,17 @@
 """Dice expressions (``2d6+1d4+3``, ``d20-1``) rolled on the engine's counter-based dice.
 
-A roll is a pure function of (seed, counter, expression), so ``decide`` can roll and the
-journal keeps the faces: replay never rolls again.  Limits keep one roll small: at most
-100 dice and 10 terms, faces 2..1000, a flat modifier within ±1000.
+Rolled on a seeded ``engine_ext.dice_ref.Stream``, a roll is a pure function of (seed,
+position, expression), so ``decide`` can roll and the journal keeps the faces: replay
+never rolls again.  Limits keep one roll small: at most 100 dice and 10 terms, faces
+2..1000, a flat modifier within ±1000.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine_ext.dice import roll
 
 MAX_DICE = 100
 MAX_TERMS = 10
@@ -74,13 +75,13 @@ def seed_of(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
 
 
-def roll_expression(expression: Expression, seed: int, counter: int) -> tuple[tuple[tuple[int, ...], ...], int]:
-    """Roll every dice term from stream position ``counter`` on: (faces per term, total)."""
+def roll_expression(expression: Expression, die: Callable[[int], int]) -> tuple[tuple[tuple[int, ...], ...], int]:
+    """Roll every dice term with ``die(sides)`` (a seeded stream's, or a caller's own faces): (faces per term,
+    total)."""
     faces: list[tuple[int, ...]] = []
     total = expression.flat
     for sign, count, sides in expression.dice:
-        rolled = tuple(roll(seed, counter, count, sides))
-        counter += len(rolled)
+        rolled = tuple(die(sides) for _ in range(count))
         faces.append(rolled)
         total += sign * sum(rolled)
     return tuple(faces), total

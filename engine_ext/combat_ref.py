@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dice_ref import splitmix64
+from .dice_ref import Stream
 from .pf2e import CRITICAL_SUCCESS, RECOVERY, SUCCESS, degree, multiple_attack_penalty
 
-MASK = (1 << 64) - 1
 PARTY, FOES = 0, 1
 MAX_FIGHTERS = 32
 MAX_STRIKES = 4
@@ -60,24 +59,6 @@ def check_roster(fighters: tuple[SimFighter, ...]) -> None:
         for s in f.strikes:
             if any(not (1 <= count <= 100 and 2 <= sides <= 1000) for count, sides in s.terms):
                 raise ValueError("dice terms roll 1 to 100 dice of 2 to 1000 faces")
-
-
-class Stream:
-    """The dice stream at a position: one die per ``die`` call, as ``dice_ref.roll`` rolls them."""
-
-    __slots__ = ("seed", "counter")
-
-    def __init__(self, seed: int, counter: int) -> None:
-        self.seed = seed & MASK
-        self.counter = counter
-
-    def die(self, sides: int) -> int:
-        limit = (1 << 64) - ((1 << 64) % sides)
-        while True:
-            value = splitmix64(self.seed, self.counter)
-            self.counter = (self.counter + 1) & MASK
-            if value < limit:
-                return value % sides + 1
 
 
 def fight(fighters: tuple[SimFighter, ...], stream: Stream, max_rounds: int) -> tuple[int, int, int, int]:

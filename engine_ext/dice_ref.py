@@ -44,3 +44,22 @@ def roll(seed: int, counter: int, count: int, sides: int) -> list[int]:
         if value < limit:
             out.append(value % sides + 1)
     return out
+
+
+class Stream:
+    """The dice stream at a position: one die per ``die`` call, each as ``roll`` rolls it (the
+    position moves past every output read, rejected ones too)."""
+
+    __slots__ = ("seed", "counter")
+
+    def __init__(self, seed: int, counter: int) -> None:
+        self.seed = seed & MASK
+        self.counter = counter
+
+    def die(self, sides: int) -> int:
+        limit = (1 << 64) - ((1 << 64) % sides)
+        while True:
+            value = splitmix64(self.seed, self.counter)
+            self.counter = (self.counter + 1) & MASK
+            if value < limit:
+                return value % sides + 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from .combat_ref import Stream
+from .dice_ref import Stream
 
 MAJOR, MINOR, RESTRICTED = 0, 1, 2
 LANE_COST = (1, 2, 3)

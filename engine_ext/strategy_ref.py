@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import strategy_rules as rules
-from .combat_ref import Stream
+from .dice_ref import Stream
 from .galaxy import LANE_COST, RESTRICTED
 from .strategy_orders import Order, validate
 from .strategy_state import Colony, Fleet, Game, add_fleet

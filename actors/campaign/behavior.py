@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine_ext.dice_ref import Stream
+
 from ..behavior import Behavior, planned_timers
 from ..dice import parse, roll_expression, seed_of
 from ..combat.messages import (
@@ -410,10 +412,11 @@ def dice_rolled(state: Campaign, command: RollDice, by: dict[str, Any], address:
         roller = acting_player(by, command.player_id)
         known_player(state, roller)
     expression = parse(command.expression)  # the command's validator has read it once already
-    faces, total = roll_expression(expression, seed_of(address), state.dice_used)
+    stream = Stream(seed_of(address), state.dice_used)
+    faces, total = roll_expression(expression, stream.die)
     roll = Roll(n=state.roll_count + 1, by=roller, expression=command.expression.replace(" ", "").lower(),
                 faces=faces, total=total, reason=command.reason, at=now)
-    return DiceRolled(roll=roll, dice_used=state.dice_used + expression.count)
+    return DiceRolled(roll=roll, dice_used=stream.counter)
 
 
 def require_gm(by: dict[str, Any]) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine_ext import pf2e
-from engine_ext.combat_ref import Stream
+from engine_ext.dice_ref import Stream
 
-from ..dice import parse, seed_of
+from ..dice import parse, roll_expression, seed_of
 from ..errors import Rejected
 from .messages import (
     ActionsRegained, ActionTaken, ActivityAction, Adjust, Aided, AidAction, Attack, ConditionChanged, ControlChanged,
@@ -59,14 +59,8 @@ class Roller:
 
     def expression(self, text: str) -> tuple[tuple[int, ...], int]:
         """Roll a dice expression: (every face, the total)."""
-        expression = parse(text)
-        faces: list[int] = []
-        total = expression.flat
-        for sign, count, sides in expression.dice:
-            rolled = [self.die(sides) for _ in range(count)]
-            faces += rolled
-            total += sign * sum(rolled)
-        return tuple(faces), total
+        faces, total = roll_expression(parse(text), self.die)
+        return tuple(face for term in faces for face in term), total
 
     def finish(self) -> None:
         if self.supplied is not None and self.read != len(self.supplied):

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from actors.dice import MAX_DICE, DiceError, parse, roll_expression, seed_of
+from engine_ext.dice_ref import Stream
 
 terms = st.lists(st.one_of(
     st.tuples(st.sampled_from("+-"), st.integers(1, 20), st.integers(2, 1000)).map(lambda t: (t[0], f"{t[1]}d{t[2]}")),
@@ -17,7 +18,7 @@ terms = st.lists(st.one_of(
 def test_a_roll_stays_within_its_expressions_bounds_and_repeats_exactly(terms, seed, counter):
     text = "1d20" + "".join(sign + term for sign, term in terms)
     expression = parse(text)
-    faces, total = roll_expression(expression, seed, counter)
+    faces, total = roll_expression(expression, Stream(seed, counter).die)
     assert len(faces) == len(expression.dice)
     for (_, count, sides), rolled in zip(expression.dice, faces, strict=True):
         assert len(rolled) == count and all(1 <= face <= sides for face in rolled)
@@ -27,7 +28,7 @@ def test_a_roll_stays_within_its_expressions_bounds_and_repeats_exactly(terms, s
     lowest = expression.flat + sum(sign * (count if sign > 0 else count * sides) for sign, count, sides in dice)
     highest = expression.flat + sum(sign * (count * sides if sign > 0 else count) for sign, count, sides in dice)
     assert lowest <= total <= highest
-    assert roll_expression(expression, seed, counter) == (faces, total)  # a pure function of (seed, counter)
+    assert roll_expression(expression, Stream(seed, counter).die) == (faces, total)  # a pure function of both
 
 
 def test_the_usual_forms_read_as_expected():
