@@ -52,27 +52,35 @@ class Galaxy:
         return self.costs_from(start, allow_restricted)[goal]
 
     def costs_from(self, start: int, allow_restricted: bool = True) -> tuple[int | None, ...]:
-        """The cheapest jump cost from ``start`` to every system (None: unreachable); computed once."""
-        key = ("costs", start, allow_restricted)
+        """The cheapest jump cost from ``start`` to every system (None: unreachable)."""
+        return self.routes_from(start, allow_restricted)[0]
+
+    def routes_from(self, start: int, allow_restricted: bool = True
+                    ) -> tuple[tuple[int | None, ...], tuple[int | None, ...]]:
+        """(cheapest cost, the system before it on the cheapest path) for every system, from
+        ``start``; computed once.  Among equally cheap paths, neighbours are tried in order of
+        their number, so the path is the same on every machine."""
+        key = ("routes", start, allow_restricted)
         found = self._cache.get(key)
         if found is not None:
             return found
         adjacency = self.adjacency()
         best: list[int | None] = [None] * self.systems
+        previous: list[int | None] = [None] * self.systems
         best[start] = 0
         queue = [(0, start)]
         while queue:
             cost, system = heapq.heappop(queue)
             if cost > best[system]:
                 continue
-            for other, kind in adjacency[system]:
+            for other, kind in sorted(adjacency[system]):
                 if kind == RESTRICTED and not allow_restricted:
                     continue
                 step = cost + LANE_COST[kind]
                 if best[other] is None or step < best[other]:
-                    best[other] = step
+                    best[other], previous[other] = step, system
                     heapq.heappush(queue, (step, other))
-        found = self._cache[key] = tuple(best)
+        found = self._cache[key] = (tuple(best), tuple(previous))
         return found
 
     def adjacency(self) -> tuple[tuple[tuple[int, int], ...], ...]:

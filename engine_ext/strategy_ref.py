@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 from . import strategy_rules as rules
 from .dice_ref import Stream
-from .galaxy import LANE_COST, RESTRICTED
 from .strategy_orders import Order, validate
 from .strategy_state import Colony, Fleet, Game, add_fleet
 
@@ -355,33 +354,16 @@ def move(game: Game, fleet: Fleet, goal: int) -> None:
 
 
 def cheapest_path(game: Game, start: int, goal: int, allow_restricted: bool) -> list[tuple[int, int]]:
-    """[(system, lane cost)] from ``start`` (excluded) to ``goal``; ties broken by the lower system number."""
-    import heapq
-
-    adjacency = game.galaxy.adjacency()
-    best: dict[int, tuple[int, int]] = {start: (0, -1)}
-    queue = [(0, start)]
-    while queue:
-        cost, system = heapq.heappop(queue)
-        if system == goal:
-            break
-        if cost > best[system][0]:
-            continue
-        for other, kind in sorted(adjacency[system]):
-            if kind == RESTRICTED and not allow_restricted:
-                continue
-            step = cost + LANE_COST[kind]
-            if other not in best or step < best[other][0]:
-                best[other] = (step, system)
-                heapq.heappush(queue, (step, other))
-    if goal not in best:
+    """[(system, lane cost)] from ``start`` (excluded) to ``goal``, along the map's cheapest route."""
+    costs, previous = game.galaxy.routes_from(start, allow_restricted)
+    if costs[goal] is None:
         return []
     path = []
     system = goal
     while system != start:
-        previous = best[system][1]
-        path.append((system, best[system][0] - best[previous][0]))
-        system = previous
+        before = previous[system]
+        path.append((system, costs[system] - costs[before]))
+        system = before
     return path[::-1]
 
 
