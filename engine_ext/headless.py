@@ -19,11 +19,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
+
+import orjson
 
 from . import strategy_rules as rules
 from .strategy_ai import PERSONALITIES, orders
-from .strategy_orders import Order, validate
+from .strategy_orders import Order, compact, validate
 from .strategy_ref import resolve
 from .strategy_state import Game, new_game
 
@@ -129,15 +131,16 @@ def play(job: Job) -> dict[str, Any]:
     for record in records:
         record["outcome"] = int(record["house"] == winner)
         record["meta"] = {"engine": ENGINE_VERSION, "seed": job.seed, "houses": job.houses, "rings": job.rings}
-    return {"game": job.game, "seed": job.seed, "winner": winner,
+    return {"game": job.game, "seed": job.seed, "winner": winner, "personalities": list(job.personalities),
             "winner_personality": None if winner is None else job.personalities[winner],
             "turns": game.turn - 1, "turn_ms": turn_ms, "records": records}
 
 
-def compact(order: Order) -> dict[str, Any]:
-    defaults = Order(order.kind)
-    return {name: getattr(order, name) for name in Order.__slots__
-            if name == "kind" or getattr(order, name) != getattr(defaults, name)}
+def write_records(result: dict[str, Any], sink: BinaryIO) -> dict[str, Any]:
+    """Write a game's records to ``sink`` as JSON lines; the result without them (for ``summarize``)."""
+    for record in result["records"]:
+        sink.write(orjson.dumps(record) + b"\n")
+    return {**result, "records": []}
 
 
 def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[str]) -> list[Job]:
@@ -180,7 +183,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     played: dict[str, int] = {}
     won: dict[str, int] = {}
     for result in results:
-        for name in {r["personality"] for r in result["records"]}:
+        for name in set(result["personalities"]):
             played[name] = played.get(name, 0) + 1
         if result["winner_personality"] is not None:
             won[result["winner_personality"]] = won.get(result["winner_personality"], 0) + 1

@@ -8,6 +8,7 @@ the treasury together, in the order given).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from . import strategy_rules as rules
 from .strategy_state import Fleet, Game
@@ -31,6 +32,13 @@ class Order:
     amount: int = 0                # research: PP to put in; set_tax: the rate
     house: int | None = None       # diplomacy: toward whom
     stance: str | None = None      # diplomacy: neutral | hostile | enemy
+
+
+def compact(order: Order) -> dict[str, Any]:
+    """An order as JSON: its kind and the fields that differ from their defaults."""
+    defaults = Order(order.kind)
+    return {name: getattr(order, name) for name in Order.__slots__
+            if name == "kind" or getattr(order, name) != getattr(defaults, name)}
 
 
 @dataclass(frozen=True, slots=True)

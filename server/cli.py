@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 def _sim(args: argparse.Namespace) -> int:
     import orjson
 
-    from engine_ext.headless import jobs, run, summarize
+    from engine_ext.headless import jobs, run, summarize, write_records
 
     try:
         batch = jobs(args.games, args.seed, args.rings, args.houses, args.turns,
@@ -195,9 +195,7 @@ def _sim(args: argparse.Namespace) -> int:
     with open(args.out, "wb") as out:
         try:
             for result in run(batch, workers=args.workers, backend=args.backend):
-                for record in result.pop("records"):
-                    out.write(orjson.dumps(record) + b"\n")
-                results.append({**result, "records": []})
+                results.append(write_records(result, out))
                 done = len(results)
                 bar = "#" * (30 * done // len(batch))
                 print(f"\r[{bar:<30}] {done}/{len(batch)} games  {time.monotonic() - started:.1f} s", end="",
@@ -206,8 +204,6 @@ def _sim(args: argparse.Namespace) -> int:
             print(f"\neverturn sim: {exc}", file=sys.stderr)
             return 2
     print(file=sys.stderr)
-    for result in results:  # the summary reads personalities from the records it no longer holds
-        result["records"] = [{"personality": p} for p in batch[result["game"]].personalities]
     summary = {**summarize(results), "seconds": round(time.monotonic() - started, 2), "out": str(args.out)}
     if args.json:
         print(orjson.dumps(summary).decode())

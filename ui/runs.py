@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 from nicegui import background_tasks, run, ui
 
-from engine_ext.headless import jobs, summarize
+from engine_ext.headless import jobs, summarize, write_records
 from engine_ext.headless import run as run_games
 from engine_ext.strategy_ai import PERSONALITIES
 
@@ -58,11 +57,9 @@ class Runs:
         def play_all() -> None:  # in a worker thread: the games themselves run in processes
             with open(out, "wb") as sink:
                 for result in run_games(batch, workers=int(self.workers.value or 1)):
-                    for record in result.pop("records"):
-                        sink.write(orjson.dumps(record) + b"\n")
-                    result["records"] = [{"personality": p} for p in batch[result["game"]].personalities]
+                    kept = write_records(result, sink)
                     with lock:
-                        done.append(result)
+                        done.append(kept)
 
         self.summary.clear()
         self.status.set_text(f"0/{len(batch)} games")

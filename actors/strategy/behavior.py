@@ -8,11 +8,10 @@ the engine's ``resolve`` on them, so the journal is small and replay is exact.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from engine_ext.strategy_ai import orders as ai_orders
-from engine_ext.strategy_orders import Order, validate
+from engine_ext.strategy_orders import Order, compact, validate
 from engine_ext.strategy_ref import resolve
 from engine_ext.strategy_state import new_game
 
@@ -149,11 +148,6 @@ def resolution(state: Strategy, now: float) -> TurnResolved:
             autopilot.append(seat.house)
             orders[seat.house] = [compact(o) for o in ai_orders(game, seat.house, seat.personality)]
     return TurnResolved(turn=state.turn, orders=orders, autopilot=tuple(autopilot), at=now)
-
-
-def compact(order: Order) -> dict[str, Any]:
-    defaults = asdict(Order(order.kind))
-    return {k: v for k, v in asdict(order).items() if k == "kind" or v != defaults[k]}
 
 
 def seat_of(state: Strategy, by: dict[str, Any]) -> Seat:
