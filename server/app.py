@@ -243,14 +243,9 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.post("/api/v1/campaigns/<campaign_id>/encounters/estimate")
     async def estimate_encounter(campaign_id: str) -> Response:
-        principal = authenticate(ctx)
-        address = reachable(ctx, principal, f"campaign/{campaign_id}")
-        if not is_gm(principal.as_dict()):
-            raise ApiError(403, "campaign/gm_only", "encounter estimates are for the campaign's GM (or an operator)")
+        address = gm_campaign(ctx, campaign_id, "encounter estimates are for the campaign's GM (or an operator)")
         body = validated(EstimateRequest, await json_body())
-        state, _ = runtime.state_of(address)
-        if not state.created:
-            raise not_found(address)
+        state = created_campaign(runtime, address)
         try:
             report, fighters = encounter_difficulty(state, body)
         except ValueError as exc:
@@ -262,13 +257,8 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.get("/api/v1/campaigns/<campaign_id>/gm/status")
     async def gm_status(campaign_id: str) -> Response:
-        principal = authenticate(ctx)
-        address = reachable(ctx, principal, f"campaign/{campaign_id}")
-        if not is_gm(principal.as_dict()):
-            raise ApiError(403, "campaign/gm_only", "the GM status is for the campaign's GM (or an operator)")
-        state, _ = runtime.state_of(address)
-        if not state.created:
-            raise not_found(address)
+        address = gm_campaign(ctx, campaign_id, "the GM status is for the campaign's GM (or an operator)")
+        state = created_campaign(runtime, address)
         return json_response(campaign_status(state, campaign_id, runtime.clock.now()))
 
     # -- operators ---------------------------------------------------------------------
@@ -394,6 +384,23 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 def clock_json(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     return {"now": now, "virtual": isinstance(runtime.clock, VirtualClock)}
+
+
+def gm_campaign(ctx: Everturn, campaign_id: str, refusal: str) -> str:
+    """The campaign's address, for its GM or an operator only (else 403 ``campaign/gm_only``, ``refusal``)."""
+    principal = authenticate(ctx)
+    address = reachable(ctx, principal, f"campaign/{campaign_id}")
+    if not is_gm(principal.as_dict()):
+        raise ApiError(403, "campaign/gm_only", refusal)
+    return address
+
+
+def created_campaign(runtime: Runtime, address: str) -> Any:
+    """The campaign's state; 404 until it is created."""
+    state, _ = runtime.state_of(address)
+    if not state.created:
+        raise not_found(address)
+    return state
 
 
 def authenticate(ctx: Everturn, token: str | None = None) -> Principal:
