@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -21,7 +23,7 @@ from .combat_ref import FOES, PARTY, SimFighter, SimStrike
 
 REFERENCE_FIGHTS = 3_000
 COMPILED_FIGHTS = 300_000
-TARGETS = {"cython_ratio": 30.0, "fights_per_s": 15_600.0}
+TARGETS = {"cython_ratio": (">=", 30.0), "fights_per_s": (">=", 15_600.0)}
 
 
 def roster() -> tuple[SimFighter, ...]:
@@ -58,26 +60,38 @@ def measure(seed: int = 1) -> dict[str, object]:
 
 
 def run_combat_bench(json_output: bool = False, seed: int = 1) -> int:
+    return report("everturn bench combat (4 vs 4, one core, compiled beside the reference)", "_combat",
+                  lambda: measure(seed), TARGETS, json_output)
+
+
+def report(title: str, compiled: str, measured: Callable[[], dict[str, Any]],
+           targets: dict[str, tuple[str, float] | None], json_output: bool) -> int:
+    """Run a bench and print it: one JSON object, or a table with each target met or NOT MET."""
     try:
-        result = measure(seed)
+        result = measured()
     except ImportError:
-        print("everturn: engine_ext._combat is not built (pip install -e . without EVERTURN_NO_EXTENSIONS)")
+        print(f"everturn: engine_ext.{compiled} is not built (pip install -e . without EVERTURN_NO_EXTENSIONS)")
         return 2
     if json_output:
         print(orjson.dumps(result).decode())
         return 0
-    print("everturn bench combat (4 vs 4, one core, compiled beside the reference)")
-    for key in ("cython_ratio", "fights_per_s"):
-        value, target = result[key], TARGETS[key]
-        print(f"  {key:<16} {value}  (target >= {target}: {'met' if value >= target else 'NOT MET'})")
+    print(title)
+    for key, target in targets.items():
+        value, verdict = result[key], ""
+        if target is not None:
+            op, bound = target
+            met = value < bound if op == "<" else value >= bound
+            verdict = f"  (target {op} {bound}: {'met' if met else 'NOT MET'})"
+        print(f"  {key:<18} {value}{verdict}")
     for key, value in result["details"].items():
-        print(f"    {key:<24} {value}")
+        print(f"    {key:<26} {value}")
     return 0
 
 
 # -- everturn bench strategy -------------------------------------------------------------------
 
-STRATEGY_TARGETS = {"cython_ratio": 30.0, "game_100_turns_s": 1.0, "battles_per_s": 15_600.0}
+STRATEGY_TARGETS = {"cython_ratio": (">=", 30.0), "game_100_turns_s": ("<", 1.0), "battles_per_s": (">=", 15_600.0),
+                    "games_per_s": None}
 PERSONAS = ["aggressive", "economic", "turtle", "expansionist"]
 
 
@@ -159,22 +173,5 @@ def measure_strategy(seed: int = 1, workers: int = 2, games: int = 8) -> dict[st
 
 
 def run_strategy_bench(json_output: bool = False, seed: int = 1, workers: int = 2) -> int:
-    try:
-        result = measure_strategy(seed, workers)
-    except ImportError:
-        print("everturn: engine_ext._strategy is not built (pip install -e . without EVERTURN_NO_EXTENSIONS)")
-        return 2
-    if json_output:
-        print(orjson.dumps(result).decode())
-        return 0
-    print(f"everturn bench strategy (4 houses, 4 rings, 100 turns; headless on {workers} workers)")
-    for key in ("cython_ratio", "game_100_turns_s", "battles_per_s", "games_per_s"):
-        value, target = result[key], STRATEGY_TARGETS.get(key)
-        verdict = ""
-        if target is not None:
-            met = value < target if key == "game_100_turns_s" else value >= target
-            verdict = f"  (target {'<' if key == 'game_100_turns_s' else '>='} {target}: {'met' if met else 'NOT MET'})"
-        print(f"  {key:<18} {value}{verdict}")
-    for key, value in result["details"].items():
-        print(f"    {key:<26} {value}")
-    return 0
+    return report(f"everturn bench strategy (4 houses, 4 rings, 100 turns; headless on {workers} workers)",
+                  "_strategy", lambda: measure_strategy(seed, workers), STRATEGY_TARGETS, json_output)

@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import background_tasks, ui
 
 from actors.combat.behavior import CombatKind
-from actors.combat.rules import CONDITIONS
+from actors.combat.rules import CONDITIONS, FLAGS
 from engine_ext.pf2e import multiple_attack_penalty
 
 from .format import hp_bar
@@ -32,8 +32,8 @@ def tracker_rows(state: Any) -> list[dict[str, Any]]:
             strikes = combatant.stats.strikes
             agile = bool(strikes) and strikes[0].agile
             row.update(hp=f"{fighter.hp}/{combatant.stats.max_hp}", zone=fighter.zone,
-                       conditions=", ".join(f"{k} {v}" if v > 1 or k not in ("off_guard", "unconscious", "prone")
-                                            else k for k, v in sorted(fighter.conditions.items())),
+                       conditions=", ".join(k if k in FLAGS else f"{k} {v}"
+                                            for k, v in sorted(fighter.conditions.items())),
                        actions=fighter.actions if combatant.cid == state.current else None,
                        next_map=multiple_attack_penalty(fighter.attacks, agile),
                        state="dead" if fighter.dead else "fled" if fighter.fled else
