@@ -6,8 +6,7 @@ its own state so a turn can be replayed and compared.
 """
 from __future__ import annotations
 
-import copy as _copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import strategy_rules as rules
 from .galaxy import Galaxy, generate
@@ -66,14 +65,11 @@ class Game:
 
     def copy(self) -> "Game":
         """A copy whose houses, colonies and fleets can change without touching this one (the map is shared)."""
-        return Game(galaxy=self.galaxy, seed=self.seed, turn=self.turn,
-                    houses=[House(h.hid, h.treasury, h.prestige, h.tax, list(h.tech), list(h.research), h.alive,
-                                  h.missed_turns) for h in self.houses],
-                    colonies={k: _copy.copy(c) for k, c in self.colonies.items()},
-                    fleets={k: Fleet(f.fid, f.owner, f.system, list(f.ships), list(f.crippled), f.roe, f.weapons)
-                            for k, f in self.fleets.items()},
-                    diplomacy=[list(row) for row in self.diplomacy], next_fleet=self.next_fleet,
-                    dice_used=self.dice_used)
+        return replace(self, houses=[replace(h, tech=list(h.tech), research=list(h.research)) for h in self.houses],
+                       colonies={k: replace(c) for k, c in self.colonies.items()},
+                       fleets={k: replace(f, ships=list(f.ships), crippled=list(f.crippled))
+                               for k, f in self.fleets.items()},
+                       diplomacy=[list(row) for row in self.diplomacy])
 
     def fleets_at(self, system: int) -> list[Fleet]:
         return [f for f in self.fleets.values() if f.system == system]
