@@ -89,25 +89,29 @@ def adjusted(stats: Stats, adjustment: str) -> Stats:
         "skills": {k: v + step for k, v in stats.skills.items()}, "strikes": strikes})
 
 
+def sheet_condition(text: str) -> tuple[str, int] | None:
+    """``frightened 2`` -> ("frightened", 2), ``off-guard`` -> ("off_guard", 1); None for a blank."""
+    words = text.strip().lower().replace("-", "_").split()
+    if not words:
+        return None
+    if len(words) > 1 and words[-1].isdigit():
+        return "_".join(words[:-1]), int(words[-1])
+    return "_".join(words), 1
+
+
 def kept_by_rules(text: str) -> bool:
     """Is this sheet condition one the encounter rules track (and write back after a fight)?"""
-    words = text.strip().lower().replace("-", "_").split()
-    name = "_".join(words[:-1]) if len(words) > 1 and words[-1].isdigit() else "_".join(words)
-    return name in CONDITIONS or name in ("dying", "wounded", "dead")
+    parsed = sheet_condition(text)
+    return parsed is not None and (parsed[0] in CONDITIONS or parsed[0] in ("dying", "wounded", "dead"))
 
 
 def conditions_from_text(conditions: tuple[str, ...]) -> dict[str, int]:
     """A character sheet's conditions (``frightened 1``, ``off-guard``) as the rules count them; others are kept
     for the story only."""
     out: dict[str, int] = {}
-    for text in conditions:
-        words = text.strip().lower().replace("-", "_").split()
-        if not words:
-            continue
-        value = int(words[-1]) if len(words) > 1 and words[-1].isdigit() else 1
-        name = "_".join(words[:-1]) if len(words) > 1 and words[-1].isdigit() else "_".join(words)
-        if name in CONDITIONS or name in MARKS or name == "dying":
-            out[name] = value
+    for parsed in map(sheet_condition, conditions):
+        if parsed is not None and (parsed[0] in CONDITIONS or parsed[0] in MARKS or parsed[0] == "dying"):
+            out[parsed[0]] = parsed[1]
     return out
 
 
