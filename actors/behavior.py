@@ -3,7 +3,9 @@
 A behaviour is the whole of an actor kind, readable top to bottom: its ``State``, the
 ``commands`` it accepts, the ``events`` it journals, ``decide`` (command -> events or
 ``Rejected``) and ``evolve`` (event -> state).  Both are pure and deterministic; the
-runtime persists, acknowledges, publishes and schedules.
+runtime persists, acknowledges, publishes and schedules.  A kind whose readers may not see
+all of it (a strategy game's fog of war) also says what each reader sees: ``projects``,
+``project_state`` and ``project_event``; the server applies them on every read path.
 """
 from __future__ import annotations
 
@@ -45,6 +47,25 @@ class Behavior(Generic[S]):
     def parent(self, address: str) -> str | None:
         """Address of the actor that supervises ``address`` (None: its kind supervisor)."""
         return None
+
+    # -- what a reader may see ---------------------------------------------------------
+
+    def projects(self, viewer: dict[str, Any] | None) -> bool:
+        """True when ``viewer`` (a principal as ``ctx.by`` has it) may see less than the whole state.
+
+        The server asks this once per read or subscription; only then does it call the two
+        projections below, in place of the state and the events as they are.  Default:
+        every reader sees everything.
+        """
+        return False
+
+    def project_state(self, state: S, viewer: dict[str, Any] | None) -> dict[str, Any]:
+        """The state as ``viewer`` may see it, JSON-ready."""
+        return state.model_dump(mode="json")
+
+    def project_event(self, state: S, event: Event, viewer: dict[str, Any] | None) -> dict[str, Any]:
+        """``event``'s data as ``viewer`` may see it; ``state`` is the state right after the event."""
+        return event.model_dump(mode="json")
 
     # -- storage form of events and state ------------------------------------------
 

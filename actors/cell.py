@@ -360,21 +360,25 @@ class ActorCell:
         return min(config.backoff_base * 2 ** (len(self.restart_times) - 1), config.backoff_max)
 
 
-def recover(behavior: "Behavior", store: Store, address: str) -> tuple[Any, int, int]:
+def recover(behavior: "Behavior", store: Store, address: str, upto: int | None = None) -> tuple[Any, int, int]:
     """Rebuild ``(state, seq, snapshot_seq)`` from the newest readable snapshot plus the journal after it.
 
     An unreadable snapshot (torn, corrupt, or of an unknown schema) falls back to the one
-    before it, and finally to a full replay: never to lost events.
+    before it, and finally to a full replay: never to lost events.  With ``upto``, the
+    state right after event ``upto`` (``seq`` is lower when the journal is shorter).
     """
     state, snapshot_seq = behavior.initial(address), 0
     for snap_seq, raw in store.snapshots_raw(address):
+        if upto is not None and snap_seq > upto:
+            continue
         try:
             state, snapshot_seq = behavior.load_state(codec.decode(raw)), snap_seq
             break
         except (CorruptRecord, UnknownSchema) as exc:
             log.warning("%s: snapshot at %d unreadable (%s); falling back", address, snap_seq, exc)
     seq = snapshot_seq
-    for seq, stored in store.read_journal(address, after=snapshot_seq):  # noqa: B007 (seq is the last one read)
+    tail = None if upto is None else upto - snapshot_seq
+    for seq, stored in store.read_journal(address, after=snapshot_seq, limit=tail):  # noqa: B007 (the last one read)
         state = behavior.evolve(state, behavior.load_event(stored))
     return state, seq, snapshot_seq
 

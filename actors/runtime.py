@@ -400,6 +400,16 @@ class Runtime:
         state, seq, _ = recover(self.behavior_of(address), self.store, address)
         return state, seq
 
+    def state_at(self, address: str, seq: int) -> tuple[Any, int]:
+        """``(state, seq)`` of ``address`` right after its event ``seq`` (0: before any), rebuilt from storage.
+
+        Journal entries never change, so this is exact for any ``seq`` up to the journal's
+        head; a lower ``seq`` in the answer says the journal is shorter.  Blocking (it
+        replays events from the nearest snapshot): call it in a worker thread.
+        """
+        state, at, _ = recover(self.behavior_of(address), self.store, address, upto=seq)
+        return state, at
+
     def tree(self) -> dict[str, Any]:
         """The live supervision tree with each active actor's figures."""
         nodes = {address: {**self.describe(cell), "children": []} for address, cell in self.cells.items()}

@@ -4,7 +4,9 @@ A turn resolves as soon as every house whose player is present has given its ord
 when the turn's durable timer fires (the deadline): the rule-based AI gives the orders of
 every house without them.  A player who misses three turns in a row is on autopilot until
 they give orders again.  ``TurnResolved`` journals every house's orders; ``evolve`` replays
-the engine's ``resolve`` on them, so the journal is small and replay is exact.
+the engine's ``resolve`` on them, so the journal is small and replay is exact.  Players
+read the game through its fog of war (``fog.py``): never the board, the seed or another
+house's orders.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ..dice import seed_of
 from ..errors import Forbidden, Rejected
 from ..messages import Command, Context, Decision, Event, TimerFired
 from ..roles import is_gm
+from . import fog
 from .messages import CreateGame, GameCreated, HouseJoined, JoinHouse, OrdersSubmitted, SubmitOrders, TurnResolved
 from .state import Seat, Strategy, from_board, to_board
 
@@ -64,7 +67,7 @@ class StrategyKind(Behavior[Strategy]):
             raise Rejected("strategy/ended", f"the game is over (house {state.winner} won)")
         match command:
             case JoinHouse(house=house):
-                player = by.get("character") or by.get("token_id")
+                player = fog.player_of(by)
                 if not player:
                     raise Forbidden("strategy/no_player", "join with a player or bot token")
                 if any(s.player == player for s in state.seats):
@@ -133,6 +136,17 @@ class StrategyKind(Behavior[Strategy]):
                     "winner": report.winner, "ended": report.winner is not None})
         raise AssertionError(f"unknown event {event!r}")
 
+    # -- the fog of war (fog.py): players see their house's view, never the board ---------
+
+    def projects(self, viewer: dict[str, Any] | None) -> bool:
+        return not is_gm(viewer)
+
+    def project_state(self, state: Strategy, viewer: dict[str, Any] | None) -> dict[str, Any]:
+        return fog.project_state(state, viewer)
+
+    def project_event(self, state: Strategy, event: Event, viewer: dict[str, Any] | None) -> dict[str, Any]:
+        return fog.project_event(state, event, viewer)
+
 
 def resolution(state: Strategy, now: float) -> TurnResolved:
     """The turn's orders: each house's own, the AI's for the rest."""
@@ -151,7 +165,7 @@ def resolution(state: Strategy, now: float) -> TurnResolved:
 
 
 def seat_of(state: Strategy, by: dict[str, Any]) -> Seat:
-    player = by.get("character") or by.get("token_id")
+    player = fog.player_of(by)
     seat = next((s for s in state.seats if s.player is not None and s.player == player), None)
     if seat is None:
         raise Forbidden("strategy/not_seated", "join a house first (JoinHouse)")

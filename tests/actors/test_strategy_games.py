@@ -2,10 +2,12 @@
 resolve when every present player has ordered or at the deadline; the AI covers the absent."""
 from __future__ import annotations
 
+import orjson
 import pytest
 import trio
 
 from actors import Forbidden, Rejected
+from actors.strategy import fog
 from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
 
 GM = {"token_id": "gm1", "role": "gm", "campaign": "g1"}
@@ -97,3 +99,81 @@ async def test_a_played_game_replays_to_the_same_board(game, autojump_clock):
     assert before.turn == 6
     await rt.restart("strategy/g1")
     assert board(rt) == before
+
+
+def fold_journal(rt, viewer) -> None:
+    """Folding each projected event into the projected snapshot gives the projection of the state after it."""
+    kind = rt.behavior_of("strategy/g1")
+    state = kind.initial("strategy/g1")
+    seen = wire(fog.project_state(state, viewer))
+    for _, stored in rt.store.read_journal("strategy/g1"):
+        event = kind.load_event(stored)
+        state = kind.evolve(state, event)
+        seen = fog.fold(seen, type(event).__name__, wire(fog.project_event(state, event, viewer)))
+        assert seen == wire(fog.project_state(state, viewer)), type(event).__name__
+
+
+def wire(body):
+    return orjson.loads(orjson.dumps(body))
+
+
+async def test_a_player_sees_the_game_through_its_house_fog_of_war(game, autojump_clock):
+    rt = game
+    await seated(rt)
+    kind = rt.behavior_of("strategy/g1")
+    await rt.ask("strategy/g1", SubmitOrders(turn=1, orders=tax(30)), by=player("bob"))
+    state = board(rt)
+    assert not kind.projects(GM) and not kind.projects({"token_id": "op", "role": "operator"})
+    assert kind.projects(player("ann")) and kind.projects(player("cat"))
+    ann = kind.project_state(state, player("ann"))
+    assert "board" not in ann and "seed" not in ann and ann["house"] == 0
+    assert ann["ordered"] == [1] and ann["submitted"] == {}                 # bob has ordered; what, ann can't see
+    bob_fleets = [f for f in state.board["fleets"].values() if f["owner"] == 1]
+    assert bob_fleets and not any(f["owner"] == 1 for f in ann["view"]["fleets"])   # far from ann's sight
+    assert {f["system"] for f in bob_fleets}.isdisjoint(ann["view"]["visible"])
+    assert "treasury" in ann["view"]["houses"][0] and "treasury" not in ann["view"]["houses"][1]
+    assert ann["view"]["houses"][1] == {"hid": 1, "prestige": 100, "alive": True}
+    assert kind.project_state(state, player("bob"))["submitted"] == {"1": tax(30)}
+    cat = kind.project_state(state, player("cat"))                         # reaches the game, holds no house
+    assert cat["house"] is None and cat["view"]["fleets"] == [] and cat["view"]["colonies"] == []
+    assert all(set(h) == {"hid", "prestige", "alive"} for h in cat["view"]["houses"])
+
+    await rt.ask("strategy/g1", SubmitOrders(turn=1, orders=tax(40)), by=player("ann"))
+    journal = [kind.load_event(stored) for _, stored in rt.store.read_journal("strategy/g1")]
+    bob_ordered, resolved = journal[-3], journal[-1]
+    assert kind.project_event(board(rt), bob_ordered, player("ann")) == {"house": 1, "turn": 1}
+    seen = kind.project_event(board(rt), resolved, player("ann"))
+    assert set(resolved.orders) == {0, 1, 2} and seen["orders"] == {"0": tax(40)}   # not bob's, nor the AI's
+    assert seen["view"]["turn"] == 2 and seen["autopilot"] == [2]
+    assert kind.project_event(board(rt), resolved, GM)["orders"].keys() == {"0", "1", "2"}
+
+
+async def test_each_reader_follows_the_game_from_projected_events_alone(game, autojump_clock):
+    rt = game
+    await seated(rt)
+    for turn in (1, 2, 3):
+        await rt.ask("strategy/g1", SubmitOrders(turn=turn, orders=tax(45)), by=player("ann"))
+        await trio.sleep(DAY + 1)                                          # bob never orders: the deadline resolves
+    for turn in range(4, 10):
+        await rt.ask("strategy/g1", SubmitOrders(turn=turn, orders=tax(20)), by=player("bob"))
+        await rt.ask("strategy/g1", SubmitOrders(turn=turn, orders=tax(45)), by=player("ann"))
+    await rt.ask("strategy/g1", SubmitOrders(turn=10, orders=tax(20)), by=player("bob"))
+    for viewer in (player("ann"), player("bob"), player("cat"), GM):
+        fold_journal(rt, viewer)
+
+
+async def test_the_state_after_any_event_is_rebuilt_from_storage(game, autojump_clock):
+    rt = game
+    await seated(rt)
+    for turn in range(1, 9):                                               # past the kind's snapshot (20 events)
+        await rt.ask("strategy/g1", SubmitOrders(turn=turn, orders=tax(20)), by=player("bob"))
+        await rt.ask("strategy/g1", SubmitOrders(turn=turn, orders=tax(45)), by=player("ann"))
+    kind, head = rt.behavior_of("strategy/g1"), board(rt)
+    snapshots = [seq for seq, _ in rt.store.snapshots_raw("strategy/g1")]
+    assert len(snapshots) == 1 and 20 <= snapshots[0] < 27                  # events before it replay from the start
+    state = kind.initial("strategy/g1")
+    assert rt.state_at("strategy/g1", 0) == (state, 0)
+    for seq, stored in rt.store.read_journal("strategy/g1"):
+        state = kind.evolve(state, kind.load_event(stored))
+        assert rt.state_at("strategy/g1", seq) == (state, seq)
+    assert state == head and rt.state_at("strategy/g1", seq + 5) == (head, seq)   # past the head: the head
