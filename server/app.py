@@ -32,7 +32,7 @@ from snapshots import StoreError, backup
 
 from .auth import Principal, TokenError, Tokens
 from .errors import ApiError, from_actor_error, not_found
-from .frames import EventFrames, event_body
+from .frames import EventFrames, StatesAfter, event_body
 from .limits import RateLimiter
 from .metrics import ServerMetrics
 from .openapi import ActorStop, ClockAdvance, EstimateRequest, TokenRequest, build_spec, render_page
@@ -75,6 +75,7 @@ class Everturn:
     limiter: RateLimiter
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     event_frames: EventFrames = field(default_factory=EventFrames)
+    states_after: StatesAfter = field(default_factory=StatesAfter)
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_SAMPLES))
 
     def figures(self) -> dict[str, Any]:
@@ -209,16 +210,20 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         state, seq = runtime.state_of(address)
         if seq == 0 and address not in runtime.cells:
             raise not_found(address)
-        return json_response({"address": address, "seq": seq, "state": state.model_dump(mode="json")})
+        return json_response({"address": address, "seq": seq,
+                              "state": state_json(runtime.behavior_of(address), state, principal.as_dict())})
 
     @app.get("/api/v1/actors/<kind>/<actor_id>/events")
     async def get_events(kind: str, actor_id: str) -> Response:
         principal = authenticate(ctx)
         address = reachable(ctx, principal, f"{kind}/{actor_id}")
         after, limit = page_args()
-        behavior = runtime.behavior_of(address)
-        items = [{"seq": seq, **event_json(behavior, stored)}
-                 for seq, stored in runtime.store.read_journal(address, after=after, limit=limit + 1)]
+        behavior, viewer = runtime.behavior_of(address), principal.as_dict()
+        if behavior.projects(viewer):
+            items = await runtime.workers.in_thread(projected_events, runtime, address, after, limit + 1, viewer)
+        else:
+            items = [{"seq": seq, **event_json(behavior, stored)}
+                     for seq, stored in runtime.store.read_journal(address, after=after, limit=limit + 1)]
         return json_response(page_json(items, limit, "seq"))
 
     # -- campaigns ---------------------------------------------------------------------
@@ -531,6 +536,29 @@ async def ask(runtime: Runtime, address: str, command: Command, principal: Princ
 def event_json(behavior: Any, stored: dict[str, Any]) -> dict[str, Any]:
     """A journal record as clients see it (upcast to the current version)."""
     return event_body(behavior.load_event(stored))
+
+
+def state_json(behavior: Any, state: Any, viewer: dict[str, Any]) -> dict[str, Any]:
+    """An actor's state as ``viewer`` may see it (``Behavior.projects``)."""
+    return behavior.project_state(state, viewer) if behavior.projects(viewer) else state.model_dump(mode="json")
+
+
+def projected_events(runtime: Runtime, address: str, after: int, limit: int, viewer: dict[str, Any]) -> list[Any]:
+    """Up to ``limit`` journal records after ``after`` as ``viewer`` may see them (blocking: run it in a thread).
+
+    Each event is projected from the state right after it: the state after ``after`` is
+    rebuilt from storage, then each event of the page is folded in.
+    """
+    behavior = runtime.behavior_of(address)
+    state, at = runtime.state_at(address, after)
+    if at != after:
+        return []  # nothing after the cursor (yet)
+    items = []
+    for seq, stored in runtime.store.read_journal(address, after=after, limit=limit):
+        event = behavior.load_event(stored)
+        state = behavior.evolve(state, event)
+        items.append({"seq": seq, **event_body(event, behavior.project_event(state, event, viewer))})
+    return items
 
 
 def page_json(items: list[dict[str, Any]], limit: int, position: str) -> dict[str, Any]:

@@ -33,17 +33,22 @@ class CommandAck(BaseModel):
     events: int = Field(description="events the command produced")
 
 
+PROJECTION = ("as this token may see it: a kind that hides part of itself from some readers sends them a "
+              "projection (a strategy game's players get their house's fog of war, see docs/strategy.md); "
+              "operators and the game's GM see everything")
+
+
 class ActorState(BaseModel):
     address: str
     seq: int
-    state: dict[str, Any]
+    state: dict[str, Any] = Field(description=f"the state {PROJECTION}")
 
 
 class JournalEvent(BaseModel):
     seq: int
     type: str
     version: int
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description=f"the event's data {PROJECTION}")
 
 
 class EventPage(BaseModel):
@@ -311,10 +316,14 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             "send a command; durable once acknowledged", _json(_ref("CommandAck")), body=command_body,
             params=actor + [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128},
                              "description": "a retry with the same key returns the same ack, applied once"}])},
-        "/api/v1/actors/{kind}/{actor_id}": {"get": op("an actor's current state", _json(_ref("ActorState")),
-                                                       params=actor)},
-        "/api/v1/actors/{kind}/{actor_id}/events": {"get": op("an actor's journal, page by page",
-                                                              _json(_ref("EventPage")), params=actor + page)},
+        "/api/v1/actors/{kind}/{actor_id}": {"get": op(
+            "an actor's current state, as this token may see it (a strategy game's player: its house's fog of "
+            "war, never the board; the full state is GET /api/v1/admin/actors/{kind}/{actor_id})",
+            _json(_ref("ActorState")), params=actor)},
+        "/api/v1/actors/{kind}/{actor_id}/events": {"get": op(
+            "an actor's journal, page by page, each event as this token may see it (a strategy game's player: "
+            "its own orders only, and its house's view after each turn)", _json(_ref("EventPage")),
+            params=actor + page)},
         "/api/v1/campaigns": {"get": op(
             "the campaigns this token reaches (an operator: all of them), in id order, page by page",
             _json(_ref("CampaignPage")), tag="campaigns", params=page)},
@@ -329,8 +338,9 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/api/v1/admin/actors": {"get": op("the supervision tree with per-actor figures", _json({"type": "object"}),
                                            tag="operators")},
-        "/api/v1/admin/actors/{kind}/{actor_id}": {"get": op("inspect one actor", _json({"type": "object"}),
-                                                             params=actor, tag="operators")},
+        "/api/v1/admin/actors/{kind}/{actor_id}": {"get": op(
+            "inspect one actor (its full state, never a projection)", _json({"type": "object"}), params=actor,
+            tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}/passivate": {"post": op(
             "snapshot an actor and unload it; answers once it has left memory", _json({"type": "object"}), params=actor, tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}/stop": {"post": op(

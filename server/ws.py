@@ -15,11 +15,12 @@ from typing import Any
 import orjson
 import trio
 
-from actors import ActorError, Published, Resync, Snapshot, VirtualClock
+from actors import ActorError, BadSince, Published, Resync, Snapshot, VirtualClock
 
-from .app import Everturn, parse_command, reachable
+from .app import Everturn, parse_command, reachable, state_json
 from .auth import Principal
 from .errors import ApiError, from_actor_error
+from .frames import event_body
 
 log = logging.getLogger("everturn.ws")
 PROTOCOL = 1
@@ -131,16 +132,36 @@ class Session:
         await self.send({"type": "unsubscribed", "topic": topic})
 
     async def forward(self, topic: str, since: int | None, scope: trio.CancelScope) -> None:
+        """Send ``topic``'s stream: shared frames, or for a reader who sees less, frames projected for it alone.
+
+        A projected event is projected from the state right after it: the forwarder keeps the
+        state it last sent (from the snapshot, or rebuilt at ``since``) and folds each event in.
+        """
         runtime, frames = self.ctx.runtime, self.ctx.event_frames
+        behavior = runtime.behavior_of(topic)
+        projected = behavior.projects(self.by)
+        state, at = None, since  # projected streams: the state after event ``at``
         with scope:
             try:
+                if projected and since is not None:
+                    state, at = await runtime.workers.in_thread(runtime.state_at, topic, since)
+                    if at != since:
+                        raise BadSince(f"{topic} has {at} events; cannot resume after {since}")
                 async with runtime.subscribe(topic, since, capacity=self.ctx.settings.ws_queue) as items:
                     async for item in items:
-                        if isinstance(item, Published):
+                        if isinstance(item, Published) and not projected:
                             await self.send(frames.get(topic, item.seq, item.event))
+                        elif isinstance(item, Published):
+                            if at is None or item.seq != at + 1:
+                                raise AssertionError(f"{topic}: event {item.seq} does not follow {at}")
+                            state = self.ctx.states_after.after(behavior, topic, item.seq, state, item.event)
+                            at = item.seq
+                            body = event_body(item.event, behavior.project_event(state, item.event, self.by))
+                            await self.send({"type": "event", "topic": topic, "seq": item.seq, "event": body})
                         elif isinstance(item, Snapshot):
+                            state, at = item.state, item.seq
                             await self.send({"type": "snapshot", "topic": topic, "seq": item.seq,
-                                             "state": item.state.model_dump(mode="json")})
+                                             "state": state_json(behavior, item.state, self.by)})
                         elif isinstance(item, Resync):
                             self.ctx.metrics.ws_resyncs += 1
                             await self.send({"type": "resync", "topic": topic, "reason": item.reason})
