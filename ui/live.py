@@ -7,9 +7,17 @@ server holds, with no reload and no second request per event.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from actors.behavior import Behavior
+
+
+class Live(Protocol):
+    """What a page keeps of a stream (``LiveActor``, or a kind's own, as the strategy page's projected game)."""
+
+    def apply(self, message: dict[str, Any]) -> bool: ...
+
+    def take_events(self) -> list[Any]: ...
 
 
 @dataclass

@@ -1,21 +1,25 @@
 """A hosted strategy game: the star map as the house's fog of war allows, the order form,
-the turn countdown.  Operators see the whole board."""
+the turn countdown.
+
+The page shows what the server sends: a player's token gets its house's view of the game
+(``actors.strategy.fog``), never the board, and the page follows it by folding each
+projected event into the projected snapshot (``fog.fold``).  Operators and the game's GM
+get the whole state, kept with the kind's own ``evolve`` and shown whole."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui import background_tasks, ui
 
-from actors.strategy import StrategyKind
-from actors.strategy.state import from_board
+from actors.strategy import StrategyKind, fog
+from actors.strategy.state import MISSES_TO_AUTOPILOT, Strategy
 from engine_ext.galaxy import LANE_NAMES
 from engine_ext.strategy_orders import KINDS
-from engine_ext.strategy_view import view
 
 from .format import countdown
 from .link import Link, LinkError, error_text
-from .live import LiveActor
 from .stream import Follower
 
 OWNER_COLORS = ("#e15759", "#4e79a7", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7",
@@ -23,15 +27,17 @@ OWNER_COLORS = ("#e15759", "#4e79a7", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2"
 LANE_STYLES = {"major": (2.5, "solid"), "minor": (1.5, "dashed"), "restricted": (1.0, "dotted")}
 
 
-def star_map(game: Any, seen: dict[str, Any]) -> dict[str, Any]:
-    """An ECharts graph: systems at their hex positions, coloured by owner where visible, lanes by class."""
+def star_map(public: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
+    """An ECharts graph: systems at their hex positions, coloured by owner where visible, lanes by class.
+
+    ``public`` is the game's public map (``strategy_view.public_map``), ``seen`` the reader's view."""
     visible = set(seen["visible"])
     owners = {c["system"]: c["owner"] for c in seen["colonies"]}
     fleets: dict[int, int] = {}
     for fleet in seen["fleets"]:
         fleets[fleet["system"]] = fleets.get(fleet["system"], 0) + fleet["ships"]
     nodes = []
-    for system, (q, r) in enumerate(game.galaxy.coords):
+    for system, (q, r) in enumerate(public["coords"]):
         x, y = q + r / 2, r * 0.866
         known = system in visible
         color = OWNER_COLORS[owners[system] % len(OWNER_COLORS)] if system in owners else (
@@ -43,25 +49,54 @@ def star_map(game: Any, seen: dict[str, Any]) -> dict[str, Any]:
     links = [{"source": str(a), "target": str(b),
               "lineStyle": {"width": LANE_STYLES[LANE_NAMES[kind]][0], "type": LANE_STYLES[LANE_NAMES[kind]][1],
                             "opacity": 0.8 if a in visible or b in visible else 0.2}}
-             for a, b, kind in game.galaxy.lanes]
+             for a, b, kind in public["lanes"]]
     return {"animation": False, "tooltip": {}, "series": [{
         "type": "graph", "layout": "none", "roam": True, "data": nodes, "links": links,
         "lineStyle": {"color": "#888"}, "emphasis": {"focus": "adjacency"}}]}
 
 
+@dataclass
+class SeenGame:
+    """The game as this page's token sees it, kept from the stream (a ``Follower``'s live state).
+
+    ``seen`` has the shape of ``fog.project_state``: from a player's projected frames as
+    they come, or from the whole state an operator or GM receives (shown whole)."""
+
+    kind: StrategyKind
+    seen: dict[str, Any] | None = None
+    whole: Strategy | None = None  # the full state, when the server sends it
+    seq: int = 0
+
+    def apply(self, message: dict[str, Any]) -> bool:
+        """Take one stream message; True when the game changed (a snapshot or an event)."""
+        if message.get("type") == "snapshot":
+            state = message["state"]
+            self.whole = Strategy.model_validate(state) if "board" in state else None
+            self.seen = fog.project_state(self.whole, None) if self.whole is not None else state
+            self.seq = message["seq"]
+            return True
+        if message.get("type") != "event" or self.seen is None or message["seq"] <= self.seq:
+            return False
+        body = message["event"]
+        if self.whole is not None:
+            event = self.kind.load_event({"t": body["type"], "v": body["version"], "d": body["data"]})
+            self.whole = self.kind.evolve(self.whole, event)
+            self.seen = fog.project_state(self.whole, None)
+        else:
+            self.seen = fog.fold(self.seen, body["type"], body["data"])
+        self.seq = message["seq"]
+        return True
+
+    def take_events(self) -> list[Any]:
+        return []  # the page redraws from ``seen`` alone
+
 class StrategyView:
     def __init__(self, link: Link, game_id: str) -> None:
         self.link, self.game_id = link, game_id
         self.address = f"strategy/{game_id}"
-        self.live = LiveActor(StrategyKind())
+        self.live = SeenGame(StrategyKind())
         self.staged: list[dict[str, Any]] = []
         self.fetched_at = time.time()
-
-    def house(self) -> int | None:
-        """My house (None: an operator's whole view, or not seated)."""
-        state = self.live.state
-        me = self.link.who.character
-        return next((s.house for s in state.seats if me is not None and s.player == me), None)
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center gap-3"):
@@ -116,9 +151,10 @@ class StrategyView:
 
     async def submit(self) -> None:
         self.errors.clear()
-        state = self.live.state
+        seen = self.live.seen
         try:
-            await self.link.command(self.address, "SubmitOrders", {"turn": state.turn, "orders": self.staged})
+            await self.link.command(self.address, "SubmitOrders", {"turn": seen["turn"] if seen else 0,
+                                                                   "orders": self.staged})
         except LinkError as exc:
             with self.errors:
                 ui.label(error_text(exc))
@@ -135,38 +171,39 @@ class StrategyView:
             self.problem.set_text(error_text(exc))
 
     def render(self, events: list[Any] | None = None) -> None:
-        state = self.live.state
-        if not state.created:
+        seen = self.live.seen
+        if seen is None or not seen["created"]:
             self.problem.set_text("This game has not been created yet.")
             return
         self.fetched_at = time.time()
-        game = from_board(state)
-        mine = self.house()
-        seen = view(game, None if self.link.who.operator or mine is None else mine)
-        status = f"Turn {state.turn}" + (f" · you are house {mine}" if mine is not None else "")
-        if state.ended:
-            status += f" · over: house {state.winner} won"
+        mine, board = seen["house"], seen["view"]
+        status = f"Turn {seen['turn']}" + (f" · you are house {mine}" if mine is not None else "")
+        if seen["ended"]:
+            status += f" · over: house {seen['winner']} won"
         self.title.set_text(status)
         self.chart.options.clear()
-        self.chart.options.update(star_map(game, seen))
+        self.chart.options.update(star_map(seen["map"], board))
         self.chart.update()
         self.houses.clear()
         with self.houses:
-            for house in seen["houses"]:
-                seat = state.seats[house["hid"]]
-                who = seat.player or f"AI ({seat.personality})"
+            for house in board["houses"]:
+                seat = seen["seats"][house["hid"]]
+                who = seat["player"] or f"AI ({seat['personality']})"
                 line = f"House {house['hid']} · {who} · prestige {house['prestige']}"
                 if "treasury" in house:
                     line += f" · {house['treasury']} PP · tax {house['tax']}%"
-                if seat.autopilot and seat.player:
+                if seat["player"] and seat["missed"] >= MISSES_TO_AUTOPILOT:
                     line += " · autopilot"
+                if house["hid"] in seen["ordered"]:
+                    line += " · orders in"
                 ui.label(line).classes("text-sm" + ("" if house["alive"] else " line-through"))
 
     def tick(self) -> None:
-        state = self.live.state
-        due = state.turn_due() if state is not None and state.created else None
+        seen = self.live.seen
+        due = None if seen is None or not seen["created"] or seen["ended"] else (
+            seen["turn_started_at"] + seen["turn_deadline_s"])
         # on a virtual clock time stands still between advances: show the whole turn's time
-        now = time.time() if self.link.who.clock != "virtual" else state.turn_started_at
+        now = time.time() if self.link.who.clock != "virtual" or seen is None else seen["turn_started_at"]
         self.clock.set_text("" if due is None else f"turn resolves {countdown(due, now)}")
 
 

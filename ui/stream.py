@@ -1,5 +1,5 @@
 """Following one actor's stream on a page: connect, subscribe, fold every message into a
-:class:`~ui.live.LiveActor`, show the connection's health, stop when the page goes away."""
+:class:`~ui.live.Live` (a ``LiveActor``), show the connection's health, stop when the page goes away."""
 from __future__ import annotations
 
 import threading
@@ -8,13 +8,13 @@ from typing import Any, Callable
 from nicegui import app, run, ui
 
 from .link import Link, error_text
-from .live import LiveActor
+from .live import Live
 
 
 class Follower:
     """``on_snapshot()`` after a (re)loaded state, ``on_events(events)`` after new events."""
 
-    def __init__(self, link: Link, address: str, live: LiveActor, connection: ui.badge, problem: ui.label,
+    def __init__(self, link: Link, address: str, live: Live, connection: ui.badge, problem: ui.label,
                  on_snapshot: Callable[[], None], on_events: Callable[[list[Any]], None]) -> None:
         self.link, self.address, self.live = link, address, live
         self.connection, self.problem = connection, problem

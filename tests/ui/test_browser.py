@@ -235,4 +235,6 @@ def test_a_player_sees_the_star_map_and_submits_orders_with_errors_inline(served
     page.click("[data-test=submit-orders]")                            # the only player: the turn resolves
     page.wait_for_selector("[data-test=game-title]:has-text('Turn 2')")
     page.wait_for_selector("[data-test=houses]:has-text('tax 35%')")
+    houses = page.inner_text("[data-test=houses]").splitlines()           # the fog of war: others' treasuries hidden
+    assert [("PP" in line) for line in houses if line.startswith("House")] == [True, False, False]
     screenshot(page, "strategy")

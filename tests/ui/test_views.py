@@ -1,14 +1,19 @@
 """The UI's pure parts: the live state a page keeps, countdowns, gauges, the console's rows."""
 from __future__ import annotations
 
+import orjson
+
 from actors import RuntimeConfig, TrioClock, open_runtime
 from actors.campaign.behavior import CampaignKind
 from actors.campaign.messages import PostAction, RollDice
+from actors.strategy import StrategyKind
+from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
 from server.frames import event_body
 from ui.console import flatten
 from ui.format import countdown, matches, span
 from ui.gauges import Gauges
 from ui.live import LiveActor
+from ui.strategy import SeenGame, star_map
 
 from ..campaigns import GM, KINDS, player, started
 
@@ -88,3 +93,31 @@ def test_the_tracker_shows_the_order_the_turn_and_each_fighters_state():
     assert (ayla["current"], ayla["hp"], ayla["actions"], ayla["next_map"]) == (True, "12/20", 2, -4)  # agile
     assert ayla["conditions"] == "frightened 2, off_guard" and rows[1]["hp"] is None
     assert zones(state) == {"melee": ["Ayla"]}
+
+
+async def test_the_strategy_page_keeps_a_players_game_from_projected_frames_alone(game, autojump_clock):
+    rt, address = game, "strategy/s1"
+    gm, ann = {"token_id": "gm", "role": "gm", "campaign": "s1"}, {"token_id": "t-ann", "role": "player",
+                                                                    "campaign": "s1", "character": "ann"}
+    await rt.ask(address, CreateGame(rings=3, houses=3, seed=5), by=gm)
+    kind, (state, seq) = rt.behavior_of(address), rt.state_of(address)
+    mine, whole = SeenGame(StrategyKind()), SeenGame(StrategyKind())
+    assert mine.apply({"type": "snapshot", "topic": address, "seq": seq, "state": kind.project_state(state, ann)})
+    assert whole.apply({"type": "snapshot", "topic": address, "seq": seq, "state": state.model_dump(mode="json")})
+    assert mine.seen["house"] is None and mine.seen["view"]["visible"] == []   # not seated: the public view
+    await rt.ask(address, JoinHouse(), by=ann)
+    await rt.ask(address, SubmitOrders(turn=1, orders=[{"kind": "set_tax", "amount": 35}]), by=ann)
+    for number, stored in rt.store.read_journal(address, after=seq):
+        event = kind.load_event(stored)
+        state = kind.evolve(state, event)
+        frame = {"type": "event", "topic": address, "seq": number,
+                 "event": event_body(event, kind.project_event(state, event, ann))}
+        assert mine.apply(frame) and not mine.apply(frame)                    # a repeat is ignored
+        assert whole.apply({**frame, "event": event_body(event)})
+    assert mine.seen == orjson.loads(orjson.dumps(kind.project_state(rt.state_of(address)[0], ann)))
+    assert mine.seen["house"] == 0 and mine.seen["turn"] == 2 and mine.whole is None
+    assert all("treasury" not in h for h in mine.seen["view"]["houses"][1:])
+    assert all("treasury" in h for h in whole.seen["view"]["houses"]) and whole.whole == rt.state_of(address)[0]
+    chart = star_map(mine.seen["map"], mine.seen["view"])["series"][0]
+    hidden = [n for n in chart["data"] if int(n["name"]) not in mine.seen["view"]["visible"]]
+    assert len(chart["data"]) == 37 and hidden and all(not n["label"]["show"] for n in hidden)
