@@ -1,15 +1,19 @@
 """A hosted strategy game's fog of war, enforced by the server on every read path: a player's
 token gets its house's view over REST state, REST events and the websocket (live, and resumed
-with ``since``); the operator and the game's GM get everything."""
+with ``since``, or after a resync); the operator and the game's GM get everything."""
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 
+from actors import VirtualClock
+from actors.kinds import game_kinds
 from actors.strategy import fog
+from actors.strategy.state import Strategy
+from server.app import ServerSettings
 
-from .conftest import bearer, command, http_client, operator_token
+from .conftest import bearer, command, http_client, operator_token, start_server
 
 GAME = "strategy/g1"
 
@@ -93,7 +97,7 @@ async def test_a_player_sees_its_house_over_rest_and_an_operator_sees_everything
         resolved = events[5]["data"]
         assert resolved["orders"] == {"0": [{"kind": "set_tax", "amount": 40}]} and resolved["view"]["turn"] == 2
         assert not any(f["owner"] == 1 for f in resolved["view"]["fleets"])
-        seen = fog.fold(fog.project_state(_initial(), None), "GameCreated", events[0]["data"])
+        seen = fog.fold(fog.project_state(Strategy(), None), "GameCreated", events[0]["data"])
         for event in events[1:]:
             seen = fog.fold(seen, event["type"], event["data"])
         assert seen == (await game.get("ann"))["state"]                       # the events say all ann may know
@@ -152,7 +156,24 @@ async def test_a_player_follows_its_house_over_the_websocket_beside_an_operator(
         assert (error["type"], error["code"]) == ("error", "stream/bad_since")
 
 
-def _initial() -> Any:
-    from actors.strategy.state import Strategy
-
-    return Strategy()
+async def test_a_player_cut_loose_for_lagging_gets_its_house_view_again(nursery, tmp_path, open_ws):
+    tight = ServerSettings(rate=1e6, burst=1e6, ws_queue=1)                   # a turn's two events overflow it
+    running = await start_server(nursery, tmp_path / "tight", tight, VirtualClock(), game_kinds())
+    try:
+        async with http_client(running) as http:
+            game = Game(http, running)
+            await game.token("gm", role="gm", campaign="g1")
+            await game.token("ann", role="player", campaign="g1", character="ann")
+            await game.ok("gm", "CreateGame", rings=3, houses=3, seed=11, turn_deadline_s=3600)
+            await game.ok("ann", "JoinHouse")
+            ann = await open_ws(running, game.tokens["ann"])
+            await ann.send({"type": "subscribe", "topic": GAME})
+            assert (await ann.expect())["type"] == "snapshot"
+            await game.ok("ann", "SubmitOrders", turn=1, orders=[{"kind": "set_tax", "amount": 40}])
+            resync, snapshot = await ann.expect(), await ann.expect()
+            assert resync["type"] == "resync" and (snapshot["type"], snapshot["seq"]) == ("snapshot", 4)
+            hidden_from_ann(snapshot["state"])
+            assert snapshot["state"]["turn"] == 2 and snapshot["state"] == (await game.get("ann"))["state"]
+            await ann.close()
+    finally:
+        running.stop.set()
