@@ -26,10 +26,10 @@ import orjson
 from . import strategy_rules as rules
 from .strategy_ai import PERSONALITIES, orders
 from .strategy_orders import Order, compact, validate
-from .strategy_ref import resolve
 from .strategy_state import Game, new_game
+from .strategy_turn import resolve
 
-ENGINE_VERSION = "strategy-ref/1"
+ENGINE_VERSION = "strategy/2"  # the rules' version: the compiled and reference resolvers play the same games
 STATE_FIELDS = ("turn_share", "treasury", "prestige", "tax", "weapons", "construction", "detection", "colonies",
                 "population", "industry", "fleets", "warships", "enemies", "houses_alive", "free_systems",
                 "rank")
@@ -79,7 +79,8 @@ def category(order: Order) -> str:
 
 def action_mask(game: Game, hid: int) -> list[int]:
     """Which kinds of order this house could give now (one probe order each, validated)."""
-    home = next((c.system for c in game.colonies.values() if c.owner == hid), None)
+    docks = [(-c.docks, c.system) for c in game.colonies.values() if c.owner == hid]
+    home = min(docks)[1] if docks else None  # the colony with the most docks
     fleets = sorted(f.fid for f in game.fleets.values() if f.owner == hid)
     settler = next((f.fid for f in game.fleets.values() if f.owner == hid
                     and f.ships[rules.SHIP_INDEX["colony_ship"]]), None)

@@ -14,12 +14,15 @@ N is fought at the start of turn N + 1):
 2. **Income**: each colony's output (population x resource grade + industry x construction;
    40% while blockaded) taxed into the treasury; growth up to the planet's cap; upkeep;
    prestige for taxes.  Houses with nothing left are eliminated.
-3. **Command**: the orders (validated; a refused order is reported and skipped): tax,
-   diplomacy, research (levels bought with points), builds paid now.
+3. **Command**: the orders ``screen`` accepted (every house's judged on the turn's state:
+   orders are simultaneous; a refused order is reported and skipped): tax, diplomacy,
+   research (levels bought with points), builds paid now.
 4. **Production**: fleets move along their cheapest path (two movement points a turn; a
    lane costs its class's cost; the first jump of a turn is always allowed), and the
    builds of this turn come out of the docks.
 
+``settle`` is the resolution proper (movement, combat, economy) that the compiled
+``_strategy.settle`` computes on flat arrays; ``strategy_turn.resolve`` picks the one built.
 Every die comes from the game's SplitMix64 stream (``Game.dice_used``), read in a fixed
 order: the same seed and orders give the same game.
 """
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 
 from . import strategy_rules as rules
 from .dice_ref import Stream
-from .strategy_orders import Order, validate
+from .strategy_orders import FLEET_ORDERS, MAX_ORDERS, Order, validate
 from .strategy_state import Colony, Fleet, Game, add_fleet
 
 MOVEMENT_POINTS = 2
@@ -49,13 +52,40 @@ class Report:
 
 def resolve(game: Game, orders: dict[int, list[Order]], turn_limit: int | None = None) -> tuple[Game, Report]:
     """The next turn's state and what happened; ``game`` is not changed."""
+    accepted, refused = screen(game, orders)
+    after, report = settle(game, accepted, turn_limit)
+    report.refused = refused
+    return after, report
+
+
+def screen(game: Game, orders: dict[int, list[Order]]) -> tuple[dict[int, list[Order]], dict[int, list[tuple]]]:
+    """(each live house's accepted orders, each house's refusals), every house judged on the turn's
+    state: orders are simultaneous, so one house's orders never decide whether another's stand.
+    More than ``MAX_ORDERS`` orders are refused together."""
+    accepted: dict[int, list[Order]] = {}
+    refused: dict[int, list[tuple[int, str, str]]] = {}
+    for hid in sorted(orders):
+        if not game.houses[hid].alive:
+            continue
+        given = orders[hid]
+        refusals = validate(game, hid, given)
+        if refusals:
+            refused[hid] = [(r.index, r.code, r.message) for r in refusals]
+        skip = {r.index for r in refusals}
+        accepted[hid] = [] if len(given) > MAX_ORDERS else [o for i, o in enumerate(given) if i not in skip]
+    return accepted, refused
+
+
+def settle(game: Game, accepted: dict[int, list[Order]], turn_limit: int | None = None) -> tuple[Game, Report]:
+    """The turn's resolution proper (movement, combat, economy) on orders ``screen`` accepted:
+    what the compiled resolver computes too.  ``game`` is not changed."""
     game = game.copy()
     report = Report(game.turn)
     stream = Stream(game.seed, game.dice_used)
-    accepted = command(game, orders, report)
-    production(game, accepted)
+    fleet_orders = command(game, accepted, report)
+    production(game, fleet_orders)
     game.turn += 1  # the next turn begins: what the fleets ran into is fought out, then paid for
-    conflict(game, accepted, stream, report)
+    conflict(game, fleet_orders, stream, report)
     income(game, report)
     game.dice_used = stream.counter
     finish(game, report, turn_limit)
@@ -73,7 +103,9 @@ def conflict(game: Game, standing: dict[int, Order], stream: Stream, report: Rep
         houses = sorted({f.owner for f in game.fleets_at(system)})
         for a_index, a in enumerate(houses):
             for b in houses[a_index + 1:]:
-                if game.diplomacy[a][b] == rules.ENEMY or game.diplomacy[b][a] == rules.ENEMY:
+                at_war = game.diplomacy[a][b] == rules.ENEMY or game.diplomacy[b][a] == rules.ENEMY
+                here = {f.owner for f in game.fleets_at(system)}  # a house that retreated has left
+                if at_war and a in here and b in here:
                     battle(game, system, a, b, stream, report)
     for fid in sorted(standing):
         order, fleet = standing[fid], game.fleets.get(fid)
@@ -92,9 +124,7 @@ def conflict(game: Game, standing: dict[int, Order], stream: Stream, report: Rep
 
 
 def battle(game: Game, system: int, a: int, b: int, stream: Stream, report: Report) -> None:
-    """Houses ``a`` and ``b`` fight at ``system``: the rounds are ``fight``'s (compiled when built)."""
-    from .strategy_battle import fight
-
+    """Houses ``a`` and ``b`` fight at ``system`` (``fight`` runs the rounds)."""
     fleets = {h: [f for f in game.fleets_at(system) if f.owner == h] for h in (a, b)}
     sides = [[(f.fid, f.weapons, f.roe, list(f.ships), list(f.crippled)) for f in fleets[h]] for h in (a, b)]
     rounds, retreat_a, retreat_b, after_a, after_b, stream.counter = fight(sides[0], sides[1], stream.seed,
@@ -219,6 +249,8 @@ def colonize(game: Game, standing: dict[int, Order], stream: Stream, report: Rep
         report.colonized.append((fleet.owner, system))
         if fleet.size == 0:
             del game.fleets[fleet.fid]
+    if claims:
+        game.colonies = dict(sorted(game.colonies.items()))  # colonies stay in system order
 
 
 def mint(game: Game, report: Report, hid: int, points: int) -> None:
@@ -275,21 +307,13 @@ def income(game: Game, report: Report) -> None:
 
 # -- 3. command ------------------------------------------------------------------------------------
 
-def command(game: Game, orders: dict[int, list[Order]], report: Report) -> dict[int, Order]:
-    """Apply the houses' orders; the fleet orders accepted, by fleet id (movement happens next)."""
+def command(game: Game, accepted: dict[int, list[Order]], report: Report) -> dict[int, Order]:
+    """Apply the accepted orders, house by house; the fleet orders, by fleet id (movement happens next)."""
     fleets: dict[int, Order] = {}
-    for hid in sorted(orders):
+    for hid in sorted(accepted):
         house = game.houses[hid]
-        if not house.alive:
-            continue
-        given = orders[hid]
-        refused = {r.index: r for r in validate(game, hid, given)}
-        if refused:
-            report.refused[hid] = [(r.index, r.code, r.message) for r in refused.values()]
-        for index, order in enumerate(given):
-            if index in refused:
-                continue
-            if order.fleet is not None:
+        for order in accepted[hid]:
+            if order.kind in FLEET_ORDERS:
                 fleets[order.fleet] = order
             elif order.kind == "set_tax":
                 house.tax = order.amount
@@ -373,5 +397,5 @@ def finish(game: Game, report: Report, turn_limit: int | None) -> None:
     alive = [h.hid for h in game.houses if h.alive]
     if len(alive) == 1:
         report.winner = alive[0]
-    elif turn_limit is not None and game.turn > turn_limit:
+    elif alive and turn_limit is not None and game.turn > turn_limit:
         report.winner = max(alive, key=lambda hid: (game.houses[hid].prestige, -hid))

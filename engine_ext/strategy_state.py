@@ -57,7 +57,7 @@ class Game:
     seed: int
     turn: int = 1
     houses: list[House] = field(default_factory=list)
-    colonies: dict[int, Colony] = field(default_factory=dict)     # by system
+    colonies: dict[int, Colony] = field(default_factory=dict)     # by system, in system order
     fleets: dict[int, Fleet] = field(default_factory=dict)        # by fleet id
     diplomacy: list[list[int]] = field(default_factory=list)      # [a][b]: how a stands toward b
     next_fleet: int = 1
@@ -91,6 +91,7 @@ def new_game(rings: int, houses: int, seed: int) -> Game:
                                      docks=rules.STARTING["docks"], armies=rules.STARTING["armies"])
         for ships, system in starting_fleets(home):
             add_fleet(game, hid, system, ships)
+    game.colonies = dict(sorted(game.colonies.items()))
     return game
 
 

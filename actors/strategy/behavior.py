@@ -14,7 +14,7 @@ from typing import Any
 
 from engine_ext.strategy_ai import orders as ai_orders
 from engine_ext.strategy_orders import Order, compact, validate
-from engine_ext.strategy_ref import resolve
+from engine_ext.strategy_turn import resolve
 from engine_ext.strategy_state import new_game
 
 from ..behavior import Behavior, planned_timers

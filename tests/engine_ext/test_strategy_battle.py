@@ -1,12 +1,11 @@
 """Strategy battles: the compiled ``_strategy.fight`` fights exactly the battles the reference fights."""
 from __future__ import annotations
 
-import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_ext import strategy_battle, strategy_ref
+from engine_ext import strategy_ref
 from engine_ext import strategy_rules as rules
 
 from .test_dice import load_compiled
@@ -34,10 +33,6 @@ def compiled():
 @given(a=fleets(1), b=fleets(2), seed=st.integers(0, 2**64 - 1), counter=st.integers(0, 2**40))
 def test_compiled_and_reference_battles_are_identical(a, b, seed, counter):
     assert compiled().fight(a, b, seed, counter) == strategy_ref.fight(a, b, seed, counter)
-
-
-def test_the_facade_serves_the_compiled_battle_when_built():
-    assert strategy_battle.COMPILED == (not os.environ.get("EVERTURN_NO_EXTENSIONS"))
 
 
 def test_a_battle_reads_one_die_a_round_per_side_and_leaves_the_inputs_alone():
