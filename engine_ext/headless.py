@@ -154,14 +154,18 @@ def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[st
 
 
 def run(batch: list[Job], workers: int = 1, backend: str = "local") -> Iterator[dict[str, Any]]:
-    """Each game's result as it finishes, on local processes or Ray tasks."""
+    """Each game's result as it finishes, on local processes or Ray tasks (on the cluster that
+    ``RAY_ADDRESS`` names, else on a Ray started here); the same games either way."""
     if backend == "ray":
         try:
             import ray
         except ImportError as exc:
             raise RuntimeError("--backend ray needs Ray: pip install 'everturn[ray]' (or run with --backend local)") \
                 from exc
-        ray.init(ignore_reinit_error=True, num_cpus=workers or None)
+        if os.environ.get("RAY_ADDRESS"):  # a cluster's: it has its own CPUs
+            ray.init(ignore_reinit_error=True)
+        else:  # a Ray of our own on this machine, ``workers`` CPUs wide
+            ray.init(ignore_reinit_error=True, num_cpus=workers or None)
         remote = ray.remote(play)
         pending = [remote.remote(job) for job in batch]
         while pending:

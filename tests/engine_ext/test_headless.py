@@ -45,9 +45,24 @@ def test_the_command_writes_records_and_a_summary(tmp_path):
     assert len(lines) == 2 * 2 * 6 and {"state", "mask", "chosen", "orders", "outcome"} <= set(orjson.loads(lines[0]))
 
 
+def test_ray_tasks_play_exactly_the_games_local_processes_play(monkeypatch):
+    ray = pytest.importorskip("ray")  # the test extras install it; a bare install may not
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    batch = jobs(3, 10, 3, 2, 10, ["turtle", "expansionist"])
+    try:
+        on_ray = sorted((r["game"], orjson.dumps(r["records"])) for r in run(batch, workers=2, backend="ray"))
+    finally:
+        ray.shutdown()
+    assert on_ray == sorted((r["game"], orjson.dumps(r["records"])) for r in run(batch, workers=1))
+
+
+WITHOUT_RAY = "import sys; sys.modules['ray'] = None; from server.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
 @pytest.mark.parametrize("args, says", [(["--ai", "timid"], "no AI personality"), (["--rings", "1"], "2 to 12 rings"),
                                         (["--games", "0"], "--games is 1"), (["--backend", "ray"], "needs Ray")])
 def test_bad_arguments_are_refused_plainly(tmp_path, args, says):
-    done = subprocess.run([sys.executable, "-m", "server.cli", "sim", "--turns", "2", "--out",
+    # as on a machine without Ray (importing it fails)
+    done = subprocess.run([sys.executable, "-c", WITHOUT_RAY, "sim", "--turns", "2", "--out",
                            str(tmp_path / "r.jsonl"), *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and says in done.stderr
