@@ -9,12 +9,18 @@ die for die.  The state is the ``strategy_flat`` layout (typed memory views over
 Integer division: the rules only ever divide non-negative numbers, except ``tax_prestige``
 (written to floor like Python) -- C's truncation and Python's floor agree on them.
 """
+from cpython cimport array
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
+
+import array
 
 from . import strategy_flat as flat
 from . import strategy_orders as orders_
 from . import strategy_rules as rules
+from .strategy_state import Colony, Fleet, Game, House
+
+cdef array.array _LONGS = array.array("q")
 
 cdef enum:
     MAXC = 16
@@ -871,3 +877,89 @@ def settle(seed, long long[::1] meta, long long[::1] houses, long long[::1] colo
         _finish(&b)
     finally:
         free(b.order_of)
+
+
+# -- games to boards and back: ``strategy_flat.pack`` and ``unpack``, compiled ---------------------
+
+def pack(game, int spare=0):
+    """Same as ``strategy_flat.pack``."""
+    cdef int nh = len(game.houses), ns = game.galaxy.systems, nf = len(game.fleets), k, c, row
+    cdef array.array houses = array.clone(_LONGS, nh * HW, zero=True)
+    cdef array.array colonies = array.clone(_LONGS, ns * CW, zero=True)
+    cdef array.array fleets = array.clone(_LONGS, (nf + spare) * FW, zero=True)
+    cdef array.array diplomacy = array.clone(_LONGS, nh * nh, zero=False)
+    cdef long long* h = houses.data.as_longlongs
+    cdef long long* o = colonies.data.as_longlongs
+    cdef long long* f = fleets.data.as_longlongs
+    cdef long long* d = diplomacy.data.as_longlongs
+    cdef list values
+    for k, house in enumerate(game.houses):
+        row = k * HW
+        h[row + H_TREASURY], h[row + H_PRESTIGE], h[row + H_TAX] = house.treasury, house.prestige, house.tax
+        h[row + H_ALIVE], h[row + flat.H_MISSED] = house.alive, house.missed_turns
+        values = house.tech
+        for c in range(NFIELDS):
+            h[row + H_TECH + c] = values[c]
+        values = house.research
+        for c in range(NFIELDS):
+            h[row + H_RESEARCH + c] = values[c]
+    for k in range(ns):
+        o[k * CW + C_OWNER] = -1
+    for colony in game.colonies.values():
+        row = colony.system * CW
+        o[row + C_OWNER], o[row + C_POPULATION], o[row + C_INDUSTRY] = colony.owner, colony.population, colony.industry
+        o[row + C_DOCKS], o[row + C_STARBASES], o[row + C_ARMIES] = colony.docks, colony.starbases, colony.armies
+        o[row + C_BLOCKADED] = colony.blockaded
+    k = 0
+    for fleet in game.fleets.values():
+        row = k * FW
+        f[row + F_FID], f[row + F_OWNER], f[row + F_SYSTEM] = fleet.fid, fleet.owner, fleet.system
+        f[row + F_ROE], f[row + F_WEAPONS] = fleet.roe, fleet.weapons
+        values = fleet.ships
+        for c in range(NCLASS):
+            f[row + F_SHIPS + c] = values[c]
+        values = fleet.crippled
+        for c in range(NCLASS):
+            f[row + F_CRIPPLED + c] = values[c]
+        k += 1
+    k = 0
+    for line in game.diplomacy:
+        for stance in line:
+            d[k] = stance
+            k += 1
+    meta = array.array("q", [game.turn, game.next_fleet, game.dice_used, nf, 0, -1, 0, -1])
+    return flat.Flat(game.seed, meta, houses, colonies, fleets, diplomacy, array.array("q"))
+
+
+def unpack(board, galaxy):
+    """Same as ``strategy_flat.unpack``."""
+    cdef long long[::1] meta = board.meta, hv = board.houses, ov = board.colonies, fv = board.fleets
+    cdef long long[::1] dv = board.diplomacy
+    cdef int nh = hv.shape[0] // HW, ns = ov.shape[0] // CW, nf = <int>meta[M_FLEETS], k, row, c
+    cdef long long* h = &hv[0]
+    cdef long long* o = &ov[0]
+    cdef long long* f = &fv[0]
+    game = Game(galaxy=galaxy, seed=board.seed, turn=meta[M_TURN], next_fleet=meta[M_NEXT_FLEET],
+                dice_used=meta[M_DICE])
+    houses = game.houses
+    for k in range(nh):
+        row = k * HW
+        houses.append(House(k, h[row + H_TREASURY], h[row + H_PRESTIGE], h[row + H_TAX],
+                            [h[row + H_TECH + c] for c in range(NFIELDS)],
+                            [h[row + H_RESEARCH + c] for c in range(NFIELDS)], h[row + H_ALIVE] != 0,
+                            h[row + flat.H_MISSED]))
+    colonies = game.colonies
+    for k in range(ns):
+        row = k * CW
+        if o[row + C_OWNER] >= 0:
+            colonies[k] = Colony(k, o[row + C_OWNER], o[row + C_POPULATION], o[row + C_INDUSTRY], o[row + C_DOCKS],
+                                 o[row + C_STARBASES], o[row + C_ARMIES], o[row + C_BLOCKADED] != 0)
+    fleets = game.fleets
+    for k in range(nf):
+        row = k * FW
+        fleets[f[row + F_FID]] = Fleet(f[row + F_FID], f[row + F_OWNER], f[row + F_SYSTEM],
+                                       [f[row + F_SHIPS + c] for c in range(NCLASS)],
+                                       [f[row + F_CRIPPLED + c] for c in range(NCLASS)], f[row + F_ROE],
+                                       f[row + F_WEAPONS])
+    game.diplomacy = [[dv[k * nh + c] for c in range(nh)] for k in range(nh)]
+    return game

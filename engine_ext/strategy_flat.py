@@ -13,6 +13,7 @@ time with the same cheapest paths as ``Galaxy.routes_from`` (same tie-breaking).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import strategy_rules as rules
@@ -33,6 +34,7 @@ HOUSE_WIDTH = H_RESEARCH + NFIELDS
 # colonies, one row per system
 C_OWNER, C_POPULATION, C_INDUSTRY, C_DOCKS, C_STARBASES, C_ARMIES, C_BLOCKADED = range(7)
 COLONY_WIDTH = 7
+NO_COLONY = (-1, 0, 0, 0, 0, 0, 0)
 # fleets, in fleet-id order
 F_FID, F_OWNER, F_SYSTEM, F_ROE, F_WEAPONS, F_SHIPS = range(6)
 F_CRIPPLED = F_SHIPS + NCLASS
@@ -88,17 +90,14 @@ def routes(galaxy: Galaxy) -> Routes:
 
 
 def pack(game: Game, spare: int = 0) -> Flat:
-    houses = array("q")
-    for h in game.houses:
-        houses.extend((h.treasury, h.prestige, h.tax, int(h.alive), h.missed_turns, *h.tech, *h.research))
-    colonies = array("q", [-1, 0, 0, 0, 0, 0, 0]) * game.galaxy.systems
+    houses = array("q", [x for h in game.houses
+                         for x in (h.treasury, h.prestige, h.tax, int(h.alive), h.missed_turns, *h.tech, *h.research)])
+    rows = [NO_COLONY] * game.galaxy.systems
     for system, c in game.colonies.items():
-        at = system * COLONY_WIDTH
-        colonies[at:at + COLONY_WIDTH] = array("q", (c.owner, c.population, c.industry, c.docks, c.starbases,
-                                                     c.armies, int(c.blockaded)))
-    fleets = array("q")
-    for f in game.fleets.values():
-        fleets.extend((f.fid, f.owner, f.system, f.roe, f.weapons, *f.ships, *f.crippled))
+        rows[system] = (c.owner, c.population, c.industry, c.docks, c.starbases, c.armies, int(c.blockaded))
+    colonies = array("q", [x for row in rows for x in row])
+    fleets = array("q", [x for f in game.fleets.values()
+                         for x in (f.fid, f.owner, f.system, f.roe, f.weapons, *f.ships, *f.crippled)])
     fleets.extend(array("q", [0]) * (spare * FLEET_WIDTH))
     diplomacy = array("q", [stance for row in game.diplomacy for stance in row])
     meta = array("q", [game.turn, game.next_fleet, game.dice_used, len(game.fleets), 0, -1, 0, -1])
@@ -130,18 +129,23 @@ def unpack(flat: Flat, galaxy: Galaxy) -> Game:
     return game
 
 
+KIND_CODES = {kind: i for i, kind in enumerate(KINDS)}
+FIELD_CODES = {name: i for i, name in enumerate(rules.FIELDS)}
+STANCE_CODES = {name: i for i, name in enumerate(rules.DIPLOMACY)}
+SHIP_CODES = {**rules.SHIP_INDEX, **BUILD_CODES}
+
+
 def encode(accepted: dict[int, list[Order]]) -> tuple[array, int]:
     """(the accepted orders as rows, house by house in the order given; fleets their builds will add)."""
-    rows = array("q")
+    rows: list[int] = []
     built = 0
     for hid in sorted(accepted):
         for o in accepted[hid]:
-            ship = -1 if o.ship is None else BUILD_CODES.get(o.ship, rules.SHIP_INDEX.get(o.ship, -1))
-            rows.extend((hid, KINDS.index(o.kind), _or_none(o.fleet), _or_none(o.system), ship, o.count,
-                         -1 if o.field is None else rules.FIELDS.index(o.field), o.amount, _or_none(o.house),
-                         -1 if o.stance is None else rules.DIPLOMACY.index(o.stance)))
-            built += o.kind == "build" and 0 <= ship < NCLASS
-    return rows, built
+            ship = SHIP_CODES.get(o.ship, -1)
+            rows += (hid, KIND_CODES[o.kind], _or_none(o.fleet), _or_none(o.system), ship, o.count,
+                     FIELD_CODES.get(o.field, -1), o.amount, _or_none(o.house), STANCE_CODES.get(o.stance, -1))
+            built += 0 <= ship < NCLASS and o.kind == "build"
+    return array("q", rows), built
 
 
 def _or_none(value: int | None) -> int:
@@ -167,10 +171,12 @@ def report_of(flat: Flat, turn: int) -> Report:
     return report
 
 
-def board(game: Game, accepted: dict[int, list[Order]], turn_limit: int | None) -> tuple[Flat, array]:
-    """The game packed with room for this turn's builds and report, and the accepted orders' rows."""
+def board(game: Game, accepted: dict[int, list[Order]], turn_limit: int | None,
+          packer: Callable[[Game, int], Flat] | None = None) -> tuple[Flat, array]:
+    """The game packed (by ``packer``: ``pack`` or its compiled twin) with room for this turn's
+    builds and report, and the accepted orders' rows."""
     rows, built = encode(accepted)
-    flat = pack(game, spare=built + 1)  # never an empty buffer
+    flat = (packer or pack)(game, built + 1)  # never an empty buffer
     flat.meta[M_TURN_LIMIT] = -1 if turn_limit is None else turn_limit
     fleets, houses = len(game.fleets) + built, len(game.houses)
     # battles: at most one per pair of houses with fleets in a system; captures and colonies: one per fleet

@@ -38,10 +38,12 @@ def settle(game: Game, accepted: dict[int, list[Order]], turn_limit: int | None 
 
 def settle_compiled(game: Game, accepted: dict[int, list[Order]], turn_limit: int | None = None,
                     kernel: ModuleType | None = None) -> tuple[Game, Report]:
-    """The turn settled on the game's flat arrays by ``kernel`` (the built ``_strategy``)."""
-    board, rows = flat.board(game, accepted, turn_limit)
+    """The turn settled on the game's flat arrays by ``kernel`` (the built ``_strategy``: its
+    resolver, and its twins of ``strategy_flat.pack`` and ``unpack``)."""
+    kernel = kernel or _serving
+    board, rows = flat.board(game, accepted, turn_limit, kernel.pack)
     settle_flat(board, rows, flat.routes(game.galaxy), kernel)
-    return flat.unpack(board, game.galaxy), flat.report_of(board, game.turn)
+    return kernel.unpack(board, game.galaxy), flat.report_of(board, game.turn)
 
 
 def settle_flat(board: flat.Flat, rows: array, routes: flat.Routes, kernel: ModuleType | None = None) -> None:

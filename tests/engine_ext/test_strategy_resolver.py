@@ -140,11 +140,17 @@ def test_the_facade_serves_the_compiled_resolver_when_built():
     assert strategy_turn.COMPILED == (not os.environ.get("EVERTURN_NO_EXTENSIONS"))
 
 
-def test_a_game_survives_the_round_trip_through_flat_arrays():
+def test_a_game_survives_the_round_trip_through_flat_arrays_both_ways():
+    kernel = load_compiled("engine_ext._strategy")
     game = new_game(4, 4, 3)
     for _ in range(15):
         game, _ = strategy_turn.resolve(game, {h.hid: orders(game, h.hid, "aggressive") for h in game.houses})
-    again = flat.unpack(flat.pack(game, spare=3), game.galaxy)
-    assert again.houses == game.houses and again.colonies == game.colonies and again.diplomacy == game.diplomacy
-    assert list(again.fleets.items()) == list(game.fleets.items())
-    assert (again.turn, again.next_fleet, again.dice_used) == (game.turn, game.next_fleet, game.dice_used)
+    board = flat.pack(game, spare=3)
+    compiled = kernel.pack(game, 3)
+    for part in ("meta", "houses", "colonies", "fleets", "diplomacy"):
+        assert getattr(compiled, part) == getattr(board, part), part
+    for again in (flat.unpack(board, game.galaxy), kernel.unpack(board, game.galaxy)):
+        assert again.houses == game.houses and again.diplomacy == game.diplomacy
+        assert list(again.colonies.items()) == list(game.colonies.items())
+        assert list(again.fleets.items()) == list(game.fleets.items())
+        assert (again.turn, again.next_fleet, again.dice_used) == (game.turn, game.next_fleet, game.dice_used)
