@@ -18,7 +18,6 @@ from engine_ext.strategy_turn import resolve
 from engine_ext.strategy_state import new_game
 
 from ..behavior import Behavior, planned_timers
-from ..dice import seed_of
 from ..errors import Forbidden, Rejected
 from ..messages import Command, Context, Decision, Event, TimerFired
 from ..roles import is_gm
@@ -54,8 +53,7 @@ class StrategyKind(Behavior[Strategy]):
             if len(personalities) != command.houses:
                 raise Rejected("strategy/too_many_personalities", f"{command.houses} houses, "
                                f"{len(command.personalities)} personalities")
-            seed = command.seed if command.seed is not None else seed_of(ctx.address) >> 1
-            return [GameCreated(rings=command.rings, seed=seed, turn_limit=command.turn_limit,
+            return [GameCreated(rings=command.rings, seed=command.seed, turn_limit=command.turn_limit,
                                 turn_deadline_s=command.turn_deadline_s, personalities=personalities, at=now)]
         if not state.created:
             if isinstance(command, TimerFired):

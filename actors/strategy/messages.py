@@ -1,6 +1,7 @@
 """Strategy game commands and events."""
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal
 
 from pydantic import Field
@@ -32,7 +33,9 @@ class CreateGame(Command):
 
     rings: int = Field(4, ge=2, le=12)
     houses: int = Field(4, ge=2, le=12)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: from the game's address")
+    seed: int = Field(default_factory=lambda: secrets.randbits(62), ge=0, le=2**63 - 1,
+                      description="the map's and the dice's; default: a random one drawn as the command arrives "
+                      "(journaled with the game, hidden from players)")
     turn_limit: int = Field(100, ge=1, le=1000)
     turn_deadline_s: float = Field(24 * 3600.0, ge=1, le=30 * 24 * 3600.0, description="a turn resolves by then")
     personalities: tuple[Personality, ...] = Field((), max_length=12, description="how the AI plays each house "

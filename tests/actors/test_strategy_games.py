@@ -177,3 +177,15 @@ async def test_the_state_after_any_event_is_rebuilt_from_storage(game, autojump_
         state = kind.evolve(state, kind.load_event(stored))
         assert rt.state_at("strategy/g1", seq) == (state, seq)
     assert state == head and rt.state_at("strategy/g1", seq + 5) == (head, seq)   # past the head: the head
+
+
+async def test_a_game_without_a_seed_gets_a_random_one_no_player_sees(game, autojump_clock):
+    rt = game
+    gm2 = {**GM, "campaign": "g2"}
+    await rt.ask("strategy/g1", CreateGame(rings=2, houses=2), by=GM)
+    await rt.ask("strategy/g2", CreateGame(rings=2, houses=2), by=gm2)
+    first, second = rt.state_of("strategy/g1")[0].seed, rt.state_of("strategy/g2")[0].seed
+    assert first != second  # drawn as each command arrived, not derived from anything a player knows
+    await rt.ask("strategy/g1", JoinHouse(), by=player("ann"))
+    seen = fog.project_state(rt.state_of("strategy/g1")[0], player("ann"))
+    assert str(first) not in orjson.dumps(seen).decode()
