@@ -1,0 +1,134 @@
+"""Versioned models and the gate that deploys them.
+
+``models/NAME/vN/`` holds ``model.pt`` and ``meta.json`` (the data it learned from, its
+training figures, its evaluation report, the gate's verdict); ``models/NAME/deployed``
+names the version that plays.  ``deploy`` is a gate, not a hope: the candidate plays the
+deployed version head to head on fixed seeded duels (both seats) and must win more than
+it loses; the first version of a name must beat the balanced personality the same way.
+Only versions that passed are playable: ``policy:NAME@VERSION``, or ``policy:NAME`` for
+the deployed one.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .evaluate import Policy, duel, rule_based
+from .policy import Player, PolicyNet, load_model, save_model
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+SPEC = re.compile(r"^policy:(?P<name>[a-z0-9][a-z0-9_-]{0,39})(?:@v?(?P<version>[0-9]{1,6}))?$")
+GATE_GAMES, GATE_SEED = 20, 77_000
+
+
+class RegistryError(ValueError):
+    """No such model or version, a bad name, or a version that never passed the gate."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    against: str          # "v3" or "balanced"
+    won: int
+    lost: int
+    drawn: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "against": self.against, "won": self.won, "lost": self.lost,
+                "drawn": self.drawn, "games": GATE_GAMES, "seed": GATE_SEED}
+
+
+class Registry:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def versions(self, name: str) -> list[int]:
+        folder = self.root / check_name(name)
+        return sorted(int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()) if folder.exists() else []
+
+    def register(self, name: str, net: PolicyNet, meta: dict[str, Any]) -> int:
+        version = max(self.versions(name), default=0) + 1
+        folder = self.root / name / f"v{version}"
+        save_model(net, folder / "model.pt")
+        self.write_meta(name, version, {**meta, "name": name, "version": version})
+        return version
+
+    def meta(self, name: str, version: int) -> dict[str, Any]:
+        path = self.root / check_name(name) / f"v{version}" / "meta.json"
+        if not path.exists():
+            raise RegistryError(f"no model {name} v{version}")
+        return orjson.loads(path.read_bytes())
+
+    def write_meta(self, name: str, version: int, meta: dict[str, Any]) -> None:
+        path = self.root / name / f"v{version}" / "meta.json"
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+        os.replace(partial, path)
+
+    def deployed(self, name: str) -> int | None:
+        pointer = self.root / check_name(name) / "deployed"
+        return int(pointer.read_text().strip()) if pointer.exists() else None
+
+    def model(self, name: str, version: int) -> PolicyNet:
+        self.meta(name, version)
+        return load_model(self.root / name / f"v{version}" / "model.pt")
+
+    def deploy(self, name: str, version: int) -> Verdict:
+        """Deploy ``version`` if it beats the deployed one (or, first, the balanced AI); the verdict either way."""
+        candidate = Player(self.model(name, version))
+        current = self.deployed(name)
+        if current == version:
+            raise RegistryError(f"{name} v{version} is already deployed")
+        opponent: Policy = rule_based("balanced") if current is None else Player(self.model(name, current))
+        verdict = gate(candidate, opponent, "balanced" if current is None else f"v{current}")
+        meta = self.meta(name, version)
+        self.write_meta(name, version, {**meta, "gate": verdict.as_dict(), "playable": verdict.passed})
+        if verdict.passed:
+            pointer = self.root / name / "deployed"
+            partial = pointer.with_suffix(".partial")
+            partial.write_text(f"{version}\n")
+            os.replace(partial, pointer)
+        return verdict
+
+    def listing(self) -> list[dict[str, Any]]:
+        out = []
+        for folder in sorted(p for p in self.root.glob("*") if p.is_dir() and NAME.match(p.name)):
+            deployed = self.deployed(folder.name)
+            for version in self.versions(folder.name):
+                out.append({**self.meta(folder.name, version), "deployed": version == deployed})
+        return out
+
+    def player(self, spec: str) -> Player:
+        """The playable model ``policy:NAME@VERSION`` (or ``policy:NAME``: the deployed version)."""
+        found = SPEC.match(spec)
+        if not found:
+            raise RegistryError(f"{spec!r}: a learned player is policy:NAME or policy:NAME@VERSION")
+        name, version = found["name"], found["version"]
+        number = int(version) if version else self.deployed(name)
+        if number is None:
+            raise RegistryError(f"no version of {name} is deployed")
+        if not self.meta(name, number).get("playable"):
+            raise RegistryError(f"{name} v{number} never passed the deployment gate, so it does not play")
+        return Player(self.model(name, number))
+
+
+def gate(candidate: Policy, opponent: Policy, against: str) -> Verdict:
+    won = lost = 0
+    for g in range(GATE_GAMES):
+        seat = g % 2
+        pair = (candidate, opponent) if seat == 0 else (opponent, candidate)
+        winner = duel(*pair, seed=GATE_SEED + g)
+        won += winner == seat
+        lost += winner is not None and winner != seat
+    return Verdict(won > lost, against, won, lost, GATE_GAMES - won - lost)
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name):
+        raise RegistryError(f"{name!r}: a model name is 1-40 of a-z, 0-9, '-', '_'")
+    return name
