@@ -9,14 +9,22 @@ one house-turn:
 - ``chosen``: how many orders of each kind it gave, and the orders themselves,
 - ``outcome``: 1 if the house won the game, 0 if not (known once the game has ended),
 
-with the game's metadata (engine version, seed, houses, personalities).  Same seed, same
-records.
+with the game's metadata (engine version, seed, houses, rings, and the seats' players when a
+learned one plays).  Same seed, same records.
+
+A seat is a personality (``strategy_ai.PERSONALITIES``) or a learned player such as
+``policy:NAME@VERSION``.  engine_ext knows nothing of torch: ``PLAYER_SOURCES`` names, by
+prefix, the module that resolves such players, imported only when one sits at a table (in
+each worker process, which loads a model once).  ``jobs`` asks the module to ``pin`` each
+one before any game starts (fixing its version; a missing or unplayable model raises
+``ValueError``), and ``play`` asks it for the ``player``.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -35,6 +43,9 @@ STATE_FIELDS = ("turn_share", "treasury", "prestige", "tax", "weapons", "constru
                 "rank")
 ACTIONS = ("set_tax", "declare_war", "research", "build_colony_ship", "build_warship", "build_transport",
            "build_starbase", "colonize", "attack", "move")
+# prefix of a learned player's name -> the module resolving it: pin(name, models) -> name with its version
+# fixed (ValueError if it cannot play), player(name, models, turns) -> a (game, house) -> orders callable
+PLAYER_SOURCES = {"policy": "training.players"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +55,8 @@ class Job:
     rings: int
     houses: int
     turns: int
-    personalities: tuple[str, ...]
+    personalities: tuple[str, ...]   # one player per house: a personality or a pinned learned player
+    models: str | None = None        # where learned players are found (their registry's root)
 
 
 def state_vector(game: Game, hid: int, turns: int) -> list[float]:
@@ -103,9 +115,28 @@ def action_mask(game: Game, hid: int) -> list[int]:
     return [int(probes[a] is not None and not validate(game, hid, [probes[a]])) for a in ACTIONS]
 
 
+def source(name: str) -> Any | None:
+    """The module resolving a learned player's ``name`` (None for a personality)."""
+    prefix = name.partition(":")[0] if ":" in name else None
+    if prefix is None:
+        return None
+    if prefix not in PLAYER_SOURCES:
+        raise ValueError(f"no kind of player {prefix!r}; a personality or one of "
+                         f"{', '.join(p + ':NAME' for p in PLAYER_SOURCES)}")
+    return importlib.import_module(PLAYER_SOURCES[prefix])
+
+
+def seat(name: str, job: Job) -> Callable[[Game, int], list[Order]]:
+    learned = source(name)
+    if learned is None:
+        return lambda game, hid: orders(game, hid, name)
+    return learned.player(name, job.models, job.turns)
+
+
 def play(job: Job) -> dict[str, Any]:
     """One whole game: its records, winner, length and the time each turn took."""
     game = new_game(job.rings, job.houses, job.seed)
+    players = [seat(name, job) for name in job.personalities]
     records: list[dict[str, Any]] = []
     turn_ms: list[float] = []
     winner = None
@@ -115,7 +146,7 @@ def play(job: Job) -> dict[str, Any]:
         for house in game.houses:
             if not house.alive:
                 continue
-            chosen = orders(game, house.hid, job.personalities[house.hid])
+            chosen = players[house.hid](game, house.hid)
             given[house.hid] = chosen
             counts = [0] * len(ACTIONS)
             for order in chosen:
@@ -129,9 +160,12 @@ def play(job: Job) -> dict[str, Any]:
         if report.winner is not None:
             winner = report.winner
             break
+    meta = {"engine": ENGINE_VERSION, "seed": job.seed, "houses": job.houses, "rings": job.rings}
+    if any(name not in PERSONALITIES for name in job.personalities):
+        meta["players"] = list(job.personalities)
     for record in records:
         record["outcome"] = int(record["house"] == winner)
-        record["meta"] = {"engine": ENGINE_VERSION, "seed": job.seed, "houses": job.houses, "rings": job.rings}
+        record["meta"] = meta
     return {"game": job.game, "seed": job.seed, "winner": winner, "personalities": list(job.personalities),
             "winner_personality": None if winner is None else job.personalities[winner],
             "turns": game.turn - 1, "turn_ms": turn_ms, "records": records}
@@ -144,12 +178,21 @@ def write_records(result: dict[str, Any], sink: BinaryIO) -> dict[str, Any]:
     return {**result, "records": []}
 
 
-def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[str]) -> list[Job]:
-    """Game i plays seed + i; personalities go round the ``ai`` list, turned by one each game."""
+def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[str],
+         models: str | None = None) -> list[Job]:
+    """Game i plays seed + i; players go round the ``ai`` list, turned by one each game.
+
+    Learned players (``policy:NAME[@VERSION]``) are looked up in ``models`` now and pinned to
+    a version, so every game of the batch seats the same one; raises ``ValueError`` for an
+    unknown personality, a missing model or one that may not play."""
+    pinned = []
     for name in ai:
-        if name not in PERSONALITIES:
-            raise ValueError(f"no AI personality {name!r}; one of {', '.join(PERSONALITIES)}")
-    return [Job(i, seed + i, rings, houses, turns, tuple(ai[(i + h) % len(ai)] for h in range(houses)))
+        learned = source(name)
+        if learned is None and name not in PERSONALITIES:
+            raise ValueError(f"no AI personality {name!r}; one of {', '.join(PERSONALITIES)} "
+                             f"(or {', '.join(p + ':NAME[@VERSION]' for p in PLAYER_SOURCES)})")
+        pinned.append(name if learned is None else learned.pin(name, models))
+    return [Job(i, seed + i, rings, houses, turns, tuple(pinned[(i + h) % len(pinned)] for h in range(houses)), models)
             for i in range(games)]
 
 

@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rings", type=int, default=4, help="map rings, 2-12 (default 4)")
     sim.add_argument("--seed", type=int, default=1, help="game i plays seed + i (default 1)")
     sim.add_argument("--ai", default="aggressive,economic,turtle,expansionist,balanced",
-                     help="personalities, comma-separated, dealt round the houses (default: all five)")
+                     help="players, comma-separated, dealt round the houses: personalities, or learned models "
+                          "policy:NAME@VERSION (policy:NAME: the deployed version) that passed the gate "
+                          "(default: the five personalities)")
+    sim.add_argument("--models", type=Path, default=Path("models"),
+                     help="the model registry policy: players come from (default ./models)")
     sim.add_argument("--workers", type=int, default=1, help="processes playing games side by side (default 1)")
     sim.add_argument("--out", type=Path, default=Path("runs.jsonl"), help="where the records go (default runs.jsonl)")
     sim.add_argument("--backend", choices=["local", "ray"], default="local",
@@ -180,7 +184,7 @@ def _sim(args: argparse.Namespace) -> int:
 
     try:
         batch = jobs(args.games, args.seed, args.rings, args.houses, args.turns,
-                     [name.strip() for name in args.ai.split(",") if name.strip()])
+                     [name.strip() for name in args.ai.split(",") if name.strip()], models=str(args.models))
         if not 1 <= args.games <= 1_000_000 or not 1 <= args.turns <= 1000:
             raise ValueError("--games is 1 to 1,000,000 and --turns 1 to 1,000")
         from engine_ext.galaxy import generate

@@ -66,3 +66,10 @@ def test_bad_arguments_are_refused_plainly(tmp_path, args, says):
     done = subprocess.run([sys.executable, "-c", WITHOUT_RAY, "sim", "--turns", "2", "--out",
                            str(tmp_path / "r.jsonl"), *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and says in done.stderr
+
+
+def test_games_of_personalities_never_load_torch():
+    # engine_ext knows nothing of torch: learned players come through headless.PLAYER_SOURCES only when seated
+    script = ("import sys; from engine_ext.headless import jobs, play; play(jobs(1, 5, 2, 2, 4, ['balanced'])[0]); "
+              "sys.exit('torch' in sys.modules or 'training' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0

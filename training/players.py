@@ -1,0 +1,51 @@
+"""Learned players at headless tables: ``policy:NAME[@VERSION]`` from a model registry.
+
+``engine_ext.headless`` names this module in ``PLAYER_SOURCES`` and imports it only when a
+game seats a learned player.  ``pin`` runs once, before any game: it checks the model
+exists and passed the deployment gate, and fixes its version (``policy:NAME`` is the
+deployed one at that moment), so a batch plays one model however the registry moves
+meanwhile.  ``player`` runs in each game (in worker processes too): a process loads each
+model once.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from engine_ext.strategy_ai import Policy
+
+from .policy import Player, PolicyNet
+from .registry import SPEC, Registry, RegistryError
+
+
+def pin(name: str, models: str | Path | None) -> str:
+    """``name`` with its version fixed (``policy:duke@3``); raises ``RegistryError`` (a ``ValueError``)
+    for a bad name, a missing model or one that never passed the gate."""
+    found = SPEC.match(name)
+    if not found:
+        raise RegistryError(f"{name!r}: a learned player is policy:NAME or policy:NAME@VERSION")
+    if models is None:
+        raise RegistryError(f"{name}: no models directory to find it in")
+    registry = Registry(models)
+    model = found["name"]
+    if not registry.versions(model):
+        raise RegistryError(f"no model {model} in {models}")
+    version = int(found["version"]) if found["version"] else registry.deployed(model)
+    if version is None:
+        raise RegistryError(f"no version of {model} is deployed in {models}")
+    if not registry.meta(model, version).get("playable"):
+        raise RegistryError(f"{model} v{version} never passed the deployment gate, so it does not play")
+    return f"policy:{model}@{version}"
+
+
+def player(name: str, models: str | Path | None, turns: int) -> Policy:
+    """The pinned learned player ``name`` for games ``turns`` long (its state vectors count turns of those)."""
+    found = SPEC.match(name)
+    if not found or not found["version"] or models is None:
+        raise RegistryError(f"{name!r} is not pinned to a version (headless.jobs pins it)")
+    return Player(network(str(Path(models).resolve()), found["name"], int(found["version"])), turns=turns)
+
+
+@lru_cache(maxsize=16)
+def network(root: str, name: str, version: int) -> PolicyNet:
+    return Registry(root).model(name, version)
