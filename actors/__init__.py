@@ -11,7 +11,8 @@ from .errors import (
     Rejected, UnknownKind,
 )
 from .messages import (
-    Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Internal, Schedule, State, Tell, TimerFired,
+    Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Internal, Schedule, State, Tell, TimerFired, Woken,
+    Work,
 )
 from .runtime import Runtime, RuntimeConfig, open_runtime
 from .streams import BadSince, Published, Resync, Snapshot
@@ -21,5 +22,5 @@ __all__ = [
     "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "ActorError", "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
     "Clock", "Command", "Context", "Decision", "Event", "Forbidden", "Internal", "InvalidAddress", "InvariantViolation", "Overloaded",
     "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
-    "TrioClock", "UnknownKind", "VirtualClock", "Workers", "open_runtime", "parse_address",
+    "TrioClock", "UnknownKind", "VirtualClock", "Woken", "Work", "Workers", "open_runtime", "parse_address",
 ]

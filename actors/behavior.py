@@ -29,6 +29,7 @@ class Behavior(Generic[S]):
     commands: ClassVar[tuple[type[Command], ...]] = ()
     events: ClassVar[tuple[type[Event], ...]] = ()
     snapshot_every: ClassVar[int | None] = None  # None: the runtime's default
+    wake_on_start: ClassVar[bool] = False  # True: every stored actor of the kind gets ``Woken`` when the runtime starts
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

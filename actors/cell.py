@@ -286,6 +286,8 @@ class ActorCell:
         if earliest is not None:
             runtime.timers.poke(earliest)
         if decision is not None:
+            for work in decision.work:
+                runtime.start_work(self.address, work)
             for tell in decision.tells:
                 try:
                     await runtime.tell(tell.address, tell.command)

@@ -5,12 +5,18 @@ training jobs (issue 8) add their behaviours here.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from .behavior import Behavior
 
 
-def game_kinds() -> list[Behavior]:
+def game_kinds(data: Path | str | None = None, models: Path | str = "models") -> list[Behavior]:
+    """The kinds; training jobs keep their checkpoints under ``data``/blobs (the server's data
+    directory; default ./blobs) and register models in ``models``."""
     from .campaign import CampaignKind
     from .combat import CombatKind
     from .strategy import StrategyKind
+    from .train import TrainKind
 
-    return [CampaignKind(), CombatKind(), StrategyKind()]
+    blobs = Path(data) / "blobs" if data is not None else Path("blobs")
+    return [CampaignKind(), CombatKind(), StrategyKind(), TrainKind(blobs, models)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -55,6 +55,11 @@ class TimerFired(Internal):
     id: str
     due: datetime
     payload: Any = None
+
+
+class Woken(Internal):
+    """Delivered by the runtime when it starts, to every stored actor of a kind that asks for it
+    (``Behavior.wake_on_start``): work that was running when the process stopped resumes."""
 
 
 class ChildFailed(Internal):
@@ -107,18 +112,33 @@ class Tell:
     command: Command
 
 
+@dataclass(frozen=True, slots=True)
+class Work:
+    """Run ``fn(*args)`` off the loop once this decision is durable (a worker thread, or a
+    process for picklable pure-Python work), then tell the actor ``done(result)``, or
+    ``failed(error)`` if it raised.  Nothing of it is stored: an actor that must finish its
+    work after a restart journals that it started it and restarts it when ``Woken``."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    done: Callable[[Any], Command]
+    failed: Callable[[str], Command]
+    where: Literal["thread", "process"] = "thread"
+
+
 @dataclass(slots=True)
 class Decision:
     """What ``decide`` returns when it needs more than a list of events.
 
-    ``timers`` are written atomically with ``events``; ``tells`` are sent and ``reply``
-    is returned to an ``ask`` only after the write.
+    ``timers`` are written atomically with ``events``; ``tells`` are sent, ``work`` starts
+    and ``reply`` is returned to an ``ask`` only after the write.
     """
 
     events: list[Event] = field(default_factory=list)
     timers: list[Schedule | Cancel] = field(default_factory=list)
     tells: list[Tell] = field(default_factory=list)
     reply: Any = None
+    work: list[Work] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,3 +10,8 @@ from typing import Any
 def is_gm(by: dict[str, Any] | None) -> bool:
     """The runtime itself, an operator, the campaign's GM, or a bot acting as GM."""
     return not by or by.get("role") in ("operator", "gm") or (by.get("role") == "bot" and by.get("acts_as") == "gm")
+
+
+def is_operator(by: dict[str, Any] | None) -> bool:
+    """The runtime itself or an operator."""
+    return not by or by.get("role") == "operator"

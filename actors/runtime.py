@@ -29,7 +29,7 @@ from .behavior import Behavior
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock, to_ms
 from .errors import ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
-from .messages import ChildFailed, Command
+from .messages import ChildFailed, Command, Woken, Work
 from .metrics import LagMonitor
 from .streams import Subscriber, stream
 from .timers import TimerService
@@ -333,6 +333,39 @@ class Runtime:
         self._cell(address).metrics = cell.metrics
         return True
 
+    # -- work off the loop ---------------------------------------------------------
+
+    def start_work(self, address: str, work: Work) -> None:
+        """Run ``work`` in a worker and tell ``address`` how it went (``Decision.work``)."""
+        self._nursery.start_soon(self._work, address, work, name=f"work for {address}")
+
+    async def _work(self, address: str, work: Work) -> None:
+        try:
+            if work.where == "process":
+                result = await self.workers.in_process(work.fn, *work.args)
+            else:
+                result = await self.workers.in_thread(work.fn, *work.args)
+            outcome = work.done(result)
+        except Exception as exc:  # the work failed: the actor decides what that means
+            log.warning("%s: work %s failed: %s", address, getattr(work.fn, "__name__", work.fn), exc)
+            outcome = work.failed(f"{type(exc).__name__}: {exc}")
+        try:
+            await self.tell(address, outcome)
+        except ActorError as exc:
+            log.warning("%s: work finished but could not be reported: %s", address, exc)
+
+    async def wake_stored(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Tell ``Woken`` to every stored actor of the kinds that ``wake_on_start``."""
+        task_status.started()
+        for kind, behavior in self.behaviors.items():
+            if not behavior.wake_on_start:
+                continue
+            for address, _ in list(self.store.known_actors(f"{kind}/")):
+                try:
+                    await self.tell(address, Woken())
+                except ActorError as exc:
+                    log.warning("%s: could not be woken: %s", address, exc)
+
     def accepted_commands(self, behavior: Behavior) -> frozenset[type]:
         accepts = self._accepts.get(behavior.kind)
         if accepts is None:
@@ -472,6 +505,7 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
             runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
             await actors.start(runtime.timers.run)
             await actors.start(runtime.reap_idle)
+            await actors.start(runtime.wake_stored)
             if config.idempotency_sweep:
                 await actors.start(runtime.prune_idempotency)
             if config.lag_interval:

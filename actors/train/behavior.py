@@ -1,0 +1,153 @@
+"""``train/{id}``: a training job as an actor; the work runs in worker threads, chunk by chunk.
+
+Each chunk trains from the newest checkpoint to the next one (``training.jobs.run_chunk``:
+at most ``checkpoint_every`` steps or ``CHUNK_SECONDS``), saves it as a blob file in the
+job's folder and comes back as ``ChunkDone``; the job journals ``Checkpointed`` (its step,
+the blob's name and SHA-256, the figures subscribers plot) and starts the next chunk.
+Every dispatch is journaled (``ChunkStarted`` with a new ``run``) and a result counts only
+for the run in flight, so a stale result (after a pause, a cancel or a restart) changes
+nothing.  Pause and cancel take effect at the end of the chunk in progress (a pause keeps
+its checkpoint; a cancel discards it).  After a restart the runtime wakes every job
+(``Woken``) and a running one starts again from its newest checkpoint: the same steps, so
+the same weights as a run never interrupted.  At the end the model is evaluated against
+every personality and registered (``training.jobs.finish``); deploying it is the gate's
+business.  Operators only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..behavior import Behavior
+from ..errors import Forbidden, Rejected
+from ..messages import Command, Context, Decision, Event, Woken, Work
+from ..roles import is_operator
+from .messages import (
+    CancelTraining, Checkpointed, ChunkDone, ChunkStarted, Evaluating, PauseTraining, Registered, ResumeTraining,
+    StartTraining, TrainingCancelled, TrainingFailed, TrainingFinished, TrainingPaused, TrainingResumed,
+    TrainingStarted, WorkFailed, WorkRetried,
+)
+from .state import HISTORY, Training
+
+RETRIES = 3  # failed chunks in a row before the job fails
+
+
+def _run_chunk(*args: Any) -> dict[str, Any]:
+    from training.jobs import run_chunk  # torch loads with the first job, not with the server
+
+    return run_chunk(*args)
+
+
+def _finish(*args: Any) -> dict[str, Any]:
+    from training.jobs import finish
+
+    return finish(*args)
+
+
+class TrainKind(Behavior[Training]):
+    kind = "train"
+    State = Training
+    commands = (StartTraining, PauseTraining, ResumeTraining, CancelTraining, ChunkDone, WorkFailed, Registered,
+                Woken)
+    events = (TrainingStarted, ChunkStarted, Checkpointed, Evaluating, TrainingPaused, TrainingResumed,
+              TrainingCancelled, WorkRetried, TrainingFailed, TrainingFinished)
+    wake_on_start = True
+
+    def __init__(self, blobs: Path | str = "blobs", models: Path | str = "models") -> None:
+        self.blobs, self.models = Path(blobs), Path(models)
+
+    def folder(self, address: str) -> Path:
+        return self.blobs / "train" / address.split("/", 1)[1]
+
+    def decide(self, state: Training, command: Command, ctx: Context) -> Decision | list[Event]:
+        now = ctx.now.timestamp()
+        if isinstance(command, (StartTraining, PauseTraining, ResumeTraining, CancelTraining)) and not is_operator(
+                ctx.by):
+            raise Forbidden("train/operator_only", "training jobs are for operators")
+        match command:
+            case StartTraining():
+                if state.status != "new":
+                    raise Rejected("train/exists", f"this job exists ({state.status})")
+                spec = command.model_dump(exclude={"name", "eval_games"})  # the command's bounds are TrainSpec's
+                started = TrainingStarted(spec=spec, name=command.name, eval_games=command.eval_games, at=now)
+                return self.dispatch(self.evolve(state, started), ctx, [started], now)
+            case PauseTraining():
+                if state.status != "running":
+                    raise Rejected("train/not_running", f"the job is {state.status}, not running")
+                return [TrainingPaused(at=now)]
+            case ResumeTraining():
+                if state.status != "paused":
+                    raise Rejected("train/not_paused", f"the job is {state.status}, not paused")
+                resumed = TrainingResumed(at=now)
+                return self.dispatch(self.evolve(state, resumed), ctx, [resumed], now)
+            case CancelTraining(reason=reason):
+                if state.status not in ("running", "paused", "evaluating"):
+                    raise Rejected("train/over", f"the job is {state.status}: nothing to cancel")
+                return [TrainingCancelled(reason=reason, at=now)]
+            case ChunkDone() if command.run == state.run and state.status in ("running", "paused"):
+                done = Checkpointed(step=command.step, checkpoint=command.checkpoint, sha256=command.sha256,
+                                    figures=command.figures, at=now)
+                after = self.evolve(state, done)
+                if state.status == "paused":
+                    return [done]
+                return self.dispatch(after, ctx, [done], now, evaluate=command.done)
+            case WorkFailed() if command.run == state.run and state.active:
+                if state.attempts + 1 >= RETRIES:
+                    return [TrainingFailed(error=command.error, at=now)]
+                retried = WorkRetried(error=command.error, attempt=state.attempts + 1, at=now)
+                return self.dispatch(self.evolve(state, retried), ctx, [retried], now,
+                                     evaluate=state.status == "evaluating")
+            case Registered() if command.run == state.run and state.status == "evaluating":
+                return [TrainingFinished(model_version=command.model_version, evaluation=command.evaluation, at=now)]
+            case Woken() if state.active:  # the process stopped while it worked: start the work again
+                return self.dispatch(state, ctx, [], now, evaluate=state.status == "evaluating")
+        return []  # a stale result, or nothing to do
+
+    def dispatch(self, state: Training, ctx: Context, events: list[Event], now: float,
+                 evaluate: bool = False) -> Decision:
+        """``events``, then the next piece of work: a chunk, or the final evaluation."""
+        run = state.run + 1
+        folder = str(self.folder(ctx.address))
+        if evaluate:
+            work = Work(_finish, (state.spec, folder, state.checkpoint, str(self.models), state.name,
+                                  state.eval_games, ctx.address),
+                        lambda r: Registered(run=run, model_version=r["version"], evaluation=r["evaluation"]),
+                        lambda error: WorkFailed(run=run, error=error))
+            return Decision(events=[*events, Evaluating(run=run, at=now)], work=[work])
+        work = Work(_run_chunk, (state.spec, folder, state.checkpoint, state.sha256),
+                    lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error))
+        return Decision(events=[*events, ChunkStarted(run=run, step=state.step, at=now)], work=[work])
+
+    def evolve(self, state: Training, event: Event) -> Training:
+        match event:
+            case TrainingStarted():
+                total = event.spec["steps"] + event.spec.get("selfplay", 0)
+                return state.model_copy(update={"status": "running", "spec": event.spec, "name": event.name,
+                                                "eval_games": event.eval_games, "total": total,
+                                                "started_at": event.at, "updated_at": event.at})
+            case ChunkStarted():
+                return state.model_copy(update={"run": event.run, "updated_at": event.at})
+            case Evaluating():
+                return state.model_copy(update={"run": event.run, "status": "evaluating", "updated_at": event.at})
+            case Checkpointed():
+                point = {"step": event.step, "at": event.at, **{k: event.figures.get(k) for k in (
+                    "loss", "lr", "samples_per_s", "selfplay")}}
+                return state.model_copy(update={"step": event.step, "checkpoint": event.checkpoint,
+                                                "sha256": event.sha256, "attempts": 0, "updated_at": event.at,
+                                                "history": [*state.history, point][-HISTORY:]})
+            case TrainingPaused():
+                return state.model_copy(update={"status": "paused", "updated_at": event.at})
+            case TrainingResumed():
+                return state.model_copy(update={"status": "running", "updated_at": event.at})
+            case TrainingCancelled():
+                return state.model_copy(update={"status": "cancelled", "error": event.reason or None,
+                                                "updated_at": event.at})
+            case WorkRetried():
+                return state.model_copy(update={"attempts": event.attempt, "error": event.error,
+                                                "updated_at": event.at})
+            case TrainingFailed():
+                return state.model_copy(update={"status": "failed", "error": event.error, "updated_at": event.at})
+            case TrainingFinished():
+                return state.model_copy(update={"status": "finished", "model_version": event.model_version,
+                                                "evaluation": event.evaluation, "updated_at": event.at})
+        raise AssertionError(f"unknown event {event!r}")
