@@ -19,4 +19,4 @@ def game_kinds(data: Path | str | None = None, models: Path | str = "models") ->
     from .train import TrainKind
 
     blobs = Path(data) / "blobs" if data is not None else Path("blobs")
-    return [CampaignKind(), CombatKind(), StrategyKind(), TrainKind(blobs, models)]
+    return [CampaignKind(), CombatKind(), StrategyKind(models), TrainKind(blobs, models)]

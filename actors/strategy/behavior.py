@@ -10,12 +10,13 @@ house's orders.
 """
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from engine_ext.strategy_ai import orders as ai_orders
 from engine_ext.strategy_orders import Order, compact, validate
 from engine_ext.strategy_turn import resolve
-from engine_ext.strategy_state import new_game
+from engine_ext.strategy_state import Game, new_game
 
 from ..behavior import Behavior, planned_timers
 from ..errors import Forbidden, Rejected
@@ -35,6 +36,25 @@ class StrategyKind(Behavior[Strategy]):
     events = (GameCreated, HouseJoined, OrdersSubmitted, TurnResolved)
     snapshot_every = 20  # a turn's replay runs the resolver: keep replays short
 
+    def __init__(self, models: Path | str = "models") -> None:
+        self.models = Path(models)
+        self._players: dict[str, Any] = {}
+
+    def ai(self, personality: str) -> Callable[[Game, int], list[Order]]:
+        """How the AI plays a house: a rule-based personality, or a learned policy that passed the
+        registry's gate (loaded once; its orders are journaled, so replays never need it)."""
+        if not personality.startswith("policy:"):
+            return lambda game, hid: ai_orders(game, hid, personality)
+        player = self._players.get(personality)
+        if player is None:
+            from training.registry import Registry, RegistryError  # torch loads with the first learned player
+
+            try:
+                player = self._players[personality] = Registry(self.models).player(personality)
+            except RegistryError as exc:
+                raise Rejected("strategy/no_such_policy", str(exc)) from exc
+        return player
+
     def decide(self, state: Strategy, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
         events = self._handle(state, command, ctx, now)
@@ -53,6 +73,8 @@ class StrategyKind(Behavior[Strategy]):
             if len(personalities) != command.houses:
                 raise Rejected("strategy/too_many_personalities", f"{command.houses} houses, "
                                f"{len(command.personalities)} personalities")
+            for personality in set(personalities):
+                self.ai(personality)  # a learned one must be playable now
             return [GameCreated(rings=command.rings, seed=command.seed, turn_limit=command.turn_limit,
                                 turn_deadline_s=command.turn_deadline_s, personalities=personalities, at=now)]
         if not state.created:
@@ -99,13 +121,28 @@ class StrategyKind(Behavior[Strategy]):
                 after = self.evolve(state, submitted)
                 if after.waiting_for():
                     return [submitted]
-                return [submitted, resolution(after, now)]
+                return [submitted, self.resolution(after, now)]
             case TimerFired():
                 due = state.turn_due()
                 if due is None or due > now + EPSILON:
                     return []
-                return [resolution(state, now)]
+                return [self.resolution(state, now)]
         raise AssertionError(f"unhandled command {command!r}")
+
+    def resolution(self, state: Strategy, now: float) -> TurnResolved:
+        """The turn's orders: each house's own, the AI's for the rest."""
+        game = from_board(state)
+        orders: dict[int, list[dict[str, Any]]] = {}
+        autopilot: list[int] = []
+        for seat in state.seats:
+            if not game.houses[seat.house].alive:
+                continue
+            if seat.house in state.submitted:
+                orders[seat.house] = state.submitted[seat.house]
+            else:
+                autopilot.append(seat.house)
+                orders[seat.house] = [compact(o) for o in self.ai(seat.personality)(game, seat.house)]
+        return TurnResolved(turn=state.turn, orders=orders, autopilot=tuple(autopilot), at=now)
 
     def evolve(self, state: Strategy, event: Event) -> Strategy:
         match event:
@@ -144,22 +181,6 @@ class StrategyKind(Behavior[Strategy]):
 
     def project_event(self, state: Strategy, event: Event, viewer: dict[str, Any] | None) -> dict[str, Any]:
         return fog.project_event(state, event, viewer)
-
-
-def resolution(state: Strategy, now: float) -> TurnResolved:
-    """The turn's orders: each house's own, the AI's for the rest."""
-    game = from_board(state)
-    orders: dict[int, list[dict[str, Any]]] = {}
-    autopilot: list[int] = []
-    for seat in state.seats:
-        if not game.houses[seat.house].alive:
-            continue
-        if seat.house in state.submitted:
-            orders[seat.house] = state.submitted[seat.house]
-        else:
-            autopilot.append(seat.house)
-            orders[seat.house] = [compact(o) for o in ai_orders(game, seat.house, seat.personality)]
-    return TurnResolved(turn=state.turn, orders=orders, autopilot=tuple(autopilot), at=now)
 
 
 def seat_of(state: Strategy, by: dict[str, Any]) -> Seat:

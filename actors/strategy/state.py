@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +12,9 @@ from engine_ext.strategy_state import Colony, Fleet, Game, House
 
 from ..messages import State
 
-Personality = Literal["aggressive", "economic", "turtle", "expansionist", "balanced"]
+# a rule-based personality, or a deployed learned policy from the model registry (training.registry)
+Personality = Annotated[str, Field(pattern=r"^(aggressive|economic|turtle|expansionist|balanced"
+                                           r"|policy:[a-z0-9][a-z0-9_-]{0,39}(@v?[0-9]{1,6})?)$")]
 MISSES_TO_AUTOPILOT = 3  # turns in a row without orders before the AI keeps the house until its player returns
 
 

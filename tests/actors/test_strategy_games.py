@@ -189,3 +189,38 @@ async def test_a_game_without_a_seed_gets_a_random_one_no_player_sees(game, auto
     await rt.ask("strategy/g1", JoinHouse(), by=player("ann"))
     seen = fog.project_state(rt.state_of("strategy/g1")[0], player("ann"))
     assert str(first) not in orjson.dumps(seen).decode()
+
+
+async def test_a_deployed_learned_policy_plays_an_absent_house(tmp_path, autojump_clock):
+    from actors import RuntimeConfig, TrioClock, open_runtime
+    from actors.strategy import StrategyKind
+    from engine_ext.strategy_orders import Order, compact
+    from engine_ext.strategy_state import new_game
+    from snapshots import Store
+    from training.registry import Registry
+
+    from ..training.test_trainer import IDLER, SETTLER, biased
+
+    registry = Registry(tmp_path / "models")
+    good = registry.register("duke", biased(SETTLER), {"data": "hand-made"})
+    assert registry.deploy("duke", good).passed
+    worse = registry.register("duke", biased(IDLER), {"data": "hand-made"})
+    assert not registry.deploy("duke", worse).passed
+    store = Store.open(tmp_path / "data")
+    try:
+        async with open_runtime(store, [StrategyKind(tmp_path / "models")], clock=TrioClock(),
+                                config=RuntimeConfig(lag_interval=None)) as rt:
+            with pytest.raises(Rejected) as refused:
+                await rt.ask("strategy/g1", CreateGame(rings=3, houses=2, seed=4, personalities=(
+                    f"policy:duke@{worse}", "balanced")), by=GM)
+            assert refused.value.code == "strategy/no_such_policy"
+            await rt.ask("strategy/g1", CreateGame(rings=3, houses=2, seed=4, turn_deadline_s=DAY, personalities=(
+                f"policy:duke@{good}", "balanced")), by=GM)
+            await trio.sleep(DAY + 1)  # nobody ordered: the deadline resolves the turn, the policy plays house 0
+            journal = [stored for _, stored in store.read_journal("strategy/g1")]
+            resolved = next(e["d"] for e in journal if e["t"] == "TurnResolved")
+            expected = [compact(o) for o in registry.player(f"policy:duke@{good}")(new_game(3, 2, 4), 0)]
+            assert [Order(**o) for o in resolved["orders"]["0"]] == [Order(**o) for o in expected]
+            assert any(o["kind"] == "build" and o.get("ship") == "colony_ship" for o in expected)
+    finally:
+        store.close()
