@@ -124,6 +124,7 @@ class Work:
     done: Callable[[Any], Command]
     failed: Callable[[str], Command]
     where: Literal["thread", "process"] = "thread"
+    pool: str | None = None    # a named thread pool (RuntimeConfig.worker_pools), else the shared threads
 
 
 @dataclass(slots=True)

@@ -64,6 +64,7 @@ class RuntimeConfig:
     idempotency_sweep: float | None = 3600.0    # seconds between prunings of older ones (None: never)
     worker_threads: int = 4                # blocking work off the loop (simulation, torch, LLM)
     worker_processes: int = 0              # pure-Python number crunching; 0: none
+    worker_pools: tuple[tuple[str, int], ...] = (("training", 1),)  # named thread pools of their own (Work.pool)
 
 
 @dataclass
@@ -107,7 +108,7 @@ class Runtime:
         self.halted = store.halted_actors()  # address -> who stopped it, when, why
         self.timers = TimerService(self)
         self.lag = LagMonitor(config.lag_interval or 0.5)
-        self.workers = Workers(config.worker_threads, config.worker_processes)
+        self.workers = Workers(config.worker_threads, config.worker_processes, dict(config.worker_pools))
         self.activations = 0
         self.passivations = 0
         self.known_actors = sum(1 for _ in store.known_actors())  # every actor that ever stored an event
@@ -344,7 +345,7 @@ class Runtime:
             if work.where == "process":
                 result = await self.workers.in_process(work.fn, *work.args)
             else:
-                result = await self.workers.in_thread(work.fn, *work.args)
+                result = await self.workers.in_thread(work.fn, *work.args, pool=work.pool)
             outcome = work.done(result)
         except Exception as exc:  # the work failed: the actor decides what that means
             log.warning("%s: work %s failed: %s", address, getattr(work.fn, "__name__", work.fn), exc)

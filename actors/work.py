@@ -22,8 +22,10 @@ T = TypeVar("T")
 class Workers:
     """Thread and process capacity for blocking work.  Use as a context manager."""
 
-    def __init__(self, threads: int = 4, processes: int = 0) -> None:
+    def __init__(self, threads: int = 4, processes: int = 0, pools: dict[str, int] | None = None) -> None:
         self.threads = trio.CapacityLimiter(threads)
+        # named pools with a capacity of their own, so one kind of work (training) never takes every thread
+        self.pools = {name: trio.CapacityLimiter(size) for name, size in (pools or {}).items()}
         self.process_slots = trio.CapacityLimiter(max(1, processes))
         self._processes = processes
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
@@ -39,9 +41,11 @@ class Workers:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    async def in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` in a worker thread, at most ``threads`` at a time."""
-        return await trio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self.threads, abandon_on_cancel=True)
+    async def in_thread(self, fn: Callable[..., T], *args: Any, pool: str | None = None, **kwargs: Any) -> T:
+        """Run ``fn`` in a worker thread, at most ``threads`` at a time (or as many as ``pool`` holds)."""
+        limiter = self.threads if pool is None else self.pools[pool]
+        return await trio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter,
+                                             abandon_on_cancel=True)
 
     async def in_process(self, fn: Callable[..., T], *args: Any) -> T:
         """Run picklable ``fn(*args)`` in a worker process, at most ``processes`` at a time."""

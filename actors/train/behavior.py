@@ -112,10 +112,10 @@ class TrainKind(Behavior[Training]):
             work = Work(_finish, (state.spec, folder, state.checkpoint, str(self.models), state.name,
                                   state.eval_games, ctx.address),
                         lambda r: Registered(run=run, model_version=r["version"], evaluation=r["evaluation"]),
-                        lambda error: WorkFailed(run=run, error=error))
+                        lambda error: WorkFailed(run=run, error=error), pool="training")
             return Decision(events=[*events, Evaluating(run=run, at=now)], work=[work])
         work = Work(_run_chunk, (state.spec, folder, state.checkpoint, state.sha256),
-                    lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error))
+                    lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error), pool="training")
         return Decision(events=[*events, ChunkStarted(run=run, step=state.step, at=now)], work=[work])
 
     def evolve(self, state: Training, event: Event) -> Training:
