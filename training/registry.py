@@ -100,7 +100,8 @@ class Registry:
         for folder in sorted(p for p in self.root.glob("*") if p.is_dir() and NAME.match(p.name)):
             deployed = self.deployed(folder.name)
             for version in self.versions(folder.name):
-                out.append({**self.meta(folder.name, version), "deployed": version == deployed})
+                if (folder / f"v{version}" / "meta.json").exists():  # else still being registered
+                    out.append({**self.meta(folder.name, version), "deployed": version == deployed})
         return out
 
     def player(self, spec: str) -> Player:
