@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -63,6 +64,7 @@ class ServerSettings:
     backup_dir: str | None = None
     advance_wait: float = 30.0  # seconds a clock advance waits for its timers to be handled
     sample_interval_s: float = 2.0  # runtime figures kept for the console's plots, this often
+    models: Path = Path("models")  # the model registry GET /api/v1/admin/models lists (training jobs register there)
 
 
 @dataclass
@@ -328,6 +330,26 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         operator(ctx)
         return json_response({"interval_s": settings.sample_interval_s, "samples": list(ctx.history)})
 
+    @app.get("/api/v1/admin/training")
+    async def admin_training() -> Response:
+        operator(ctx)
+        after, limit = page_args(by_name=True)
+        items: list[dict[str, Any]] = []
+        known = runtime.store.known_actors("train/", after=after) if "train" in runtime.behaviors else iter(())
+        for address, _ in known:
+            state, _ = runtime.state_of(address)
+            if state.status != "new":
+                items.append(training_summary(address, state))
+            if len(items) > limit:
+                break
+        return json_response(page_json(items, limit, "address"))
+
+    @app.get("/api/v1/admin/models")
+    async def admin_models() -> Response:
+        operator(ctx)
+        root = Path(settings.models)
+        return json_response({"root": str(root), "items": await runtime.workers.in_thread(model_listing, root)})
+
     @app.get("/api/v1/admin/clock")
     async def admin_clock() -> Response:
         operator(ctx)
@@ -385,6 +407,20 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
 
 # -- request helpers ----------------------------------------------------------------------
+
+def training_summary(address: str, state: Any) -> dict[str, Any]:
+    """One line of ``GET /api/v1/admin/training``: where a job stands (its figures are in its state)."""
+    return {"address": address, "status": state.status, "step": state.step, "total": state.total,
+            "name": state.name, "model_version": state.model_version, "started_at": state.started_at,
+            "updated_at": state.updated_at, "error": state.error}
+
+
+def model_listing(root: Path) -> list[dict[str, Any]]:
+    """The registry's versions with their evaluations (blocking, and torch loads with it: run it in a thread)."""
+    from training.registry import Registry
+
+    return Registry(root).listing()
+
 
 def clock_json(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()

@@ -259,6 +259,58 @@ class CampaignPage(Strict):
     next_cursor: str | None
 
 
+class TrainingJob(Strict):
+    address: str = Field(description="train/{id}: subscribe to it for every Checkpointed event (loss, lr, "
+                                     "samples/s, self-play wins); GET /api/v1/actors/train/{id} for its history")
+    status: Literal["running", "paused", "evaluating", "finished", "cancelled", "failed"]
+    step: int
+    total: int = Field(description="behaviour-cloning steps plus self-play updates")
+    name: str = Field(description="the model's name in the registry")
+    model_version: int | None = Field(description="the registered version, once finished")
+    started_at: float = Field(description="POSIX seconds")
+    updated_at: float = Field(description="POSIX seconds")
+    error: str | None = Field(description="why it failed or was cancelled, or the last failed attempt's error")
+
+
+class TrainingPage(Strict):
+    items: list[TrainingJob]
+    next_cursor: str | None
+
+
+class WinRate(BaseModel):
+    won: int
+    played: int
+    share: float
+    ci95: list[float] = Field(description="Wilson 95% interval of the share")
+
+
+class Evaluation(BaseModel):
+    games_each: int
+    seed: int
+    turns: int
+    vs: dict[str, WinRate] = Field(description="per rule-based personality")
+
+
+class ModelVersion(BaseModel):
+    """A registered model's meta.json, and whether it is the deployed version of its name."""
+
+    name: str
+    version: int
+    data: str | None = Field(None, description="the records it learned from")
+    job: str | None = Field(None, description="the training job that made it")
+    spec: dict[str, Any] = Field(default_factory=dict, description="its training spec")
+    evaluation: Evaluation | None = None
+    gate: dict[str, Any] | None = Field(None, description="the deployment gate's verdict (passed, against, won, "
+                                                          "lost, drawn), once it was tried")
+    playable: bool = Field(False, description="passed the gate: may play as policy:NAME@VERSION")
+    deployed: bool
+
+
+class ModelListing(BaseModel):
+    root: str = Field(description="the registry's folder on the server")
+    items: list[ModelVersion] = Field(description="by name, then version")
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -283,7 +335,8 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
-              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, EstimateRequest, *bodies]
+              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, EstimateRequest, TrainingPage,
+              ModelListing, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -359,6 +412,13 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
         "/api/v1/admin/runtime/history": {"get": op(
             "the runtime figures of the last ten minutes, one sample every interval_s (the console's plots)",
             _json({"type": "object"}), tag="operators")},
+        "/api/v1/admin/training": {"get": op(
+            "training jobs (train/{id}) in address order, page by page: status, step of total, model name and "
+            "version; start, pause, resume and cancel them with commands to train/{id}", _json(_ref("TrainingPage")),
+            params=page, tag="operators")},
+        "/api/v1/admin/models": {"get": op(
+            "the model registry: every version with its evaluation per personality (win rate, 95% interval), "
+            "the gate's verdict, playable and deployed", _json(_ref("ModelListing")), tag="operators")},
         "/api/v1/admin/clock": {"get": op("the server's clock", _json(_ref("ClockState")), tag="operators")},
         "/api/v1/admin/clock/advance": {"post": op("advance a virtual clock, firing due timers in order",
                                                    _json(_ref("ClockAdvanced")), body=_ref("ClockAdvance"),
