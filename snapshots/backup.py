@@ -9,13 +9,21 @@ from .errors import RestoreTargetNotEmpty, StoreError
 from .store import Store
 
 
+BLOBS = "blobs"  # beside the RocksDB files: files the journal refers to by name
+
+
 def backup(store: Store, target: str | os.PathLike[str]) -> Path:
-    """Checkpoint the open ``store`` into ``target``, which must not exist yet."""
+    """Checkpoint the open ``store`` into ``target``, which must not exist yet, with the blob files
+    kept beside it (``blobs/``: training checkpoints the journal names; files are written whole,
+    then renamed, so the ``.partial`` ones in progress are left out)."""
     target = Path(target)
     if target.exists():
         raise StoreError(f"backup target {target} already exists; choose a new directory")
     target.parent.mkdir(parents=True, exist_ok=True)
     store.checkpoint(target)
+    blobs = Path(store.path) / BLOBS
+    if blobs.is_dir():
+        shutil.copytree(blobs, target / BLOBS, ignore=shutil.ignore_patterns("*.partial"))
     return target
 
 

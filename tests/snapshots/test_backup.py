@@ -51,6 +51,20 @@ def test_a_backup_of_an_open_store_restores_into_an_empty_directory(store, tmp_p
     assert journal_of(tmp_path / "empty") == HISTORY
 
 
+def test_a_backup_carries_the_blob_files_the_journal_names_but_not_half_written_ones(store, tmp_path):
+    write_history(store)
+    job = Path(store.path) / "blobs" / "train" / "j1"
+    job.mkdir(parents=True)
+    (job / "ckpt-000000200.pt").write_bytes(b"weights at 200")
+    (job / "ckpt-000000400.partial").write_bytes(b"half")
+    backup(store, tmp_path / "backup")
+    restore(tmp_path / "backup", tmp_path / "restored")
+    restored = tmp_path / "restored" / "blobs" / "train" / "j1"
+    assert sorted(p.name for p in restored.iterdir()) == ["ckpt-000000200.pt"]
+    assert (restored / "ckpt-000000200.pt").read_bytes() == b"weights at 200"
+    assert journal_of(tmp_path / "restored") == HISTORY
+
+
 def test_restore_refuses_a_directory_that_holds_files_and_leaves_them_alone(store, tmp_path):
     write_history(store)
     backup(store, tmp_path / "backup")
