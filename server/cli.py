@@ -19,6 +19,24 @@ def _add_data(parser: argparse.ArgumentParser) -> None:
                         help="data directory holding the embedded RocksDB (default: ./everturn-data)")
 
 
+def _add_train_options(parser: argparse.ArgumentParser, steps: int, selfplay: int) -> None:
+    parser.add_argument("--steps", type=int, default=steps, help=f"behaviour-cloning steps (default {steps})")
+    parser.add_argument("--selfplay", type=int, default=selfplay,
+                        help=f"self-play policy-gradient updates after cloning (default {selfplay})")
+    parser.add_argument("--games-per-update", type=int, default=8,
+                        help="self-play duels in each update (default 8)")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="a budget of training minutes: the job ends when they or the steps run out")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights, batches and self-play (default 0)")
+    parser.add_argument("--batch", type=int, default=256, help="cloning batch size (default 256)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="cloning learning rate (cosine decay; default 0.003)")
+    parser.add_argument("--imitate", choices=["winners", "all"], default="winners",
+                        help="clone the house-turns of winning houses only, or all (default winners)")
+    parser.add_argument("--checkpoint-every", type=int, default=200, help="steps between checkpoints (default 200)")
+    parser.add_argument("--eval-games", type=int, default=20,
+                        help="evaluation duels against each personality (default 20)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="everturn",
@@ -90,6 +108,64 @@ def build_parser() -> argparse.ArgumentParser:
                      help="local processes, or Ray tasks (pip install 'everturn[ray]')")
     sim.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
+    train = commands.add_parser(
+        "train", help="train a strategy policy on everturn sim records, evaluate it, register it; 'train loop': "
+                      "simulate, train, evaluate and deploy, cycle after cycle",
+        description="Behaviour cloning of the rule-based AI from everturn sim records (--steps), then self-play "
+                    "policy gradient against the personalities (--selfplay updates); then duels against every "
+                    "personality (--eval-games each), and the model is registered in --out as NAME vN. The job "
+                    "checkpoints to OUT/.jobs/NAME/ every --checkpoint-every steps: run the same command again "
+                    "after a kill (or Ctrl-C) and it goes on from there, to the very weights of an uninterrupted "
+                    "run. --deploy then runs the gate: the new version deploys only if it beats the deployed one "
+                    "head to head (the first version: the balanced personality).")
+    train.add_argument("--data", type=Path, help="the everturn sim records to learn from (e.g. runs.jsonl)")
+    train.add_argument("--out", type=Path, default=Path("models"), help="the model registry (default ./models)")
+    train.add_argument("--name", help="the model's name: 1-40 of a-z, 0-9, '-', '_'")
+    _add_train_options(train, steps=2000, selfplay=0)
+    train.add_argument("--deploy", action="store_true", help="run the gate on the new version (and deploy it if it "
+                                                             "passes)")
+    train.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
+    train_kinds = train.add_subparsers(dest="train_command", metavar="loop")
+    loop = train_kinds.add_parser(
+        "loop", help="the continuous cycle: simulate games, train, evaluate, deploy if better, repeat",
+        description="Each cycle simulates --games two-house games (the five personalities and, once there is "
+                    "one, the deployed model NAME), trains a model on them (starting from the deployed one's "
+                    "weights), evaluates and registers it, and deploys it if it passes the gate. WORK/loop.json "
+                    "keeps the cycle and its phase: a loop killed and started again with the same command goes "
+                    "on from the phase it was in. Only the newest --keep runs files, checkpoints and models "
+                    "refused by the gate stay (a model that passed is never deleted). Ctrl-C stops it at the "
+                    "next step.")
+    loop.add_argument("--models", type=Path, default=Path("models"), help="the model registry (default ./models)")
+    loop.add_argument("--work", type=Path, default=Path("training-work"),
+                      help="the loop's state, runs files and checkpoints (default ./training-work)")
+    loop.add_argument("--name", default="strategy", help="the model's name (default strategy)")
+    loop.add_argument("--games", type=int, default=200, help="games simulated each cycle (default 200)")
+    loop.add_argument("--turns", type=int, default=60, help="turn limit of the simulated games (default 60)")
+    loop.add_argument("--rings", type=int, default=3, help="map rings of the simulated games (default 3)")
+    loop.add_argument("--cycles", type=int, default=None,
+                      help="stop once cycle C is done, counting from the loop's first (default: never stop)")
+    loop.add_argument("--keep", type=int, default=3, help="runs files, checkpoints and refused models kept "
+                                                          "(default 3)")
+    loop.add_argument("--workers", type=int, default=2, help="processes simulating games (default 2)")
+    _add_train_options(loop, steps=1000, selfplay=100)
+    loop.add_argument("--json", action="store_true", help="print each finished cycle as one JSON line")
+
+    models = commands.add_parser("models", help="list the model registry; 'models deploy NAME VERSION': the gate")
+    models.add_argument("--models", type=Path, default=Path("models"), help="the model registry (default ./models)")
+    models.add_argument("--json", action="store_true", help="print one JSON object")
+    models_kinds = models.add_subparsers(dest="models_command", metavar="deploy")
+    deploy = models_kinds.add_parser(
+        "deploy", help="run the gate: deploy VERSION of NAME if it beats the deployed one head to head",
+        description="The candidate plays the deployed version (the first version of a name: the balanced "
+                    "personality) on 20 fixed seeded duels, both seats, and deploys only if it wins more than it "
+                    "loses. Exit code 0: deployed; 1: refused.")
+    deploy.add_argument("name", metavar="NAME")
+    deploy.add_argument("version", metavar="VERSION", help="a version number (3 or v3)")
+    # SUPPRESS: given after 'models' (everturn models --models DIR deploy ...) they are not reset here
+    deploy.add_argument("--models", type=Path, default=argparse.SUPPRESS, help="the model registry (default ./models)")
+    deploy.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the verdict as one JSON object")
+
     export = commands.add_parser("export", help="write a stopped server's session data as files")
     export_kinds = export.add_subparsers(dest="export", required=True, metavar="WHAT")
     campaign = export_kinds.add_parser("campaign", help="a campaign's event log and its chat-format training dataset "
@@ -157,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if args.command == "sim":
             return _sim(args)
+        if args.command == "train" and args.train_command == "loop":
+            return _train_loop(args)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "models":
+            return _models(args)
         if args.command == "backup":
             return _backup(args)
         if args.command == "restore":
@@ -220,6 +302,225 @@ def _sim(args: argparse.Namespace) -> int:
     turns, ms = summary["game_turns"], summary["turn_ms"]
     print(f"  game length: mean {turns['mean']} turns ({turns['min']}-{turns['max']})")
     print(f"  turn time: p50 {ms['p50']} ms, p90 {ms['p90']} ms, p99 {ms['p99']} ms")
+    return 0
+
+
+def _train_spec(args: argparse.Namespace, data: str):
+    """The training settings of ``everturn train`` or ``train loop`` (raises ValueError)."""
+    from training.trainer import TrainSpec
+
+    if args.minutes is not None and not args.minutes > 0:
+        raise ValueError("--minutes is above 0")
+    if args.eval_games < 1:
+        raise ValueError("--eval-games is at least 1")
+    return TrainSpec(data=data, steps=args.steps, minutes=args.minutes, batch=args.batch, lr=args.lr, seed=args.seed,
+                     checkpoint_every=args.checkpoint_every, imitate=args.imitate, selfplay=args.selfplay,
+                     games_per_update=args.games_per_update)
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM ask a training job to stop at the next step (it checkpoints first)."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def __enter__(self) -> "_StopOnSignal":
+        self.previous = {sig: signal.signal(sig, self._caught) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _caught(self, signum: int, frame: object) -> None:
+        self.signal = signum
+
+    def __call__(self) -> bool:
+        return self.signal is not None
+
+
+def _progress_bar(total: int, started: float, prefix: str = ""):
+    def show(at, chunk, figures) -> None:
+        bar = "#" * (30 * min(at.step, total) // total)
+        if chunk["selfplay"] or figures.updates:
+            doing = f"self-play won {figures.won}/{figures.games}"
+        else:
+            rate = figures.clone_samples / figures.clone_s if figures.clone_s else 0.0
+            doing = f"loss {figures.loss:.3f}  {rate:,.0f} samples/s" if figures.loss is not None else "cloning"
+        print(f"\r{prefix}[{bar:<30}] {at.step}/{total} steps  {doing}  {time.monotonic() - started:.1f} s",
+              end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _train(args: argparse.Namespace) -> int:
+    import shutil
+
+    import orjson
+
+    from training.headless import Job
+    from training.registry import Registry, check_name
+
+    drawn = False  # the progress bar is on the terminal's last line
+
+    def bar(at, chunk, figures) -> None:
+        nonlocal drawn
+        drawn = True
+        shown(at, chunk, figures)
+
+    try:
+        if args.data is None or args.name is None:
+            raise ValueError("--data and --name are required (or: everturn train loop)")
+        check_name(args.name)
+        if not args.data.is_file():
+            raise ValueError(f"no data file {args.data}")
+        spec = _train_spec(args, str(args.data.resolve()))
+        folder = args.out / ".jobs" / args.name
+        job = Job.open(folder, spec)
+        if job.phase == "done":  # the last job of this name finished after noting it: this is a new one
+            shutil.rmtree(folder)
+            job = Job.open(folder, spec)
+        at, _ = job.resumed()
+        if at is not None or job.phase != "train":
+            print(f"everturn train: resuming {args.name} from step {at.step if at else 0} of {spec.total} "
+                  f"({job.phase}; {folder})", file=sys.stderr)
+        shown = _progress_bar(spec.total, time.monotonic())
+        with _StopOnSignal() as stop:
+            finished = job.train(bar, should_stop=stop)
+        if drawn:
+            print(file=sys.stderr)
+            drawn = False
+        if not finished:
+            at, _ = job.resumed()
+            print(f"everturn train: stopped at step {at.step if at else 0}; run the same command to go on",
+                  file=sys.stderr)
+            return 128 + (stop.signal or 0)
+        print(f"everturn train: evaluating ({args.eval_games} duels against each personality)", file=sys.stderr)
+        evaluation = job.evaluate(args.eval_games)
+        registry = Registry(args.out)
+        version = job.register(registry, args.name, {"command": "everturn train"})
+        gate = job.deploy(registry) if args.deploy else None
+        job.finish()
+    except ValueError as exc:  # bad settings, records, names; another job's folder (JobError, DatasetError, ...)
+        print(f"{chr(10) if drawn else ''}everturn train: {exc}", file=sys.stderr)
+        return 2
+    figures = job.state["figures"]
+    shutil.rmtree(folder)
+    if args.json:
+        print(orjson.dumps({"name": args.name, "version": version, "models": str(args.out), "figures": figures,
+                            "evaluation": evaluation, "gate": gate, "deployed": registry.deployed(args.name)}).decode())
+        return 0
+    print(f"{args.name} v{version} -> {args.out / args.name / f'v{version}'}")
+    _print_figures(figures)
+    _print_evaluation(evaluation)
+    if gate is not None:
+        _print_gate(args.name, version, gate)
+    return 0
+
+
+def _print_figures(figures: dict) -> None:
+    if figures["clone_steps"]:
+        print(f"  cloning: {figures['clone_steps']} steps, {figures['clone_samples']:,} samples, "
+              f"{figures['samples_per_s']:,.0f} samples/s, last loss {figures['loss']}")
+    if figures["updates"]:
+        print(f"  self-play: {figures['updates']} updates, won {figures['won']} of {figures['games']} duels "
+              f"({figures['selfplay_s']:.1f} s)")
+
+
+def _print_evaluation(evaluation: dict) -> None:
+    print(f"  evaluation ({evaluation['games_each']} duels each, seeds {evaluation['seed']}+):")
+    for name, rate in evaluation["vs"].items():
+        low, high = rate["ci95"]
+        print(f"    vs {name:<13} won {rate['won']:>3} of {rate['played']:>3}  {rate['share']:.1%} "
+              f"(95%: {low:.1%}-{high:.1%})")
+
+
+def _print_gate(name: str, version: int, gate: dict) -> None:
+    outcome = "deployed" if gate["passed"] else "refused, not deployed"
+    print(f"  gate: {name} v{version} against {gate['against']}: won {gate['won']}, lost {gate['lost']}, "
+          f"drawn {gate['drawn']} of {gate['games']}: {outcome}")
+
+
+def _train_loop(args: argparse.Namespace) -> int:
+    import orjson
+
+    from training.loop import LoopConfig, LoopStopped, run_loop
+
+    try:
+        if args.cycles is not None and args.cycles < 1:
+            raise ValueError("--cycles is at least 1")
+        config = LoopConfig(name=args.name, models=str(args.models.resolve()), games=args.games, turns=args.turns,
+                            rings=args.rings, keep=args.keep, workers=args.workers,
+                            train=_train_spec(args, "").as_dict(), eval_games=args.eval_games)
+    except ValueError as exc:
+        print(f"everturn train loop: {exc}", file=sys.stderr)
+        return 2
+
+    def said(line: str) -> None:
+        print(f"\r{line}", file=sys.stderr, flush=True)
+
+    def cycle_done(entry: dict) -> None:
+        if args.json:
+            print(orjson.dumps(entry).decode(), flush=True)
+
+    with _StopOnSignal() as stop:
+        try:
+            run_loop(config, args.work, cycles=args.cycles, should_stop=stop, say=said, cycle_done=cycle_done,
+                     progress=lambda total, prefix: _progress_bar(total, time.monotonic(), prefix))
+        except LoopStopped as stopped:
+            print(f"\neverturn train loop: {stopped}; run the same command to go on", file=sys.stderr)
+            return 128 + (stop.signal or 0)
+        except ValueError as exc:
+            print(f"\neverturn train loop: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    import orjson
+
+    from training.registry import Registry, RegistryError
+
+    registry = Registry(args.models)
+    if args.models_command == "deploy":
+        try:
+            version = int(args.version.removeprefix("v"))
+            registry.meta(args.name, version)
+            verdict = registry.deploy(args.name, version).as_dict()
+        except ValueError as exc:  # RegistryError included
+            print(f"everturn models deploy: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(orjson.dumps(verdict).decode())
+        else:
+            _print_gate(args.name, version, verdict)
+        return 0 if verdict["passed"] else 1
+    if not args.models.is_dir():
+        print(f"everturn models: no model registry at {args.models}", file=sys.stderr)
+        return 2
+    from training.loop import listing
+
+    try:
+        rows = listing(registry)
+    except RegistryError as exc:
+        print(f"everturn models: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(orjson.dumps({"models": str(args.models), "versions": rows}).decode())
+        return 0
+    if not rows:
+        print(f"no models in {args.models}")
+        return 0
+    names = ("aggressive", "economic", "turtle", "expansionist", "balanced")
+    print(f"{'model':<24} {'deployed':<9} {'gate':<28} " + " ".join(f"{n[:6]:>6}" for n in names) + "  created")
+    for row in rows:
+        gate = row.get("gate")
+        verdict = "incomplete" if row.get("incomplete") else "not run" if gate is None else \
+            f"{'passed' if gate['passed'] else 'refused'} vs {gate['against']} {gate['won']}-{gate['lost']}"
+        vs = (row.get("evaluation") or {}).get("vs", {})
+        rates = " ".join(f"{vs[n]['share']:>6.0%}" if n in vs else f"{'-':>6}" for n in names)
+        print(f"{row['name'] + ' v' + str(row['version']):<24} {'yes' if row['deployed'] else '':<9} {verdict:<28} "
+              f"{rates}  {row.get('created', '')}")
     return 0
 
 
