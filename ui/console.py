@@ -1,4 +1,5 @@
-"""The operator console: the supervision tree, actions, the inspector, dead letters, gauges.
+"""The operator console: the supervision tree, actions, the inspector, dead letters, gauges,
+headless runs, training jobs and the model registry (``ui.training``).
 
 Everything here is the operator API (``/api/v1/admin``) polled every ``POLL_S`` seconds;
 an action answers with a notification and the next poll shows its effect.
@@ -15,6 +16,7 @@ from .format import clock_time, matches
 from .gauges import SERIES, Gauges
 from .link import Link, LinkError, error_text
 from .runs import Runs
+from .training import Models, Training
 
 POLL_S = 2.0
 JOURNAL_PAGE = 20
@@ -66,6 +68,8 @@ class Console:
         self.selected: str | None = None
         self.journal_cursors: list[str | None] = [None]   # cursors of the pages seen (for "back")
         self.letters_cursor: str | None = None
+        self.models = Models(link)
+        self.training = Training(link, self.models)
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center gap-4"):
@@ -80,6 +84,8 @@ class Console:
             tree_tab = ui.tab("Actors")
             letters_tab = ui.tab("Dead letters")
             runs_tab = ui.tab("Headless runs")
+            training_tab = ui.tab("Training").props("data-test=tab-training")
+            models_tab = ui.tab("Models").props("data-test=tab-models")
         with ui.tab_panels(tabs, value=tree_tab).classes("w-full"):
             with ui.tab_panel(tree_tab):
                 self.tree_panel()
@@ -88,6 +94,10 @@ class Console:
                 ui.button("Load dead letters", on_click=lambda: self.load_letters(first=True)).props("outline")
             with ui.tab_panel(runs_tab):
                 Runs().build()
+            with ui.tab_panel(training_tab):
+                self.training.build()
+            with ui.tab_panel(models_tab):
+                self.models.build()
         ui.timer(POLL_S, self.poll)
 
     # -- the tree ----------------------------------------------------------------------
@@ -134,6 +144,7 @@ class Console:
             return
         self.rows = flatten(tree)
         self.show_rows()
+        await self.training.poll()
         self.gauges.add(figures["at"], figures)
         for key, chart in self.charts.items():
             chart.options.update(self.gauges.chart(key))
@@ -271,3 +282,4 @@ async def console(link: Link) -> None:
     except LinkError as exc:
         ui.notify(error_text(exc), type="warning")
     await view.poll()
+    await view.models.load()

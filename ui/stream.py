@@ -20,6 +20,7 @@ class Follower:
         self.connection, self.problem = connection, problem
         self.on_snapshot, self.on_events = on_snapshot, on_events
         self.closed = False
+        self.wanted = True
 
     async def run(self, page: Any) -> None:
         client = self.link.stream()
@@ -31,8 +32,10 @@ class Follower:
             self.problem.set_text(f"cannot follow {self.address}: {error_text(exc)}")
             return
         client.subscribe(self.address)
-        while not self.closed and not app.is_stopping and not app.is_stopped:
+        while self.wanted and not self.closed and not app.is_stopping and not app.is_stopped:
             message = await run.io_bound(client.next_message, 0.5)
+            if not self.wanted:
+                break
             online = client.connected
             self.connection.set_text("live" if online else "reconnecting…")
             self.connection.props(f"color={'positive' if online else 'warning'}")
@@ -48,6 +51,10 @@ class Follower:
             else:
                 self.on_events(self.live.take_events())
         self.close(client)
+
+    def stop(self) -> None:
+        """Stop following while the page stays (another actor is shown): the loop ends within half a second."""
+        self.wanted = False
 
     def close(self, client: Any) -> None:
         if not self.closed:

@@ -121,3 +121,34 @@ async def test_the_strategy_page_keeps_a_players_game_from_projected_frames_alon
     chart = star_map(mine.seen["map"], mine.seen["view"])["series"][0]
     hidden = [n for n in chart["data"] if int(n["name"]) not in mine.seen["view"]["visible"]]
     assert len(chart["data"]) == 37 and hidden and all(not n["label"]["show"] for n in hidden)
+
+
+def test_a_jobs_progress_becomes_plots_and_its_evaluation_a_table():
+    from ui.training import evaluation_rows, model_rows, progress_charts, start_data
+
+    history = [{"step": 5, "loss": 3.9, "lr": 0.003, "samples_per_s": 900.0, "selfplay": None},
+               {"step": 10, "loss": 2.7, "lr": 0.002, "samples_per_s": 1100.0, "selfplay": None},
+               {"step": 12, "loss": -0.01, "lr": 0.001, "samples_per_s": 200.0, "selfplay": {"games": 4, "won": 1}}]
+    charts = progress_charts(history)
+    cloning, playing, rates = (s["data"] for s in charts["loss"]["series"])
+    assert cloning == [[5, 3.9], [10, 2.7]] and playing == [[12, -0.01]] and rates[-1] == [12, 0.001]
+    assert charts["loss"]["series"][2]["yAxisIndex"] == 1                   # the rate on its own axis
+    assert charts["throughput"]["series"][0]["data"][0] == [5, 900.0]
+    assert charts["selfplay"]["series"][0]["data"] == [[12, 0.25]]
+    assert all(s["data"] == [] for chart in progress_charts([]).values() for s in chart["series"])
+
+    vs = {"balanced": {"won": 3, "played": 4, "share": 0.75, "ci95": [0.3006, 0.9544]}}
+    assert evaluation_rows({"vs": vs}) == [{"personality": "balanced", "won": 3, "played": 4, "share": "75%",
+                                            "ci95": "30%–95%"}]
+    assert evaluation_rows(None) == []
+    rows, personalities = model_rows([
+        {"name": "duke", "version": 1, "evaluation": {"vs": vs}, "deployed": True, "playable": True,
+         "gate": {"passed": True, "against": "balanced", "won": 12, "lost": 6, "drawn": 2}},
+        {"name": "duke", "version": 2, "deployed": False}])
+    assert personalities == ["balanced"]
+    assert rows[0]["vs_balanced"] == "75% (30%–95%)" and rows[0]["gate"] == "passed vs balanced (12–6–2)"
+    assert (rows[1]["gate"], rows[1]["playable"], rows[1]["deployed"]) == ("not tried", "no", "")
+
+    form = {"data": " runs.jsonl ", "name": "duke", "steps": 24.0, "minutes": None, "lr": 0.01, "hidden": 32.0,
+            "layers": None, "seed": ""}
+    assert start_data(form) == {"data": "runs.jsonl", "name": "duke", "steps": 24, "lr": 0.01, "model": {"hidden": 32}}
