@@ -70,8 +70,9 @@ def test_a_bad_records_path_is_refused_inline_with_the_servers_code(trainer, pag
     page.click("[data-test=train-start]")
     error = page.wait_for_selector("[data-test=train-error]:has-text('command/invalid')")
     assert "no records file at /no/such/runs.jsonl" in error.inner_text()
-    page.wait_for_selector("[data-test=jobs] >> text=train/nowhere", state="detached")
     screenshot(page, "training-error")
+    with served.http() as http:                                              # refused: the job never existed
+        assert http.get("/api/v1/actors/train/nowhere").status_code == 404
 
 
 def test_an_operator_pauses_and_cancels_a_job_from_its_buttons(trainer, records, page):
