@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     strategy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     strategy.add_argument("--seed", type=int, default=1, help="seed of the games (default 1)")
     strategy.add_argument("--workers", type=int, default=2, help="processes for the headless games (default 2)")
+    training = bench_kinds.add_parser("training", help="behaviour-cloning samples/s, and the win rate against the "
+                                                       "balanced AI of a policy trained for a fixed budget")
+    training.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    training.add_argument("--minutes", type=float, default=10.0, help="the training budget in minutes (default 10)")
+    training.add_argument("--seed", type=int, default=0, help="seed of the training (default 0)")
+    training.add_argument("--eval-games", type=int, default=100,
+                          help="evaluation duels against each personality (default 100)")
     campaigns = bench_kinds.add_parser("campaigns", help="campaigns on durable timers, mostly passivated, played "
                                                          "on a virtual clock: simulated days/s, timer lag, memory")
     campaigns.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -109,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     train = commands.add_parser(
-        "train", help="train a strategy policy on everturn sim records, evaluate it, register it; 'train loop': "
+        "train", usage="everturn train --data RUNS --name NAME [--out DIR] [training options] [--deploy] [--json]\n"
+                       "       everturn train loop [--models DIR] [--work DIR] [--name NAME] [--games N] "
+                       "[--cycles C] [--keep K] [training options]",
+        help="train a strategy policy on everturn sim records, evaluate it, register it; 'train loop': "
                       "simulate, train, evaluate and deploy, cycle after cycle",
         description="Behaviour cloning of the rule-based AI from everturn sim records (--steps), then self-play "
                     "policy gradient against the personalities (--selfplay updates); then duels against every "
@@ -150,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_options(loop, steps=1000, selfplay=100)
     loop.add_argument("--json", action="store_true", help="print each finished cycle as one JSON line")
 
-    models = commands.add_parser("models", help="list the model registry; 'models deploy NAME VERSION': the gate")
+    models = commands.add_parser("models", usage="everturn models [--models DIR] [--json]\n"
+                                                 "       everturn models deploy NAME VERSION [--models DIR] [--json]",
+                                 help="list the model registry; 'models deploy NAME VERSION': the gate")
     models.add_argument("--models", type=Path, default=Path("models"), help="the model registry (default ./models)")
     models.add_argument("--json", action="store_true", help="print one JSON object")
     models_kinds = models.add_subparsers(dest="models_command", metavar="deploy")
@@ -221,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
             from engine_ext.bench import run_combat_bench
 
             return run_combat_bench(json_output=args.json, seed=args.seed)
+        if args.command == "bench" and args.bench == "training":
+            from training.bench import run_training_bench
+
+            return run_training_bench(json_output=args.json, minutes=args.minutes, seed=args.seed,
+                                      eval_games=args.eval_games)
         if args.command == "bench" and args.bench == "campaigns":
             from actors.campaign.bench import run_campaign_bench
 
