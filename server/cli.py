@@ -419,7 +419,8 @@ def _train(args: argparse.Namespace) -> int:
         gate = job.deploy(registry) if args.deploy else None
         job.finish()
     except ValueError as exc:  # bad settings, records, names; another job's folder (JobError, DatasetError, ...)
-        print(f"{chr(10) if drawn else ''}everturn train: {exc}", file=sys.stderr)
+        lead = "\n" if drawn else ""  # below the progress bar
+        print(f"{lead}everturn train: {exc}", file=sys.stderr)
         return 2
     figures = job.state["figures"]
     shutil.rmtree(folder)

@@ -99,7 +99,9 @@ class Job:
             if state["phase"] == "train" and state["data_stamp"] != data_stamp(spec.data):
                 raise JobError(f"{spec.data} changed since the job in {folder} began; remove the folder to start over")
             return cls(folder, spec, state)
-        job = cls(folder, spec, {"spec": spec.as_dict(), "data_stamp": data_stamp(spec.data), "phase": "train",
+        stamp = data_stamp(spec.data)
+        load(spec.data, spec.imitate)  # records that cannot be trained on leave no job behind (loaded once, cached)
+        job = cls(folder, spec, {"spec": spec.as_dict(), "data_stamp": stamp, "phase": "train",
                                  "job_id": secrets.token_hex(8), "began": now()})
         job.save()
         return job

@@ -209,8 +209,8 @@ def simulate(config: LoopConfig, out: Path, cycle: int, registry: Registry, shou
                 write_records(result, sink)
                 if should_stop():
                     raise LoopStopped(f"stopped while simulating cycle {cycle}")
-    except Exception:
-        if should_stop():  # Ctrl-C reaches the worker processes too
+    except BaseException:
+        if should_stop():  # Ctrl-C reaches the worker processes too: their KeyboardInterrupt comes back here
             raise LoopStopped(f"stopped while simulating cycle {cycle}") from None
         raise
     partial.replace(out)

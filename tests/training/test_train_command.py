@@ -6,9 +6,11 @@ import pytest
 import torch
 
 from engine_ext.strategy_ai import PERSONALITIES
+from server.cli import main
 from training.registry import Registry
 
 from .cli import everturn, kill_when, simulated, start
+from .hand_made import gated_registry
 
 TINY = ("--steps", "60", "--batch", "64", "--selfplay", "1", "--games-per-update", "2", "--checkpoint-every", "25",
         "--eval-games", "2", "--seed", "5")
@@ -69,13 +71,30 @@ def test_a_killed_job_run_again_ends_with_the_weights_of_an_uninterrupted_one(ru
     ({"--data": "missing.jsonl"}, "missing.jsonl"),
     ({"--name": "Duke!"}, "a model name is 1-40 of a-z"),
     ({"--steps": "0"}, "steps, batch and checkpoint_every are at least 1"),
+    ({"--eval-games": "0"}, "--eval-games is at least 1"),
     ({"--data": "bad.jsonl"}, "bad.jsonl:1: not an everturn sim record"),
 ])
-def test_bad_input_is_refused_in_one_line(runs, tmp_path, change, says):
+def test_bad_input_is_refused_in_one_line(runs, tmp_path, capsys, change, says):
     (tmp_path / "bad.jsonl").write_text('{"state": [1]}\n')
     options = {"--data": str(runs), "--name": "duke", "--out": str(tmp_path / "models"), "--steps": "5", **change}
     if options["--data"] != str(runs):
         options["--data"] = str(tmp_path / options["--data"])
-    done = everturn("train", *(x for pair in options.items() for x in pair))
-    assert done.returncode == 2 and says in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    code = main(["train", *(x for pair in options.items() for x in pair)])
+    said = capsys.readouterr().err
+    assert code == 2 and says in said and len(said.strip().splitlines()) == 1, said
+    assert not (tmp_path / "models" / ".jobs" / "duke").exists()
+
+
+def test_the_models_command_lists_versions_and_its_gate_refuses_a_worse_model(tmp_path, capsys):
+    models = tmp_path / "models"
+    gated_registry(models)  # duke v1 deployed, v2 refused
+    assert main(["models", "--models", str(models)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("duke v1") and "yes" in line and "passed vs balanced" in line for line in table)
+    assert any(line.startswith("duke v2") and "refused vs v1" in line for line in table)
+    assert main(["models", "deploy", "duke", "v2", "--models", str(models), "--json"]) == 1
+    verdict = orjson.loads(capsys.readouterr().out)
+    assert not verdict["passed"] and verdict["against"] == "v1" and verdict["lost"] > verdict["won"]
+    assert Registry(models).deployed("duke") == 1
+    assert main(["models", "--models", str(models), "deploy", "duke", "7"]) == 2
+    assert "no model duke v7" in capsys.readouterr().err
