@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ui-port", type=int, default=8801,
                        help="port of the web UI, started beside the server in its own process (default 8801)")
     serve.add_argument("--no-ui", action="store_true", help="serve the API only, without the web UI")
+    serve.add_argument("--models", type=Path, default=Path("models"),
+                       help="the model registry: where training jobs register models and hosted games find learned "
+                            "players (default ./models); training checkpoints go under DATA/blobs")
 
     ui = commands.add_parser("ui", help="run the web UI (table view, operator console) against a running server")
     ui.add_argument("--server", default="http://127.0.0.1:8800",
@@ -618,10 +621,10 @@ async def _serve(args: argparse.Namespace) -> int:
     from server.serve import run_server
 
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()
-    settings = ServerSettings(backup_dir=str(args.backup_dir) if args.backup_dir else None)
+    settings = ServerSettings(backup_dir=str(args.backup_dir) if args.backup_dir else None, models=args.models)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            running = await nursery.start(partial(run_server, args.data, game_kinds(), host=args.host,
+            running = await nursery.start(partial(run_server, args.data, game_kinds(args.data, args.models), host=args.host,
                                                   port=args.port, clock=clock, settings=settings, tune_gc=True))
             print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
             if running.first_token:
