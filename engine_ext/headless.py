@@ -196,9 +196,10 @@ def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[st
             for i in range(games)]
 
 
-def run(batch: list[Job], workers: int = 1, backend: str = "local") -> Iterator[dict[str, Any]]:
+def run(batch: list[Job], workers: int = 1, backend: str = "local", ordered: bool = False) -> Iterator[dict[str, Any]]:
     """Each game's result as it finishes, on local processes or Ray tasks (on the cluster that
-    ``RAY_ADDRESS`` names, else on a Ray started here); the same games either way."""
+    ``RAY_ADDRESS`` names, else on a Ray started here); the same games either way.  ``ordered``:
+    in the batch's order instead, so the records written are the same bytes whatever the workers."""
     if backend == "ray":
         try:
             import ray
@@ -211,6 +212,9 @@ def run(batch: list[Job], workers: int = 1, backend: str = "local") -> Iterator[
             ray.init(ignore_reinit_error=True, num_cpus=workers or None)
         remote = ray.remote(play)
         pending = [remote.remote(job) for job in batch]
+        if ordered:
+            yield from (ray.get(ref) for ref in pending)
+            return
         while pending:
             done, pending = ray.wait(pending)
             yield from ray.get(done)
@@ -219,7 +223,8 @@ def run(batch: list[Job], workers: int = 1, backend: str = "local") -> Iterator[
         yield from (play(job) for job in batch)
         return
     with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-        for future in as_completed([pool.submit(play, job) for job in batch]):
+        futures = [pool.submit(play, job) for job in batch]
+        for future in futures if ordered else as_completed(futures):
             yield future.result()
 
 

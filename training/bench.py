@@ -48,7 +48,8 @@ def simulate(out: Path, workers: int = 2) -> dict[str, Any]:
 
     results = []
     with open(out, "wb") as sink:
-        for result in run(jobs(SIM_GAMES, SIM_SEED, SIM_RINGS, 2, SIM_TURNS, list(PERSONALITIES)), workers=workers):
+        for result in run(jobs(SIM_GAMES, SIM_SEED, SIM_RINGS, 2, SIM_TURNS, list(PERSONALITIES)), workers=workers,
+                          ordered=True):  # the same records in the same order: the same batches
             results.append(write_records(result, sink))
     return summarize(results)
 

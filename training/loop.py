@@ -205,7 +205,7 @@ def simulate(config: LoopConfig, out: Path, cycle: int, registry: Registry, shou
     partial = out.with_name(out.name + ".partial")
     try:
         with open(partial, "wb") as sink:
-            for result in run(batch, workers=config.workers):
+            for result in run(batch, workers=config.workers, ordered=True):  # the same file whatever the workers
                 write_records(result, sink)
                 if should_stop():
                     raise LoopStopped(f"stopped while simulating cycle {cycle}")

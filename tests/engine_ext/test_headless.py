@@ -29,6 +29,8 @@ def test_processes_play_exactly_the_games_one_process_plays():
     alone = sorted((r["game"], r["winner"], r["turns"], orjson.dumps(r["records"])) for r in run(batch, workers=1))
     together = sorted((r["game"], r["winner"], r["turns"], orjson.dumps(r["records"])) for r in run(batch, workers=2))
     assert alone == together
+    in_order = [(r["game"], orjson.dumps(r["records"])) for r in run(batch, workers=2, ordered=True)]
+    assert in_order == [(game, records) for game, _, _, records in alone]
     summary = summarize(list(run(batch)))
     assert summary["games"] == 3 and set(summary["wins"]) == {"turtle", "expansionist"}
     assert sum(w["won"] for w in summary["wins"].values()) <= 3
