@@ -624,8 +624,9 @@ async def _serve(args: argparse.Namespace) -> int:
     settings = ServerSettings(backup_dir=str(args.backup_dir) if args.backup_dir else None, models=args.models)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            running = await nursery.start(partial(run_server, args.data, game_kinds(args.data, args.models), host=args.host,
-                                                  port=args.port, clock=clock, settings=settings, tune_gc=True))
+            running = await nursery.start(partial(run_server, args.data, game_kinds(args.data, args.models),
+                                                  host=args.host, port=args.port, clock=clock, settings=settings,
+                                                  tune_gc=True))
             print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
             if running.first_token:
                 print(f"everturn: first operator token (shown once): {running.first_token}", flush=True)
