@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .evaluate import Policy, duel, rule_based
+from .evaluate import TURNS, Policy, duel, rule_based
 from .policy import Player, PolicyNet, load_model, save_model
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -80,11 +80,12 @@ class Registry:
 
     def deploy(self, name: str, version: int) -> Verdict:
         """Deploy ``version`` if it beats the deployed one (or, first, the balanced AI); the verdict either way."""
-        candidate = Player(self.model(name, version))
+        candidate = Player(self.model(name, version), turns=TURNS)  # the gate's duels are TURNS long
         current = self.deployed(name)
         if current == version:
             raise RegistryError(f"{name} v{version} is already deployed")
-        opponent: Policy = rule_based("balanced") if current is None else Player(self.model(name, current))
+        opponent: Policy = rule_based("balanced") if current is None else Player(self.model(name, current),
+                                                                                             turns=TURNS)
         verdict = gate(candidate, opponent, "balanced" if current is None else f"v{current}")
         meta = self.meta(name, version)
         self.write_meta(name, version, {**meta, "gate": verdict.as_dict(), "playable": verdict.passed})
@@ -115,7 +116,7 @@ class Registry:
             raise RegistryError(f"no version of {name} is deployed")
         if not self.meta(name, number).get("playable"):
             raise RegistryError(f"{name} v{number} never passed the deployment gate, so it does not play")
-        return Player(self.model(name, number))
+        return Player(self.model(name, number), turns=TURNS)  # the game length it learned on
 
 
 def gate(candidate: Policy, opponent: Policy, against: str) -> Verdict:
