@@ -12,12 +12,15 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .evaluate import evaluate
 from .policy import Player
 from .registry import Registry
 from .trainer import Checkpoint, TrainSpec, model_of, train
 
 KEEP = 2                 # checkpoints a job keeps
+THREADS = 1              # torch's threads in a server: the trio loop keeps a core of its own
 CHUNK_SECONDS = 10.0     # a chunk also ends after this long: progress, pause and cancel never wait longer
 
 
@@ -33,6 +36,7 @@ def run_chunk(spec_data: dict[str, Any], folder: str, start: str | None, start_s
               max_seconds: float = CHUNK_SECONDS) -> dict[str, Any]:
     """Train from checkpoint ``start`` (a name in ``folder``; None: from scratch) up to the next
     multiple of ``checkpoint_every`` (or for ``max_seconds``); save and name the new checkpoint."""
+    torch.set_num_threads(THREADS)
     spec, root = TrainSpec.of(spec_data), Path(folder)
     begin = None
     if start is not None:
@@ -62,6 +66,7 @@ def _deadline(seconds: float):
 def finish(spec_data: dict[str, Any], folder: str, checkpoint: str, models: str, name: str, eval_games: int,
            job: str) -> dict[str, Any]:
     """Evaluate the trained model against every personality and register it (not deployed: the gate decides)."""
+    torch.set_num_threads(THREADS)
     spec = TrainSpec.of(spec_data)
     net = model_of(spec, Checkpoint.load(Path(folder) / checkpoint))
     report = evaluate(Player(net, turns=spec.turns), games=eval_games)

@@ -1,6 +1,8 @@
 """Training jobs (``train/{id}``) on the real runtime and RocksDB: torch work in worker threads,
 checkpoints as blob files, pause/resume/cancel, and a restart that resumes from the last
-checkpoint and ends with the weights of an uninterrupted run.  Time from trio's MockClock."""
+checkpoint and ends with the weights of an uninterrupted run.  Nothing here waits on time: the
+tests wait for the job's events (on trio's own clock: a MockClock that autojumps would spin the
+loop while the worker thread trains, starving it of the GIL)."""
 from __future__ import annotations
 
 import subprocess
@@ -71,7 +73,7 @@ def same_weights(registry: Registry, version: int, expected: dict[str, torch.Ten
     return all(torch.equal(got[name], expected[name]) for name in expected)
 
 
-async def test_a_job_trains_in_checkpointed_chunks_and_registers_its_evaluated_model(runs, tmp_path, autojump_clock):
+async def test_a_job_trains_in_checkpointed_chunks_and_registers_its_evaluated_model(runs, tmp_path):
     command = start(runs)
     async with runtime(tmp_path) as rt:
         await rt.ask(JOB, command, by=OPERATOR)
@@ -88,7 +90,7 @@ async def test_a_job_trains_in_checkpointed_chunks_and_registers_its_evaluated_m
     assert len(blobs) == 2 and blobs[-1] == state.checkpoint
 
 
-async def test_pause_keeps_the_checkpoint_and_resume_goes_on_to_the_same_weights(runs, tmp_path, autojump_clock):
+async def test_pause_keeps_the_checkpoint_and_resume_goes_on_to_the_same_weights(runs, tmp_path):
     command = start(runs)
     async with runtime(tmp_path) as rt:
         await rt.ask(JOB, command, by=OPERATOR)
@@ -104,7 +106,7 @@ async def test_pause_keeps_the_checkpoint_and_resume_goes_on_to_the_same_weights
     assert same_weights(Registry(tmp_path / "models"), state.model_version, uninterrupted(command))
 
 
-async def test_a_cancelled_job_ignores_the_chunk_in_flight(runs, tmp_path, autojump_clock):
+async def test_a_cancelled_job_ignores_the_chunk_in_flight(runs, tmp_path):
     async with runtime(tmp_path) as rt:
         await rt.ask(JOB, start(runs, steps=200, checkpoint_every=100), by=OPERATOR)
         await rt.ask(JOB, CancelTraining(reason="wrong data"), by=OPERATOR)
@@ -118,7 +120,7 @@ async def test_a_cancelled_job_ignores_the_chunk_in_flight(runs, tmp_path, autoj
             await rt.ask(JOB, CancelTraining(), by=OPERATOR)
 
 
-async def test_a_restarted_server_resumes_the_job_from_its_last_checkpoint(runs, tmp_path, autojump_clock):
+async def test_a_restarted_server_resumes_the_job_from_its_last_checkpoint(runs, tmp_path):
     command = start(runs)
     async with runtime(tmp_path) as rt:
         await rt.ask(JOB, command, by=OPERATOR)
@@ -130,7 +132,7 @@ async def test_a_restarted_server_resumes_the_job_from_its_last_checkpoint(runs,
     assert same_weights(Registry(tmp_path / "models"), state.model_version, uninterrupted(command))
 
 
-async def test_only_operators_start_jobs_and_bad_specs_are_refused_where_they_arrive(runs, tmp_path, autojump_clock):
+async def test_only_operators_start_jobs_and_bad_specs_are_refused_where_they_arrive(runs, tmp_path):
     async with runtime(tmp_path) as rt:
         with pytest.raises(Forbidden):
             await rt.ask(JOB, start(runs), by={"token_id": "p", "role": "player", "campaign": "x"})
