@@ -4,7 +4,8 @@ Plain functions of files (no trio, no actors): ``run_chunk`` trains from the job
 checkpoint to the next one and saves it; ``finish`` evaluates the final model and
 registers it.  Checkpoints are blob files in the job's folder under the server's data
 directory, named by step (``ckpt-000200.pt``); the journal refers to them by name and
-their SHA-256, and only the newest ``KEEP`` stay.
+their SHA-256, and only the newest ``KEEP`` stay (a chunk deletes only checkpoints older than
+the one it started from).
 """
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .evaluate import evaluate
 from .policy import Player
 from .registry import Registry
 from .trainer import Checkpoint, TrainSpec, model_of, train
 
 KEEP = 2                 # checkpoints a job keeps
-THREADS = 1              # torch's threads in a server: the trio loop keeps a core of its own
 CHUNK_SECONDS = 10.0     # a chunk also ends after this long: progress, pause and cancel never wait longer
 
 
@@ -36,7 +34,6 @@ def run_chunk(spec_data: dict[str, Any], folder: str, start: str | None, start_s
               max_seconds: float = CHUNK_SECONDS) -> dict[str, Any]:
     """Train from checkpoint ``start`` (a name in ``folder``; None: from scratch) up to the next
     multiple of ``checkpoint_every`` (or for ``max_seconds``); save and name the new checkpoint."""
-    torch.set_num_threads(THREADS)
     spec, root = TrainSpec.of(spec_data), Path(folder)
     begin = None
     if start is not None:
@@ -51,7 +48,8 @@ def run_chunk(spec_data: dict[str, Any], folder: str, start: str | None, start_s
     name = checkpoint_name(chunk.checkpoint.step)
     chunk.checkpoint.save(root / name)
     for old in sorted(root.glob("ckpt-*.pt"))[:-KEEP]:
-        old.unlink(missing_ok=True)
+        if old.name < checkpoint_name(step):  # never this chunk's start or anything after it (a stale chunk
+            old.unlink(missing_ok=True)       # still running may be about to read it)
     return {"step": chunk.checkpoint.step, "checkpoint": name, "sha256": digest(root / name),
             "figures": chunk.figures, "done": chunk.done}
 
@@ -66,7 +64,6 @@ def _deadline(seconds: float):
 def finish(spec_data: dict[str, Any], folder: str, checkpoint: str, models: str, name: str, eval_games: int,
            job: str) -> dict[str, Any]:
     """Evaluate the trained model against every personality and register it (not deployed: the gate decides)."""
-    torch.set_num_threads(THREADS)
     spec = TrainSpec.of(spec_data)
     net = model_of(spec, Checkpoint.load(Path(folder) / checkpoint))
     report = evaluate(Player(net, turns=spec.turns), games=eval_games)

@@ -13,7 +13,9 @@ of the step: the weights, the optimizer's moments, torch's RNG state and the dat
 position (epoch and index into that epoch's permutation, drawn from ``seed`` and the
 epoch); the learning rate follows a cosine from ``lr`` over ``steps``.  So a job cut
 into chunks, or killed and resumed from its last checkpoint, ends with the very weights
-of one uninterrupted run (``tests/training/test_trainer.py``).
+of one uninterrupted run (``tests/training/test_trainer.py``).  Torch computes on one thread
+(``THREADS``): sums then add up in one order whatever the calling thread or machine (a
+network this small gains nothing from more, and a server's loop keeps a core of its own).
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ from engine_ext.strategy_macro import HEADS
 
 from .dataset import IMITATE, Dataset, load
 from .policy import ModelSpec, PolicyNet
+
+
+THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,7 @@ def train(spec: TrainSpec, until: int, start: Checkpoint | None = None,
           should_stop: Callable[[], bool] | None = None, data: Dataset | None = None) -> Chunk:
     """Steps from ``start`` up to ``until`` (at most ``spec.total``), or fewer if ``should_stop``
     or the minutes run out."""
+    torch.set_num_threads(THREADS)  # for the calling thread: one order of sums, the same weights
     data = data if data is not None or (start is not None and start.step >= spec.steps) \
         else load(spec.data, spec.imitate)
     net, optimizer, at = restore(spec, start)

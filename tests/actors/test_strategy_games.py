@@ -197,15 +197,11 @@ async def test_a_deployed_learned_policy_plays_an_absent_house(tmp_path, autojum
     from engine_ext.strategy_orders import Order, compact
     from engine_ext.strategy_state import new_game
     from snapshots import Store
-    from training.registry import Registry
 
-    from ..training.test_trainer import IDLER, SETTLER, biased
+    from ..training.hand_made import gated_registry
 
-    registry = Registry(tmp_path / "models")
-    good = registry.register("duke", biased(SETTLER), {"data": "hand-made"})
-    assert registry.deploy("duke", good).passed
-    worse = registry.register("duke", biased(IDLER), {"data": "hand-made"})
-    assert not registry.deploy("duke", worse).passed
+    registry = gated_registry(tmp_path / "models")   # v1 deployed, v2 refused by the gate
+    good, worse = 1, 2
     store = Store.open(tmp_path / "data")
     try:
         async with open_runtime(store, [StrategyKind(tmp_path / "models")], clock=TrioClock(),

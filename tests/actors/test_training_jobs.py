@@ -5,8 +5,6 @@ tests wait for the job's events (on trio's own clock: a MockClock that autojumps
 loop while the worker thread trains, starving it of the GIL)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from contextlib import asynccontextmanager
 
 import pydantic
@@ -20,18 +18,15 @@ from snapshots import Store
 from training.registry import Registry
 from training.trainer import TrainSpec, train
 
+from ..training.cli import simulated
+
 OPERATOR = {"token_id": "op", "role": "operator"}
 JOB = "train/j1"
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sim") / "runs.jsonl"
-    done = subprocess.run([sys.executable, "-m", "server.cli", "sim", "--games", "10", "--turns", "16", "--houses", "2",
-                           "--rings", "3", "--seed", "60", "--out", str(out), "--json"], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    return out
+    return simulated(tmp_path_factory.mktemp("sim") / "runs.jsonl", games=10, turns=16, seed=60)
 
 
 def start(runs, **changes) -> StartTraining:

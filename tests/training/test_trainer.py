@@ -1,30 +1,25 @@
 """Training a strategy policy: resumable to the bit, stoppable, legal in play, gated on deployment."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import pytest
 import torch
 
-from engine_ext.strategy_macro import HEADS
 from engine_ext.strategy_orders import validate
 from engine_ext.strategy_state import new_game
 from engine_ext.strategy_turn import resolve
 from training.dataset import DatasetError, load
-from training.policy import Player, PolicyNet
+from training.policy import Player
 from training.registry import Registry, RegistryError
 from training.trainer import Checkpoint, TrainSpec, model_of, train
+
+from .cli import simulated
+from .hand_made import IDLER, SETTLER, biased
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sim") / "runs.jsonl"
-    done = subprocess.run([sys.executable, "-m", "server.cli", "sim", "--games", "12", "--turns", "20", "--houses", "2",
-                           "--rings", "3", "--seed", "40", "--out", str(out), "--json"], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    return out
+    return simulated(tmp_path_factory.mktemp("sim") / "runs.jsonl", games=12, turns=20, seed=40)
 
 
 def small(runs, **changes) -> TrainSpec:
@@ -66,21 +61,6 @@ def test_a_trained_policy_gives_only_legal_orders(runs):
         given_any += bool(mine)
         game, _ = resolve(game, {0: mine, 1: player(game, 1)}, turn_limit=30)
     assert given_any > 10
-
-
-def biased(plan: dict[str, int]) -> PolicyNet:
-    """A network that always picks ``plan`` (a model as good or bad as that plan)."""
-    net = PolicyNet()
-    with torch.no_grad():
-        for head, choice in plan.items():
-            net.heads[head].weight.zero_()
-            net.heads[head].bias.fill_(-10.0)
-            net.heads[head].bias[choice] = 10.0
-    return net
-
-
-SETTLER = {"fleets": 0, "build": HEADS["build"].index("colony_ship"), "research": 2, "diplomacy": 0, "tax": 0}
-IDLER = {"fleets": 0, "build": HEADS["build"].index("save"), "research": 0, "diplomacy": 1, "tax": 1}
 
 
 def test_the_gate_deploys_a_better_model_and_refuses_a_worse_one(tmp_path):
