@@ -35,12 +35,20 @@ def duel(first: Policy, second: Policy, seed: int, turns: int = TURNS) -> int | 
     return None
 
 
-def win_rate(player: Policy, opponent: Policy, games: int, seed: int, turns: int = TURNS) -> dict[str, Any]:
-    won = 0
+def series(player: Policy, opponent: Policy, games: int, seed: int, turns: int = TURNS) -> tuple[int, int]:
+    """(won, lost) by ``player`` in ``games`` duels on seeds ``seed``, ``seed + 1``, ..., seats alternating."""
+    won = lost = 0
     for g in range(games):
         seat = g % 2
         pair = (player, opponent) if seat == 0 else (opponent, player)
-        won += duel(*pair, seed=seed + g, turns=turns) == seat
+        winner = duel(*pair, seed=seed + g, turns=turns)
+        won += winner == seat
+        lost += winner is not None and winner != seat
+    return won, lost
+
+
+def win_rate(player: Policy, opponent: Policy, games: int, seed: int, turns: int = TURNS) -> dict[str, Any]:
+    won, _ = series(player, opponent, games, seed, turns)
     return {"won": won, "played": games, "share": round(won / games, 4), "ci95": wilson(won, games)}
 
 

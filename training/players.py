@@ -20,21 +20,10 @@ from .registry import SPEC, Registry, RegistryError
 
 def pin(name: str, models: str | Path | None) -> str:
     """``name`` with its version fixed (``policy:duke@3``); raises ``RegistryError`` (a ``ValueError``)
-    for a bad name, a missing model or one that never passed the gate."""
-    found = SPEC.match(name)
-    if not found:
-        raise RegistryError(f"{name!r}: a learned player is policy:NAME or policy:NAME@VERSION")
+    for a bad name, a missing model or one that never passed the gate (``Registry.pin``)."""
     if models is None:
         raise RegistryError(f"{name}: no models directory to find it in")
-    registry = Registry(models)
-    model = found["name"]
-    if not registry.versions(model):
-        raise RegistryError(f"no model {model} in {models}")
-    version = int(found["version"]) if found["version"] else registry.deployed(model)
-    if version is None:
-        raise RegistryError(f"no version of {model} is deployed in {models}")
-    if not registry.meta(model, version).get("playable"):
-        raise RegistryError(f"{model} v{version} never passed the deployment gate, so it does not play")
+    model, version = Registry(models).pin(name)
     return f"policy:{model}@{version}"
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from .evaluate import TURNS, Policy, duel, rule_based
+from .evaluate import TURNS, Policy, rule_based, series
 from .policy import Player, PolicyNet, load_model, save_model
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -105,28 +105,29 @@ class Registry:
                     out.append({**self.meta(folder.name, version), "deployed": version == deployed})
         return out
 
-    def player(self, spec: str) -> Player:
-        """The playable model ``policy:NAME@VERSION`` (or ``policy:NAME``: the deployed version)."""
+    def pin(self, spec: str) -> tuple[str, int]:
+        """(name, version) of the playable model ``policy:NAME@VERSION`` (``policy:NAME``: the deployed
+        version now); ``RegistryError`` for a bad spec, a missing model or one that never passed the gate."""
         found = SPEC.match(spec)
         if not found:
             raise RegistryError(f"{spec!r}: a learned player is policy:NAME or policy:NAME@VERSION")
-        name, version = found["name"], found["version"]
-        number = int(version) if version else self.deployed(name)
-        if number is None:
-            raise RegistryError(f"no version of {name} is deployed")
-        if not self.meta(name, number).get("playable"):
-            raise RegistryError(f"{name} v{number} never passed the deployment gate, so it does not play")
-        return Player(self.model(name, number), turns=TURNS)  # the game length it learned on
+        name = found["name"]
+        if not self.versions(name):
+            raise RegistryError(f"no model {name} in {self.root}")
+        version = int(found["version"]) if found["version"] else self.deployed(name)
+        if version is None:
+            raise RegistryError(f"no version of {name} is deployed in {self.root}")
+        if not self.meta(name, version).get("playable"):
+            raise RegistryError(f"{name} v{version} never passed the deployment gate, so it does not play")
+        return name, version
+
+    def player(self, spec: str) -> Player:
+        """The playable model ``spec`` (see ``pin``), reading state vectors on the gate's game length."""
+        return Player(self.model(*self.pin(spec)), turns=TURNS)
 
 
 def gate(candidate: Policy, opponent: Policy, against: str) -> Verdict:
-    won = lost = 0
-    for g in range(GATE_GAMES):
-        seat = g % 2
-        pair = (candidate, opponent) if seat == 0 else (opponent, candidate)
-        winner = duel(*pair, seed=GATE_SEED + g)
-        won += winner == seat
-        lost += winner is not None and winner != seat
+    won, lost = series(candidate, opponent, GATE_GAMES, GATE_SEED)
     return Verdict(won > lost, against, won, lost, GATE_GAMES - won - lost)
 
 
