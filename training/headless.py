@@ -32,6 +32,7 @@ import torch
 
 from .dataset import load
 from .evaluate import TURNS, evaluate
+from .files import write_atomically
 from .policy import Player, PolicyNet
 from .registry import Registry, RegistryError
 from .trainer import Checkpoint, TrainSpec, fresh, model_of, train
@@ -230,16 +231,6 @@ def data_stamp(path: str) -> list[int]:
     except OSError as exc:
         raise JobError(f"no data file {path} ({exc.strerror})") from exc
     return [stat.st_size, stat.st_mtime_ns]
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
 
 
 def now() -> str:

@@ -32,7 +32,8 @@ import orjson
 
 from engine_ext.strategy_ai import PERSONALITIES
 
-from .headless import Job, now, write_atomically
+from .files import write_atomically
+from .headless import Job, now
 from .registry import Registry, RegistryError, check_name
 from .trainer import TrainSpec
 

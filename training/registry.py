@@ -10,7 +10,6 @@ the deployed one.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from .evaluate import TURNS, Policy, rule_based, series
+from .files import write_atomically
 from .policy import Player, PolicyNet, load_model, save_model
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -65,10 +65,7 @@ class Registry:
         return orjson.loads(path.read_bytes())
 
     def write_meta(self, name: str, version: int, meta: dict[str, Any]) -> None:
-        path = self.root / name / f"v{version}" / "meta.json"
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
-        os.replace(partial, path)
+        write_atomically(self.root / name / f"v{version}" / "meta.json", orjson.dumps(meta, option=orjson.OPT_INDENT_2))
 
     def deployed(self, name: str) -> int | None:
         pointer = self.root / check_name(name) / "deployed"
@@ -90,10 +87,7 @@ class Registry:
         meta = self.meta(name, version)
         self.write_meta(name, version, {**meta, "gate": verdict.as_dict(), "playable": verdict.passed})
         if verdict.passed:
-            pointer = self.root / name / "deployed"
-            partial = pointer.with_suffix(".partial")
-            partial.write_text(f"{version}\n")
-            os.replace(partial, pointer)
+            write_atomically(self.root / name / "deployed", f"{version}\n".encode())
         return verdict
 
     def listing(self) -> list[dict[str, Any]]:
