@@ -322,6 +322,8 @@ cdef struct Board:
     long long* previous
     long long* known
     int* order_of           # per fleet row: its order's row, -1 without one
+    long long* path         # scratch for one route (a system per jump)
+    char* settled           # scratch for one Dijkstra (a flag per system)
     int nh, ns, nf, cap, events_cap
     uint64_t seed
     uint64_t dice
@@ -386,7 +388,7 @@ cdef void _routes(Board* b, long long start, int allow) noexcept nogil:
     cdef long long* previous = &b.previous[(allow * b.ns + start) * b.ns]
     cdef int n = b.ns, system, other, k, pick
     cdef long long step, kind
-    cdef char* done = <char*>malloc(n)
+    cdef char* done = b.settled
     for system in range(n):
         best[system], previous[system], done[system] = -1, -1, 0
     best[start] = 0
@@ -408,7 +410,6 @@ cdef void _routes(Board* b, long long start, int allow) noexcept nogil:
             step = best[pick] + LANE_COST[kind]
             if best[other] < 0 or step < best[other]:
                 best[other], previous[other] = step, pick
-    free(done)
     known[0] = 1
 
 
@@ -424,7 +425,7 @@ cdef void _move(Board* b, long long* f, long long goal) noexcept nogil:
     cdef long long* previous = &b.previous[(allow * b.ns + start) * b.ns]
     if best[goal] < 0:
         return
-    cdef long long* path = <long long*>malloc(b.ns * sizeof(long long))
+    cdef long long* path = b.path
     system = goal
     while system != start:
         path[steps] = system
@@ -437,7 +438,6 @@ cdef void _move(Board* b, long long* f, long long goal) noexcept nogil:
             break
         points -= cost
         f[F_SYSTEM] = system
-    free(path)
 
 
 cdef int _add_fleet(Board* b, long long owner, long long system, int ship, long long count,
@@ -858,7 +858,12 @@ def settle(seed, long long[::1] meta, long long[::1] houses, long long[::1] colo
     if colonies.shape[0] != b.ns * CW or diplomacy.shape[0] != b.nh * b.nh or b.nf > b.cap:
         raise ValueError("the board's arrays do not fit its map and houses")
     b.order_of = <int*>malloc(b.cap * sizeof(int) + 1)
-    if not b.order_of:
+    b.path = <long long*>malloc(b.ns * sizeof(long long) + 1)
+    b.settled = <char*>malloc(b.ns + 1)
+    if not (b.order_of and b.path and b.settled):
+        free(b.order_of)
+        free(b.path)
+        free(b.settled)
         raise MemoryError()
     cdef int row
     try:
@@ -877,6 +882,8 @@ def settle(seed, long long[::1] meta, long long[::1] houses, long long[::1] colo
         _finish(&b)
     finally:
         free(b.order_of)
+        free(b.path)
+        free(b.settled)
 
 
 # -- games to boards and back: ``strategy_flat.pack`` and ``unpack``, compiled ---------------------
