@@ -281,6 +281,8 @@ class ActorCell:
         if self.subscribers and events:
             for subscriber in self.subscribers:
                 subscriber.push(seq - len(events) + 1, events)
+        if events and runtime.journal_listeners:
+            runtime.journaled(self.address, seq - len(events) + 1, events)
         if timer is not None:
             runtime.timers.done(timer)
         if earliest is not None:

@@ -18,7 +18,7 @@ import logging
 from collections import OrderedDict, deque
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, AsyncContextManager, AsyncIterator, Iterable
+from typing import Any, AsyncContextManager, AsyncIterator, Callable, Iterable
 
 import trio
 
@@ -118,6 +118,16 @@ class Runtime:
         self._empty = trio.lowlevel.ParkingLot()
         self._left = trio.lowlevel.ParkingLot()  # woken whenever an actor leaves memory
         self._request_ids = itertools.count(1)
+        # called with (address, first_seq, events) once events are durable (search indexing, narration tokens)
+        self.journal_listeners: list[Callable[[str, int, list[Any]], None]] = []
+
+    def journaled(self, address: str, first_seq: int, events: list[Any]) -> None:
+        """Tell every journal listener of events just made durable; a failing listener is logged, never fatal."""
+        for listener in self.journal_listeners:
+            try:
+                listener(address, first_seq, events)
+            except Exception:  # derived data (an index) must never break an actor's commit
+                log.exception("journal listener %r failed on %s", listener, address)
 
     # -- sending -------------------------------------------------------------------
 
