@@ -15,11 +15,11 @@ from .messages import (
     Work,
 )
 from .runtime import Runtime, RuntimeConfig, open_runtime
-from .streams import BadSince, Published, Resync, Snapshot
+from .streams import BadSince, Published, Resync, Snapshot, Transient
 from .work import Workers
 
 __all__ = [
-    "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "ActorError", "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
+    "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "Transient", "ActorError", "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
     "Clock", "Command", "Context", "Decision", "Event", "Forbidden", "Internal", "InvalidAddress", "InvariantViolation", "Overloaded",
     "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
     "TrioClock", "UnknownKind", "VirtualClock", "Woken", "Work", "Workers", "open_runtime", "parse_address",

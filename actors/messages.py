@@ -115,15 +115,16 @@ class Tell:
 @dataclass(frozen=True, slots=True)
 class Work:
     """Run ``fn(*args)`` off the loop once this decision is durable (a worker thread, or a
-    process for picklable pure-Python work), then tell the actor ``done(result)``, or
-    ``failed(error)`` if it raised.  Nothing of it is stored: an actor that must finish its
+    process for picklable pure-Python work; ``loop``: ``fn`` is an async function of a
+    service that manages its own threads, such as the narrator), then tell the actor
+    ``done(result)``, or ``failed(error)`` if it raised.  Nothing of it is stored: an actor that must finish its
     work after a restart journals that it started it and restarts it when ``Woken``."""
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     done: Callable[[Any], Command]
     failed: Callable[[str], Command]
-    where: Literal["thread", "process"] = "thread"
+    where: Literal["thread", "process", "loop"] = "thread"
     pool: str | None = None    # a named thread pool (RuntimeConfig.worker_pools), else the shared threads
 
 

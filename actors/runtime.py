@@ -31,7 +31,7 @@ from .clock import Clock, SystemClock, to_ms
 from .errors import ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
 from .messages import ChildFailed, Command, Woken, Work
 from .metrics import LagMonitor
-from .streams import Subscriber, stream
+from .streams import Subscriber, Transient, stream
 from .timers import TimerService
 from .work import Workers
 
@@ -273,6 +273,13 @@ class Runtime:
         self.behavior_of(address)
         return aclosing(stream(self, address, since, capacity))
 
+    def publish_transient(self, address: str, item: Transient) -> int:
+        """Hand ``item`` to ``address``'s live subscribers (never stored, best effort); how many took it."""
+        cell = self.cells.get(address)
+        if cell is None or not cell.subscribers:
+            return 0
+        return sum(subscriber.push_transient(item) for subscriber in cell.subscribers)
+
     def detach(self, address: str, subscriber: Subscriber) -> None:
         cell = self.cells.get(address)
         if cell is not None and cell.subscribers and subscriber in cell.subscribers:
@@ -354,6 +361,8 @@ class Runtime:
         try:
             if work.where == "process":
                 result = await self.workers.in_process(work.fn, *work.args)
+            elif work.where == "loop":
+                result = await work.fn(*work.args)
             else:
                 result = await self.workers.in_thread(work.fn, *work.args, pool=work.pool)
             outcome = work.done(result)

@@ -7,7 +7,10 @@
   ones, with no gap and no duplicate; if ``since`` lies further back than
   ``resume_window`` events, a ``Snapshot`` instead;
 - ``Resync(reason)`` followed by a fresh ``Snapshot`` when the subscriber fell more than
-  its buffer behind: a slow subscriber is cut loose, it never slows the actor.
+  its buffer behind: a slow subscriber is cut loose, it never slows the actor;
+- ``Transient(kind, data)`` between events: live, never stored, not numbered and not
+  resumed (a narration's tokens as they come; the finished text is an event). A buffer
+  without room drops them rather than cut the subscriber loose.
 
 The subscriber is attached by a message the actor handles between two commands, so the
 state and sequence it starts from are exactly those the live events follow.  While
@@ -45,6 +48,12 @@ class Resync:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Transient:
+    kind: str
+    data: dict[str, Any]
+
+
 class BadSince(ActorError):
     """``since`` is ahead of the actor's journal."""
 
@@ -67,7 +76,7 @@ class Subscriber:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._items: deque[tuple[int, Event]] = deque()
+        self._items: deque[tuple[int, Event] | Transient] = deque()
         self._consumer = TaskSlot()
         self.overflowed = False
         self.stopped = False
@@ -82,13 +91,21 @@ class Subscriber:
             self._items.extend(zip(range(first_seq, first_seq + len(events)), events, strict=True))
         self._consumer.wake()
 
+    def push_transient(self, item: Transient) -> bool:
+        """Queue ``item`` if there is room (events keep theirs); whether it was queued."""
+        if self.overflowed or self.stopped or len(self._items) >= self.capacity // 2:
+            return False
+        self._items.append(item)
+        self._consumer.wake()
+        return True
+
     def stop(self) -> None:
         """The actor is leaving memory: the consumer re-attaches."""
         self.stopped = True
         self._consumer.wake()
 
-    async def next(self) -> tuple[int, Event] | None:
-        """The next live event; None when overflowed or stopped (check the flags)."""
+    async def next(self) -> tuple[int, Event] | Transient | None:
+        """The next live event or transient; None when overflowed or stopped (check the flags)."""
         while not self._items:
             if self.overflowed or self.stopped:
                 return None
@@ -121,6 +138,9 @@ async def stream(runtime: "Runtime", address: str, since: int | None, capacity: 
                 item = await subscriber.next()
                 if item is None:
                     break
+                if isinstance(item, Transient):
+                    yield item
+                    continue
                 last = item[0]
                 yield Published(*item)
             if subscriber.overflowed:

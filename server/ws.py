@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import trio
 
-from actors import ActorError, BadSince, Published, Resync, Snapshot, VirtualClock
+from actors import ActorError, BadSince, Published, Resync, Snapshot, Transient, VirtualClock
 
 from .app import Everturn, parse_command, reachable, state_json
 from .auth import Principal
@@ -162,6 +162,8 @@ class Session:
                             state, at = item.state, item.seq
                             await self.send({"type": "snapshot", "topic": topic, "seq": item.seq,
                                              "state": state_json(behavior, item.state, self.by)})
+                        elif isinstance(item, Transient):  # live only: no seq, never resumed
+                            await self.send({"type": item.kind, "topic": topic, **item.data})
                         elif isinstance(item, Resync):
                             self.ctx.metrics.ws_resyncs += 1
                             await self.send({"type": "resync", "topic": topic, "reason": item.reason})
