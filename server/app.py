@@ -14,7 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import trio
@@ -31,12 +31,16 @@ from actors.roles import is_gm
 from engine_ext.combat import estimate
 from snapshots import StoreError, backup
 
+from . import narrator_api
 from .auth import Principal, TokenError, Tokens
 from .errors import ApiError, from_actor_error, not_found
 from .frames import EventFrames, StatesAfter, event_body
 from .limits import RateLimiter
 from .metrics import ServerMetrics
 from .openapi import ActorStop, ClockAdvance, EstimateRequest, TokenRequest, build_spec, render_page
+
+if TYPE_CHECKING:
+    from actors.narration.service import Narrator
 
 log = logging.getLogger("everturn.server")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -79,6 +83,7 @@ class Everturn:
     event_frames: EventFrames = field(default_factory=EventFrames)
     states_after: StatesAfter = field(default_factory=StatesAfter)
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_SAMPLES))
+    narrator: Narrator | None = None  # the server's (everturn serve --narrator-model); None: templates only
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
@@ -114,13 +119,15 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(body), status=status, headers=headers, content_type="application/json")
 
 
-def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None = None) -> QuartTrio:
+def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None = None,
+               narrator: Narrator | None = None) -> QuartTrio:
     settings = settings or ServerSettings()
     app = QuartTrio("everturn")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["BODY_TIMEOUT"] = 30
-    ctx = Everturn(runtime, tokens, settings, RateLimiter(settings.rate, settings.burst))
+    ctx = Everturn(runtime, tokens, settings, RateLimiter(settings.rate, settings.burst), narrator=narrator)
     app.everturn = ctx  # type: ignore[attr-defined]
+    narrator_api.register(app, ctx)
 
     @app.before_request
     async def _start() -> None:
@@ -190,7 +197,8 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        return Response(ctx.metrics.render(runtime), content_type="text/plain; version=0.0.4")
+        text = "\n".join([ctx.metrics.render(runtime).rstrip("\n"), *narrator_api.metric_lines(ctx.narrator)]) + "\n"
+        return Response(text, content_type="text/plain; version=0.0.4")
 
     # -- actors ------------------------------------------------------------------------
 

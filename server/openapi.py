@@ -15,6 +15,8 @@ from actors.campaign.messages import Npc
 
 from actors import Internal, Runtime
 
+from .narrator_api import NarratorPause, NarratorStatus
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="machine-readable, namespaced (auth/invalid, ledger/zero, ...)")
@@ -336,7 +338,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
               ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, EstimateRequest, TrainingPage,
-              ModelListing, *bodies]
+              ModelListing, NarratorStatus, NarratorPause, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -419,6 +421,14 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
         "/api/v1/admin/models": {"get": op(
             "the model registry: every version with its evaluation per personality (win rate, 95% interval), "
             "the gate's verdict, playable and deployed", _json(_ref("ModelListing")), tag="operators")},
+        "/api/v1/admin/narrator": {"get": op(
+            "the narrator: health (a pause window that grows with each failure), models, slots, calls by outcome, "
+            "tokens, latency percentiles, the last calls", _json(_ref("NarratorStatus")), tag="operators")},
+        "/api/v1/admin/narrator/pause": {"post": op(
+            "pause the narrator: campaigns post their templates meanwhile", _json(_ref("NarratorStatus")),
+            body=_ref("NarratorPause"), tag="operators")},
+        "/api/v1/admin/narrator/resume": {"post": op(
+            "resume the narrator now, forgetting its failures", _json(_ref("NarratorStatus")), tag="operators")},
         "/api/v1/admin/clock": {"get": op("the server's clock", _json(_ref("ClockState")), tag="operators")},
         "/api/v1/admin/clock/advance": {"post": op("advance a virtual clock, firing due timers in order",
                                                    _json(_ref("ClockAdvanced")), body=_ref("ClockAdvance"),

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import hypercorn.trio.run
 import trio
@@ -23,6 +23,9 @@ from snapshots import Store
 
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
+
+if TYPE_CHECKING:
+    from actors.narration.service import Narrator
 
 log = logging.getLogger("everturn.server")
 # Young collections every 10,000 net allocations (CPython: 700), the oldest generation
@@ -64,11 +67,15 @@ class Running:
 async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.0.0.1", port: int = 8800,
                      clock: Clock | None = None, settings: ServerSettings | None = None,
                      config: RuntimeConfig | None = None, tune_gc: bool = False,
+                     narrator: Narrator | None = None,
                      task_status: trio.TaskStatus[Running] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve until ``Running.stop`` is set (or the task is cancelled).
 
     ``tune_gc``: the process is a server (``everturn serve``): freeze what startup made and
     collect less often (:data:`GC_THRESHOLDS`); left off where the process does other work.
+    ``narrator``: the one the campaigns in ``kinds`` were given; its tokens go to the
+    campaigns' live subscribers, its health to the console; it loads its default model in
+    the background at start.
     """
     settings = settings or ServerSettings()
     store = Store.open(data)
@@ -78,7 +85,9 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
         if not tokens.any():
             first_token, _ = tokens.create("operator")
         async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
-            app = create_app(runtime, tokens, settings)
+            if narrator is not None:
+                narrator.attach(runtime.publish_transient)
+            app = create_app(runtime, tokens, settings, narrator=narrator)
             hypercorn = Config()
             hypercorn.bind = [f"{host}:{port}"]
             hypercorn.websocket_max_message_size = settings.max_frame_bytes
@@ -95,10 +104,14 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     gc.set_threshold(*GC_THRESHOLDS)
                 sampling = trio.CancelScope()
                 nursery.start_soon(_sample, app.everturn, sampling)
+                if narrator is not None:
+                    nursery.start_soon(narrator.warm, sampling)
                 task_status.started(Running(binds[0], runtime, tokens, first_token, stop))
                 await stop.wait()
                 sampling.cancel()
     finally:
+        if narrator is not None:
+            narrator.close()
         store.close()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ import orjson
 
 from actors.campaign import CampaignKind
 from actors.campaign.messages import (
-    CampaignCreated, EncounterStarted, OrderScheduled, PlayerJoined, Posted,
+    CampaignCreated, EncounterStarted, OrderScheduled, PlayerJoined, Posted, PostNarrated,
 )
 from actors.campaign.state import Character, Post, ToolCall, TurnMeta
 from actors.messages import Event
@@ -164,6 +164,10 @@ def read_session(campaign_id: str, events: Iterable[tuple[int, Event]]) -> Sessi
                 posts[post.n] = post
                 if post.kind == "narration":
                     session.turns.append(turn_of(campaign_id, seq, post, posts, characters))
+            case PostNarrated(n=n):  # the server's narrator settled a pending post: its final text and meta
+                posts[n] = posts[n].model_copy(update={"text": event.text, "meta": event.meta, "pending": False})
+                session.turns = [replace(turn, response=event.text, meta=event.meta) if turn.n == n else turn
+                                 for turn in session.turns]
     return session
 
 

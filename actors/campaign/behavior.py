@@ -6,7 +6,7 @@ orders; its encounters are child actors (``combat/{id}.{n}``) that report every 
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine_ext.dice_ref import Stream
 
@@ -21,19 +21,21 @@ from ..combat.state import Combatant, Stats, StrikeStat
 from ..errors import Forbidden, Rejected
 from ..messages import ChildFailed, Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
-from . import enforcement
+from . import enforcement, narration
 from .messages import (
     CampaignCreated, CancelOrder, CharacterChanged, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared,
-    DeadlineSet,
-    DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign, MarkFollowing,
-    ModeChanged, OrderChanged, OrderScheduled, PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarration,
-    RollDice, SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
-    UpdateSettings,
+    DeadlineSet, DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign,
+    MarkFollowing, ModeChanged, NarrateNpc, NarrationDone, OrderChanged, OrderScheduled, PlayerJoined,
+    PlayerStatusChanged, PostAction, Posted, PostNarrated, PostNarration, RollDice, SceneStarted, ScheduleOrder,
+    SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene, UpdateSettings,
 )
 from .state import (
     FINISHED_ORDERS, HOUR, RECENT_POSTS, RECENT_ROLLS, Campaign, Character, Deadline, EncounterView, Order, Player,
     Roll, Scene, Settings,
 )
+
+if TYPE_CHECKING:
+    from ..narration.service import Narrator
 
 
 class CampaignKind(Behavior[Campaign]):
@@ -41,21 +43,29 @@ class CampaignKind(Behavior[Campaign]):
     State = Campaign
     commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, RollDice, MarkFollowing, SetMode, StartScene,
                 StartEncounter, EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings,
-                CombatUpdate, TimerFired, ChildFailed)
+                NarrateNpc, CombatUpdate, NarrationDone, TimerFired, ChildFailed)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
               SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
-              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged)
+              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged, PostNarrated)
+
+    def __init__(self, narrator: Narrator | None = None) -> None:
+        """``narrator``: the server's (``actors.narration.Narrator``); without one, the templates are posted."""
+        self.narrator = narrator
 
     def decide(self, state: Campaign, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
         fired = command.name if isinstance(command, TimerFired) else None
-        if isinstance(command, TimerFired):
+        if isinstance(command, TimerFired) and command.name.startswith(narration.TIMER):
+            events = narration.timed_out(state, command.name)
+        elif isinstance(command, TimerFired):
             events = enforcement.enforce(state, now, self.evolve)
         else:
             events = self._handle(state, command, ctx, now)
+        voice = (command.npc, command.hint) if isinstance(command, NarrateNpc) else None
+        events, work = narration.narrate(self.narrator, state, events, ctx.address, self.evolve, voice)
         after = self.replay(state, events)
         return Decision(events=events, timers=planned_timers(enforcement.plan(state), enforcement.plan(after), fired),
-                        tells=encounter_tells(state, after, command, events))
+                        tells=encounter_tells(state, after, command, events), work=work)
 
     def _handle(self, state: Campaign, command: Command, ctx: Context, now: float) -> list[Event]:
         by = ctx.by or {}
@@ -142,9 +152,18 @@ class CampaignKind(Behavior[Campaign]):
                 if order.status not in ("pending", "active"):
                     raise Rejected("campaign/order_finished", f"order {order_id!r} is already {order.status}")
                 return [OrderChanged(order_id=order_id, status="cancelled", steps_done=order.steps_done, at=now)]
+            case NarrateNpc(npc=npc, hint=hint):
+                require_gm(by)
+                return [enforcement.post(state, "narration", f"{npc}: {hint}", now, "npc")]
+            case NarrationDone():
+                return narration.settle(state, command)
             case UpdateSettings(settings=change):
                 require_gm(by)
                 settings = merged_settings(state.settings, change)
+                if (settings.narrator_model is not None and self.narrator is not None
+                        and settings.narrator_model not in self.narrator.names):
+                    raise Rejected("campaign/unknown_narrator_model", f"this server has no narrator model "
+                                   f"{settings.narrator_model!r}; it offers {', '.join(self.narrator.names)}")
                 return [] if settings == state.settings else [SettingsUpdated(settings=settings)]
             case CombatUpdate():
                 return combat_update(state, command, self.evolve)
@@ -182,7 +201,11 @@ class CampaignKind(Behavior[Campaign]):
                     update["last_narration_at"] = post.at
                     update["awaiting_narration_since"] = None
                     update["unanswered"] = ()
+                if post.pending:
+                    update["narrations"] = {**state.narrations, post.n: narration.pending(state, post)}
                 return state.model_copy(update=update)
+            case PostNarrated():
+                return state.model_copy(update=narration.narrated(state, event))
             case PlayerStatusChanged(player_id=player_id, status=status):
                 player = state.players[player_id].model_copy(update={"status": status, "status_since": event.at})
                 return state.model_copy(update={"players": {**state.players, player_id: player}})
@@ -310,7 +333,8 @@ def merged_settings(current: Settings, change: Settings) -> Settings:
     """``current`` with the fields ``change`` was given (``model_fields_set``, nested templates too)."""
     given = change.model_dump(exclude_unset=True)
     templates = {**current.templates.model_dump(), **given.pop("templates", {})}
-    return Settings.model_validate({**current.model_dump(), **given, "templates": templates})
+    prompts = {**current.prompts.model_dump(), **given.pop("prompts", {})}
+    return Settings.model_validate({**current.model_dump(), **given, "templates": templates, "prompts": prompts})
 
 
 def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Event]:

@@ -54,6 +54,8 @@ def plan(state: Campaign) -> dict[str, float]:
     stall = stall_due(state)
     if stall is not None:
         timers["stall"] = stall
+    for waiting in state.narrations.values():  # the narrator's backstop: the template serves by then
+        timers[f"narration.{waiting.n}"] = waiting.due
     return timers
 
 

@@ -184,6 +184,22 @@ class ClearDeadline(Command):
     deadline_id: str = Field(pattern=ID)
 
 
+class NarrateNpc(Command):
+    """GM: the narrator voices a non-player character saying what ``hint`` asks; posted as a
+    narration (``{npc}: {hint}`` when the narrator is off, busy or fails)."""
+
+    npc: str = Field(min_length=1, max_length=80)
+    hint: str = Field(min_length=1, max_length=2000, description="what the character should say or convey")
+
+
+class NarrationDone(Internal):
+    """From the narrator: what to post for a pending narration, and how it went."""
+
+    n: int
+    text: str
+    meta: TurnMeta
+
+
 class UpdateSettings(Command):
     """GM: change settings. Only the fields given change (templates too, text by text);
     the rest keep their current values."""
@@ -217,6 +233,14 @@ class Posted(Event):
     """An action, a narration or a notice entered the post log."""
 
     post: Post
+
+
+class PostNarrated(Event):
+    """The narrator finished a pending post: its text (the model's or the template) and how it was made."""
+
+    n: int
+    text: str
+    meta: TurnMeta
 
 
 class DiceRolled(Event):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..messages import State
+from ..narration.prompts import Prompts
 
 Mode = Literal["exploration", "encounter", "downtime"]
 PlayerStatus = Literal["active", "following", "inactive"]
@@ -83,6 +84,11 @@ class TurnMeta(Frozen):
     prompt_tokens: int | None = Field(None, ge=0)
     completion_tokens: int | None = Field(None, ge=0)
     error: str | None = Field(None, max_length=2000, description="set when the narrator failed")
+    outcome: str | None = Field(None, max_length=40, description="the server's narrator: narrated, or why the "
+                                "template serves (timeout, error, rejected, paused, unavailable, dry_run)")
+    purpose: str | None = Field(None, max_length=40, description="the server's narrator: what it narrated")
+    draft: str | None = Field(None, max_length=8000, description="the model's text when it was not posted "
+                              "(rejected, dry run)")
 
 
 class Post(Frozen):
@@ -95,6 +101,16 @@ class Post(Frozen):
     responds_to: tuple[int, ...] = ()  # a narration: the player actions it answers (post numbers)
     meta: TurnMeta | None = None
     scene: int = 0  # the scene it was posted in (0: before the first)
+    pending: bool = False  # the narrator is writing it: the text is the template until PostNarrated
+
+
+class PendingNarration(Frozen):
+    """A post the narrator is writing; by ``due`` the template serves whatever happened."""
+
+    n: int
+    purpose: str
+    fallback: str
+    due: float
 
 
 class Scene(Frozen):
@@ -228,8 +244,17 @@ class Settings(Frozen):
                            "players wait: the server advances the story")
     stall_grace_s: float = Field(HOUR, ge=60, le=30 * 24 * HOUR, description="time the GM keeps to answer an "
                                  "action that arrives after stall_s")
-    narrator: bool = True
+    narrator: bool = Field(True, description="the server's narrator rewrites what the server posts by itself "
+                           "(templates stay the fallback); off: the templates are posted as they are")
+    narrator_model: str | None = Field(None, min_length=1, max_length=100, description="a narrator model this "
+                                       "server offers (GET /api/v1/admin/narrator); null: the server's default")
+    narrator_dry_run: bool = Field(False, description="narrate, but post the templates and keep the model's text "
+                                   "in the post's meta.draft and the log")
+    narrator_deadline_s: float = Field(20.0, ge=1, le=600, description="how long a narration may take, queue "
+                                       "included, before the template serves")
+    narrator_max_tokens: int = Field(96, ge=8, le=512)
     templates: Templates = Field(default_factory=Templates)
+    prompts: Prompts = Field(default_factory=Prompts, description="the narrator's prompts per purpose")
 
 
 class Campaign(State):
@@ -256,3 +281,4 @@ class Campaign(State):
     roll_count: int = 0
     dice_used: int = 0  # the dice stream's position: every roll reads on from here
     settings: Settings = Settings()
+    narrations: dict[int, PendingNarration] = Field(default_factory=dict)  # post n -> the narrator is on it
