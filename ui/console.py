@@ -1,5 +1,5 @@
 """The operator console: the supervision tree, actions, the inspector, dead letters, gauges,
-headless runs, training jobs and the model registry (``ui.training``).
+headless runs, training jobs and the model registry (``ui.training``), the narrator (``ui.narrator``).
 
 Everything here is the operator API (``/api/v1/admin``) polled every ``POLL_S`` seconds;
 an action answers with a notification and the next poll shows its effect.
@@ -15,6 +15,7 @@ from nicegui import ui
 from .format import clock_time, matches
 from .gauges import SERIES, Gauges
 from .link import Link, LinkError, error_text
+from .narrator import Narrator
 from .runs import Runs
 from .training import Models, Training
 
@@ -70,6 +71,7 @@ class Console:
         self.letters_cursor: str | None = None
         self.models = Models(link)
         self.training = Training(link, self.models)
+        self.narrator = Narrator(link)
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center gap-4"):
@@ -86,6 +88,7 @@ class Console:
             runs_tab = ui.tab("Headless runs")
             training_tab = ui.tab("Training").props("data-test=tab-training")
             models_tab = ui.tab("Models").props("data-test=tab-models")
+            narrator_tab = ui.tab("Narrator").props("data-test=tab-narrator")
         with ui.tab_panels(tabs, value=tree_tab).classes("w-full"):
             with ui.tab_panel(tree_tab):
                 self.tree_panel()
@@ -98,6 +101,8 @@ class Console:
                 self.training.build()
             with ui.tab_panel(models_tab):
                 self.models.build()
+            with ui.tab_panel(narrator_tab):
+                self.narrator.build()
         ui.timer(POLL_S, self.poll)
 
     # -- the tree ----------------------------------------------------------------------
@@ -145,6 +150,7 @@ class Console:
         self.rows = flatten(tree)
         self.show_rows()
         await self.training.poll()
+        await self.narrator.poll()
         self.gauges.add(figures["at"], figures)
         for key, chart in self.charts.items():
             chart.options.update(self.gauges.chart(key))

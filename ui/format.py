@@ -58,6 +58,19 @@ def post_author(post: Any, state: Any) -> str:
     return "Server"
 
 
+def narrator_line(post: Any) -> str | None:
+    """How the server's narrator made a post: "narrating…", "narrated by smollm2 · 812 ms", "template: timeout"."""
+    if post.pending:
+        return "narrating…"
+    meta = post.meta
+    if meta is None or meta.outcome is None:
+        return None
+    if meta.outcome == "narrated":
+        timing = f" · {meta.latency_ms:.0f} ms" if meta.latency_ms is not None else ""
+        return f"narrated by {meta.model}{timing}"
+    return f"template: {meta.outcome.replace('_', ' ')}"
+
+
 def roll_line(roll: Any, state: Any) -> str:
     """``Ayla: 1d20+9 = 23 [14] (Stealth)``."""
     who = "GM" if roll.by == "gm" else post_author_name(roll.by, state)

@@ -12,13 +12,15 @@ from .live import Live
 
 
 class Follower:
-    """``on_snapshot()`` after a (re)loaded state, ``on_events(events)`` after new events."""
+    """``on_snapshot()`` after a (re)loaded state, ``on_events(events)`` after new events,
+    ``on_transient(message)`` for live-only frames (a narration's tokens)."""
 
     def __init__(self, link: Link, address: str, live: Live, connection: ui.badge, problem: ui.label,
-                 on_snapshot: Callable[[], None], on_events: Callable[[list[Any]], None]) -> None:
+                 on_snapshot: Callable[[], None], on_events: Callable[[list[Any]], None],
+                 on_transient: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.link, self.address, self.live = link, address, live
         self.connection, self.problem = connection, problem
-        self.on_snapshot, self.on_events = on_snapshot, on_events
+        self.on_snapshot, self.on_events, self.on_transient = on_snapshot, on_events, on_transient
         self.closed = False
         self.wanted = True
 
@@ -43,6 +45,10 @@ class Follower:
                 continue
             if message.get("type") == "error":
                 self.problem.set_text(f"{message.get('message')} ({message.get('code')})")
+                continue
+            if message.get("type") not in ("snapshot", "event"):
+                if self.on_transient is not None:
+                    self.on_transient(message)
                 continue
             if not self.live.apply(message):
                 continue

@@ -12,9 +12,11 @@ from typing import Any
 from nicegui import background_tasks, ui
 
 from actors.campaign.behavior import CampaignKind
-from actors.campaign.messages import Posted
+from actors.campaign.messages import Posted, PostNarrated
 
-from .format import STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp_bar, post_author, roll_line, timestamp
+from .format import (
+    STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp_bar, narrator_line, post_author, roll_line, timestamp,
+)
 from .link import Link, LinkError, error_text
 from .live import LiveActor
 from .stream import Follower
@@ -59,6 +61,9 @@ class TableView:
         self.status_stale = True
         self.countdowns: list[tuple[ui.label, float | None]] = []
         self.follower: Follower | None = None
+        self.texts: dict[int, ui.markdown] = {}  # post n -> its text on the page
+        self.narrators: dict[int, ui.label] = {}  # post n -> how the narrator made it
+        self.drafts: dict[int, str] = {}  # post n -> the narrator's tokens so far
 
     # -- time --------------------------------------------------------------------------
 
@@ -213,6 +218,8 @@ class TableView:
         self.render_header()
         self.feed.clear()
         self.shown = 0
+        self.texts.clear()
+        self.narrators.clear()
         self.append_posts(state.posts)
         self.render_party()
         self.render_dice()
@@ -220,6 +227,9 @@ class TableView:
     def render_events(self, events: list[Any]) -> None:
         self.render_header()
         self.append_posts([event.post for event in events if isinstance(event, Posted)])
+        for event in events:
+            if isinstance(event, PostNarrated):
+                self.settle(event.n)
         self.render_party()
         self.render_dice()
 
@@ -255,8 +265,27 @@ class TableView:
                         if post.reason:
                             ui.badge(post.reason, color="grey-6")
                         ui.label(f"#{post.n} · {clock_time(post.at)}").classes("text-grey-7")
-                    ui.markdown(post.text).classes("post-text")
+                        self.narrators[post.n] = ui.label(narrator_line(post) or "").classes(
+                            "text-xs text-grey-7 italic").props(f"data-test=narrator-{post.n}")
+                    self.texts[post.n] = ui.markdown(post.text).classes("post-text").props(f"data-test=text-{post.n}")
         self.scroller.scroll_to(percent=1.0)
+
+    def on_transient(self, message: dict[str, Any]) -> None:
+        """A narration's tokens as the model writes them: shown in place of the template until it settles."""
+        n = message.get("post")
+        if message.get("type") != "narration" or n not in self.texts:
+            return
+        self.drafts[n] = self.drafts.get(n, "") + str(message.get("delta", ""))
+        self.texts[n].set_content(self.drafts[n] + " ▍")
+
+    def settle(self, n: int) -> None:
+        """The post's final text (the model's, or the template) and how it was made."""
+        self.drafts.pop(n, None)
+        post = next((p for p in self.live.state.posts if p.n == n), None)
+        if post is None or n not in self.texts:
+            return
+        self.texts[n].set_content(post.text)
+        self.narrators[n].set_text(narrator_line(post) or "")
 
     def render_party(self) -> None:
         state = self.live.state
@@ -363,5 +392,5 @@ async def table_view(link: Link, campaign_id: str) -> None:
     view = TableView(link, campaign_id)
     view.build()
     view.follower = Follower(link, view.address, view.live, view.connection, view.problem, view.on_snapshot,
-                             view.on_events)
+                             view.on_events, view.on_transient)
     background_tasks.create(view.follower.run(ui.context.client), name=f"follow {campaign_id}")

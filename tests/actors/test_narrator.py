@@ -1,0 +1,161 @@
+"""The narrator in campaigns: the real model on a few short prompts, its fallbacks, its health window.
+
+Waits on events, never on sleeps: tests where the model generates run on trio's own clock
+(a worker thread and an autojumping MockClock do not mix); the others on MockClock.
+"""
+from __future__ import annotations
+
+import pytest
+import trio
+
+from actors import Published, Rejected, RuntimeConfig, TrioClock, Transient, open_runtime
+from actors.campaign.messages import NarrateNpc, Posted, PostNarrated, SetDeadline, UpdateSettings
+from actors.campaign.state import Settings
+from actors.kinds import game_kinds
+from actors.narration.health import Health
+from actors.narration.model import default_model_path
+from actors.narration.service import Narrator
+
+from ..campaigns import GM, posts, started
+
+ADDRESS = "campaign/c1"
+
+
+def narrator(**kwargs) -> Narrator:
+    return Narrator({"smollm2": default_model_path()}, **kwargs)
+
+
+async def runtime_with(store, narrator: Narrator | None, clock=None):
+    config = RuntimeConfig(lag_interval=0.05)
+    return open_runtime(store, game_kinds(narrator=narrator), clock=clock or TrioClock(), config=config)
+
+
+def journal(rt) -> list:
+    behavior = rt.behavior_of(ADDRESS)
+    return [behavior.load_event(stored) for _, stored in rt.store.read_journal(ADDRESS)]
+
+
+async def settled(rt, n: int | None = None, command=None, frames: list | None = None) -> PostNarrated:
+    """Follow the campaign (after sending ``command``, if given) until post ``n`` (default: the
+    first pending one) is settled; keep the narration frames seen on the way."""
+    async with rt.subscribe(ADDRESS) as items:
+        snapshot = await items.__anext__()  # attached: nothing from here on is missed
+        if command is not None:
+            await rt.ask(ADDRESS, command, by=GM)
+        if n is None:
+            n = min(rt.state_of(ADDRESS)[0].narrations)
+        elif n not in snapshot.state.narrations:  # settled before we looked: it is in the journal
+            return next(e for e in journal(rt) if isinstance(e, PostNarrated) and e.n == n)
+        async for item in items:
+            if isinstance(item, Transient) and frames is not None:
+                frames.append(item)
+            if isinstance(item, Published) and isinstance(item.event, PostNarrated) and item.event.n == n:
+                return item.event
+    raise AssertionError("the stream ended")
+
+
+async def test_the_model_voices_an_npc_and_streams_its_tokens(store):
+    voice = narrator()
+    async with await runtime_with(store, voice) as rt:
+        voice.attach(rt.publish_transient)
+        await started(rt)
+        frames: list[Transient] = []
+        with trio.fail_after(120):
+            event = await settled(rt, command=NarrateNpc(npc="Old Bren", hint="the bridge is out; take the ford"),
+                                  frames=frames)
+        post = next(e.post for e in journal(rt) if isinstance(e, Posted) and e.post.reason == "npc")
+        assert post.pending and post.text == "Old Bren: the bridge is out; take the ford"  # journaled at once
+        meta = event.meta
+        assert meta.purpose == "npc_voice" and meta.prompt_tokens > 20 and meta.completion_tokens > 0
+        assert meta.latency_ms > 0
+        final = posts(rt, "npc")[0]
+        assert not final.pending and final.text == event.text
+        deltas = "".join(f.data["delta"] for f in frames if f.data["post"] == post.n)
+        assert frames and deltas.strip()  # the tokens came live, as they were made
+        if meta.outcome == "narrated":
+            assert meta.model == "smollm2" and event.text != post.text and meta.error is None
+        else:  # the small model wrote something the checks refused: the template serves, saying why
+            assert meta.outcome == "rejected" and meta.model == "template" and meta.draft
+            assert event.text == post.text and meta.error.startswith("rejected: ")
+        assert voice.figures.outcomes[meta.outcome] == 1
+
+
+async def test_a_narrator_with_no_free_slot_times_out_to_the_template_and_pauses(store, autojump_clock):
+    voice = narrator(slots=1, health=Health(base_s=60))
+    async with await runtime_with(store, voice, clock=TrioClock()) as rt:
+        await started(rt)
+        await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_deadline_s=5)), by=GM)
+        await rt.ask(ADDRESS, SetDeadline(deadline_id="flood", in_hours=1, consequence="The river floods."), by=GM)
+        async with voice.limiter:  # every slot busy: the request waits, then its deadline passes
+            async with rt.subscribe(ADDRESS) as items:
+                await items.__anext__()
+                await trio.sleep(3601)  # the deadline's consequence: a pending post
+                n = posts(rt, "deadline")[0].n
+                event = await settled(rt, n)
+        assert event.text == "The river floods." and event.meta.outcome == "timeout"
+        assert event.meta.model == "template" and "within 5 s" in event.meta.error
+        assert voice.health.paused(trio.current_time())  # a failure opens the window...
+
+        event = await settled(rt, command=NarrateNpc(npc="Bren", hint="run"))  # ...and while it is open, templates
+        assert (event.text, event.meta.outcome) == ("Bren: run", "paused")
+        assert voice.status()["health"]["state"] == "paused"
+        voice.resume()
+        assert voice.status()["health"]["state"] == "ready"
+
+
+async def test_a_restart_while_narrating_settles_the_post_with_the_template(tmp_path, autojump_clock):
+    from snapshots import Store
+
+    voice = narrator(slots=1)
+    store = Store.open(tmp_path / "data")
+    try:
+        async with voice.limiter:  # the narrator never gets to it before the server stops
+            async with await runtime_with(store, voice) as rt:
+                await started(rt)
+                await rt.ask(ADDRESS, NarrateNpc(npc="Bren", hint="the gate holds"), by=GM)
+                n = min(rt.state_of(ADDRESS)[0].narrations)
+    finally:
+        store.close()
+    store = Store.open(tmp_path / "data")
+    try:
+        async with await runtime_with(store, None) as rt:  # back without a narrator at all: the timer still fires
+            event = await settled(rt, n)
+            assert (event.text, event.meta.outcome, event.meta.model) == ("Bren: the gate holds", "timeout", "template")
+            assert not rt.state_of(ADDRESS)[0].narrations and not posts(rt, "npc")[0].pending
+    finally:
+        store.close()
+
+
+async def test_without_the_narrator_switch_the_templates_are_posted_at_once(store, autojump_clock):
+    async with await runtime_with(store, narrator()) as rt:
+        await started(rt, settings=Settings(narrator=False))
+        await rt.ask(ADDRESS, NarrateNpc(npc="Bren", hint="hello"), by=GM)
+        post = posts(rt, "npc")[0]
+        assert not post.pending and post.text == "Bren: hello" and post.meta.model == "template"
+        assert not rt.state_of(ADDRESS)[0].narrations
+
+
+async def test_a_campaign_may_only_pick_a_model_the_server_offers(store, autojump_clock):
+    async with await runtime_with(store, narrator()) as rt:
+        await started(rt)
+        with pytest.raises(Rejected) as info:
+            await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_model="gpt-9")), by=GM)
+        assert info.value.code == "campaign/unknown_narrator_model" and "smollm2" in info.value.message
+        await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_model="smollm2")), by=GM)
+        assert rt.state_of(ADDRESS)[0].settings.narrator_model == "smollm2"
+
+
+def test_the_pause_window_grows_exponentially_to_its_cap_and_a_success_closes_it():
+    health = Health(base_s=10, cap_s=50)
+    windows = []
+    for now in (0.0, 100.0, 200.0, 300.0, 400.0):
+        health.record("timeout", now)
+        windows.append(health.paused_until - now)
+    assert windows == [10, 20, 40, 50, 50]
+    assert health.paused(400.0 + 49.9) and not health.paused(400.0 + 50)
+    health.record("rejected", 500.0)  # the model's style, not its health
+    assert health.failures == 5
+    health.record("narrated", 501.0)
+    assert (health.failures, health.paused_until) == (0, None) and health.window_s() == 10
+    health.pause(600.0, 30)
+    assert health.as_dict(610.0)["paused_by"] == "operator" and health.as_dict(610.0)["paused_for_s"] == 20
