@@ -105,7 +105,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                 sampling = trio.CancelScope()
                 nursery.start_soon(_sample, app.everturn, sampling)
                 if narrator is not None:
-                    nursery.start_soon(narrator.warm, sampling)
+                    nursery.start_soon(narrator.warm)
                 task_status.started(Running(binds[0], runtime, tokens, first_token, stop))
                 await stop.wait()
                 sampling.cancel()

@@ -186,21 +186,20 @@ class Narrator:
 
     # -- operating -----------------------------------------------------------------
 
-    async def warm(self, scope: trio.CancelScope | None = None) -> None:
+    async def warm(self) -> None:
         """Load the default model in a worker thread, so the first narration does not pay for it.
 
         A model that cannot load is logged here and fails each request (the templates serve)."""
-        with scope or trio.CancelScope():
-            async with self.limiter:
-                instance = self._idle[self.default].pop() if self._idle[self.default] else LocalModel(
-                    self.paths[self.default], name=self.default, n_ctx=self.n_ctx, n_threads=self.threads)
-                try:
-                    await trio.to_thread.run_sync(instance.load)
-                    log.info("narrator: %s loaded from %s", self.default, self.paths[self.default])
-                except ModelError as exc:
-                    log.warning("narrator: %s", exc)
-                finally:
-                    self._idle[self.default].append(instance)
+        async with self.limiter:
+            instance = self._idle[self.default].pop() if self._idle[self.default] else LocalModel(
+                self.paths[self.default], name=self.default, n_ctx=self.n_ctx, n_threads=self.threads)
+            try:
+                await trio.to_thread.run_sync(instance.load)
+                log.info("narrator: %s loaded from %s", self.default, self.paths[self.default])
+            except ModelError as exc:
+                log.warning("narrator: %s", exc)
+            finally:
+                self._idle[self.default].append(instance)
 
     def resume(self) -> None:
         self.health.resume()

@@ -159,3 +159,24 @@ def test_the_pause_window_grows_exponentially_to_its_cap_and_a_success_closes_it
     assert (health.failures, health.paused_until) == (0, None) and health.window_s() == 10
     health.pause(600.0, 30)
     assert health.as_dict(610.0)["paused_by"] == "operator" and health.as_dict(610.0)["paused_for_s"] == 20
+
+
+async def test_the_loop_stays_responsive_while_the_model_generates(store):
+    from actors.narration.bench import LagProbe
+
+    voice = narrator(slots=1, threads=2)
+    async with await runtime_with(store, voice) as rt:
+        voice.attach(rt.publish_transient)
+        await started(rt, settings=Settings(narrator_max_tokens=96, narrator_deadline_s=120))
+        await voice.warm()
+        probe = LagProbe()
+        scope = trio.CancelScope()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(probe.run, scope)
+            with trio.fail_after(120):
+                event = await settled(rt, command=NarrateNpc(npc="Old Bren", hint="tell them about the flood"))
+            scope.cancel()
+    generating_s = event.meta.latency_ms / 1000
+    # On the loop, generation would delay a tick by all of it; in a worker thread, by next to nothing.
+    assert event.meta.completion_tokens > 10 and len(probe.samples) > 20
+    assert probe.worst < min(0.5, generating_s / 2), (probe.worst, generating_s)
