@@ -5,6 +5,7 @@ the figures also go to ``/metrics`` (:func:`metric_lines`).
 """
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -43,7 +44,13 @@ class NarratorStatus(BaseModel):
 
 
 def register(app: "QuartTrio", ctx: "Everturn") -> None:
+    """The routes; and with a narrator, the hook ``POST /api/v1/rules/ask`` rephrases with (``rephrase: true``)."""
     from .app import json_body, json_response, operator, validated
+
+    if ctx.narrator is not None:
+        from actors.narration.rephrase import rephrase
+
+        ctx.rephrase = functools.partial(rephrase, ctx.narrator)  # type: ignore[attr-defined]
 
     def narrator() -> "Narrator":
         operator(ctx)
