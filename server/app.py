@@ -31,7 +31,7 @@ from actors.roles import is_gm
 from engine_ext.combat import estimate
 from snapshots import StoreError, backup
 
-from . import narrator_api
+from . import narrator_api, search_api
 from .auth import Principal, TokenError, Tokens
 from .errors import ApiError, from_actor_error, not_found
 from .frames import EventFrames, StatesAfter, event_body
@@ -69,6 +69,8 @@ class ServerSettings:
     advance_wait: float = 30.0  # seconds a clock advance waits for its timers to be handled
     sample_interval_s: float = 2.0  # runtime figures kept for the console's plots, this often
     models: Path = Path("models")  # the model registry GET /api/v1/admin/models lists (training jobs register there)
+    search: bool = True  # index DATA/search (snapshots.search): posts, encounter summaries, rulebooks
+    search_commit_s: float = 0.5  # the index commits at most this often
 
 
 @dataclass
@@ -84,6 +86,8 @@ class Everturn:
     states_after: StatesAfter = field(default_factory=StatesAfter)
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_SAMPLES))
     narrator: Narrator | None = None  # the server's (everturn serve --narrator-model); None: templates only
+    search: Any = None  # snapshots.search.Indexer, set by run_server once the index is open; None: no search
+    rephrase: Any = None  # async (question, answer) -> text: the narrator rephrasing rules answers; None: extracts
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
@@ -128,6 +132,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     ctx = Everturn(runtime, tokens, settings, RateLimiter(settings.rate, settings.burst), narrator=narrator)
     app.everturn = ctx  # type: ignore[attr-defined]
     narrator_api.register(app, ctx)
+    search_api.register(app, ctx)
 
     @app.before_request
     async def _start() -> None:

@@ -15,6 +15,7 @@ from actors.campaign.messages import Npc
 
 from actors import Internal, Runtime
 
+from . import search_api
 from .narrator_api import NarratorPause, NarratorStatus
 
 
@@ -338,7 +339,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
               ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, EstimateRequest, TrainingPage,
-              ModelListing, NarratorStatus, NarratorPause, *bodies]
+              ModelListing, NarratorStatus, NarratorPause, *search_api.MODELS, *bodies]
     refs, definitions = models_json_schema([(m, "validation") for m in models],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
@@ -440,6 +441,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             params=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/api/v1/admin/backup": {"post": op("online backup (RocksDB checkpoint) into --backup-dir",
                                             _json({"type": "object"}), tag="operators", status="201")},
+        **search_api.paths(op, _json, _ref),
     }
     return {
         "openapi": "3.1.0",

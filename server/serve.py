@@ -26,6 +26,7 @@ from .auth import Tokens
 
 if TYPE_CHECKING:
     from actors.narration.service import Narrator
+    from snapshots.search import Indexer
 
 log = logging.getLogger("everturn.server")
 # Young collections every 10,000 net allocations (CPython: 700), the oldest generation
@@ -62,6 +63,7 @@ class Running:
     tokens: Tokens
     first_token: str | None
     stop: trio.Event
+    search: Indexer | None = None  # the search index's feed (None: ServerSettings.search off)
 
 
 async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.0.0.1", port: int = 8800,
@@ -96,6 +98,9 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
             hypercorn.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
             stop = trio.Event()
             async with trio.open_nursery() as nursery:
+                indexing = trio.CancelScope()
+                indexer = await _start_search(nursery, indexing, store, Path(data), runtime, settings)
+                app.everturn.search = indexer
                 binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
                 if tune_gc:
                     # Modules, kinds, the app: alive for good. Out of the collector's sight, full
@@ -106,13 +111,33 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                 nursery.start_soon(_sample, app.everturn, sampling)
                 if narrator is not None:
                     nursery.start_soon(narrator.warm)
-                task_status.started(Running(binds[0], runtime, tokens, first_token, stop))
+                task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))
                 await stop.wait()
                 sampling.cancel()
+                indexing.cancel()
     finally:
         if narrator is not None:
             narrator.close()
         store.close()
+
+
+async def _start_search(nursery: trio.Nursery, scope: trio.CancelScope, store: Store, data: Path, runtime: Runtime,
+                        settings: ServerSettings) -> Indexer | None:
+    """The search index's feed, open (catching up with the journal in the background) and told of
+    every journaled event; None when search is off."""
+    if not settings.search:
+        return None
+    from snapshots.search import Indexer, search_root
+
+    indexer = Indexer(store, search_root(data), interval=settings.search_commit_s, limiter=runtime.workers.threads)
+    runtime.journal_listeners.append(indexer.journaled)
+    await nursery.start(_index, indexer, scope)
+    return indexer
+
+
+async def _index(indexer: Indexer, scope: trio.CancelScope, task_status: trio.TaskStatus[None]) -> None:
+    with scope:
+        await indexer.run(task_status=task_status)
 
 
 async def _sample(ctx: Everturn, scope: trio.CancelScope) -> None:
