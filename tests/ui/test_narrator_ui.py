@@ -1,0 +1,60 @@
+"""The narrator in the browser: tokens stream into the table's feed, the console shows and steers its health."""
+from __future__ import annotations
+
+from .conftest import log_in, screenshot
+from .test_browser import seat
+
+WRITE = 120_000  # ms: a generation on a busy two-core machine
+
+
+def test_a_narration_streams_into_the_feed_and_settles(served, page):
+    gm, player = seat(served, "n1")
+    with served.http(gm) as http:
+        assert http.post("/api/v1/actors/campaign/n1/commands", json={"type": "UpdateSettings", "data": {
+            "settings": {"narrator_max_tokens": 160, "narrator_deadline_s": 120}}}).status_code == 200
+    log_in(page, served, player)
+    page.goto(served.ui + "/campaign/n1")
+    page.wait_for_selector("[data-test=connection]:has-text('live')")
+    page.evaluate("""() => {  // every text the feed shows while the narrator writes, as it shows it
+        window.__drafts = [];
+        new MutationObserver(() => {
+            for (const node of document.querySelectorAll('[data-test^=text-]'))
+                if (node.textContent.includes('\u258d')) window.__drafts.push(node.textContent);
+        }).observe(document.querySelector('[data-test=feed]'), {subtree: true, childList: true, characterData: true});
+    }""")
+    with served.http(gm) as http:
+        answer = http.post("/api/v1/actors/campaign/n1/commands", json={"type": "NarrateNpc", "data": {
+            "npc": "Old Bren", "hint": "the bridge is out; take the ford before the river rises"}})
+        assert answer.status_code == 200, answer.text
+        n = http.get("/api/v1/actors/campaign/n1").json()["state"]["post_count"]
+    page.wait_for_function(f"""() => {{
+        const label = document.querySelector('[data-test=narrator-{n}]');
+        return label && label.textContent.trim() && !label.textContent.includes('narrating');
+    }}""", timeout=WRITE)
+    drafts = page.evaluate("window.__drafts")
+    with served.http(gm) as http:
+        post = next(p for p in http.get("/api/v1/actors/campaign/n1").json()["state"]["posts"] if p["n"] == int(n))
+    assert len(drafts) > 1 and len(set(drafts)) > 1  # it grew token by token on the page
+    shown = page.inner_text(f"[data-test=text-{n}]")
+    assert "\u258d" not in shown and shown.split()[:3] == post["text"].split()[:3]
+    how = page.inner_text(f"[data-test=narrator-{n}]")
+    meta = post["meta"]
+    wanted = "narrated by smollm2" if meta["outcome"] == "narrated" else f"template: {meta['outcome']}"
+    assert how.startswith(wanted)
+    screenshot(page, "table-narration")
+
+
+def test_the_console_shows_the_narrator_and_pauses_and_resumes_it(served, page):
+    log_in(page, served, served.operator)
+    page.goto(served.ui + "/console")
+    page.click("[data-test=tab-narrator]")
+    page.wait_for_selector("[data-test=narrator-state]:has-text('ready')")
+    assert "smollm2 (default)" in page.inner_text("body")
+    page.click("[data-test=narrator-pause]")
+    page.wait_for_selector("[data-test=narrator-state]:has-text('paused')")
+    assert "by an operator" in page.inner_text("[data-test=narrator-health]")
+    screenshot(page, "console-narrator")
+    page.click("[data-test=narrator-resume]")
+    page.wait_for_selector("[data-test=narrator-state]:has-text('ready')")
+    with served.http() as http:
+        assert http.get("/api/v1/admin/narrator").json()["health"]["state"] == "ready"
