@@ -180,3 +180,47 @@ async def test_the_loop_stays_responsive_while_the_model_generates(store):
     # On the loop, generation would delay a tick by all of it; in a worker thread, by next to nothing.
     assert event.meta.completion_tokens > 10 and len(probe.samples) > 20
     assert probe.worst < min(0.5, generating_s / 2), (probe.worst, generating_s)
+
+
+async def test_a_dry_run_posts_the_template_and_keeps_what_the_model_would_have_posted(store, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="everturn.narrator")
+    voice = narrator()
+    async with await runtime_with(store, voice) as rt:
+        voice.attach(rt.publish_transient)
+        await started(rt, settings=Settings(narrator_dry_run=True, narrator_deadline_s=120))
+        frames: list[Transient] = []
+        with trio.fail_after(120):
+            event = await settled(rt, command=NarrateNpc(npc="Old Bren", hint="the bridge is out"), frames=frames)
+    meta = event.meta
+    assert event.text == "Old Bren: the bridge is out" and meta.model == "template"
+    assert not frames  # nothing of it reached the table
+    if meta.outcome == "dry_run":
+        assert meta.draft and meta.completion_tokens > 0 and meta.error is None
+        assert any("would read" in r.getMessage() and meta.draft in r.getMessage() for r in caplog.records)
+    else:  # refused by the checks: still not posted, the draft kept all the same
+        assert meta.outcome == "rejected" and meta.draft
+
+
+def test_a_campaigns_own_prompt_and_recent_posts_make_the_request():
+    from actors.campaign import narration
+    from actors.campaign.state import Campaign, Post
+    from actors.narration.prompts import PromptTemplate, Prompts
+
+    custom = PromptTemplate(system="You are the bard of {title}.", user="Recent:\n{recent}\nSing of {names}: {event}")
+    state = Campaign(created=True, title="The Sunken Crown", settings=Settings(
+        prompts=Prompts(auto_skip=custom), narrator_model="smollm2", narrator_max_tokens=40))
+    state = state.model_copy(update={"posts": tuple(
+        Post(n=i, kind="narration", author="gm1", text=f"beat {i}", at=float(i)) for i in range(1, 12)),
+        "post_count": 11})
+    post = Post(n=12, kind="narration", author="server", text="Aria hesitates.", at=12.0, reason="auto_skip")
+    request = narration.request(state, post, "campaign/c1")
+    assert request.purpose == "auto_skip" and request.fallback == "Aria hesitates." and request.n == 12
+    assert request.messages[0] == ("system", "You are the bard of The Sunken Crown.")
+    user = request.messages[1][1]
+    assert user.startswith("Recent:\nGM: beat 4\n") and "GM: beat 11\nSing of the party: Aria hesitates." in user
+    assert "beat 3" not in user  # the last eight posts
+    assert (request.model, request.max_tokens, request.deadline_s) == ("smollm2", 40, 20.0)
+    assert request == narration.request(state, post, "campaign/c1")  # pure: the same request every time
+    assert request.seed != narration.request(state, post, "campaign/c2").seed
