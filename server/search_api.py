@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("everturn.server")
 CAMPAIGN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 FILTERS = ("campaign", "book", "kind", "author", "scene", "page", "outcome")
-REPHRASE_TIMEOUT = 30.0  # seconds the narrator may take to rephrase an answer before the extract serves
+REPHRASE_TIMEOUT = 45.0  # seconds the narrator may take to rephrase an answer before the extract serves
 
 
 class AskRequest(BaseModel):
@@ -370,4 +370,6 @@ async def rephrased(ctx: "Everturn", question: str, result: dict[str, Any]) -> d
     cited = set(re.findall(r"\[\d+\]", text))
     if cited != wanted:
         return {**result, "rephrase_error": "the narrator's text did not keep the citations; the extract stands"}
+    if text.strip() == result["answer"]:
+        return {**result, "rephrase_error": "the narrator kept the rules' own words"}
     return {**result, "answer": text.strip(), "extract": result["answer"], "rephrased": True}

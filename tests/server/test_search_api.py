@@ -213,8 +213,11 @@ async def test_the_narrators_rephrasing_stands_only_if_it_keeps_every_citation()
     async def fails(question: str, answer: dict) -> str:
         raise RuntimeError("the model is asleep")
 
+    async def same(question: str, answer: dict) -> str:
+        return answer["answer"]
+
     good = await rephrased(SimpleNamespace(rephrase=keeps), "q?", result)
     assert good["rephrased"] and good["answer"].startswith("Both") and good["extract"] == "One. [1] Two. [2]"
-    for hook, says in ((drops, "citations"), (fails, "RuntimeError"), (None, "no narrator")):
+    for hook, says in ((drops, "citations"), (fails, "RuntimeError"), (None, "no narrator"), (same, "own words")):
         kept = await rephrased(SimpleNamespace(rephrase=hook), "q?", result)
         assert kept["rephrased"] is False and kept["answer"] == "One. [1] Two. [2]" and says in kept["rephrase_error"]
