@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field, model_validator
 from quart import Response, request
 
 from snapshots.search import (
-    HIGHLIGHT, MAX_LIMIT, REFERENCE, InvalidQuery, RulebookError, answer, check_name, decode_cursor, encode_cursor,
-    list_books, parse_text, put_book, remove_book, srd_book,
+    HIGHLIGHT, MAX_LIMIT, REFERENCE, InvalidQuery, RulebookError, SearchError, answer, check_name, decode_cursor,
+    encode_cursor, list_books, parse_text, put_book, remove_book, srd_book,
 )
 
 from .errors import ApiError, not_found
@@ -343,7 +343,10 @@ def register(app: "QuartTrio", ctx: "Everturn") -> None:
     async def admin_reindex() -> Response:
         operator(ctx)
         indexer = indexer_of(ctx)
-        return json_response(await indexer.reindex())
+        try:
+            return json_response(await indexer.reindex())
+        except SearchError as exc:
+            raise ApiError(503, "search/reindex_failed", str(exc)) from exc
 
 
 async def rephrased(ctx: "Everturn", question: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -82,6 +82,11 @@ class SearchIndex:
         self.writer.commit()
         self.index.reload()
 
+    def rollback(self) -> None:
+        """Drop what was put since the last commit."""
+        assert self.writer is not None, "opened read-only"
+        self.writer.rollback()
+
     def close(self) -> None:
         """Let merges finish and release the writer (the directory's lock)."""
         if self.writer is not None:

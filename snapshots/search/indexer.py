@@ -32,6 +32,7 @@ from ..store import Store
 from .documents import (
     CAMPAIGN, COMBAT, KINDS, CampaignFacts, campaign_id, encounter_document, post_documents, rule_documents,
 )
+from .errors import SearchError
 from .index import SCHEMA_VERSION, SearchIndex, first
 from .rules import ensure_reference, get_book, list_books
 
@@ -40,6 +41,7 @@ STATE = "state.json"
 FORMAT = 1
 FACTS_KEPT = 4096     # campaigns whose facts stay in memory between batches
 CHUNK = 256           # addresses fed per commit while catching up or rebuilding
+RETRY_S = 5.0         # after a failed batch (a full disk, say), the wait before it is tried again
 
 
 def search_root(data: str | os.PathLike[str]) -> Path:
@@ -82,6 +84,7 @@ class Feeder:
         self.books: dict[str, str] = dict(books or {})
         self._facts: OrderedDict[str, CampaignFacts] = OrderedDict()
         self._pending: dict[str, dict[str, Any]] = {}  # put, not committed yet (by id)
+        self._committed = (dict(self.cursors), dict(self.books))  # what the index holds as committed
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -221,8 +224,16 @@ class Feeder:
         """Publish what was put, then (``save``) record the cursors and make this index current."""
         self.index.commit()
         self._pending.clear()
+        self._committed = (dict(self.cursors), dict(self.books))
         if save:
             self.save()
+
+    def rollback(self) -> None:
+        """Forget what was put since the last commit, cursors included (a failed batch is fed again)."""
+        self.index.rollback()
+        self._pending.clear()
+        self._facts.clear()  # a failed batch may have consumed settled posts from them
+        self.cursors, self.books = dict(self._committed[0]), dict(self._committed[1])
 
     def save(self) -> None:
         save_state(self.root, {"format": FORMAT, "schema": SCHEMA_VERSION, "index": self.name, "at": time.time(),
@@ -286,6 +297,7 @@ class Indexer:
         self._done = 0                # batches finished
         self._progress = trio.lowlevel.ParkingLot()
         self._reindexed: dict[str, Any] = {}
+        self._failing = False         # the last batch failed: the next one waits RETRY_S
 
     @property
     def index(self) -> SearchIndex | None:
@@ -321,7 +333,7 @@ class Indexer:
                 await self._wake.wait()
                 self._wake = trio.Event()
                 await self._batch([])
-                await trio.sleep(self.interval)
+                await trio.sleep(RETRY_S if self._failing else self.interval)
         finally:
             with trio.CancelScope(shield=True):
                 feeder, self.feeder = self.feeder, None
@@ -339,12 +351,22 @@ class Indexer:
             await self._in_thread(self._feed, wanted, books)
             self.commits += 1
             self.last_commit_at = time.time()
+            self._failing = False
         except Exception as exc:
             self.errors += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
-            log.exception("search: a batch failed; its addresses are tried again")
+            log.exception("search: a batch failed; its addresses are tried again in %.0f s", RETRY_S)
             self._dirty.update(dict.fromkeys(wanted))
             self._books_wanted |= books
+            self._failing = True
+            if self.feeder is not None:
+                try:
+                    await self._in_thread(self.feeder.rollback)
+                except Exception:
+                    log.exception("search: rolling back the failed batch failed too")
+            self._wake.set()
+            if reindex:
+                self._reindexed = {"error": self.last_error}
         finally:
             self._done += 1
             self._progress.unpark_all()
@@ -382,9 +404,12 @@ class Indexer:
     async def reindex(self) -> dict[str, Any]:
         """Rebuild the index from the journal and the rulebooks; searches keep the old one until
         the new one is complete.  Returns ``{"documents", "seconds"}``."""
+        self._reindexed = {}
         self._reindex_wanted = True
         self._wake.set()
         await self.caught_up()
+        if "error" in self._reindexed:
+            raise SearchError(f"reindexing failed ({self._reindexed['error']}); the index in use is unchanged")
         return dict(self._reindexed)
 
     def status(self) -> dict[str, Any]:

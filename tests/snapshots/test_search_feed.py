@@ -185,6 +185,29 @@ async def test_reindex_while_running_swaps_in_the_new_index(store, tmp_path):
         assert indexer.index.search("door", "posts")["total"] == 2
 
 
+async def test_a_failed_batch_is_rolled_back_and_fed_again(store, tmp_path, monkeypatch):
+    monkeypatch.setattr("snapshots.search.indexer.RETRY_S", 0.0)
+    async with runtime(store) as rt, feeding(rt, tmp_path / "search") as indexer:
+        await started(rt)
+        await indexer.caught_up()
+        commit, calls = Feeder.commit, []
+
+        def full_disk_once(self, save=True):
+            calls.append(save)
+            if len(calls) == 1:
+                raise OSError(28, "No space left on device")
+            return commit(self, save)
+
+        monkeypatch.setattr(Feeder, "commit", full_disk_once)
+        await rt.ask("campaign/c1", PostAction(text="I bar the door"), by=player("ayla"))
+        await indexer.caught_up()                       # the batch that failed
+        assert indexer.errors == 1 and "No space left" in indexer.last_error
+        assert indexer.index.search("door", "posts")["total"] == 0
+        await indexer.caught_up()                       # tried again at once (RETRY_S is 0 here)
+        assert indexer.index.search("door", "posts")["total"] == 1 and indexer.index.counts()["posts"] == 1
+        assert len(calls) == 2
+
+
 def post(n: int, text: str, pending: bool = False) -> dict[str, Any]:
     return {"t": "Posted", "v": 1, "d": {"post": {"n": n, "kind": "narration", "author": "server", "text": text,
                                                   "at": 1000.0 + n, "reason": "stalled", "scene": 0,
