@@ -23,10 +23,13 @@ _OWN_PREFIX = re.compile(r"^\s*(?:the\s+)?(?:assistant|narrator|narration|system
                          r"response|output)\s*:\s*", re.IGNORECASE)
 # Someone else's turn starting: the model writing the next message; everything from here goes.
 _OTHER_TURN = re.compile(r"^\s*(?:user|human|player|question|instruction)\s*:", re.IGNORECASE)
+# "Aria:", "Old Maren:", "Scene:" at the start of a line: a speaker or a label, not prose.
+_LABEL = re.compile(r"^\s*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,2}\s*:(?:\s+|$)")
 _HEADING = re.compile(r"^\s*#{1,6}(?:\s|$)")
 _RULE = re.compile(r"^\s*(?:[-*_=]\s*){3,}$")
 _BULLET = re.compile(r"^\s*(?:[-*+•>]|\d{1,3}[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[.!?…][\"'”’)\]])\s+")
+_ENDED = re.compile(r"[.!?…][\"'”’)\]]?$")
 _WORD = re.compile(r"[^\W_]+")
 _QUOTES = (('"', '"'), ("“", "”"), ("'", "'"), ("‘", "’"))
 
@@ -51,17 +54,24 @@ def clean(text: str, *, max_chars: int = 600) -> str:
 
 def _clean_once(text: str, max_chars: int) -> str:
     text = _first_answer(text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = []
-    for line in text.split("\n"):
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        if _RULE.match(raw):
+            continue
+        line = _BULLET.sub("", raw).replace("*", "").replace("`", "").replace("__", "")
         if _OTHER_TURN.match(line):
             break
-        line = _BULLET.sub("", line)
-        if not _RULE.match(line):
-            lines.append(line)
+        own = _OWN_PREFIX.match(line)
+        if own:
+            line = line[own.end():]
+        elif _LABEL.match(line):
+            if any(kept.strip() for kept in lines):
+                break  # "Aria: ...", "Scene: ..." after the prose: a transcript or notes begin
+            line = _LABEL.sub("", line, count=1)  # a speaker's name before the words
+        lines.append(line)
     if sum(bool(line.strip()) for line in lines) > 1:  # a title over prose: dropped; a lone one is the text
         lines = [line for line in lines if not _HEADING.match(line)]
-    lines = [_OWN_PREFIX.sub("", _HEADING.sub("", line).replace("*", "").replace("`", "").replace("__", ""))
-             for line in lines]
+    lines = [_HEADING.sub("", line) for line in lines]
     text = " ".join(" ".join(lines).split())
     text = _unquote(text)
     seen: set[str] = set()
@@ -71,6 +81,8 @@ def _clean_once(text: str, max_chars: int) -> str:
         if key and key not in seen:  # no letters or digits at all ("...", "!!"): noise, dropped
             seen.add(key)
             sentences.append(sentence)
+    if len(sentences) > 1 and not _ENDED.search(sentences[-1]):
+        sentences.pop()  # the model stopped mid-sentence (max_tokens): end at the last whole one
     return _cut(sentences, max_chars)
 
 
@@ -134,7 +146,8 @@ _META = re.compile(
     r"i(?: am|'m) (?:an? )?(?:ai|artificial intelligence|assistant|chatbot|bot)\b|ai assistant|"
     r"i (?:cannot|can't|can not|am unable to|won't) (?:help|assist|fulfill|comply|provide|create|generate|write)|"
     r"(?:i'm|i am) sorry,? but|i apologi[sz]e|openai|chatgpt|smollm|hugging ?face|my (?:training|programming)|"
-    r"the prompt\b|here (?:is|'s) (?:a|the|your) (?:short |brief )?(?:narration|story|"
+    r"the prompt\b|(?:one|two|three|[123]) (?:to (?:two|three|[23]) )?(?:short )?sentences\b|"
+    r"here (?:is|'s) (?:a|the|your) (?:short |brief )?(?:narration|story|"
     r"response|paragraph|description))",
     re.IGNORECASE)
 _URL = re.compile(r"https?://|www\.\w|\w\.(?:com|org|net|io)\b", re.IGNORECASE)

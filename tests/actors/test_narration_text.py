@@ -83,6 +83,7 @@ CHECKED = [
     ("As an AI language model, I cannot describe what happens next.", "meta"),
     ("I'm sorry, but I can't write that scene for the game.", "meta"),
     ("Here is a short narration of the scene for you to use.", "meta"),
+    ("Aria holds back this turn, in one to three short sentences.", "meta"),  # the prompt, echoed
     ("def narrate(scene): return scene.upper()", "not_prose"),
     ("Read more of the story at https://example.com/aria today.", "not_prose"),
     ("sword, shield, torch, rope, lantern, rations, map, compass, boots", "not_prose"),
