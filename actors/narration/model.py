@@ -33,6 +33,10 @@ REPEAT_PENALTY = 1.1
 # Rendered when a GGUF carries no chat template: ChatML, which most small instruct models use.
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
           "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+# llama-cpp-python keeps llama.cpp quiet while it loads by pointing file descriptors 1 and 2
+# at /dev/null and back (os.dup2). Two loads at once in two threads interleave those swaps
+# and can leave the whole process writing to /dev/null for good: loads take turns.
+_LOADING = threading.Lock()
 # Control tokens that end a turn in the common chat formats, whatever the GGUF calls its eos.
 _TURN_ENDS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>")
 
@@ -81,9 +85,12 @@ class LocalModel:
     """One loaded GGUF: one llama context, used by one thread at a time (a lock guards it).
 
     Construction is cheap (nothing is read until ``load`` or the first ``generate``).
-    Loading takes a fraction of a second for the default model; while llama-cpp-python
-    loads it points the process's stdout and stderr at /dev/null (that is how it keeps
-    llama.cpp quiet), so load at startup rather than in the middle of a busy log.
+    Loading takes a fraction of a second for the default model, one load at a time in the
+    process; while llama-cpp-python loads, it points the process's stdout and stderr at
+    /dev/null (that is how it keeps llama.cpp quiet), so whatever else the process writes
+    there meanwhile is lost: load at startup rather than in the middle of a busy log.
+    Each instance holds its own context (its KV cache: about 47 MB for this model at
+    n_ctx 2048); instances of one file share the weights, which are memory-mapped.
     """
 
     def __init__(self, path: Path | str, *, name: str | None = None, n_ctx: int = 2048, n_threads: int = 1,
@@ -128,8 +135,9 @@ class LocalModel:
         except ImportError as exc:
             raise ModelError(f"llama-cpp-python is not installed ({exc}): pip install llama-cpp-python") from None
         try:
-            llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                          n_threads_batch=self.n_threads, seed=self.seed, verbose=False)
+            with _LOADING:
+                llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                              n_threads_batch=self.n_threads, seed=self.seed, verbose=False)
         except Exception as exc:  # llama-cpp-python raises ValueError; be broad: nothing of it may escape raw
             raise ModelError(f"llama.cpp could not load {self.path}: is it a complete GGUF file of a model "
                              f"architecture this llama.cpp supports? ({exc})") from None

@@ -6,6 +6,7 @@ its token counts, repeatability under a seed, streaming, the deadline, clear err
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -119,6 +120,27 @@ def test_two_threads_share_one_model_one_at_a_time(smol: LocalModel) -> None:
     for thread in threads:
         thread.join(timeout=SOON)
     assert together == alone
+
+
+def test_models_loading_at_once_leave_stdout_and_stderr_where_they_were() -> None:
+    def where(fd: int) -> tuple[int, int]:
+        stat = os.fstat(fd)
+        return stat.st_dev, stat.st_ino
+
+    before = where(1), where(2)
+    for _ in range(2):  # interleaved loads left /dev/null behind in about half of the rounds
+        models = [LocalModel(default_model_path(), n_ctx=256) for _ in range(3)]
+        threads = [threading.Thread(target=model.load) for model in models]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=SOON)
+        try:
+            assert all(model.loaded for model in models)
+            assert (where(1), where(2)) == before  # not /dev/null
+        finally:
+            for model in models:
+                model.close()
 
 
 def test_an_error_in_the_callback_passes_through_and_the_model_serves_on(smol: LocalModel) -> None:
