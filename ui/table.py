@@ -19,6 +19,7 @@ from .format import (
 )
 from .link import Link, LinkError, error_text
 from .live import LiveActor
+from .search import SearchPanel
 from .stream import Follower
 
 STATUS_REFRESH_S = 15.0  # the GM status is fetched again at least this often (and after every event)
@@ -98,6 +99,7 @@ class TableView:
                 self.party = ui.column().classes("w-full").props("data-test=party")
                 if self.link.who.gm:
                     self.gm = ui.column().classes("w-full").props("data-test=gm-status")
+                SearchPanel(self.link, self.campaign_id).build()
                 self.dice = ui.column().classes("w-full").props("data-test=dice-log")
         ui.timer(1.0, self.tick)
         ui.timer(0.5, self.refresh_status_if_stale)

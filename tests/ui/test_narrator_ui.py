@@ -58,3 +58,33 @@ def test_the_console_shows_the_narrator_and_pauses_and_resumes_it(served, page):
     page.wait_for_selector("[data-test=narrator-state]:has-text('ready')")
     with served.http() as http:
         assert http.get("/api/v1/admin/narrator").json()["health"]["state"] == "ready"
+
+
+def test_the_table_searches_rules_and_history_and_asks_the_rules_with_citations(served, page):
+    gm, player = seat(served, "s1")
+    with served.http(gm) as http:
+        for text in ("We cross the river at the old ford.", "Bren warns us about the wolves."):
+            assert http.post("/api/v1/actors/campaign/s1/commands", json={"type": "PostNarration", "data": {
+                "text": text}}).status_code == 200
+    log_in(page, served, player)
+    page.goto(served.ui + "/campaign/s1")
+    page.wait_for_selector("[data-test=connection]:has-text('live')")
+    page.click("[data-test=search]")
+    page.fill("input[data-test=search-input]", "ford")
+    with served.http() as http:  # the index is fed within a second of the commit; the page asks after that
+        for _ in range(100):
+            if http.get("/api/v1/search", params={"q": "ford", "scope": "posts"}).json()["total"]:
+                break
+            page.wait_for_timeout(100)
+    page.click("[data-test=search-go]")
+    hit = page.wait_for_selector("[data-test=hit-posts]")
+    assert hit.inner_html().count("<mark>") >= 1 and "ford" in hit.inner_text()
+    assert "post #" in page.inner_text("[data-test=hit-citation]")
+
+    page.fill("input[data-test=search-input]", "What is the multiple attack penalty?")
+    page.click("[data-test=ask-go]")
+    page.wait_for_selector("[data-test=answer-text]")
+    answer = page.inner_text("[data-test=answer-text]")
+    citations = page.locator("[data-test=answer-citation]").all_inner_texts()
+    assert "[1]" in answer and citations and citations[0].startswith("[1] ") and ", p. " in citations[0]
+    screenshot(page, "table-search")
