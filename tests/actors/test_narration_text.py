@@ -28,6 +28,10 @@ CLEANED = [
     ("The wind   rises.\n\n\tThe door\nslams.", "The wind rises. The door slams."),
     ("Aria waits. The fog thickens. aria  WAITS! The fog thickens.", "Aria waits. The fog thickens."),
     ("The gate opens.\nUser: and then?", "The gate opens."),
+    ("Old Maren: The gate opens only at low tide.", "The gate opens only at low tide."),  # a speaker's label
+    ("The water rises.\nAria: I wade in.\nBorin: I follow.", "The water rises."),  # then a transcript
+    ("Aria stands at the stairs. She looks down into the", "Aria stands at the stairs."),  # max_tokens hit
+    ("Aria waits", "Aria waits"),  # no whole sentence at all: kept as it is
     ("...", ""),
     ("", ""),
 ]
@@ -57,7 +61,7 @@ def test_clean_cuts_one_overlong_sentence_at_a_word_with_an_ellipsis() -> None:
 _PIECES = st.sampled_from([
     "Aria", "the", "rain", "falls", "waits", " ", "  ", "\n", "\t", ".", "!", "?", "…", ",", '"', "“", "”", "'",
     "# ", "- ", "* ", "**", "1. ", "Narrator:", "assistant:", "User:", "<|im_start|>", "<|im_end|>",
-    "<|endoftext|>", "[INST]", "[/INST]", "assistant\n", "user\n", "---", "`", "x" * 40,
+    "<|endoftext|>", "[INST]", "[/INST]", "assistant\n", "user\n", "---", "`", "x" * 40, "Old Maren: ", "Scene:",
 ])
 _TEXTS = st.one_of(st.lists(_PIECES, max_size=60).map("".join), st.text(max_size=300))
 
