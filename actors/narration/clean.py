@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-REASONS = ("empty", "role_leak", "too_short", "meta", "not_prose", "repetitive", "missing_name")
+REASONS = ("empty", "role_leak", "too_short", "meta", "not_prose", "repetitive", "missing_name", "unsafe")
 
 ELLIPSIS = "…"
 
@@ -141,6 +141,13 @@ def _cut(sentences: list[str], max_chars: int) -> str:
 
 _LEAK = re.compile(r"<\|[A-Za-z_]*\|?>?|\|>|</?s>|\[/?INST\]|<</?SYS>>|^\s*(?:system|user|assistant|human)\s*:",
                    re.IGNORECASE | re.MULTILINE)
+# Words a table's narrator never says unprompted (slurs, the strongest profanity); a small model
+# picks them up from its web text. A GM who wants a foul-mouthed NPC writes the line themselves.
+_UNSAFE = re.compile(
+    r"\b(?:(?:mother)?fuck(?:s|ed|er|ers|ing)?|shit(?:s|ty|ting)?|bitch(?:es|y)?|cunts?|whores?|sluts?|assholes?|"
+    r"dickheads?|nigg(?:er|a)s?|fags?|faggots?|retard(?:s|ed)?|rap(?:e|es|ed|ing|ist|ists)|kikes?|spics?|"
+    r"trann(?:y|ies))\b", re.IGNORECASE)  # whole words: a bastard sword, a spice pouch or grapes stay
+
 _META = re.compile(
     r"\b(?:as an? (?:ai|assistant|language model|narrator ai|large language model)|language model|"
     r"i(?: am|'m) (?:an? )?(?:ai|artificial intelligence|assistant|chatbot|bot)\b|ai assistant|"
@@ -185,6 +192,8 @@ def check(text: str, *, min_chars: int = 20, names: Iterable[str] = ()) -> str |
         return "not_prose"
     if _repetitive(words):
         return "repetitive"
+    if _UNSAFE.search(stripped):
+        return "unsafe"
     wanted = [name.strip() for name in names if name.strip()]
     if wanted and not any(_mentions(stripped, name) for name in wanted):
         return "missing_name"

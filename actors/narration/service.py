@@ -187,19 +187,21 @@ class Narrator:
     # -- operating -----------------------------------------------------------------
 
     async def warm(self) -> None:
-        """Load the default model in a worker thread, so the first narration does not pay for it.
+        """Load the default model once per slot in worker threads, so no narration pays for a load.
 
-        A model that cannot load is logged here and fails each request (the templates serve)."""
-        async with self.limiter:
-            instance = self._idle[self.default].pop() if self._idle[self.default] else LocalModel(
-                self.paths[self.default], name=self.default, n_ctx=self.n_ctx, n_threads=self.threads)
+        Loading points the process's stdout and stderr at /dev/null for a moment (llama-cpp-python
+        keeps llama.cpp quiet that way): better at start than in the middle of a busy log.  A model
+        that cannot load is logged here and fails each request (the templates serve)."""
+        fresh = [LocalModel(self.paths[self.default], name=self.default, n_ctx=self.n_ctx, n_threads=self.threads)
+                 for _ in range(self.slots - len(self._idle[self.default]))]
+        for instance in fresh:
             try:
                 await trio.to_thread.run_sync(instance.load)
-                log.info("narrator: %s loaded from %s", self.default, self.paths[self.default])
             except ModelError as exc:
                 log.warning("narrator: %s", exc)
-            finally:
-                self._idle[self.default].append(instance)
+                return
+            self._idle[self.default].append(instance)
+        log.info("narrator: %s loaded from %s (%d slot(s))", self.default, self.paths[self.default], self.slots)
 
     def resume(self) -> None:
         self.health.resume()

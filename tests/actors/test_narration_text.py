@@ -94,6 +94,9 @@ CHECKED = [
     ("42 17 99 3.5 1000 -7 88 12 65 0.25 19", "not_prose"),
     ("the cave the cave the cave the cave the cave is dark dark dark", "repetitive"),
     ("Aria runs and Aria runs and Aria runs and Aria runs into the night.", "repetitive"),
+    ('Old Bren spits. "I will take you up, old bitch, before the river rises."', "unsafe"),
+    ("The raiders rape the land and burn every field of the town.", "unsafe"),
+    ("Bram draws his bastard sword; Ayla opens a spice pouch and eats grapes.", None),  # whole words only
 ]
 
 
