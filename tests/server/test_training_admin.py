@@ -8,6 +8,7 @@ import pytest
 from actors.train import TrainKind
 from server.app import ServerSettings
 
+from ..training.cli import simulated
 from .conftest import assert_error, bearer, command, http_client, operator_token, start_server
 
 EVALUATION = {"games_each": 2, "seed": 9000, "turns": 60, "rings": 3,
@@ -31,10 +32,11 @@ def register(root, name: str, version: int, **meta) -> None:
 
 
 async def test_operators_list_training_jobs_and_the_registry_and_players_are_refused(trainer, tmp_path):
-    records = tmp_path / "runs.jsonl"
-    records.write_text("")
+    # real records and a long run: the jobs are surely still running when paused or cancelled (an empty file
+    # fails a job at once, before the pause could arrive)
+    records = simulated(tmp_path / "runs.jsonl", games=4, turns=12, seed=61)
     op = bearer(operator_token(trainer))
-    start = {"data": str(records), "steps": 40, "checkpoint_every": 10}
+    start = {"data": str(records), "steps": 1_000_000, "checkpoint_every": 200}
     async with http_client(trainer) as http:
         for job, name in (("a", "duke"), ("b", "earl")):
             response = await http.post(f"/api/v1/actors/train/{job}/commands", headers=op,
@@ -66,7 +68,7 @@ async def test_operators_list_training_jobs_and_the_registry_and_players_are_ref
     [a] = first["items"]
     assert first["next_cursor"] is not None and second["next_cursor"] is None
     assert a["address"] == "train/a" and a["status"] == "paused" and a["name"] == "duke"
-    assert a["step"] == 0 and a["total"] == 40 and a["model_version"] is None and a["updated_at"] > 0
+    assert a["step"] % 200 == 0 and a["total"] == 1_000_000 and a["model_version"] is None and a["updated_at"] > 0
     [b] = second["items"]                                     # the refused job never existed
     assert b["address"] == "train/b" and b["status"] == "cancelled" and b["error"] == "wrong data"
 
