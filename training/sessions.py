@@ -191,7 +191,7 @@ def drop_reason(turn: Turn) -> str | None:
     if turn.meta.error is not None:
         return "error"
     if turn.author == SERVER or turn.meta.model == TEMPLATE:
-        return "server_template"  # the server's stock lines are no GM writing
+        return "server_template"  # the server's stock lines and its own narrator's are no GM writing
     if not turn.response.strip():
         return "empty_response"
     if not any(action.text.strip() for action in turn.actions):

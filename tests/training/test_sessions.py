@@ -176,3 +176,27 @@ def test_a_failed_write_leaves_the_old_files_and_no_half_ones(tmp_path):
         write_jsonl({old: [{"seq": 1}], tmp_path / "c1.dataset.jsonl": [{"ok": 1}, {"bad": {1, 2}}]})
     assert old.read_text() == '{"old": true}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["c1.events.jsonl"]
+
+
+def test_a_narrated_turn_is_exported_with_the_narrators_final_text_and_record():
+    """The server's narrator settles a pending post later in the journal: the turn carries what it settled."""
+    from actors.campaign import CampaignKind
+    from actors.campaign.messages import CampaignCreated, PlayerJoined, Posted, PostNarrated
+    from actors.campaign.state import Player, Post, Settings
+
+    kind = CampaignKind()
+    events = [CampaignCreated(title="T", ruleset="pf2e-remaster", gm="gm1", settings=Settings(), at=0.0),
+              PlayerJoined(player=Player(player_id="ayla", character=hero("Ayla"), joined_at=0.0)),
+              Posted(post=Post(n=1, kind="action", author="ayla", text="I wait", at=1.0)),
+              Posted(post=Post(n=2, kind="narration", author="server", text="Time passes.", at=90000.0,
+                               reason="stalled", responds_to=(1,), pending=True)),
+              PostNarrated(n=2, text="The rain stops; Ayla hears hooves on the road.", meta=TurnMeta(
+                  model="smollm2", outcome="narrated", purpose="stalled", latency_ms=812.0, prompt_tokens=190,
+                  completion_tokens=14))]
+    export = build_export("c1", [(seq, kind.dump_event(e)) for seq, e in enumerate(events, 1)])
+    [turn] = export.session.turns
+    assert turn.response == "The rain stops; Ayla hears hooves on the road."
+    assert (turn.meta.model, turn.meta.outcome, turn.meta.latency_ms, turn.meta.completion_tokens) == (
+        "smollm2", "narrated", 812.0, 14)
+    assert drop_reason(turn) == "server_template"  # the server's own words are no GM's to learn from
+    assert [line["type"] for line in export.events][-1] == "PostNarrated"
