@@ -277,6 +277,9 @@ class TableView:
         n = message.get("post")
         if message.get("type") != "narration" or n not in self.texts:
             return
+        if message.get("restart"):  # the checks refused what came so far; the narrator writes it again
+            self.drafts[n] = ""
+            return
         self.drafts[n] = self.drafts.get(n, "") + str(message.get("delta", ""))
         self.texts[n].set_content(self.drafts[n] + " ▍")
 

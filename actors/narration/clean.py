@@ -11,7 +11,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-REASONS = ("empty", "role_leak", "too_short", "meta", "not_prose", "repetitive", "missing_name", "unsafe")
+REASONS = ("empty", "role_leak", "too_short", "meta", "not_prose", "repetitive", "missing_name", "unsafe",
+           "first_person")
 
 ELLIPSIS = "…"
 
@@ -160,6 +161,9 @@ _META = re.compile(
 _URL = re.compile(r"https?://|www\.\w|\w\.(?:com|org|net|io)\b", re.IGNORECASE)
 _CODE = re.compile(r"```|\b(?:def|class|function)\s+\w+\s*[(:{]|^\s*(?:import\s+\w+|from\s+\w+\s+import\b|#include)|"
                    r"[{};]\s*$|=>|==|\w\(\)|</?\w+>|\w+_\w+|\w+\.\w+\(", re.MULTILINE)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'll|I'd|me|my|mine|myself|we|we're|our|ours|us)\b")
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’")
+
 # Words every stretch of English prose is full of; a "text" with almost none is a list of tokens.
 _FUNCTION_WORDS = frozenset(
     "a an the and or but of to in on at by for with from into onto over under as is are was were be been it its "
@@ -168,11 +172,13 @@ _FUNCTION_WORDS = frozenset(
     "has have had does do did will would can could".split())
 
 
-def check(text: str, *, min_chars: int = 20, names: Iterable[str] = ()) -> str | None:
+def check(text: str, *, min_chars: int = 20, names: Iterable[str] = (), third_person: bool = False) -> str | None:
     """``None`` if the (cleaned) text may be posted, else why not: one of ``REASONS``.
 
     ``names``: characters the text is expected to mention; when given, at least one of
     them (or its first word: "Aria" for "Aria Swiftwind") must appear, else "missing_name".
+    ``third_person``: the narrator's own voice, which never says I (a small model slips into a
+    character's first person); quoted speech may, so it is not looked at.
     """
     stripped = text.strip()
     if not stripped:
@@ -194,6 +200,8 @@ def check(text: str, *, min_chars: int = 20, names: Iterable[str] = ()) -> str |
         return "repetitive"
     if _UNSAFE.search(stripped):
         return "unsafe"
+    if third_person and _FIRST_PERSON.search(_QUOTED.sub(" ", stripped)):
+        return "first_person"
     wanted = [name.strip() for name in names if name.strip()]
     if wanted and not any(_mentions(stripped, name) for name in wanted):
         return "missing_name"

@@ -4,9 +4,10 @@ One :class:`Narrator` per server.  Campaigns ask it through ``Decision.work`` (`
 :meth:`Narrator.narrate` runs on the trio loop, waits for a free slot (the wait counts
 against the request's deadline), generates in a worker thread (never on the loop), streams
 each token to the campaign's live subscribers as a ``narration`` transient, then cleans and
-checks the text.  Whatever happens, it answers: a timeout, an error, a rejected text or a
-paused narrator all come back as the campaign's template text with the outcome saying which,
-so a game never waits on the model.
+checks the text; a refused text is written once more if the deadline leaves time for it.
+Whatever happens, it answers: a timeout, an error, a rejected text or a paused narrator
+all come back as the campaign's template text with the outcome saying which, so a game
+never waits on the model.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import functools
 import logging
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -27,6 +28,7 @@ from .model import Generation, LocalModel, ModelError, default_model_path
 from .request import OUTCOMES, NarrationRequest, NarrationResult
 
 log = logging.getLogger("everturn.narrator")
+ATTEMPTS = 2  # a text the checks refuse is written once more (another seed) if the deadline leaves time for it
 
 
 @dataclass
@@ -103,27 +105,42 @@ class Narrator:
             return self._fallback(request, "unavailable", f"this server has no narrator model {name!r}")
         stream = None if request.dry_run or self._publish is None else functools.partial(
             self._token, request.address, request.n)
-        try:
-            generation = await self.generate(list(request.messages), model=name, max_tokens=request.max_tokens,
-                                             deadline_s=request.deadline_s, on_token=stream, seed=request.seed)
-        except trio.TooSlowError:
-            return self._finish(request, None, "timeout", f"no narrator slot free within {request.deadline_s:g} s")
-        except ModelError as exc:
-            return self._finish(request, None, "error", str(exc))
-        except Exception as exc:  # llama.cpp failing mid-call: the game goes on with its template
-            log.exception("narrator failed on %s post %s", request.address, request.n)
-            return self._finish(request, None, "error", f"{type(exc).__name__}: {exc}")
-        if generation.finish == "deadline":
-            return self._finish(request, generation, "timeout",
-                                f"the narrator did not finish within {request.deadline_s:g} s")
-        text = clean.clean(generation.text, max_chars=request.max_chars)
-        reason = clean.check(text, names=request.names)
-        if reason is not None:
-            return self._finish(request, generation, "rejected", f"rejected: {reason}", draft=text)
+        started = trio.current_time()
+        spent: Generation | None = None  # every attempt's tokens and time, for the record
+        for attempt in range(ATTEMPTS):
+            left = request.deadline_s - (trio.current_time() - started)
+            try:
+                generation = await self.generate(list(request.messages), model=name, max_tokens=request.max_tokens,
+                                                 deadline_s=left, on_token=stream, seed=request.seed + attempt)
+            except trio.TooSlowError:
+                return self._finish(request, spent, "timeout",
+                                    f"no narrator slot free within {request.deadline_s:g} s")
+            except ModelError as exc:
+                return self._finish(request, spent, "error", str(exc))
+            except Exception as exc:  # llama.cpp failing mid-call: the game goes on with its template
+                log.exception("narrator failed on %s post %s", request.address, request.n)
+                return self._finish(request, spent, "error", f"{type(exc).__name__}: {exc}")
+            spent = generation if spent is None else replace(
+                generation, prompt_tokens=spent.prompt_tokens + generation.prompt_tokens,
+                completion_tokens=spent.completion_tokens + generation.completion_tokens,
+                latency_ms=spent.latency_ms + generation.latency_ms)
+            if generation.finish == "deadline":
+                return self._finish(request, spent, "timeout",
+                                    f"the narrator did not finish within {request.deadline_s:g} s")
+            text = clean.clean(generation.text, max_chars=request.max_chars)
+            reason = clean.check(text, names=request.names, third_person=request.purpose != "npc_voice")
+            if reason is None:
+                break
+            took = generation.latency_ms / 1000
+            if attempt + 1 == ATTEMPTS or request.deadline_s - (trio.current_time() - started) < 1.5 * took:
+                return self._finish(request, spent, "rejected", f"rejected: {reason}", draft=text)
+            if stream is not None:  # the table drops what it showed of the refused text
+                self._publish(request.address, Transient("narration", {"post": request.n, "restart": True,
+                                                                       "reason": reason}))
         if request.dry_run:
             log.info("dry run: %s post %d would read: %s", request.address, request.n, text)
-            return self._finish(request, generation, "dry_run", None, draft=text)
-        return self._finish(request, generation, "narrated", None, text=text)
+            return self._finish(request, spent, "dry_run", None, draft=text)
+        return self._finish(request, spent, "narrated", None, text=text)
 
     async def generate(self, messages: list[dict[str, str]] | list[tuple[str, str]], *, model: str | None = None,
                        max_tokens: int = 96, deadline_s: float = 20.0, on_token: Callable[[str], None] | None = None,

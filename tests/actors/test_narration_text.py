@@ -106,6 +106,15 @@ def test_check_says_why_a_text_should_not_be_posted(text: str, reason: str | Non
     assert reason is None or reason in REASONS
 
 
+def test_the_narrators_own_voice_never_says_i_but_its_characters_may() -> None:
+    assert check("I wade into the pool, and my boots fill with water.", third_person=True) == "first_person"
+    assert check("We press on; the road is ours now, and nobody follows.", third_person=True) == "first_person"
+    assert check('Bren shouts, "I will not open this gate for you!" and turns away.', third_person=True) is None
+    assert check("Aria wades into the pool; her boots fill with water.", third_person=True) is None
+    assert check("I wade into the pool, and my boots fill with water.") is None  # an NPC speaks in the first person
+    assert "first_person" in REASONS
+
+
 def test_check_wants_one_of_the_named_characters() -> None:
     text = "The torch gutters as the party waits by the drowned gate."
     assert check(text, names=["Aria"]) == "missing_name"

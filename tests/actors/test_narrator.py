@@ -224,3 +224,29 @@ def test_a_campaigns_own_prompt_and_recent_posts_make_the_request():
     assert (request.model, request.max_tokens, request.deadline_s) == ("smollm2", 40, 20.0)
     assert request == narration.request(state, post, "campaign/c1")  # pure: the same request every time
     assert request.seed != narration.request(state, post, "campaign/c2").seed
+
+
+async def test_a_refused_text_is_written_once_more_and_the_table_told_to_drop_what_it_saw():
+    from actors.narration.request import NarrationRequest
+
+    voice = narrator()
+    seen: list[tuple[str, Transient]] = []
+    voice.attach(lambda address, item: seen.append((address, item)) or 1)
+    request = NarrationRequest(  # a name the model will not write: both attempts are refused
+        address="campaign/c1", n=7, purpose="auto_skip", fallback="Zyxqor hesitates.", names=("Zyxqor",),
+        messages=(("system", "You narrate a fantasy game in one sentence."), ("user", "A goblin waits. Narrate.")),
+        max_tokens=24, deadline_s=120)
+    try:
+        with trio.fail_after(120):
+            result = await voice.narrate(request)
+    finally:
+        voice.close()
+    assert (result.outcome, result.text, result.error) == ("rejected", "Zyxqor hesitates.", "rejected: missing_name")
+    restarts = [item for _, item in seen if item.data.get("restart")]
+    assert len(restarts) == 1 and restarts[0].data == {"post": 7, "restart": True, "reason": "missing_name"}
+    before = [item for _, item in seen[:seen.index(("campaign/c1", restarts[0]))]]
+    assert before and all(item.data["post"] == 7 and "delta" in item.data for item in before)
+    deltas = [item for _, item in seen if "delta" in item.data]
+    assert len(deltas) > len(before)  # the second attempt streamed too
+    assert result.completion_tokens >= len(deltas) > 24  # and both attempts' tokens are on the record
+    assert voice.figures.outcomes == {"rejected": 1} and voice.health.failures == 0
