@@ -76,8 +76,8 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
     ``tune_gc``: the process is a server (``everturn serve``): freeze what startup made and
     collect less often (:data:`GC_THRESHOLDS`); left off where the process does other work.
     ``narrator``: the one the campaigns in ``kinds`` were given; its tokens go to the
-    campaigns' live subscribers, its health to the console; it loads its default model in
-    the background at start.
+    campaigns' live subscribers, its health to the console; its models load before the
+    server listens.
     """
     settings = settings or ServerSettings()
     store = Store.open(data)
@@ -89,6 +89,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
         async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
             if narrator is not None:
                 narrator.attach(runtime.publish_transient)
+                await narrator.warm()  # before anything is printed: loading mutes stdout and stderr for a moment
             app = create_app(runtime, tokens, settings, narrator=narrator)
             hypercorn = Config()
             hypercorn.bind = [f"{host}:{port}"]
@@ -109,8 +110,6 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     gc.set_threshold(*GC_THRESHOLDS)
                 sampling = trio.CancelScope()
                 nursery.start_soon(_sample, app.everturn, sampling)
-                if narrator is not None:
-                    nursery.start_soon(narrator.warm)
                 task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))
                 await stop.wait()
                 sampling.cancel()

@@ -204,21 +204,22 @@ class Narrator:
     # -- operating -----------------------------------------------------------------
 
     async def warm(self) -> None:
-        """Load the default model once per slot in worker threads, so no narration pays for a load.
+        """Load every model once per slot in worker threads, so no narration pays for a load.
 
         Loading points the process's stdout and stderr at /dev/null for a moment (llama-cpp-python
-        keeps llama.cpp quiet that way): better at start than in the middle of a busy log.  A model
-        that cannot load is logged here and fails each request (the templates serve)."""
-        fresh = [LocalModel(self.paths[self.default], name=self.default, n_ctx=self.n_ctx, n_threads=self.threads)
-                 for _ in range(self.slots - len(self._idle[self.default]))]
-        for instance in fresh:
+        keeps llama.cpp quiet that way), so the server warms before it prints or serves anything.
+        A model that cannot load is logged and fails each request for it (the templates serve)."""
+        for name, path in self.paths.items():
+            fresh = [LocalModel(path, name=name, n_ctx=self.n_ctx, n_threads=self.threads)
+                     for _ in range(self.slots - len(self._idle[name]))]
             try:
-                await trio.to_thread.run_sync(instance.load)
+                for instance in fresh:
+                    await trio.to_thread.run_sync(instance.load)
+                    self._idle[name].append(instance)
             except ModelError as exc:
                 log.warning("narrator: %s", exc)
-                return
-            self._idle[self.default].append(instance)
-        log.info("narrator: %s loaded from %s (%d slot(s))", self.default, self.paths[self.default], self.slots)
+                continue
+            log.info("narrator: %s loaded from %s (%d slot(s))", name, path, self.slots)
 
     def resume(self) -> None:
         self.health.resume()
