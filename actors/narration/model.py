@@ -12,11 +12,13 @@ inside llama.cpp); an exception raised by an ``on_token`` callback passes throug
 from __future__ import annotations
 
 import codecs
+import ctypes
 import importlib.metadata
 import importlib.util
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,10 @@ CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n
 _LOADING = threading.Lock()
 # Control tokens that end a turn in the common chat formats, whatever the GGUF calls its eos.
 _TURN_ENDS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>")
+
+
+KEPT_STATES = 8  # contexts kept per loaded model (about 23 KB a token for the default model)
+RECALL_MIN = 16  # tokens a kept context must share beyond the current one to be worth bringing back
 
 
 class ModelError(Exception):
@@ -109,6 +115,7 @@ class LocalModel:
         self._format: Any = None
         self._stops: frozenset[int] = frozenset()
         self._closed = False
+        self._states: OrderedDict[str, tuple[Any, bytes]] = OrderedDict()  # cache_key -> (token ids, llama state)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "loaded" if self._llama is not None else "not loaded"
@@ -162,7 +169,7 @@ class LocalModel:
 
     def generate(self, messages: list[dict[str, str]], *, max_tokens: int, deadline: float,
                  on_token: Callable[[str], None] | None = None, temperature: float = 0.7,
-                 seed: int | None = None) -> Generation:
+                 seed: int | None = None, cache_key: str | None = None) -> Generation:
         """Generate the assistant's reply to chat ``messages``, streaming it to ``on_token``.
 
         ``deadline`` is a ``time.monotonic()`` value, checked before starting and between
@@ -170,8 +177,14 @@ class LocalModel:
         ``finish="deadline"`` and the text so far. ``on_token(piece)`` runs in this thread
         for each piece of text as it comes (the pieces join to ``text``); if it raises,
         generation stops and the exception propagates. ``seed`` (default: the model's)
-        makes sampling repeatable: the same messages and seed give the same text. Blocks
+        makes sampling repeatable: the same messages and seed give the same text (read from the
+        same context: how much of a prompt llama.cpp reads at once moves its numbers a little). Blocks
         while another thread generates with this model. Raises ``ModelError``.
+
+        ``cache_key`` (a campaign, say): the context this key's last generation left is kept
+        (the last ``KEPT_STATES`` keys), and brought back when it shares more of this prompt
+        than the current context does, so a model writing for several campaigns in turn
+        reads only what is new in each one's prompt rather than all of it every time.
         """
         started = time.monotonic()
         if max_tokens < 1:
@@ -189,9 +202,51 @@ class LocalModel:
                 raise ModelError(f"the prompt is {len(tokens)} tokens, more than the {self.n_ctx} of {self.name}'s "
                                  f"context: shorten the recent posts or raise n_ctx")
             max_tokens = min(max_tokens, room)
-            return self._stream(llama, tokens, started=started, max_tokens=max_tokens, deadline=deadline,
-                                on_token=on_token, temperature=temperature,
-                                seed=self.seed if seed is None else seed)
+            if cache_key is not None:
+                self._recall(llama, cache_key, tokens)
+            try:
+                return self._stream(llama, tokens, started=started, max_tokens=max_tokens, deadline=deadline,
+                                    on_token=on_token, temperature=temperature,
+                                    seed=self.seed if seed is None else seed)
+            finally:
+                if cache_key is not None:
+                    try:
+                        self._keep(llama, cache_key)
+                    except Exception:  # noqa: BLE001 - a context not kept is only read in full next time
+                        self._states.pop(cache_key, None)
+
+    def _recall(self, llama: Any, key: str, tokens: list[int]) -> None:
+        """Bring back ``key``'s kept context if it shares more of ``tokens`` than the current one."""
+        kept = self._states.get(key)
+        if kept is None:
+            return
+        ids, blob = kept
+        if _shared(ids, tokens) <= _shared(llama.input_ids[:llama.n_tokens], tokens) + RECALL_MIN:
+            return
+        from llama_cpp import llama_cpp
+
+        buffer = (ctypes.c_uint8 * len(blob)).from_buffer_copy(blob)
+        if llama_cpp.llama_state_set_data(llama.ctx, buffer, len(blob)) != len(blob):
+            llama.reset()  # nothing half-restored may be reused: the prompt is read in full
+            return
+        llama.input_ids[:len(ids)] = ids
+        llama.n_tokens = len(ids)
+        llama._requires_eval = True  # logits come from the next decode, never from the restored state
+        self._states.move_to_end(key)
+
+    def _keep(self, llama: Any, key: str) -> None:
+        from llama_cpp import llama_cpp
+
+        size = llama_cpp.llama_state_get_size(llama.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(llama.ctx, buffer, size)
+        if not 0 < written <= size:
+            self._states.pop(key, None)
+            return
+        self._states[key] = (llama.input_ids[:llama.n_tokens].copy(), bytes(buffer)[:written])
+        self._states.move_to_end(key)
+        while len(self._states) > KEPT_STATES:
+            self._states.popitem(last=False)
 
     def _stream(self, llama: Any, tokens: list[int], *, started: float, max_tokens: int, deadline: float,
                 on_token: Callable[[str], None] | None, temperature: float, seed: int) -> Generation:
@@ -249,6 +304,7 @@ class LocalModel:
         with self._lock:
             self._closed = True
             llama, self._llama = self._llama, None
+            self._states.clear()
             if llama is not None:
                 llama.close()
 
@@ -257,6 +313,16 @@ class LocalModel:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _shared(ids: Any, tokens: list[int]) -> int:
+    """How many leading tokens two sequences share."""
+    n = 0
+    for a, b in zip(ids, tokens, strict=False):
+        if a != b:
+            break
+        n += 1
+    return n
 
 
 def _name_of(path: Path) -> str:

@@ -111,7 +111,8 @@ class Narrator:
             left = request.deadline_s - (trio.current_time() - started)
             try:
                 generation = await self.generate(list(request.messages), model=name, max_tokens=request.max_tokens,
-                                                 deadline_s=left, on_token=stream, seed=request.seed + attempt)
+                                                 deadline_s=left, on_token=stream, seed=request.seed + attempt,
+                                                 cache_key=request.address)
             except trio.TooSlowError:
                 return self._finish(request, spent, "timeout",
                                     f"no narrator slot free within {request.deadline_s:g} s")
@@ -144,7 +145,7 @@ class Narrator:
 
     async def generate(self, messages: list[dict[str, str]] | list[tuple[str, str]], *, model: str | None = None,
                        max_tokens: int = 96, deadline_s: float = 20.0, on_token: Callable[[str], None] | None = None,
-                       seed: int = 0) -> Generation:
+                       seed: int = 0, cache_key: str | None = None) -> Generation:
         """One generation in a worker thread once a slot is free; ``trio.TooSlowError`` if none frees in time.
 
         ``on_token`` runs on the trio loop.  The thread stops itself at the deadline
@@ -161,7 +162,8 @@ class Narrator:
             try:
                 relay = None if on_token is None else functools.partial(trio.from_thread.run_sync, on_token)
                 return await trio.to_thread.run_sync(functools.partial(
-                    instance.generate, chat, max_tokens=max_tokens, deadline=stop_at, on_token=relay, seed=seed))
+                    instance.generate, chat, max_tokens=max_tokens, deadline=stop_at, on_token=relay, seed=seed,
+                    cache_key=cache_key))
             finally:
                 self._idle[name].append(instance)
         finally:

@@ -75,6 +75,39 @@ def test_the_same_messages_and_seed_give_the_same_text(smol: LocalModel) -> None
     assert others - {first.text}, "other seeds should sample something else"
 
 
+def test_a_kept_context_comes_back_for_its_key_so_only_the_new_part_is_read(smol: LocalModel) -> None:
+    from actors.narration import model as edge
+
+    def campaign(title: str, posts: int) -> list[dict[str, str]]:  # a campaign's prompt grows post by post
+        return build(Prompts().auto_skip, title=title, scene="A ford at dusk.", names=["Aria"], event="Aria waits.",
+                     recent=[("GM", f"{title}, beat {i}: the water rises.") for i in range(posts)])
+
+    recalled: list[tuple[str, int, int, int]] = []
+    original = edge.LocalModel._recall
+
+    def spy(self, llama, key, tokens):  # noqa: ANN001
+        before = edge._shared(llama.input_ids[:llama.n_tokens], tokens)
+        original(self, llama, key, tokens)
+        recalled.append((key, before, edge._shared(llama.input_ids[:llama.n_tokens], tokens), len(tokens)))
+
+    smol._states.clear()
+    edge.LocalModel._recall = spy
+    try:
+        for posts in (1, 2, 3):  # two campaigns in turn, as one narrator slot serves them
+            for title in ("The Sunken Crown", "Salt Road"):
+                assert _generate(smol, campaign(title, posts), cache_key=title).completion_tokens > 0
+    finally:
+        edge.LocalModel._recall = original
+    later = recalled[2:]  # each campaign's second and third prompts: its own context came back
+    assert all(after > before + edge.RECALL_MIN for _, before, after, _ in later), later
+    # (here 100 of 161 tokens instead of 8: all but the new post and the request)
+    assert all(after > 0.5 * length for _, _, after, length in later)  # most of the prompt is not read again
+    assert list(smol._states) == ["The Sunken Crown", "Salt Road"]
+    for i in range(edge.KEPT_STATES + 2):
+        _generate(smol, campaign("Salt Road", 1), cache_key=f"k{i}", max_tokens=2)
+    assert len(smol._states) == edge.KEPT_STATES and "The Sunken Crown" not in smol._states  # least recent go
+
+
 def test_a_model_with_two_threads_gives_the_same_text(smol: LocalModel) -> None:
     with LocalModel(default_model_path(), n_ctx=1024, n_threads=2) as two:
         assert _generate(two, seed=3).text == _generate(smol, seed=3).text
