@@ -7,6 +7,7 @@ import trio
 
 from actors import RuntimeConfig, VirtualClock
 from actors.kinds import game_kinds
+from actors.narration.prompts import Prompts
 from actors.narration.service import configured
 from server.app import ServerSettings
 from server.serve import run_server
@@ -80,6 +81,14 @@ async def test_tokens_stream_to_subscribers_and_the_operator_sees_and_steers_the
 
         refused = await send(json=command("UpdateSettings", settings={"narrator_model": "nope"}))
         assert_error(refused, 409, "campaign/unknown_narrator_model")
+        bad = {"prompts": {"stalled": {"system": "You narrate {title}.", "user": "Say {mood}."}}}
+        error = assert_error(await send(json=command("UpdateSettings", settings=bad)), 422, "command/invalid")
+        assert "unknown placeholder {mood}" in str(error["details"]) and "{recent}" in str(error["details"])
+        good = {"prompts": {"stalled": {"system": "You are the bard of {title}.", "user": "Sing of {event}"}}}
+        assert (await send(json=command("UpdateSettings", settings=good))).status_code == 200
+        state = (await http.get("/api/v1/actors/campaign/c1", headers=bearer(gm["token"]))).json()["state"]
+        assert state["settings"]["prompts"]["stalled"]["user"] == "Sing of {event}"
+        assert state["settings"]["prompts"]["deadline"] == Prompts().deadline.model_dump()  # the rest kept
     running.stop.set()
 
 
