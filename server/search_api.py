@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field, model_validator
 from quart import Response, request
 
 from snapshots.search import (
-    HIGHLIGHT, MAX_LIMIT, REFERENCE, InvalidQuery, RulebookError, SearchError, answer, check_name, decode_cursor,
-    encode_cursor, list_books, parse_text, put_book, remove_book, srd_book,
+    HIGHLIGHT, MAX_LIMIT, REFERENCE, BookInfo, InvalidQuery, RulebookError, SearchError, answer, check_name,
+    decode_cursor, encode_cursor, list_books, parse_text, put_book, remove_book, srd_book,
 )
 
 from .errors import ApiError, not_found
@@ -138,26 +138,12 @@ class RulesAnswer(BaseModel):
     rephrase_error: str | None = Field(None, description="why a rephrasing asked for was not used")
 
 
-class RulebookInfo(BaseModel):
-    name: str
-    title: str
-    attribution: str | None
-    license: str | None
-    source: str
-    pages: int
-    passages: int = Field(description="sections of pages: what searches and answers cite")
-    first_page: int | None
-    last_page: int | None
-    digest: str
-    imported_at: float = Field(description="POSIX seconds")
-
-
 class RulebookList(BaseModel):
-    items: list[RulebookInfo]
+    items: list[BookInfo]
 
 
 class RulebookImported(BaseModel):
-    book: RulebookInfo
+    book: BookInfo
     replaced: bool
 
 

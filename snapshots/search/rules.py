@@ -83,11 +83,11 @@ class BookInfo(BaseModel):
     license: str | None
     source: str
     pages: int
-    passages: int
+    passages: int = Field(description="sections of pages: what searches and answers cite")
     first_page: int | None
     last_page: int | None
     digest: str
-    imported_at: float
+    imported_at: float = Field(description="POSIX seconds")
     page_numbers: list[int] = Field(exclude=True)
 
 
