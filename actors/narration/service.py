@@ -99,10 +99,10 @@ class Narrator:
         """The text to post for ``request``: the model's, or the fallback saying why. Never raises."""
         now = trio.current_time()
         if self.health.paused(now):
-            return self._fallback(request, "paused", f"the narrator is paused ({self.health.paused_by})")
+            return self._finish(request, None, "paused", f"the narrator is paused ({self.health.paused_by})")
         name = request.model or self.default
         if name not in self.paths:
-            return self._fallback(request, "unavailable", f"this server has no narrator model {name!r}")
+            return self._finish(request, None, "unavailable", f"this server has no narrator model {name!r}")
         stream = None if request.dry_run or self._publish is None else functools.partial(
             self._token, request.address, request.n)
         started = trio.current_time()
@@ -157,8 +157,7 @@ class Narrator:
         with trio.fail_after(deadline_s):
             await self.limiter.acquire()
         try:
-            instance = self._idle[name].pop() if self._idle[name] else LocalModel(
-                self.paths[name], name=name, n_ctx=self.n_ctx, n_threads=self.threads)
+            instance = self._idle[name].pop() if self._idle[name] else self._model(name)
             try:
                 relay = None if on_token is None else functools.partial(trio.from_thread.run_sync, on_token)
                 return await trio.to_thread.run_sync(functools.partial(
@@ -169,14 +168,15 @@ class Narrator:
         finally:
             self.limiter.release()
 
+    def _model(self, name: str) -> LocalModel:
+        """A new (not yet loaded) instance of model ``name``: one per slot that uses it."""
+        return LocalModel(self.paths[name], name=name, n_ctx=self.n_ctx, n_threads=self.threads)
+
     def _token(self, address: str, n: int, piece: str) -> None:
         if self._publish is not None:
             self._publish(address, Transient("narration", {"post": n, "delta": piece}))
 
     # -- outcomes ------------------------------------------------------------------
-
-    def _fallback(self, request: NarrationRequest, outcome: str, error: str) -> NarrationResult:
-        return self._finish(request, None, outcome, error)
 
     def _finish(self, request: NarrationRequest, generation: Generation | None, outcome: str, error: str | None,
                 *, text: str | None = None, draft: str | None = None) -> NarrationResult:
@@ -212,8 +212,7 @@ class Narrator:
         keeps llama.cpp quiet that way), so the server warms before it prints or serves anything.
         A model that cannot load is logged and fails each request for it (the templates serve)."""
         for name, path in self.paths.items():
-            fresh = [LocalModel(path, name=name, n_ctx=self.n_ctx, n_threads=self.threads)
-                     for _ in range(self.slots - len(self._idle[name]))]
+            fresh = [self._model(name) for _ in range(self.slots - len(self._idle[name]))]
             try:
                 for instance in fresh:
                     await trio.to_thread.run_sync(instance.load)
