@@ -25,7 +25,7 @@ def narrator(**kwargs) -> Narrator:
     return Narrator({"smollm2": default_model_path()}, **kwargs)
 
 
-async def runtime_with(store, narrator: Narrator | None, clock=None):
+def runtime_with(store, narrator: Narrator | None, clock=None):
     config = RuntimeConfig(lag_interval=0.05)
     return open_runtime(store, game_kinds(narrator=narrator), clock=clock or TrioClock(), config=config)
 
@@ -56,7 +56,7 @@ async def settled(rt, n: int | None = None, command=None, frames: list | None = 
 
 async def test_the_model_voices_an_npc_and_streams_its_tokens(store):
     voice = narrator()
-    async with await runtime_with(store, voice) as rt:
+    async with runtime_with(store, voice) as rt:
         voice.attach(rt.publish_transient)
         await started(rt)
         frames: list[Transient] = []
@@ -82,7 +82,7 @@ async def test_the_model_voices_an_npc_and_streams_its_tokens(store):
 
 async def test_a_narrator_with_no_free_slot_times_out_to_the_template_and_pauses(store, autojump_clock):
     voice = narrator(slots=1, health=Health(base_s=60))
-    async with await runtime_with(store, voice, clock=TrioClock()) as rt:
+    async with runtime_with(store, voice, clock=TrioClock()) as rt:
         await started(rt)
         await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_deadline_s=5)), by=GM)
         await rt.ask(ADDRESS, SetDeadline(deadline_id="flood", in_hours=1, consequence="The river floods."), by=GM)
@@ -110,7 +110,7 @@ async def test_a_restart_while_narrating_settles_the_post_with_the_template(tmp_
     store = Store.open(tmp_path / "data")
     try:
         async with voice.limiter:  # the narrator never gets to it before the server stops
-            async with await runtime_with(store, voice) as rt:
+            async with runtime_with(store, voice) as rt:
                 await started(rt)
                 await rt.ask(ADDRESS, NarrateNpc(npc="Bren", hint="the gate holds"), by=GM)
                 n = min(rt.state_of(ADDRESS)[0].narrations)
@@ -118,7 +118,7 @@ async def test_a_restart_while_narrating_settles_the_post_with_the_template(tmp_
         store.close()
     store = Store.open(tmp_path / "data")
     try:
-        async with await runtime_with(store, None) as rt:  # back without a narrator at all: the timer still fires
+        async with runtime_with(store, None) as rt:  # back without a narrator at all: the timer still fires
             event = await settled(rt, n)
             assert (event.text, event.meta.outcome, event.meta.model) == ("Bren: the gate holds", "timeout", "template")
             assert not rt.state_of(ADDRESS)[0].narrations and not posts(rt, "npc")[0].pending
@@ -127,7 +127,7 @@ async def test_a_restart_while_narrating_settles_the_post_with_the_template(tmp_
 
 
 async def test_without_the_narrator_switch_the_templates_are_posted_at_once(store, autojump_clock):
-    async with await runtime_with(store, narrator()) as rt:
+    async with runtime_with(store, narrator()) as rt:
         await started(rt, settings=Settings(narrator=False))
         await rt.ask(ADDRESS, NarrateNpc(npc="Bren", hint="hello"), by=GM)
         post = posts(rt, "npc")[0]
@@ -136,7 +136,7 @@ async def test_without_the_narrator_switch_the_templates_are_posted_at_once(stor
 
 
 async def test_a_campaign_may_only_pick_a_model_the_server_offers(store, autojump_clock):
-    async with await runtime_with(store, narrator()) as rt:
+    async with runtime_with(store, narrator()) as rt:
         await started(rt)
         with pytest.raises(Rejected) as info:
             await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_model="gpt-9")), by=GM)
@@ -165,7 +165,7 @@ async def test_the_loop_stays_responsive_while_the_model_generates(store):
     from actors.narration.bench import LagProbe
 
     voice = narrator(slots=1, threads=2)
-    async with await runtime_with(store, voice) as rt:
+    async with runtime_with(store, voice) as rt:
         voice.attach(rt.publish_transient)
         await started(rt, settings=Settings(narrator_max_tokens=96, narrator_deadline_s=120))
         await voice.warm()
@@ -187,7 +187,7 @@ async def test_a_dry_run_posts_the_template_and_keeps_what_the_model_would_have_
 
     caplog.set_level(logging.INFO, logger="everturn.narrator")
     voice = narrator()
-    async with await runtime_with(store, voice) as rt:
+    async with runtime_with(store, voice) as rt:
         voice.attach(rt.publish_transient)
         await started(rt, settings=Settings(narrator_dry_run=True, narrator_deadline_s=120))
         frames: list[Transient] = []

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from snapshots import Store, codec, keys
 from snapshots.store import JOURNAL
 
 from ._appender import ADDRESSES
+from .killing import kill_after
 
 APPENDER = Path(__file__).with_name("_appender.py")
 ROUNDS = 5
@@ -26,28 +24,8 @@ ROUNDS = 5
 
 def run_until_killed(data: Path, seed: int, acks_wanted: int) -> list[tuple[str, int]]:
     """Start an appender, kill -9 it once ``acks_wanted`` acks arrived; return every ack it printed."""
-    child = subprocess.Popen([sys.executable, str(APPENDER), str(data), str(seed)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(60, child.kill)  # a hung child must fail the test, not hang it
-    watchdog.start()
-    try:
-        lines = []
-        while len(lines) < acks_wanted:
-            line = child.stdout.readline()
-            if not line:
-                raise AssertionError(f"appender died early (seed {seed}): {child.stderr.read()}")
-            lines.append(line)
-        os.kill(child.pid, signal.SIGKILL)
-        lines += child.stdout.readlines()  # acks already in the pipe were promises too
-        child.wait()
-    finally:
-        watchdog.cancel()
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL, f"seed {seed}: appender was not killed but exited {child.returncode}"
+    lines = kill_after([sys.executable, str(APPENDER), str(data), str(seed)], acks_wanted,
+                       what=f"appender (seed {seed})", drain=True)  # acks already in the pipe were promises too
     acks = []
     for line in lines:
         if line.endswith("\n"):  # a line cut by the kill acknowledged nothing

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from snapshots import Store
 from snapshots.search import Feeder, search_root
+
+from .killing import kill_after
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: the child imports snapshots from it
 CHILD = r"""
@@ -50,27 +49,7 @@ while True:
 
 def run_until_killed(data, commits: int) -> int:
     """Start a feeding child, kill -9 it after ``commits`` commits; the last post it said was indexed."""
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(data)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    watchdog = threading.Timer(60, child.kill)
-    watchdog.start()
-    try:
-        lines = []
-        while len(lines) < commits:
-            line = child.stdout.readline()
-            if not line:
-                raise AssertionError(f"the child died early: {child.stderr.read()}")
-            lines.append(line)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-    finally:
-        watchdog.cancel()
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
+    lines = kill_after([sys.executable, "-c", CHILD, str(data)], commits, what="the feeding child", cwd=ROOT)
     return int(lines[-1])
 
 
