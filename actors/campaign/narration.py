@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..dice import seed_of
 from ..messages import Event, Work
+from ..narration import prompts
 from ..narration.request import NarrationRequest, NarrationResult
 from . import enforcement
 from .messages import NarrationDone, PostNarrated, Posted
@@ -58,8 +59,6 @@ def narrate(narrator: "Narrator | None", state: Campaign, events: list[Event], a
 
 def request(state: Campaign, post: Post, address: str, voice: tuple[str, str] | None = None) -> NarrationRequest:
     """The narrator's request for ``post``, from the campaign as it was just before it (pure)."""
-    from ..narration import prompts  # the prompt builder; no model imported
-
     purpose = PURPOSES[post.reason or ""]
     settings = state.settings
     names = tuple(_names(state) if voice else (name for name in _names(state) if name in post.text))
