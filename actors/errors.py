@@ -9,7 +9,8 @@
     ├── ActorCrashed            the command crashed the actor on every attempt; dead-lettered
     ├── ActorStopped            the runtime is shutting down and takes no more messages
     ├── ActorHalted             an operator stopped this actor; nothing reaches it until started
-    └── InvariantViolation      ``evolve`` met an event impossible in the current state
+    ├── InvariantViolation      ``evolve`` met an event impossible in the current state
+    └── WorkerCrashed           a worker process died (a signal, the OOM killer) while it ran a call
 """
 from __future__ import annotations
 
@@ -80,3 +81,9 @@ class InvariantViolation(ActorError):
     """``evolve`` was given an event that cannot happen in the current state."""
 
     code = "runtime/invariant_violation"
+
+
+class WorkerCrashed(ActorError):
+    """A worker process (``Workers.in_process``) died while it ran the call; the pool starts another."""
+
+    code = "runtime/worker_crashed"

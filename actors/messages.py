@@ -114,18 +114,25 @@ class Tell:
 
 @dataclass(frozen=True, slots=True)
 class Work:
-    """Run ``fn(*args)`` off the loop once this decision is durable (a worker thread, or a
-    process for picklable pure-Python work; ``loop``: ``fn`` is an async function of a
-    service that manages its own threads, such as the narrator), then tell the actor
-    ``done(result)``, or ``failed(error)`` if it raised.  Nothing of it is stored: an actor that must finish its
-    work after a restart journals that it started it and restarts it when ``Woken``."""
+    """Run ``fn(*args)`` off the loop once this decision is durable, then tell the actor
+    ``done(result)``, or ``failed(error)`` if it raised (or its worker process crashed:
+    ``WorkerCrashed: the training worker process 4242 crashed (killed by SIGSEGV) ...``).
+
+    ``where``: ``thread`` for code of ours that releases the GIL; ``process`` for native
+    code we do not control (torch) and pure-Python crunching, with ``fn`` and ``args``
+    picklable (``fn`` a module-level function, imported by the worker, not the server);
+    ``loop``: ``fn`` is an async function of a service that manages its own threads (the
+    narrator).  ``pool`` names a pool of its own (``RuntimeConfig.thread_pools`` or
+    ``process_pools``), else the shared threads or processes.  Nothing of it is stored: an
+    actor that must finish its work after a restart journals that it started it and starts
+    it again when ``Woken``."""
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     done: Callable[[Any], Command]
     failed: Callable[[str], Command]
     where: Literal["thread", "process", "loop"] = "thread"
-    pool: str | None = None    # a named thread pool (RuntimeConfig.worker_pools), else the shared threads
+    pool: str | None = None
 
 
 @dataclass(slots=True)

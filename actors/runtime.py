@@ -62,9 +62,14 @@ class RuntimeConfig:
     resume_window: int = 10_000            # a stream resumes from the journal at most this far back
     idempotency_retention: float = 7 * 86400.0  # game-clock seconds a command id is remembered
     idempotency_sweep: float | None = 3600.0    # seconds between prunings of older ones (None: never)
-    worker_threads: int = 4                # blocking work off the loop (simulation, torch, LLM)
-    worker_processes: int = 0              # pure-Python number crunching; 0: none
-    worker_pools: tuple[tuple[str, int], ...] = (("training", 1),)  # named thread pools of their own (Work.pool)
+    worker_threads: int = 4                # blocking work of ours off the loop (estimates, storage reads, search)
+    worker_processes: int = 0              # the shared process pool (pure-Python number crunching); 0: none
+    thread_pools: tuple[tuple[str, int], ...] = ()  # named thread pools of their own (Work(pool=...))
+    # named pools of supervised worker processes (Work(where="process", pool=...)): native code we do not
+    # control (torch) runs there, never in the server; each is the number of calls it runs at once
+    process_pools: tuple[tuple[str, int], ...] = (("training", 1), ("policy", 1))
+    worker_backoff_base: float = 0.05      # a crashed worker's replacement waits this long, doubled per crash
+    worker_backoff_max: float = 5.0        # ... in a row, up to this
 
 
 @dataclass
@@ -108,7 +113,9 @@ class Runtime:
         self.halted = store.halted_actors()  # address -> who stopped it, when, why
         self.timers = TimerService(self)
         self.lag = LagMonitor(config.lag_interval or 0.5)
-        self.workers = Workers(config.worker_threads, config.worker_processes, dict(config.worker_pools))
+        self.workers = Workers(config.worker_threads, config.worker_processes, dict(config.thread_pools),
+                               dict(config.process_pools), backoff_base=config.worker_backoff_base,
+                               backoff_max=config.worker_backoff_max)
         self.activations = 0
         self.passivations = 0
         self.known_actors = sum(1 for _ in store.known_actors())  # every actor that ever stored an event
@@ -360,7 +367,7 @@ class Runtime:
     async def _work(self, address: str, work: Work) -> None:
         try:
             if work.where == "process":
-                result = await self.workers.in_process(work.fn, *work.args)
+                result = await self.workers.in_process(work.fn, *work.args, pool=work.pool)
             elif work.where == "loop":
                 result = await work.fn(*work.args)
             else:
@@ -495,6 +502,7 @@ class Runtime:
             "commit_largest_group": stats.largest_group,
             "loop_lag_ms": self.lag.last_ms,
             "loop_lag_ms_max": self.lag.max_ms,
+            "worker_crashes": sum(pool.crashes for pool in self.workers.statistics()),
         }
 
     # -- shutdown ------------------------------------------------------------------
@@ -519,23 +527,27 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
     """
     config = config or RuntimeConfig()
     commits = GroupCommit(store, mode=config.commit_mode)  # type: ignore[arg-type]
+    runtime: Runtime | None = None
     async with trio.open_nursery() as infrastructure:
         await infrastructure.start(commits.run)
-        async with trio.open_nursery() as actors:
-            runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
-            await actors.start(runtime.timers.run)
-            await actors.start(runtime.reap_idle)
-            await actors.start(runtime.wake_stored)
-            if config.idempotency_sweep:
-                await actors.start(runtime.prune_idempotency)
-            if config.lag_interval:
-                await actors.start(runtime.lag.run)
-            try:
-                yield runtime
-            finally:
-                with trio.move_on_after(config.shutdown_grace) as grace:
-                    grace.shield = True
-                    await runtime.drain()
-                runtime.workers.close()
-                actors.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as actors:
+                runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
+                await actors.start(runtime.timers.run)
+                await actors.start(runtime.reap_idle)
+                await actors.start(runtime.wake_stored)
+                if config.idempotency_sweep:
+                    await actors.start(runtime.prune_idempotency)
+                if config.lag_interval:
+                    await actors.start(runtime.lag.run)
+                try:
+                    yield runtime
+                finally:
+                    with trio.move_on_after(config.shutdown_grace) as grace:
+                        grace.shield = True
+                        await runtime.drain()
+                    actors.cancel_scope.cancel()  # work still running is cancelled: its worker processes killed
+        finally:
+            if runtime is not None:
+                runtime.workers.close()  # the idle workers
         infrastructure.cancel_scope.cancel()

@@ -1,4 +1,4 @@
-"""A training job's work, as the ``train/{id}`` actor hands it to a worker thread.
+"""A training job's work, as the ``train/{id}`` actor hands it to its worker process.
 
 Plain functions of files (no trio, no actors): ``run_chunk`` trains from the job's last
 checkpoint to the next one and saves it; ``finish`` evaluates the final model and

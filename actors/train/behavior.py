@@ -1,4 +1,4 @@
-"""``train/{id}``: a training job as an actor; the work runs in worker threads, chunk by chunk.
+"""``train/{id}``: a training job as an actor; the work runs in a worker process, chunk by chunk.
 
 Each chunk trains from the newest checkpoint to the next one (``training.jobs.run_chunk``:
 at most ``checkpoint_every`` steps or ``CHUNK_SECONDS``), saves it as a blob file in the
@@ -12,6 +12,13 @@ its checkpoint; a cancel discards it).  After a restart the runtime wakes every 
 the same weights as a run never interrupted.  At the end the model is evaluated against
 every personality and registered (``training.jobs.finish``); deploying it is the gate's
 business.  Operators only.
+
+The chunks and the evaluation run in the runtime's ``training`` process pool
+(``RuntimeConfig.process_pools``): torch loads there, never in the server, and its threads
+never compete with the trio loop for the GIL.  A worker that dies mid-chunk (a segfault,
+the OOM killer) fails the chunk like any error (``WorkFailed``: ``WorkerCrashed: the
+training worker process ... crashed (killed by SIGSEGV) ...``); the pool starts another
+worker and the job tries the chunk again from its last checkpoint, to the same weights.
 """
 from __future__ import annotations
 
@@ -33,7 +40,7 @@ RETRIES = 3  # failed chunks in a row before the job fails
 
 
 def _run_chunk(*args: Any) -> dict[str, Any]:
-    from training.jobs import run_chunk  # torch loads with the first job, not with the server
+    from training.jobs import run_chunk  # in the training worker process: torch never loads in the server
 
     return run_chunk(*args)
 
@@ -112,10 +119,11 @@ class TrainKind(Behavior[Training]):
             work = Work(_finish, (state.spec, folder, state.checkpoint, str(self.models), state.name,
                                   state.eval_games, ctx.address),
                         lambda r: Registered(run=run, model_version=r["version"], evaluation=r["evaluation"]),
-                        lambda error: WorkFailed(run=run, error=error), pool="training")
+                        lambda error: WorkFailed(run=run, error=error), where="process", pool="training")
             return Decision(events=[*events, Evaluating(run=run, at=now)], work=[work])
         work = Work(_run_chunk, (state.spec, folder, state.checkpoint, state.sha256),
-                    lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error), pool="training")
+                    lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error),
+                    where="process", pool="training")
         return Decision(events=[*events, ChunkStarted(run=run, step=state.step, at=now)], work=[work])
 
     def evolve(self, state: Training, event: Event) -> Training:

@@ -1,8 +1,8 @@
-"""Training jobs (``train/{id}``) on the real runtime and RocksDB: torch work in worker threads,
+"""Training jobs (``train/{id}``) on the real runtime and RocksDB: torch work in a worker process,
 checkpoints as blob files, pause/resume/cancel, and a restart that resumes from the last
 checkpoint and ends with the weights of an uninterrupted run.  Nothing here waits on time: the
 tests wait for the job's events (on trio's own clock: a MockClock that autojumps would spin the
-loop while the worker thread trains, starving it of the GIL)."""
+loop through every periodic task while the worker process trains)."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
