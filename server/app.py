@@ -30,6 +30,7 @@ from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from engine_ext.combat import estimate
 from snapshots import StoreError, backup
+from training.registry import Registry
 
 from . import narrator_api, search_api
 from .auth import Principal, TokenError, Tokens
@@ -429,9 +430,8 @@ def training_summary(address: str, state: Any) -> dict[str, Any]:
 
 
 def model_listing(root: Path) -> list[dict[str, Any]]:
-    """The registry's versions with their evaluations (blocking, and torch loads with it: run it in a thread)."""
-    from training.registry import Registry
-
+    """The registry's versions with their evaluations (blocking file reads: run it in a thread; it never
+    imports torch, see ``training.registry``)."""
     return Registry(root).listing()
 
 

@@ -7,19 +7,27 @@ deployed version head to head on fixed seeded duels (both seats) and must win mo
 it loses; the first version of a name must beat the balanced personality the same way.
 Only versions that passed are playable: ``policy:NAME@VERSION``, or ``policy:NAME`` for
 the deployed one.
+
+Reading the registry (``versions``, ``meta``, ``deployed``, ``listing``, ``pin``) touches
+only small files and never imports torch: the server checks a game's learned players and
+lists models with it.  Registering, loading, gating and playing (``register``, ``model``,
+``deploy``, ``player``) import torch (``training.policy``) when first called; the server
+leaves those to its worker processes.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from .evaluate import TURNS, Policy, rule_based, series
 from .files import write_atomically
-from .policy import Player, PolicyNet, load_model, save_model
+
+if TYPE_CHECKING:
+    from .policy import Player, PolicyNet
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 SPEC = re.compile(r"^policy:(?P<name>[a-z0-9][a-z0-9_-]{0,39})(?:@v?(?P<version>[0-9]{1,6}))?$")
@@ -52,6 +60,8 @@ class Registry:
         return sorted(int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()) if folder.exists() else []
 
     def register(self, name: str, net: PolicyNet, meta: dict[str, Any]) -> int:
+        from .policy import save_model
+
         version = max(self.versions(name), default=0) + 1
         folder = self.root / name / f"v{version}"
         save_model(net, folder / "model.pt")
@@ -72,11 +82,15 @@ class Registry:
         return int(pointer.read_text().strip()) if pointer.exists() else None
 
     def model(self, name: str, version: int) -> PolicyNet:
+        from .policy import load_model
+
         self.meta(name, version)
         return load_model(self.root / name / f"v{version}" / "model.pt")
 
     def deploy(self, name: str, version: int) -> Verdict:
         """Deploy ``version`` if it beats the deployed one (or, first, the balanced AI); the verdict either way."""
+        from .policy import Player
+
         candidate = Player(self.model(name, version), turns=TURNS)  # the gate's duels are TURNS long
         current = self.deployed(name)
         if current == version:
@@ -117,6 +131,8 @@ class Registry:
 
     def player(self, spec: str) -> Player:
         """The playable model ``spec`` (see ``pin``), reading state vectors on the gate's game length."""
+        from .policy import Player
+
         return Player(self.model(*self.pin(spec)), turns=TURNS)
 
 
