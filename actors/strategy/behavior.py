@@ -1,66 +1,78 @@
 """``strategy/{id}``: a hosted game; no missing orders ever hold a turn up.
 
 A turn resolves as soon as every house whose player is present has given its orders, or
-when the turn's durable timer fires (the deadline): the rule-based AI gives the orders of
-every house without them.  A player who misses three turns in a row is on autopilot until
-they give orders again.  ``TurnResolved`` journals every house's orders; ``evolve`` replays
-the engine's ``resolve`` on them, so the journal is small and replay is exact.  Players
-read the game through its fog of war (``fog.py``): never the board, the seed or another
-house's orders.
+when the turn's durable timer fires (the deadline): the AI gives the orders of every house
+without them.  A player who misses three turns in a row is on autopilot until they give
+orders again.  ``TurnResolved`` journals every house's orders; ``evolve`` replays the
+engine's ``resolve`` on them, so the journal is small and replay is exact.  Players read
+the game through its fog of war (``fog.py``): never the board, the seed or another house's
+orders.
+
+The rule-based personalities play inline (fast pure Python).  A learned one
+(``policy:NAME[@VERSION]``, a model that passed the registry's gate) never runs on the
+loop: the turn journals ``PolicyAsked`` for those houses and the ``policy`` worker process
+computes their orders (``learned.orders``); ``PolicyOrders`` brings them back and the turn
+resolves.  Until then the turn is resolving: its timer is off and orders for it are
+refused (``strategy/turn_resolving``).  If the worker fails or crashes (``PolicyFailed``),
+or gives orders that do not validate, the balanced AI plays those houses for that turn
+(``PolicyFellBack`` says which and why).  A result for another turn is stale and changes
+nothing.  After a restart the runtime wakes every game (``Woken``) and one still resolving
+asks again.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from engine_ext.strategy_ai import orders as ai_orders
 from engine_ext.strategy_orders import Order, compact, validate
 from engine_ext.strategy_turn import resolve
 from engine_ext.strategy_state import Game, new_game
+from training.registry import Registry, RegistryError
 
 from ..behavior import Behavior, planned_timers
 from ..errors import Forbidden, Rejected
-from ..messages import Command, Context, Decision, Event, TimerFired
+from ..messages import Command, Context, Decision, Event, TimerFired, Woken, Work
 from ..roles import is_gm
-from . import fog
-from .messages import CreateGame, GameCreated, HouseJoined, JoinHouse, OrdersSubmitted, SubmitOrders, TurnResolved
+from . import fog, learned
+from .messages import (
+    CreateGame, GameCreated, HouseJoined, JoinHouse, OrdersSubmitted, PolicyAsked, PolicyFailed, PolicyFellBack,
+    PolicyOrders, SubmitOrders, TurnResolved,
+)
 from .state import Seat, Strategy, from_board, to_board
 
+log = logging.getLogger("everturn.actors")
 EPSILON = 0.001
 
 
 class StrategyKind(Behavior[Strategy]):
     kind = "strategy"
     State = Strategy
-    commands = (CreateGame, JoinHouse, SubmitOrders, TimerFired)
-    events = (GameCreated, HouseJoined, OrdersSubmitted, TurnResolved)
+    commands = (CreateGame, JoinHouse, SubmitOrders, TimerFired, PolicyOrders, PolicyFailed, Woken)
+    events = (GameCreated, HouseJoined, OrdersSubmitted, PolicyAsked, PolicyFellBack, TurnResolved)
     snapshot_every = 20  # a turn's replay runs the resolver: keep replays short
+    wake_on_start = True  # a game resolving with learned players asks again after a restart
 
     def __init__(self, models: Path | str = "models") -> None:
         self.models = Path(models)
-        self._players: dict[str, Any] = {}
-
-    def ai(self, personality: str) -> Callable[[Game, int], list[Order]]:
-        """How the AI plays a house: a rule-based personality, or a learned policy that passed the
-        registry's gate (loaded once; its orders are journaled, so replays never need it)."""
-        if not personality.startswith("policy:"):
-            return lambda game, hid: ai_orders(game, hid, personality)
-        player = self._players.get(personality)
-        if player is None:
-            from training.registry import Registry, RegistryError  # torch loads with the first learned player
-
-            try:
-                player = self._players[personality] = Registry(self.models).player(personality)
-            except RegistryError as exc:
-                raise Rejected("strategy/no_such_policy", str(exc)) from exc
-        return player
 
     def decide(self, state: Strategy, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
         events = self._handle(state, command, ctx, now)
         after = self.replay(state, events)
         fired = command.name if isinstance(command, TimerFired) else None
-        return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired))
+        asks = any(isinstance(e, PolicyAsked) for e in events) or (isinstance(command, Woken) and after.asking)
+        return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired),
+                        work=[self.ask(after)] if asks else [])
+
+    def ask(self, state: Strategy) -> Work:
+        """The learned players' orders for the houses ``state`` is asking for, computed in the policy worker."""
+        turn = state.turn
+        players = {seat.house: seat.personality for seat in state.seats if seat.house in state.asking}
+        return Work(learned.orders, (str(self.models), players, state),
+                    lambda orders: PolicyOrders(turn=turn, orders=orders),
+                    lambda error: PolicyFailed(turn=turn, error=error), where="process", pool="policy")
 
     def _handle(self, state: Strategy, command: Command, ctx: Context, now: float) -> list[Event]:
         by = ctx.by or {}
@@ -73,10 +85,16 @@ class StrategyKind(Behavior[Strategy]):
             if len(personalities) != command.houses:
                 raise Rejected("strategy/too_many_personalities", f"{command.houses} houses, "
                                f"{len(command.personalities)} personalities")
-            for personality in set(personalities):
-                self.ai(personality)  # a learned one must be playable now
+            for personality in sorted(set(personalities)):
+                if personality.startswith("policy:"):
+                    try:  # a learned one must be playable now (the registry's files say so: torch is not needed)
+                        Registry(self.models).pin(personality)
+                    except RegistryError as exc:
+                        raise Rejected("strategy/no_such_policy", str(exc)) from exc
             return [GameCreated(rings=command.rings, seed=command.seed, turn_limit=command.turn_limit,
                                 turn_deadline_s=command.turn_deadline_s, personalities=personalities, at=now)]
+        if isinstance(command, (PolicyOrders, PolicyFailed, Woken)):
+            return self._learned(state, command, now)
         if not state.created:
             if isinstance(command, TimerFired):
                 return []
@@ -107,6 +125,9 @@ class StrategyKind(Behavior[Strategy]):
                 if turn != state.turn:
                     raise Rejected("strategy/turn_moved", f"it is turn {state.turn}, not {turn}",
                                    {"turn": state.turn})
+                if state.asking:
+                    raise Rejected("strategy/turn_resolving", f"turn {turn} is resolving; orders for turn {turn + 1} "
+                                   "open once it has", {"turn": state.turn})
                 game = from_board(state)
                 if not game.houses[seat.house].alive:
                     raise Rejected("strategy/eliminated", f"house {seat.house} is out of the game")
@@ -121,17 +142,57 @@ class StrategyKind(Behavior[Strategy]):
                 after = self.evolve(state, submitted)
                 if after.waiting_for():
                     return [submitted]
-                return [submitted, self.resolution(after, now)]
+                return [submitted, *self.resolve_or_ask(after, now)]
             case TimerFired():
                 due = state.turn_due()
                 if due is None or due > now + EPSILON:
                     return []
-                return [self.resolution(state, now)]
+                return self.resolve_or_ask(state, now)
         raise AssertionError(f"unhandled command {command!r}")
 
-    def resolution(self, state: Strategy, now: float) -> TurnResolved:
-        """The turn's orders: each house's own, the AI's for the rest."""
+    def _learned(self, state: Strategy, command: PolicyOrders | PolicyFailed | Woken, now: float) -> list[Event]:
+        """The policy worker's answer (or a restart) while the turn waits for learned players."""
+        if not state.asking or isinstance(command, Woken) or command.turn != state.turn:
+            return []  # nothing asked, a stale answer, or a restart (``decide`` asks again)
+        if isinstance(command, PolicyFailed):
+            log.warning("strategy turn %d: the learned players of houses %s failed (%s); the balanced AI plays "
+                        "them this turn", state.turn, list(state.asking), command.error)
+            return [PolicyFellBack(turn=state.turn, houses=state.asking, error=command.error, at=now),
+                    self.resolution(state, now)]
+        game, usable, refused = from_board(state), {}, {}
+        for house in state.asking:
+            try:
+                given = [Order(**order) for order in command.orders[house]]
+                refusals = validate(game, house, given)
+            except (KeyError, TypeError, ValueError) as exc:
+                refused[house] = f"house {house}: {type(exc).__name__}: {exc}"
+                continue
+            if refusals:
+                refused[house] = f"house {house}: {len(refusals)} order(s) refused: {refusals[0].message}"
+            else:
+                usable[house] = [compact(order) for order in given]
+        if not refused:
+            return [self.resolution(state, now, usable)]
+        error = "the learned player's orders do not validate: " + "; ".join(refused.values())
+        log.warning("strategy turn %d: %s; the balanced AI plays those houses this turn", state.turn, error)
+        return [PolicyFellBack(turn=state.turn, houses=tuple(refused), error=error, at=now),
+                self.resolution(state, now, usable)]
+
+    def resolve_or_ask(self, state: Strategy, now: float) -> list[Event]:
+        """The turn resolved now, or, when learned players must give orders, ``PolicyAsked`` for their houses."""
         game = from_board(state)
+        learned_houses = tuple(seat.house for seat in state.seats if game.houses[seat.house].alive
+                               and seat.house not in state.submitted and seat.personality.startswith("policy:"))
+        if learned_houses:
+            return [PolicyAsked(turn=state.turn, houses=learned_houses, at=now)]
+        return [self.resolution(state, now)]
+
+    def resolution(self, state: Strategy, now: float, learned_orders: dict[int, list[dict[str, Any]]] | None = None
+                   ) -> TurnResolved:
+        """The turn's orders: each house's own, the learned players' from ``learned_orders``, the rule-based
+        AI's for the rest (balanced for a learned player's house missing from ``learned_orders``)."""
+        game = from_board(state)
+        learned_orders = learned_orders or {}
         orders: dict[int, list[dict[str, Any]]] = {}
         autopilot: list[int] = []
         for seat in state.seats:
@@ -139,9 +200,12 @@ class StrategyKind(Behavior[Strategy]):
                 continue
             if seat.house in state.submitted:
                 orders[seat.house] = state.submitted[seat.house]
+                continue
+            autopilot.append(seat.house)
+            if seat.house in learned_orders:
+                orders[seat.house] = learned_orders[seat.house]
             else:
-                autopilot.append(seat.house)
-                orders[seat.house] = [compact(o) for o in self.ai(seat.personality)(game, seat.house)]
+                orders[seat.house] = rule_based(game, seat)
         return TurnResolved(turn=state.turn, orders=orders, autopilot=tuple(autopilot), at=now)
 
     def evolve(self, state: Strategy, event: Event) -> Strategy:
@@ -157,6 +221,10 @@ class StrategyKind(Behavior[Strategy]):
                 seats = tuple(s.model_copy(update={"player": player, "missed": 0}) if s.house == house else s
                               for s in state.seats)
                 return state.model_copy(update={"seats": seats})
+            case PolicyAsked(houses=houses):
+                return state.model_copy(update={"asking": houses})
+            case PolicyFellBack():
+                return state
             case OrdersSubmitted(house=house, orders=orders):
                 seats = tuple(s.model_copy(update={"missed": 0}) if s.house == house else s for s in state.seats)
                 return state.model_copy(update={"submitted": {**state.submitted, house: orders}, "seats": seats})
@@ -167,7 +235,7 @@ class StrategyKind(Behavior[Strategy]):
                 seats = tuple(s.model_copy(update={"missed": s.missed + 1})
                               if s.player is not None and s.house in autopilot else s for s in state.seats)
                 return state.model_copy(update={
-                    "board": to_board(game), "submitted": {}, "seats": seats, "turn_started_at": at,
+                    "board": to_board(game), "submitted": {}, "asking": (), "seats": seats, "turn_started_at": at,
                     "winner": report.winner, "ended": report.winner is not None})
         raise AssertionError(f"unknown event {event!r}")
 
@@ -189,6 +257,12 @@ def seat_of(state: Strategy, by: dict[str, Any]) -> Seat:
     if seat is None:
         raise Forbidden("strategy/not_seated", "join a house first (JoinHouse)")
     return seat
+
+
+def rule_based(game: Game, seat: Seat) -> list[dict[str, Any]]:
+    """A house's orders from its rule-based personality (balanced for a learned one that could not play)."""
+    personality = "balanced" if seat.personality.startswith("policy:") else seat.personality
+    return [compact(order) for order in ai_orders(game, seat.house, personality)]
 
 
 def plan(state: Strategy) -> dict[str, float]:

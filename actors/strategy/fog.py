@@ -13,7 +13,9 @@ Events: ``GameCreated`` without its seed, with the map and the reader's view;
 ``HouseJoined`` as it is, with the reader's view when the reader is the one who joined;
 another house's ``OrdersSubmitted`` as ``{house, turn}``; ``TurnResolved`` with the
 reader's own orders only (``autopilot`` stays: which houses missed the turn is public, as
-the seats show), the winner and the reader's view after it.  Which systems and what in
+the seats show), the winner and the reader's view after it; ``PolicyAsked`` as it is (which
+houses a learned player plays is public: the seats name their personalities) and
+``PolicyFellBack`` without its ``error`` (the server's trouble, for the GM).  Which systems and what in
 them a house sees is ``engine_ext.strategy_view``'s to decide.
 
 ``fold`` applies a projected event to a projected state, so a client follows a game from
@@ -28,7 +30,7 @@ from engine_ext.strategy_view import NOBODY, public_map, view
 
 from ..messages import Event
 from ..roles import is_gm
-from .messages import GameCreated, HouseJoined, OrdersSubmitted, TurnResolved
+from .messages import GameCreated, HouseJoined, OrdersSubmitted, PolicyFellBack, TurnResolved
 from .state import Strategy, from_board
 
 
@@ -79,6 +81,8 @@ def project_event(state: Strategy, event: Event, viewer: dict[str, Any] | None) 
             data["view"] = view(from_board(state), seeing)
         case OrdersSubmitted() if seeing is not None and event.house != house:
             data = {"house": event.house, "turn": event.turn}
+        case PolicyFellBack() if seeing is not None:
+            del data["error"]
         case TurnResolved():
             if seeing is not None:
                 data["orders"] = {h: orders for h, orders in data["orders"].items() if h == str(house)}
@@ -111,7 +115,7 @@ def fold(seen: dict[str, Any], kind: str, data: dict[str, Any]) -> dict[str, Any
                 seat["missed"] += 1
         seen.update(ordered=[], submitted={}, turn_started_at=data["at"], winner=data["winner"],
                     ended=data["winner"] is not None, turn=data["view"]["turn"], view=data["view"])
-    else:
+    elif kind not in ("PolicyAsked", "PolicyFellBack"):  # the turn resolving: nothing a reader holds changes
         raise ValueError(f"unknown strategy event {kind!r}")
     seen["seats"] = seats
     return seen

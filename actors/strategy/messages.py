@@ -8,7 +8,7 @@ from pydantic import Field
 
 from engine_ext.strategy_orders import KINDS
 
-from ..messages import Command, Event
+from ..messages import Command, Event, Internal
 from .state import Frozen, Personality
 
 OrderKind = Literal[KINDS]  # type: ignore[valid-type]
@@ -55,6 +55,20 @@ class SubmitOrders(Command):
     orders: list[OrderSpec] = Field(max_length=500)
 
 
+class PolicyOrders(Internal):
+    """The learned players' orders for ``turn`` (house -> compact orders), from the policy worker."""
+
+    turn: int
+    orders: dict[int, list[dict[str, Any]]]
+
+
+class PolicyFailed(Internal):
+    """The policy worker could not give ``turn``'s orders (an error, or the worker crashed)."""
+
+    turn: int
+    error: str
+
+
 class GameCreated(Event):
     rings: int
     seed: int
@@ -81,4 +95,22 @@ class TurnResolved(Event):
     turn: int
     orders: dict[int, list[dict[str, Any]]]
     autopilot: tuple[int, ...]
+    at: float
+
+
+class PolicyAsked(Event):
+    """The turn must resolve; the learned players of ``houses`` compute their orders in the policy worker."""
+
+    turn: int
+    houses: tuple[int, ...]
+    at: float
+
+
+class PolicyFellBack(Event):
+    """The learned players of ``houses`` gave no usable orders for ``turn`` (``error`` says why): the
+    balanced AI plays those houses this turn (``TurnResolved`` follows)."""
+
+    turn: int
+    houses: tuple[int, ...]
+    error: str
     at: float

@@ -42,6 +42,7 @@ class Strategy(State):
     turn_started_at: float = 0.0
     seats: tuple[Seat, ...] = ()
     submitted: dict[int, list[dict[str, Any]]] = Field(default_factory=dict)  # house -> orders, this turn
+    asking: tuple[int, ...] = ()   # houses whose learned players' orders the turn waits for (it is resolving)
     board: dict[str, Any] = Field(default_factory=dict)   # the engine's Game without its map (asdict form)
     winner: int | None = None
     ended: bool = False
@@ -55,7 +56,10 @@ class Strategy(State):
         return [s.house for s in self.seats if not s.autopilot and s.house not in self.submitted]
 
     def turn_due(self) -> float | None:
-        return None if self.ended or not self.created else self.turn_started_at + self.turn_deadline_s
+        """When the turn resolves at the latest; None once it is resolving (or over, or not begun)."""
+        if self.ended or not self.created or self.asking:
+            return None
+        return self.turn_started_at + self.turn_deadline_s
 
 
 @lru_cache(maxsize=64)

@@ -1,14 +1,27 @@
 """Hosted strategy games on the real runtime and RocksDB, time from trio's MockClock: turns
-resolve when every present player has ordered or at the deadline; the AI covers the absent."""
+resolve when every present player has ordered or at the deadline; the AI covers the absent,
+a learned player from the policy worker process (crashed: the balanced AI)."""
 from __future__ import annotations
+
+import os
+import signal
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import orjson
 import pytest
 import trio
+import trio.testing
 
-from actors import Forbidden, Rejected
+from actors import Forbidden, Published, Rejected
 from actors.strategy import fog
 from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
+from engine_ext.strategy_ai import orders as ai_orders
+from engine_ext.strategy_orders import Order, compact
+from engine_ext.strategy_state import new_game
+from snapshots import Store
+
+from ..training.hand_made import gated_registry
 
 GM = {"token_id": "gm1", "role": "gm", "campaign": "g1"}
 DAY = 24 * 3600.0
@@ -191,32 +204,120 @@ async def test_a_game_without_a_seed_gets_a_random_one_no_player_sees(game, auto
     assert str(first) not in orjson.dumps(seen).decode()
 
 
-async def test_a_deployed_learned_policy_plays_an_absent_house(tmp_path, autojump_clock):
+@pytest.fixture
+def still_clock() -> trio.testing.MockClock:
+    """Time moves only when the test says (a worker process computes meanwhile: an autojumping clock would
+    race through every periodic task while it does)."""
+    return trio.testing.MockClock()
+
+
+@asynccontextmanager
+async def learned_game(tmp_path, clock, personalities=("balanced", "policy:duke@1")):
+    """A runtime whose game ``g1`` seats ann at house 0 beside the given personalities; the registry's duke
+    v1 (the settler) is deployed and v2 (the idler) was refused by the gate."""
     from actors import RuntimeConfig, TrioClock, open_runtime
     from actors.strategy import StrategyKind
-    from engine_ext.strategy_orders import Order, compact
-    from engine_ext.strategy_state import new_game
-    from snapshots import Store
 
-    from ..training.hand_made import gated_registry
-
-    registry = gated_registry(tmp_path / "models")   # v1 deployed, v2 refused by the gate
-    good, worse = 1, 2
     store = Store.open(tmp_path / "data")
     try:
         async with open_runtime(store, [StrategyKind(tmp_path / "models")], clock=TrioClock(),
                                 config=RuntimeConfig(lag_interval=None)) as rt:
-            with pytest.raises(Rejected) as refused:
-                await rt.ask("strategy/g1", CreateGame(rings=3, houses=2, seed=4, personalities=(
-                    f"policy:duke@{worse}", "balanced")), by=GM)
-            assert refused.value.code == "strategy/no_such_policy"
-            await rt.ask("strategy/g1", CreateGame(rings=3, houses=2, seed=4, turn_deadline_s=DAY, personalities=(
-                f"policy:duke@{good}", "balanced")), by=GM)
-            await trio.sleep(DAY + 1)  # nobody ordered: the deadline resolves the turn, the policy plays house 0
-            journal = [stored for _, stored in store.read_journal("strategy/g1")]
-            resolved = next(e["d"] for e in journal if e["t"] == "TurnResolved")
-            expected = [compact(o) for o in registry.player(f"policy:duke@{good}")(new_game(3, 2, 4), 0)]
-            assert [Order(**o) for o in resolved["orders"]["0"]] == [Order(**o) for o in expected]
-            assert any(o["kind"] == "build" and o.get("ship") == "colony_ship" for o in expected)
+            if not rt.state_of("strategy/g1")[0].created:
+                await rt.ask("strategy/g1", CreateGame(rings=3, houses=2, seed=4, turn_deadline_s=DAY,
+                                                       personalities=personalities), by=GM)
+                await rt.ask("strategy/g1", JoinHouse(house=0), by=player("ann"))
+            yield rt
     finally:
         store.close()
+
+
+async def journaled(rt, kind: str) -> dict:
+    """The first event of type ``kind`` in game g1's journal (waiting for it on the game's stream): its data."""
+    async with rt.subscribe("strategy/g1", since=0) as items:
+        async for item in items:
+            if isinstance(item, Published) and type(item.event).__name__ == kind:
+                return item.event.model_dump()
+    raise AssertionError("the game's stream ended")
+
+
+def policy_pool(rt):
+    return next(pool for pool in rt.workers.statistics() if pool.name == "policy")
+
+
+def stored_journal(tmp_path) -> list[str]:
+    store = Store.open(tmp_path / "data")
+    try:
+        return [stored["t"] for _, stored in store.read_journal("strategy/g1")]
+    finally:
+        store.close()
+
+
+def orders_of(resolved: dict, house: int) -> list[Order]:
+    return [Order(**o) for o in resolved["orders"][house]]
+
+
+def meta_held(models) -> tuple[Path, Path]:
+    """duke v1's meta.json replaced by a FIFO: a worker that reads it blocks until the test opens the other
+    end, which tells the test the worker is inside the call.  Returns (the FIFO, the real file)."""
+    meta = models / "duke" / "v1" / "meta.json"
+    kept = meta.with_name("meta.kept")
+    meta.rename(kept)
+    os.mkfifo(meta)
+    return meta, kept
+
+
+async def test_a_deployed_learned_policy_plays_an_absent_house_from_the_policy_worker(tmp_path, still_clock):
+    registry = gated_registry(tmp_path / "models")   # v1 deployed, v2 refused by the gate
+    async with learned_game(tmp_path, still_clock) as rt:
+        with pytest.raises(Rejected) as refused:
+            await rt.ask("strategy/g2", CreateGame(rings=3, houses=2, personalities=("policy:duke@2",)),
+                         by={**GM, "campaign": "g2"})
+        assert refused.value.code == "strategy/no_such_policy" and "never passed" in refused.value.message
+        await rt.ask("strategy/g1", SubmitOrders(turn=1, orders=tax(40)), by=player("ann"))
+        asked = await journaled(rt, "PolicyAsked")
+        assert asked["turn"] == 1 and asked["houses"] == (1,)
+        with pytest.raises(Rejected) as resolving:                  # the turn is resolving: no more orders for it
+            await rt.ask("strategy/g1", SubmitOrders(turn=1, orders=tax(10)), by=player("ann"))
+        assert resolving.value.code == "strategy/turn_resolving"
+        resolved = await journaled(rt, "TurnResolved")
+        policy = policy_pool(rt)
+        assert (policy.name, policy.calls, policy.crashes) == ("policy", 1, 0)
+        assert board(rt).turn == 2 and board(rt).asking == ()
+        journal = [stored["t"] for _, stored in rt.store.read_journal("strategy/g1")]
+    assert journal[-3:] == ["OrdersSubmitted", "PolicyAsked", "TurnResolved"]
+    expected = registry.player("policy:duke@1")(new_game(3, 2, 4), 1)
+    assert orders_of(resolved, 1) == expected and resolved["autopilot"] == (1,)
+    assert any(o.kind == "build" and o.ship == "colony_ship" for o in expected)   # the settler's, not balanced's
+
+
+async def test_a_crashed_policy_worker_leaves_the_turn_to_the_balanced_ai(tmp_path, still_clock):
+    gated_registry(tmp_path / "models")
+    async with learned_game(tmp_path, still_clock) as rt:
+        fifo, _ = meta_held(tmp_path / "models")
+        still_clock.jump(DAY + 1)                                   # nobody ordered: the deadline resolves the turn
+        held = await trio.to_thread.run_sync(open, fifo, "wb")      # returns once the worker reads the meta
+        [pid] = rt.workers.pids("policy")
+        os.kill(pid, signal.SIGSEGV)
+        fell_back = await journaled(rt, "PolicyFellBack")
+        resolved = await journaled(rt, "TurnResolved")
+        held.close()
+        policy = policy_pool(rt)
+    assert fell_back["houses"] == (1,) and "crashed (killed by SIGSEGV)" in fell_back["error"]
+    assert policy.crashes == 1
+    balanced = [Order(**compact(o)) for o in ai_orders(new_game(3, 2, 4), 1, "balanced")]
+    assert orders_of(resolved, 1) == balanced and resolved["autopilot"] == (0, 1)
+
+
+async def test_a_game_resolving_when_the_server_stopped_asks_its_learned_players_again(tmp_path, still_clock):
+    registry = gated_registry(tmp_path / "models")
+    async with learned_game(tmp_path, still_clock) as rt:
+        fifo, kept = meta_held(tmp_path / "models")
+        await rt.ask("strategy/g1", SubmitOrders(turn=1, orders=tax(40)), by=player("ann"))
+        held = await trio.to_thread.run_sync(open, fifo, "wb")      # the worker is inside the call: stop now
+    held.close()
+    fifo.unlink()
+    kept.rename(fifo)
+    assert stored_journal(tmp_path)[-1] == "PolicyAsked"
+    async with learned_game(tmp_path, still_clock) as rt:          # Woken: the game asks again
+        resolved = await journaled(rt, "TurnResolved")
+    assert orders_of(resolved, 1) == registry.player("policy:duke@1")(new_game(3, 2, 4), 1)
