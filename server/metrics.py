@@ -70,4 +70,13 @@ class ServerMetrics:
         metric("everturn_timers_fired_total", "counter", "durable timers delivered", [("", figures["timers_fired"])])
         metric("everturn_event_loop_lag_ms", "gauge", "last measured trio loop lag", [("", round(figures["loop_lag_ms"], 3))])
         metric("everturn_event_loop_lag_ms_max", "gauge", "worst trio loop lag", [("", round(figures["loop_lag_ms_max"], 3))])
+        pools = runtime.workers.statistics()
+        metric("everturn_worker_crashes_total", "counter", "worker processes that died (a signal, the OOM killer), by pool",
+               [(f'{{pool="{p.name}"}}', p.crashes) for p in pools])
+        metric("everturn_worker_calls_total", "counter", "calls worker processes answered, by pool",
+               [(f'{{pool="{p.name}"}}', p.calls) for p in pools])
+        metric("everturn_worker_busy", "gauge", "calls running in worker processes, by pool",
+               [(f'{{pool="{p.name}"}}', p.busy) for p in pools])
+        metric("everturn_worker_processes", "gauge", "live worker processes, by pool",
+               [(f'{{pool="{p.name}"}}', p.workers) for p in pools])
         return "\n".join(out) + "\n"
