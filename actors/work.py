@@ -184,9 +184,10 @@ class ProcessPool:
             raise RuntimeError(f"the {self.name} process pool is closed")
         while self._idle:
             worker = self._idle.pop()
-            if worker.alive():
+            if worker.alive() and not worker.conn.poll():  # an idle worker's connection is readable only at its end
                 return worker
-            self._crashed(worker, worker.ended(), "while it was idle")  # counted and logged; a new one takes the call
+            how = await trio.to_thread.run_sync(worker.ended)
+            self._crashed(worker, how, "while it was idle")  # counted and logged; a new one takes the call
         if self._crashes_in_a_row:
             await trio.sleep(min(self.backoff_base * 2 ** (self._crashes_in_a_row - 1), self.backoff_max))
         parent, child = self._context.Pipe()

@@ -1,6 +1,8 @@
 """What operators read: the tree with per-actor figures; work kept off the loop; loop lag."""
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -8,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors import Rejected, RuntimeConfig, TrioClock, Workers, open_runtime
+from actors import Rejected, RuntimeConfig, TrioClock, WorkerCrashed, Workers, open_runtime
 from actors.metrics import LagMonitor
 
 from ..kinds import Add, Boom, LedgerKind
@@ -74,6 +76,72 @@ def _square(n: int) -> int:
 async def test_process_work_returns_results():
     with Workers(processes=2) as workers:
         assert [await workers.in_process(_square, n) for n in range(3)] == [0, 1, 4]
+
+
+def _held(fifo: str) -> str:
+    """In a worker: wait until the test opens ``fifo`` for writing and closes it (the test then knows the
+    call is in progress); what was written."""
+    with open(fifo) as given:
+        return given.read()
+
+
+def _refuse(text: str) -> None:
+    raise ValueError(text)
+
+
+async def _inside(workers: Workers, fifo, nursery: trio.Nursery, outcome: list, pool: str = "p"):
+    """Start ``_held`` in ``pool`` and return, holding the FIFO open, once the worker is inside the call."""
+    async def call() -> None:
+        try:
+            outcome.append(await workers.in_process(_held, str(fifo), pool=pool))
+        except Exception as exc:
+            outcome.append(exc)
+
+    nursery.start_soon(call)
+    return await trio.to_thread.run_sync(open, fifo, "w")
+
+
+async def test_a_worker_process_killed_mid_call_fails_that_call_and_the_next_starts_a_new_one(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    outcome: list = []
+    with Workers(process_pools={"p": 1}, backoff_base=0.0) as workers:
+        with pytest.raises(ValueError, match="not this one"):         # an exception is the call's, not a crash
+            await workers.in_process(_refuse, "not this one", pool="p")
+        [first] = workers.pids("p")
+        async with trio.open_nursery() as nursery:
+            held = await _inside(workers, fifo, nursery, outcome)
+            os.kill(first, signal.SIGKILL)
+        held.close()
+        [crashed] = outcome
+        assert isinstance(crashed, WorkerCrashed)
+        assert str(crashed) == f"the p worker process {first} crashed (killed by SIGKILL) while it ran _held"
+        assert await workers.in_process(_square, 7, pool="p") == 49
+        [second] = workers.pids("p")
+        [stats] = workers.statistics()
+    assert second != first and (stats.calls, stats.crashes, stats.busy) == (2, 1, 0)
+
+
+async def test_a_cancelled_call_kills_its_worker_and_an_idle_one_that_died_is_replaced_unseen(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    outcome: list = []
+    with Workers(process_pools={"p": 1}, backoff_base=0.0) as workers:
+        async with trio.open_nursery() as nursery:
+            held = await _inside(workers, fifo, nursery, outcome)
+            [busy] = workers.pids("p")
+            nursery.cancel_scope.cancel()
+        held.close()
+        assert outcome == [] and workers.pids("p") == []               # cancelled: no result, and the worker gone
+        assert await workers.in_process(_square, 3, pool="p") == 9
+        [idle] = workers.pids("p")
+        ended = os.pidfd_open(idle)
+        os.kill(idle, signal.SIGKILL)
+        await trio.lowlevel.wait_readable(ended)                         # it is gone
+        os.close(ended)
+        assert await workers.in_process(_square, 4, pool="p") == 16     # a new worker takes the call
+        [stats] = workers.statistics()
+    assert busy != idle and stats.crashes == 1
 
 
 async def test_lag_monitor_sees_a_blocked_loop():
