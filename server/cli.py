@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--models", type=Path, default=Path("models"),
                        help="the model registry: where training jobs register models and hosted games find learned "
                             "players (default ./models); training checkpoints go under DATA/blobs")
+    serve.add_argument("--training-workers", type=int, default=1, metavar="N",
+                       help="worker processes for training jobs: chunks of N jobs train at once (default 1); torch "
+                            "runs there, never in the server")
+    serve.add_argument("--policy-workers", type=int, default=1, metavar="N",
+                       help="worker processes computing learned strategy players' orders (default 1)")
     serve.add_argument("--narrator-model", action="append", default=[], metavar="[NAME=]PATH",
                        help="a GGUF model the narrator may use (repeat for several; the first is the default; "
                             "campaigns pick one by NAME in settings.narrator_model). Default: SmolLM2-135M-Instruct "
@@ -767,11 +772,14 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from actors import SystemClock, VirtualClock
+    from actors import RuntimeConfig, SystemClock, VirtualClock
     from actors.kinds import game_kinds
     from server.app import ServerSettings
     from server.serve import run_server
 
+    if args.training_workers < 1 or args.policy_workers < 1:
+        raise SystemExit("everturn: --training-workers and --policy-workers must be at least 1")
+    config = RuntimeConfig(process_pools=(("training", args.training_workers), ("policy", args.policy_workers)))
     clock = VirtualClock() if args.clock == "virtual" else SystemClock()
     settings = ServerSettings(backup_dir=str(args.backup_dir) if args.backup_dir else None, models=args.models)
     narrator = None
@@ -789,7 +797,8 @@ async def _serve(args: argparse.Namespace) -> int:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(run_server, args.data, kinds, host=args.host, port=args.port,
-                                                  clock=clock, settings=settings, tune_gc=True, narrator=narrator))
+                                                  clock=clock, settings=settings, config=config, tune_gc=True,
+                                                  narrator=narrator))
             print(f"everturn: serving {running.url} on {args.data} (clock: {args.clock}); Ctrl-C stops", flush=True)
             if running.first_token:
                 print(f"everturn: first operator token (shown once): {running.first_token}", flush=True)
