@@ -25,16 +25,30 @@ class NarratorPause(BaseModel):
     seconds: float = Field(3600, gt=0, le=7 * 86400, description="how long the templates serve instead")
 
 
+class NarratorWorker(BaseModel):
+    slot: int
+    state: str = Field(description="stopped, starting, ready, busy or restarting")
+    pid: int | None = Field(description="the worker process (llama.cpp runs there, never in the server)")
+    up_s: float | None = Field(description="seconds since it became ready; None while it is not running")
+    failed_models: dict[str, str] = Field(description="models it could not load: name -> why")
+
+
 class NarratorStatus(BaseModel):
     health: dict[str, Any] = Field(description="state (ready or paused), paused_by (failures or operator), "
-                                   "paused_for_s, consecutive_failures, next_pause_s, last_failure")
+                                   "paused_for_s, consecutive_failures, consecutive_crashes, next_pause_s, "
+                                   "last_failure")
     models: dict[str, str] = Field(description="name -> GGUF file; campaigns pick one by name (narrator_model)")
     default: str
-    slots: int = Field(description="generations at a time")
+    slots: int = Field(description="worker processes, each generating one narration at a time")
     busy: int
     waiting: int
-    outcomes: dict[str, int] = Field(description="calls by outcome: narrated, rejected, timeout, error, paused, "
-                                     "unavailable, dry_run")
+    workers: list[NarratorWorker] = Field(description="one per slot")
+    worker_crashes: int = Field(description="worker processes that died (a signal, an exit) since the server started")
+    worker_restarts: int = Field(description="worker processes killed on purpose (a request past its deadline, "
+                                 "or abandoned) and started again")
+    last_worker_crash: str | None = Field(description="how the last crashed worker ended (SIGSEGV, exit 1 ...)")
+    outcomes: dict[str, int] = Field(description="calls by outcome: narrated, rejected, timeout, error, "
+                                     "worker_crashed, paused, unavailable, dry_run")
     prompt_tokens: int
     completion_tokens: int
     tokens_per_s: float | None
@@ -98,5 +112,15 @@ def metric_lines(narrator: "Narrator | None") -> list[str]:
               f"everturn_narrator_paused {int(status['health']['state'] == 'paused')}",
               "# HELP everturn_narrator_busy generations running now",
               "# TYPE everturn_narrator_busy gauge",
-              f"everturn_narrator_busy {status['busy']}"]
+              f"everturn_narrator_busy {status['busy']}",
+              "# HELP everturn_narrator_worker_crashes_total narrator worker processes that died (signal or exit)",
+              "# TYPE everturn_narrator_worker_crashes_total counter",
+              f"everturn_narrator_worker_crashes_total {status['worker_crashes']}",
+              "# HELP everturn_narrator_worker_restarts_total narrator worker processes killed on purpose and "
+              "restarted (a request past its deadline)",
+              "# TYPE everturn_narrator_worker_restarts_total counter",
+              f"everturn_narrator_worker_restarts_total {status['worker_restarts']}",
+              "# HELP everturn_narrator_workers_ready narrator worker processes loaded and running",
+              "# TYPE everturn_narrator_workers_ready gauge",
+              f"everturn_narrator_workers_ready {sum(w['state'] in ('ready', 'busy') for w in status['workers'])}"]
     return lines

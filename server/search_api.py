@@ -352,7 +352,7 @@ async def rephrased(ctx: "Everturn", question: str, result: dict[str, Any]) -> d
             text = await hook(question, result)
         except Exception as exc:
             log.warning("rephrasing a rules answer failed: %r", exc)
-            return {**result, "rephrase_error": f"the narrator failed: {type(exc).__name__}"}
+            return {**result, "rephrase_error": f"the narrator failed ({type(exc).__name__}): {exc}"}
     if not isinstance(text, str) or not text.strip():
         return {**result, "rephrase_error": "the narrator gave no text in time"}
     wanted = {f"[{c['n']}]" for c in result["citations"]}

@@ -5,6 +5,7 @@ actor's mailbox and snapshot, flush the last group commit, close RocksDB.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 from dataclasses import dataclass
@@ -75,9 +76,9 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
 
     ``tune_gc``: the process is a server (``everturn serve``): freeze what startup made and
     collect less often (:data:`GC_THRESHOLDS`); left off where the process does other work.
-    ``narrator``: the one the campaigns in ``kinds`` were given; its tokens go to the
-    campaigns' live subscribers, its health to the console; its models load before the
-    server listens.
+    ``narrator``: the one the campaigns in ``kinds`` were given; its worker processes
+    start (and load their models) before the server listens, and outlive the runtime; its
+    tokens go to the campaigns' live subscribers, its health to the console.
     """
     settings = settings or ServerSettings()
     store = Store.open(data)
@@ -86,37 +87,35 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
         first_token = None
         if not tokens.any():
             first_token, _ = tokens.create("operator")
-        async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
-            if narrator is not None:
-                narrator.attach(runtime.publish_transient)
-                await narrator.warm()  # before anything is printed: loading mutes stdout and stderr for a moment
-            app = create_app(runtime, tokens, settings, narrator=narrator)
-            hypercorn = Config()
-            hypercorn.bind = [f"{host}:{port}"]
-            hypercorn.websocket_max_message_size = settings.max_frame_bytes
-            hypercorn.graceful_timeout = 5
-            hypercorn.accesslog = None  # the app logs each request itself, with its request id
-            hypercorn.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
-            stop = trio.Event()
-            async with trio.open_nursery() as nursery:
-                indexing = trio.CancelScope()
-                indexer = await _start_search(nursery, indexing, store, Path(data), runtime, settings)
-                app.everturn.search = indexer
-                binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
-                if tune_gc:
-                    # Modules, kinds, the app: alive for good. Out of the collector's sight, full
-                    # collections (pauses of 200+ ms with a thousand connections open) get cheaper.
-                    gc.freeze()
-                    gc.set_threshold(*GC_THRESHOLDS)
-                sampling = trio.CancelScope()
-                nursery.start_soon(_sample, app.everturn, sampling)
-                task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))
-                await stop.wait()
-                sampling.cancel()
-                indexing.cancel()
+        async with narrator.serving() if narrator is not None else contextlib.nullcontext():
+            async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
+                if narrator is not None:
+                    narrator.attach(runtime.publish_transient)
+                app = create_app(runtime, tokens, settings, narrator=narrator)
+                hypercorn = Config()
+                hypercorn.bind = [f"{host}:{port}"]
+                hypercorn.websocket_max_message_size = settings.max_frame_bytes
+                hypercorn.graceful_timeout = 5
+                hypercorn.accesslog = None  # the app logs each request itself, with its request id
+                hypercorn.errorlog = logging.getLogger("hypercorn.error")  # through our handlers, once
+                stop = trio.Event()
+                async with trio.open_nursery() as nursery:
+                    indexing = trio.CancelScope()
+                    indexer = await _start_search(nursery, indexing, store, Path(data), runtime, settings)
+                    app.everturn.search = indexer
+                    binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
+                    if tune_gc:
+                        # Modules, kinds, the app: alive for good. Out of the collector's sight, full
+                        # collections (pauses of 200+ ms with a thousand connections open) get cheaper.
+                        gc.freeze()
+                        gc.set_threshold(*GC_THRESHOLDS)
+                    sampling = trio.CancelScope()
+                    nursery.start_soon(_sample, app.everturn, sampling)
+                    task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))
+                    await stop.wait()
+                    sampling.cancel()
+                    indexing.cancel()
     finally:
-        if narrator is not None:
-            narrator.close()
         store.close()
 
 

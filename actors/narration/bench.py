@@ -70,14 +70,13 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="everturn-bench-narrator-") as tmp:
         store = Store.open(Path(tmp) / "data")
         try:
-            async with open_runtime(store, game_kinds(narrator=narrator), clock=TrioClock(),
+            async with narrator.serving(), open_runtime(store, game_kinds(narrator=narrator), clock=TrioClock(),
                                     config=RuntimeConfig(lag_interval=None)) as rt:
                 narrator.attach(rt.publish_transient)
                 settings = Settings(narrator_max_tokens=TOKENS, narrator_deadline_s=120)
                 for i in range(5):  # bench0 for one at a time, bench1-4 at once: prompts grow alike in both
                     await rt.ask(f"campaign/bench{i}", CreateCampaign(title=f"Bench {i}", settings=settings),
                                  by={**gm, "campaign": f"bench{i}"})
-                await narrator.warm()
 
                 async def narrate(i: int, round_: int, latencies: list[float], tokens: list[int]) -> None:
                     address = f"campaign/bench{i}"
@@ -130,7 +129,6 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
                 results["loop_lag_ms_p99"] = round(percentile(busy.samples, 0.99) * 1000, 2)
                 results["outcomes"] = {k: v for k, v in status["outcomes"].items() if v}
         finally:
-            narrator.close()
             store.close()
     return results
 

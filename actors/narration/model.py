@@ -12,6 +12,7 @@ inside llama.cpp); an exception raised by an ``on_token`` callback passes throug
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import importlib.metadata
 import importlib.util
@@ -19,7 +20,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,13 @@ CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n
 # at /dev/null and back (os.dup2). Two loads at once in two threads interleave those swaps
 # and can leave the whole process writing to /dev/null for good: loads take turns.
 _LOADING = threading.Lock()
+# Weights stay in plain (memory-mapped) CPU buffers: no "extra" buffer types.  On a CPU with
+# Intel AMX, llama.cpp would otherwise put them in its AMX buffer type, whose matrix
+# multiplication segfaults (ldtilecfg in ggml_backend_amx_mul_mat, ggml-org/llama.cpp#20824);
+# on others it would try its CPU_REPACK layout, which the default model's Q4_1/Q8_0 tensors
+# cannot use anyway.  llama-cpp-python's Llama takes no argument for it, so the model
+# parameters it starts from are these (see _plain_buffers).
+USE_EXTRA_BUFFER_TYPES = False
 # Control tokens that end a turn in the common chat formats, whatever the GGUF calls its eos.
 _TURN_ENDS = ("<|im_end|>", "<|im_start|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "</s>")
 
@@ -100,7 +108,7 @@ class LocalModel:
     """
 
     def __init__(self, path: Path | str, *, name: str | None = None, n_ctx: int = 2048, n_threads: int = 1,
-                 seed: int = 0) -> None:
+                 seed: int = 0, verbose: bool = False) -> None:
         if n_ctx < 64:
             raise ValueError("n_ctx must be at least 64 tokens")
         if n_threads < 1:
@@ -110,6 +118,7 @@ class LocalModel:
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.seed = seed
+        self.verbose = verbose  # llama.cpp's own log (buffers, backends) on stderr while loading and generating
         self._lock = threading.Lock()
         self._llama: Any = None
         self._format: Any = None
@@ -142,9 +151,9 @@ class LocalModel:
         except ImportError as exc:
             raise ModelError(f"llama-cpp-python is not installed ({exc}): pip install llama-cpp-python") from None
         try:
-            with _LOADING:
+            with _LOADING, _plain_buffers(llama_cpp):
                 llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                              n_threads_batch=self.n_threads, seed=self.seed, verbose=False)
+                              n_threads_batch=self.n_threads, seed=self.seed, verbose=self.verbose)
         except Exception as exc:  # llama-cpp-python raises ValueError; be broad: nothing of it may escape raw
             raise ModelError(f"llama.cpp could not load {self.path}: is it a complete GGUF file of a model "
                              f"architecture this llama.cpp supports? ({exc})") from None
@@ -313,6 +322,24 @@ class LocalModel:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _plain_buffers(llama_cpp: Any) -> Iterator[None]:
+    """While a model loads (under ``_LOADING``), llama.cpp's default model parameters carry
+    ``use_extra_bufts = USE_EXTRA_BUFFER_TYPES``."""
+    default = llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        chosen = default()
+        chosen.use_extra_bufts = USE_EXTRA_BUFFER_TYPES
+        return chosen
+
+    llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        llama_cpp.llama_model_default_params = default
 
 
 def _shared(ids: Any, tokens: list[int]) -> int:

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from . import clean
+from .model import ModelError
 
 if TYPE_CHECKING:
     from .service import Narrator
@@ -37,7 +38,11 @@ def acceptable(original: str, rewording: str) -> bool:
 
 
 async def rephrase(narrator: "Narrator", question: str, result: dict[str, Any]) -> str:
-    """The answer's sentences reworded (where the narrator did well), each followed by its ``[n]``."""
+    """The answer's sentences reworded (where the narrator did well), each followed by its ``[n]``.
+
+    Raises ``ModelError`` while the narrator is paused: the extract serves, as templates do for campaigns."""
+    if narrator.paused():
+        raise ModelError(f"the narrator is paused ({narrator.health.paused_by})")
     out = []
     for sentence in result["sentences"]:
         original = sentence["text"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OUTCOMES = ("narrated", "rejected", "timeout", "error", "paused", "unavailable", "dry_run")
+OUTCOMES = ("narrated", "rejected", "timeout", "error", "worker_crashed", "paused", "unavailable", "dry_run")
 
 
 @dataclass(frozen=True, slots=True)

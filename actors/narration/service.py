@@ -1,20 +1,25 @@
-"""The narrator: local GGUF models behind a capacity limit, a deadline per request and a health window.
+"""The narrator: local GGUF models in worker processes, a deadline per request and a health window.
 
-One :class:`Narrator` per server.  Campaigns ask it through ``Decision.work`` (``where="loop"``):
-:meth:`Narrator.narrate` runs on the trio loop, waits for a free slot (the wait counts
-against the request's deadline), generates in a worker thread (never on the loop), streams
-each token to the campaign's live subscribers as a ``narration`` transient, then cleans and
-checks the text; a refused text is written once more if the deadline leaves time for it.
-Whatever happens, it answers: a timeout, an error, a rejected text or a paused narrator
+One :class:`Narrator` per server, running in the server's nursery (:meth:`Narrator.run`, or
+``async with narrator.serving()``): it keeps one worker process per slot
+(``processes.py``), each with every model loaded; the server process never loads
+llama.cpp.  Campaigns ask it through ``Decision.work`` (``where="loop"``):
+:meth:`Narrator.narrate` runs on the trio loop, waits for a free worker (the wait counts
+against the request's deadline), streams each token to the campaign's live subscribers as
+a ``narration`` transient as the worker sends it, then cleans and checks the text; a
+refused text is written once more if the deadline leaves time for it.  Whatever happens,
+it answers: a timeout, an error, a crashed worker, a rejected text or a paused narrator
 all come back as the campaign's template text with the outcome saying which, so a game
 never waits on the model.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
 from collections import Counter, deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -24,7 +29,8 @@ import trio
 from ..streams import Transient
 from . import clean
 from .health import Health
-from .model import Generation, LocalModel, ModelError, default_model_path
+from .model import Generation, ModelError, default_model_path
+from .processes import WorkerCrashed, WorkerPool, WorkerTimeout
 from .request import OUTCOMES, NarrationRequest, NarrationResult
 
 log = logging.getLogger("everturn.narrator")
@@ -66,7 +72,7 @@ def configured(specs: list[str] | tuple[str, ...], **kwargs: Any) -> "Narrator":
 
 
 class Narrator:
-    """Named local models (``name -> GGUF path``), ``slots`` generations at a time."""
+    """Named local models (``name -> GGUF path``), ``slots`` worker processes generating one at a time each."""
 
     def __init__(self, models: Mapping[str, Path | str], default: str | None = None, *, slots: int = 1,
                  threads: int = 1, n_ctx: int = 2048, health: Health | None = None) -> None:
@@ -81,8 +87,7 @@ class Narrator:
         self.n_ctx = n_ctx
         self.health = health or Health()
         self.figures = Figures()
-        self.limiter = trio.CapacityLimiter(slots)
-        self._idle: dict[str, list[LocalModel]] = {name: [] for name in self.paths}
+        self.pool = WorkerPool(self.paths, slots=slots, threads=threads, n_ctx=n_ctx, on_crash=self._crashed)
         self._publish: Callable[[str, Transient], int] | None = None
 
     @property
@@ -97,8 +102,9 @@ class Narrator:
 
     async def narrate(self, request: NarrationRequest) -> NarrationResult:
         """The text to post for ``request``: the model's, or the fallback saying why. Never raises."""
-        now = trio.current_time()
-        if self.health.paused(now):
+        if not self.pool.running:
+            return self._finish(request, None, "unavailable", "the narrator's worker processes are not running")
+        if self.paused():
             return self._finish(request, None, "paused", f"the narrator is paused ({self.health.paused_by})")
         name = request.model or self.default
         if name not in self.paths:
@@ -116,6 +122,10 @@ class Narrator:
             except trio.TooSlowError:
                 return self._finish(request, spent, "timeout",
                                     f"no narrator slot free within {request.deadline_s:g} s")
+            except WorkerTimeout as exc:
+                return self._finish(request, spent, "timeout", str(exc))
+            except WorkerCrashed as exc:
+                return self._finish(request, spent, "worker_crashed", str(exc))
             except ModelError as exc:
                 return self._finish(request, spent, "error", str(exc))
             except Exception as exc:  # llama.cpp failing mid-call: the game goes on with its template
@@ -146,31 +156,17 @@ class Narrator:
     async def generate(self, messages: list[dict[str, str]] | list[tuple[str, str]], *, model: str | None = None,
                        max_tokens: int = 96, deadline_s: float = 20.0, on_token: Callable[[str], None] | None = None,
                        seed: int = 0, cache_key: str | None = None) -> Generation:
-        """One generation in a worker thread once a slot is free; ``trio.TooSlowError`` if none frees in time.
+        """One generation in a worker process once one is free (``processes.WorkerPool.generate``).
 
-        ``on_token`` runs on the trio loop.  The thread stops itself at the deadline
-        (``finish == "deadline"``); the loop only waits.
+        ``on_token`` runs on the trio loop.  The worker stops itself at the deadline
+        (``finish == "deadline"``); one that overstays it is killed.  Raises
+        ``trio.TooSlowError`` (no worker free in time), ``WorkerCrashed``, ``WorkerTimeout``
+        and ``ModelError``.
         """
         chat = [m if isinstance(m, dict) else {"role": m[0], "content": m[1]} for m in messages]
-        name = model or self.default
-        stop_at = time.monotonic() + deadline_s
-        with trio.fail_after(deadline_s):
-            await self.limiter.acquire()
-        try:
-            instance = self._idle[name].pop() if self._idle[name] else self._model(name)
-            try:
-                relay = None if on_token is None else functools.partial(trio.from_thread.run_sync, on_token)
-                return await trio.to_thread.run_sync(functools.partial(
-                    instance.generate, chat, max_tokens=max_tokens, deadline=stop_at, on_token=relay, seed=seed,
-                    cache_key=cache_key))
-            finally:
-                self._idle[name].append(instance)
-        finally:
-            self.limiter.release()
-
-    def _model(self, name: str) -> LocalModel:
-        """A new (not yet loaded) instance of model ``name``: one per slot that uses it."""
-        return LocalModel(self.paths[name], name=name, n_ctx=self.n_ctx, n_threads=self.threads)
+        request = {"model": model or self.default, "messages": chat, "max_tokens": max_tokens, "seed": seed,
+                   "cache_key": cache_key}
+        return await self.pool.generate(request, deadline_s=deadline_s, on_token=on_token)
 
     def _token(self, address: str, n: int, piece: str) -> None:
         if self._publish is not None:
@@ -180,7 +176,8 @@ class Narrator:
 
     def _finish(self, request: NarrationRequest, generation: Generation | None, outcome: str, error: str | None,
                 *, text: str | None = None, draft: str | None = None) -> NarrationResult:
-        self.health.record(outcome, trio.current_time(), error)
+        if outcome != "worker_crashed":  # the pool told health of the crash already (_crashed)
+            self.health.record(outcome, trio.current_time(), error)
         figures = self.figures
         figures.outcomes[outcome] += 1
         result = NarrationResult(
@@ -205,22 +202,30 @@ class Narrator:
 
     # -- operating -----------------------------------------------------------------
 
-    async def warm(self) -> None:
-        """Load every model once per slot in worker threads, so no narration pays for a load.
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Keep the worker processes running until cancelled; started once each has loaded its models.
 
-        Loading points the process's stdout and stderr at /dev/null for a moment (llama-cpp-python
-        keeps llama.cpp quiet that way), so the server warms before it prints or serves anything.
         A model that cannot load is logged and fails each request for it (the templates serve)."""
-        for name, path in self.paths.items():
-            fresh = [self._model(name) for _ in range(self.slots - len(self._idle[name]))]
+        await self.pool.run(task_status=task_status)
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator["Narrator"]:
+        """:meth:`run` in a nursery of its own for the block (tests, benchmarks, the CLI)."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.run)
             try:
-                for instance in fresh:
-                    await trio.to_thread.run_sync(instance.load)
-                    self._idle[name].append(instance)
-            except ModelError as exc:
-                log.warning("narrator: %s", exc)
-                continue
-            log.info("narrator: %s loaded from %s (%d slot(s))", name, path, self.slots)
+                yield self
+            finally:
+                nursery.cancel_scope.cancel()
+
+    def _crashed(self, how: str, serving: bool) -> None:
+        """A worker died, serving or idle: the health window hears of every crash once, here
+        (a narration it held is settled as ``worker_crashed`` by ``_finish``, which leaves health alone)."""
+        self.health.record("worker_crashed", trio.current_time(), how)
+
+    def paused(self) -> bool:
+        """Failures or an operator paused the narrator: templates (and extracts) serve meanwhile."""
+        return self.health.paused(trio.current_time())
 
     def resume(self) -> None:
         self.health.resume()
@@ -234,17 +239,12 @@ class Narrator:
         return {
             "health": self.health.as_dict(trio.current_time()),
             "models": {name: str(path) for name, path in self.paths.items()}, "default": self.default,
-            "slots": self.slots, "busy": self.slots - self.limiter.available_tokens,
-            "waiting": self.limiter.statistics().tasks_waiting,
+            "slots": self.slots, "busy": self.pool.busy, "waiting": self.pool.waiting,
+            "workers": self.pool.status(), "worker_crashes": self.pool.figures.crashes,
+            "worker_restarts": self.pool.figures.recycled, "last_worker_crash": self.pool.figures.last_crash,
             "outcomes": {outcome: figures.outcomes.get(outcome, 0) for outcome in OUTCOMES},
             "prompt_tokens": figures.prompt_tokens, "completion_tokens": figures.completion_tokens,
             "tokens_per_s": rate,
             "latency_p50_ms": figures.percentile(0.5), "latency_p95_ms": figures.percentile(0.95),
             "recent": list(figures.recent)[::-1],
         }
-
-    def close(self) -> None:
-        for instances in self._idle.values():
-            for instance in instances:
-                instance.close()
-            instances.clear()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -239,3 +241,27 @@ def test_a_closed_model_refuses_to_generate() -> None:
     assert not model.loaded
     with pytest.raises(ModelError, match="closed"):
         model.generate(_messages(), max_tokens=4, deadline=time.monotonic() + SOON)
+
+
+def _buffer_lines(extra_buffer_types: bool) -> str:
+    """What llama.cpp's log says of buffers while it loads the default model in a fresh process."""
+    script = ("import sys; from actors.narration import model as m; "
+              f"m.USE_EXTRA_BUFFER_TYPES = {extra_buffer_types}; "
+              "m.LocalModel(m.default_model_path(), n_ctx=256, verbose=True).load()")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=SOON,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 0, run.stderr[-2000:]
+    return "\n".join(line for line in run.stderr.splitlines() if "buffer" in line)  # not the CPU feature list
+
+
+def test_weights_load_into_plain_cpu_buffers_never_the_amx_or_repack_ones() -> None:
+    # On a CPU with AMX, llama.cpp would put the weights in its AMX buffer type ("AMX model
+    # buffer size"), whose matrix multiplication segfaults; elsewhere it tries CPU_REPACK.
+    # Loaded as the narrator loads them, neither buffer type is even considered.
+    plain = _buffer_lines(extra_buffer_types=False)
+    assert "CPU_Mapped model buffer size" in plain
+    assert "AMX" not in plain and "REPACK" not in plain, plain
+    assert model_module.USE_EXTRA_BUFFER_TYPES is False
+    # the control: llama.cpp's defaults on this very machine do reach for an extra buffer type
+    default = _buffer_lines(extra_buffer_types=True)
+    assert "AMX" in default or "CPU_REPACK" in default, default

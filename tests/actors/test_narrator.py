@@ -1,9 +1,12 @@
 """The narrator in campaigns: the real model on a few short prompts, its fallbacks, its health window.
 
 Waits on events, never on sleeps: tests where the model generates run on trio's own clock
-(a worker thread and an autojumping MockClock do not mix); the others on MockClock.
+(a worker process and an autojumping MockClock do not mix: the clock would jump past its
+load); the others on MockClock, with a narrator whose workers are all busy.
 """
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 import trio
@@ -25,9 +28,28 @@ def narrator(**kwargs) -> Narrator:
     return Narrator({"smollm2": default_model_path()}, **kwargs)
 
 
-def runtime_with(store, narrator: Narrator | None, clock=None):
+@contextlib.asynccontextmanager
+async def runtime_with(store, narrator: Narrator | None, clock=None, serving: bool = True):
+    """A runtime whose campaigns have ``narrator`` (its workers running, unless ``serving`` is off)."""
     config = RuntimeConfig(lag_interval=0.05)
-    return open_runtime(store, game_kinds(narrator=narrator), clock=clock or TrioClock(), config=config)
+    async with contextlib.AsyncExitStack() as stack:
+        if narrator is not None and serving:
+            await stack.enter_async_context(narrator.serving())
+        rt = await stack.enter_async_context(open_runtime(store, game_kinds(narrator=narrator),
+                                                          clock=clock or TrioClock(), config=config))
+        if narrator is not None:
+            narrator.attach(rt.publish_transient)
+        yield rt
+
+
+@contextlib.contextmanager
+def every_worker_busy(voice: Narrator):
+    """The narrator runs, but no worker process ever comes free (none was started: on MockClock)."""
+    voice.pool.running = True
+    try:
+        yield
+    finally:
+        voice.pool.running = False
 
 
 def journal(rt) -> list:
@@ -57,7 +79,6 @@ async def settled(rt, n: int | None = None, command=None, frames: list | None = 
 async def test_the_model_voices_an_npc_and_streams_its_tokens(store):
     voice = narrator()
     async with runtime_with(store, voice) as rt:
-        voice.attach(rt.publish_transient)
         await started(rt)
         frames: list[Transient] = []
         with trio.fail_after(120):
@@ -82,11 +103,11 @@ async def test_the_model_voices_an_npc_and_streams_its_tokens(store):
 
 async def test_a_narrator_with_no_free_slot_times_out_to_the_template_and_pauses(store, autojump_clock):
     voice = narrator(slots=1, health=Health(base_s=60))
-    async with runtime_with(store, voice, clock=TrioClock()) as rt:
+    async with runtime_with(store, voice, clock=TrioClock(), serving=False) as rt:
         await started(rt)
         await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_deadline_s=5)), by=GM)
         await rt.ask(ADDRESS, SetDeadline(deadline_id="flood", in_hours=1, consequence="The river floods."), by=GM)
-        async with voice.limiter:  # every slot busy: the request waits, then its deadline passes
+        with every_worker_busy(voice):  # the request waits, then its deadline passes
             async with rt.subscribe(ADDRESS) as items:
                 await items.__anext__()
                 await trio.sleep(3601)  # the deadline's consequence: a pending post
@@ -96,7 +117,8 @@ async def test_a_narrator_with_no_free_slot_times_out_to_the_template_and_pauses
         assert event.meta.model == "template" and "within 5 s" in event.meta.error
         assert voice.health.paused(trio.current_time())  # a failure opens the window...
 
-        event = await settled(rt, command=NarrateNpc(npc="Bren", hint="run"))  # ...and while it is open, templates
+        with every_worker_busy(voice):  # ...and while it is open, templates
+            event = await settled(rt, command=NarrateNpc(npc="Bren", hint="run"))
         assert (event.text, event.meta.outcome) == ("Bren: run", "paused")
         assert voice.status()["health"]["state"] == "paused"
         voice.resume()
@@ -109,8 +131,8 @@ async def test_a_restart_while_narrating_settles_the_post_with_the_template(tmp_
     voice = narrator(slots=1)
     store = Store.open(tmp_path / "data")
     try:
-        async with voice.limiter:  # the narrator never gets to it before the server stops
-            async with runtime_with(store, voice) as rt:
+        with every_worker_busy(voice):  # the narrator never gets to it before the server stops
+            async with runtime_with(store, voice, serving=False) as rt:
                 await started(rt)
                 await rt.ask(ADDRESS, NarrateNpc(npc="Bren", hint="the gate holds"), by=GM)
                 n = min(rt.state_of(ADDRESS)[0].narrations)
@@ -127,7 +149,7 @@ async def test_a_restart_while_narrating_settles_the_post_with_the_template(tmp_
 
 
 async def test_without_the_narrator_switch_the_templates_are_posted_at_once(store, autojump_clock):
-    async with runtime_with(store, narrator()) as rt:
+    async with runtime_with(store, narrator(), serving=False) as rt:
         await started(rt, settings=Settings(narrator=False))
         await rt.ask(ADDRESS, NarrateNpc(npc="Bren", hint="hello"), by=GM)
         post = posts(rt, "npc")[0]
@@ -136,7 +158,7 @@ async def test_without_the_narrator_switch_the_templates_are_posted_at_once(stor
 
 
 async def test_a_campaign_may_only_pick_a_model_the_server_offers(store, autojump_clock):
-    async with runtime_with(store, narrator()) as rt:
+    async with runtime_with(store, narrator(), serving=False) as rt:
         await started(rt)
         with pytest.raises(Rejected) as info:
             await rt.ask(ADDRESS, UpdateSettings(settings=Settings(narrator_model="gpt-9")), by=GM)
@@ -166,9 +188,7 @@ async def test_the_loop_stays_responsive_while_the_model_generates(store):
 
     voice = narrator(slots=1, threads=2)
     async with runtime_with(store, voice) as rt:
-        voice.attach(rt.publish_transient)
         await started(rt, settings=Settings(narrator_max_tokens=96, narrator_deadline_s=120))
-        await voice.warm()
         probe = LagProbe()
         scope = trio.CancelScope()
         async with trio.open_nursery() as nursery:
@@ -177,7 +197,7 @@ async def test_the_loop_stays_responsive_while_the_model_generates(store):
                 event = await settled(rt, command=NarrateNpc(npc="Old Bren", hint="tell them about the flood"))
             scope.cancel()
     generating_s = event.meta.latency_ms / 1000
-    # On the loop, generation would delay a tick by all of it; in a worker thread, by next to nothing.
+    # On the loop, generation would delay a tick by all of it; in a worker process, by next to nothing.
     assert event.meta.completion_tokens > 10 and len(probe.samples) > 20
     assert probe.worst < min(0.5, generating_s / 2), (probe.worst, generating_s)
 
@@ -188,7 +208,6 @@ async def test_a_dry_run_posts_the_template_and_keeps_what_the_model_would_have_
     caplog.set_level(logging.INFO, logger="everturn.narrator")
     voice = narrator()
     async with runtime_with(store, voice) as rt:
-        voice.attach(rt.publish_transient)
         await started(rt, settings=Settings(narrator_dry_run=True, narrator_deadline_s=120))
         frames: list[Transient] = []
         with trio.fail_after(120):
@@ -236,11 +255,9 @@ async def test_a_refused_text_is_written_once_more_and_the_table_told_to_drop_wh
         address="campaign/c1", n=7, purpose="auto_skip", fallback="Zyxqor hesitates.", names=("Zyxqor",),
         messages=(("system", "You narrate a fantasy game in one sentence."), ("user", "A goblin waits. Narrate.")),
         max_tokens=24, deadline_s=120)
-    try:
+    async with voice.serving():
         with trio.fail_after(120):
             result = await voice.narrate(request)
-    finally:
-        voice.close()
     assert (result.outcome, result.text, result.error) == ("rejected", "Zyxqor hesitates.", "rejected: missing_name")
     restarts = [item for _, item in seen if item.data.get("restart")]
     assert len(restarts) == 1 and restarts[0].data == {"post": 7, "restart": True, "reason": "missing_name"}

@@ -27,11 +27,9 @@ def test_a_rewording_must_keep_every_number_and_read_as_prose():
 
 async def test_the_narrator_rewords_each_sentence_and_puts_its_citation_back():
     narrator = configured([], threads=2)
-    try:
+    async with narrator.serving():
         with trio.fail_after(120):
             text = await rephrase(narrator, "How does the multiple attack penalty work?", RESULT)
-    finally:
-        narrator.close()
     parts = re.split(r"(?<=\]) ", text)
     assert [re.findall(r"\[(\d+)\]$", part) for part in parts] == [["1"], ["2"]]  # each sentence, its own [n]
     for part, sentence in zip(parts, RESULT["sentences"], strict=True):
