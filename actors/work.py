@@ -51,12 +51,12 @@ class Workers:
                  backoff_max: float = 5.0) -> None:
         self.threads = trio.CapacityLimiter(threads)
         # named thread pools with a capacity of their own, so one kind of work never takes every thread
-        self.pools = {name: trio.CapacityLimiter(size) for name, size in (thread_pools or {}).items()}
-        self.processes: dict[str, ProcessPool] = {}
-        for name, size in {**({SHARED: processes} if processes > 0 else {}), **(process_pools or {})}.items():
-            if name == SHARED and size != processes:
-                raise ValueError(f"{SHARED!r} names the shared process pool (Workers(processes=...))")
-            self.processes[name] = ProcessPool(name, size, backoff_base=backoff_base, backoff_max=backoff_max)
+        self.thread_pools = {name: trio.CapacityLimiter(size) for name, size in (thread_pools or {}).items()}
+        if SHARED in (process_pools or {}):
+            raise ValueError(f"{SHARED!r} names the shared process pool (Workers(processes=...))")
+        sizes = {**({SHARED: processes} if processes > 0 else {}), **(process_pools or {})}
+        self.process_pools = {name: ProcessPool(name, size, backoff_base=backoff_base, backoff_max=backoff_max)
+                          for name, size in sizes.items()}
 
     def __enter__(self) -> "Workers":
         return self
@@ -66,29 +66,29 @@ class Workers:
 
     def close(self) -> None:
         """Stop every worker process (a call still running in one is lost)."""
-        for pool in self.processes.values():
+        for pool in self.process_pools.values():
             pool.close()
 
     async def in_thread(self, fn: Callable[..., T], *args: Any, pool: str | None = None, **kwargs: Any) -> T:
         """Run ``fn`` in a worker thread, at most ``threads`` at a time (or as many as thread pool ``pool`` holds)."""
-        limiter = self.threads if pool is None else self.pools[pool]
+        limiter = self.threads if pool is None else self.thread_pools[pool]
         return await trio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter,
                                              abandon_on_cancel=True)
 
     async def in_process(self, fn: Callable[..., T], *args: Any, pool: str | None = None) -> T:
         """Run ``fn(*args)`` in a worker process of ``pool`` (None: the shared one); see :meth:`ProcessPool.run`."""
         name = SHARED if pool is None else pool
-        if name not in self.processes:
+        if name not in self.process_pools:
             raise LookupError(f"no process pool {name!r} (RuntimeConfig.process_pools / worker_processes)")
-        return await self.processes[name].run(fn, *args)
+        return await self.process_pools[name].run(fn, *args)
 
     def pids(self, pool: str | None = None) -> list[int]:
         """The process ids of ``pool``'s live workers (None: the shared pool's), idle or busy."""
-        return self.processes[SHARED if pool is None else pool].pids()
+        return self.process_pools[SHARED if pool is None else pool].pids()
 
     def statistics(self) -> list[PoolStatistics]:
         """One line per process pool: its size, workers, calls and crashes."""
-        return [pool.statistics() for pool in self.processes.values()]
+        return [pool.statistics() for pool in self.process_pools.values()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +140,7 @@ class ProcessPool:
             except _Died:
                 self._busy.discard(worker)
                 if self._closed:
+                    worker.kill()
                     raise RuntimeError(f"the {self.name} process pool was closed while it ran "
                                        f"{_name_of(fn)}") from None
                 how = await trio.to_thread.run_sync(worker.ended)
@@ -194,6 +195,10 @@ class ProcessPool:
         process = self._context.Process(target=serve, args=(child,), name=f"everturn {self.name} worker", daemon=True)
         try:
             await trio.to_thread.run_sync(process.start)  # talks to the forkserver: not on the loop
+        except BaseException:
+            if process.pid is not None:
+                process.kill()
+            raise
         finally:
             child.close()
         if self._closed:  # closed while it started
