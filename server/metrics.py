@@ -71,7 +71,7 @@ class ServerMetrics:
         metric("everturn_event_loop_lag_ms", "gauge", "last measured trio loop lag", [("", round(figures["loop_lag_ms"], 3))])
         metric("everturn_event_loop_lag_ms_max", "gauge", "worst trio loop lag", [("", round(figures["loop_lag_ms_max"], 3))])
         pools = runtime.workers.statistics()
-        metric("everturn_worker_crashes_total", "counter", "worker processes that died (a signal, the OOM killer), by pool",
+        metric("everturn_worker_crashes_total", "counter", "worker processes that died (a signal, OOM), by pool",
                [(f'{{pool="{p.name}"}}', p.crashes) for p in pools])
         metric("everturn_worker_calls_total", "counter", "calls worker processes answered, by pool",
                [(f'{{pool="{p.name}"}}', p.calls) for p in pools])

@@ -113,9 +113,8 @@ async def test_everturn_serve_never_maps_torch_while_its_policy_worker_plays_a_l
         async with http_client(running) as http:
             ann = (await http.post("/api/v1/admin/tokens", headers=op,
                                    json={"role": "player", "campaign": "g1", "character": "ann"})).json()["token"]
-            for token, kind, data in ((printed["token"], "CreateGame", {"rings": 3, "houses": 2, "seed": 4,
-                                                                        "personalities": ["balanced", "policy:duke@1"]}),
-                                      (ann, "JoinHouse", {"house": 0})):
+            game = {"rings": 3, "houses": 2, "seed": 4, "personalities": ["balanced", "policy:duke@1"]}
+            for token, kind, data in ((printed["token"], "CreateGame", game), (ann, "JoinHouse", {"house": 0})):
                 response = await http.post("/api/v1/actors/strategy/g1/commands", headers=bearer(token),
                                            json=command(kind, **data))
                 assert response.status_code == 200, response.text
@@ -127,9 +126,9 @@ async def test_everturn_serve_never_maps_torch_while_its_policy_worker_plays_a_l
                                                                                           "amount": 40}]))
                 assert response.status_code == 200, response.text
                 seen = [(await ws.expect(timeout=60))["event"] for _ in range(3)]
-            for path in ("/api/v1/admin/models", "/api/v1/admin/training"):
-                assert (await http.get(path, headers=op)).status_code == 200
-            assert [m["version"] for m in (await http.get("/api/v1/admin/models", headers=op)).json()["items"]] == [1, 2]
+            models = await http.get("/api/v1/admin/models", headers=op)
+            assert [m["version"] for m in models.json()["items"]] == [1, 2]
+            assert (await http.get("/api/v1/admin/training", headers=op)).status_code == 200
         assert [e["type"] for e in seen] == ["OrdersSubmitted", "PolicyAsked", "TurnResolved"]
         assert any(o["kind"] == "build" and o.get("ship") == "colony_ship" for o in seen[2]["data"]["orders"]["1"])
         assert not torch_mapped(serve.pid)
