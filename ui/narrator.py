@@ -1,4 +1,5 @@
-"""The console's Narrator tab: health (ready or paused, and why), figures, the last calls, pause and resume."""
+"""The console's Narrator tab: health (ready or paused, and why), its worker processes, figures, the last
+calls, pause and resume."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,12 +19,21 @@ CALLS = [
     {"name": "tokens", "label": "tokens", "field": "completion_tokens"},
     {"name": "error", "label": "why the template served", "field": "error", "align": "left"},
 ]
+WORKERS = [
+    {"name": "slot", "label": "worker", "field": "slot"},
+    {"name": "state", "label": "state", "field": "state"},
+    {"name": "pid", "label": "pid", "field": "pid"},
+    {"name": "up", "label": "up (s)", "field": "up_s"},
+    {"name": "failed", "label": "models it could not load", "field": "failed", "align": "left"},
+]
 
 
 def health_text(status: dict[str, Any]) -> str:
     health = status["health"]
     if health["state"] == "paused":
+        crashes = health.get("consecutive_crashes") or 0
         why = "by an operator" if health["paused_by"] == "operator" else (
+            f"after {crashes} worker crashes in a row: {health['last_failure']}" if crashes >= 2 else
             f"after {health['consecutive_failures']} failure(s): {health['last_failure']}")
         return f"paused for {health['paused_for_s']:.0f} s more, {why}; the templates serve meanwhile"
     return "ready" + (f" ({health['consecutive_failures']} recent failures)" if health["consecutive_failures"] else "")
@@ -34,8 +44,16 @@ def figures_text(status: dict[str, Any]) -> str:
     rate = f"{status['tokens_per_s']:.0f} tokens/s" if status["tokens_per_s"] else "no tokens yet"
     p50, p95 = status["latency_p50_ms"], status["latency_p95_ms"]
     latency = f" · p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None and p95 is not None else ""
-    return (f"{status['busy']}/{status['slots']} slots busy, {status['waiting']} waiting · {rate}{latency} · "
+    return (f"{status['busy']}/{status['slots']} workers busy, {status['waiting']} waiting · {rate}{latency} · "
             f"{outcomes or 'no calls yet'}")
+
+
+def workers_text(status: dict[str, Any]) -> str:
+    """The worker processes in one line: crashes and restarts since the server started, and the last crash."""
+    crashes, restarts = status["worker_crashes"], status["worker_restarts"]
+    line = (f"{len(status['workers'])} worker process(es) · {crashes} crash{'es' if crashes != 1 else ''}, "
+            f"{restarts} restarted past a deadline")
+    return line + (f" · last crash: {status['last_worker_crash']}" if status["last_worker_crash"] else "")
 
 
 class Narrator:
@@ -53,6 +71,9 @@ class Narrator:
             ui.button("Pause", on_click=self.pause).props("outline data-test=narrator-pause")
         self.figures = ui.label("").classes("text-sm text-grey-8").props("data-test=narrator-figures")
         self.models = ui.label("").classes("text-xs text-grey-7 font-mono")
+        self.crashes = ui.label("").classes("text-sm").props("data-test=narrator-crashes")
+        self.workers = ui.table(columns=WORKERS, rows=[], row_key="slot").classes("w-full").props(
+            "dense data-test=narrator-workers")
         self.calls = ui.table(columns=CALLS, rows=[], row_key="key").classes("w-full").props(
             "dense data-test=narrator-calls")
 
@@ -74,6 +95,12 @@ class Narrator:
         self.models.set_text("models: " + ", ".join(
             f"{name}{' (default)' if name == status['default'] else ''}: {path}"
             for name, path in status["models"].items()))
+        self.crashes.set_text(workers_text(status))
+        self.crashes.classes(replace="text-sm " + ("text-negative" if status["worker_crashes"] else "text-grey-8"))
+        self.workers.rows = [{**worker, "failed": "; ".join(f"{name}: {why}" for name, why in
+                                                            worker["failed_models"].items()) or "—"}
+                             for worker in status["workers"]]
+        self.workers.update()
         self.calls.rows = [{**call, "key": f"{call['campaign']}#{call['post']}#{i}", "at": clock_time(call["at"])}
                            for i, call in enumerate(status["recent"])]
         self.calls.update()

@@ -1,5 +1,9 @@
-"""The narrator in the browser: tokens stream into the table's feed, the console shows and steers its health."""
+"""The narrator in the browser: tokens stream into the table's feed, the console shows and steers its health
+and its worker processes."""
 from __future__ import annotations
+
+import os
+import signal
 
 from .conftest import log_in, screenshot
 from .test_browser import seat
@@ -88,3 +92,22 @@ def test_the_table_searches_rules_and_history_and_asks_the_rules_with_citations(
     citations = page.locator("[data-test=answer-citation]").all_inner_texts()
     assert "[1]" in answer and citations and citations[0].startswith("[1] ") and ", p. " in citations[0]
     screenshot(page, "table-search")
+
+
+def test_the_console_shows_a_crashed_narrator_worker_and_its_replacement(served, page):
+    with served.http() as http:
+        victim = http.get("/api/v1/admin/narrator").json()["workers"][0]["pid"]
+    os.kill(victim, signal.SIGSEGV)  # llama.cpp faulting, as far as anyone can tell
+    log_in(page, served, served.operator)
+    page.goto(served.ui + "/console")
+    page.click("[data-test=tab-narrator]")
+    page.wait_for_selector("[data-test=narrator-crashes]:has-text('1 crash,')")
+    assert "last crash: worker 0" in page.inner_text("[data-test=narrator-crashes]")
+    assert "SIGSEGV" in page.inner_text("[data-test=narrator-crashes]")
+    page.wait_for_selector("[data-test=narrator-workers] td:has-text('ready')")
+    assert str(victim) not in page.inner_text("[data-test=narrator-workers]")  # a new process serves
+    assert page.inner_text("[data-test=narrator-state]") == "ready"  # one crash does not pause the narrator
+    page.wait_for_selector("text=Inspect address", state="hidden")  # the actors tab has slid away
+    screenshot(page, "console-narrator-crash")
+    with served.http() as http:
+        assert http.get("/health/ready").status_code == 200
