@@ -84,6 +84,6 @@ class InvariantViolation(ActorError):
 
 
 class WorkerCrashed(ActorError):
-    """A worker process (``Workers.in_process``) died while it ran the call; the pool starts another."""
+    """A worker process (``Workers.in_process``, the narrator's) died while it ran the call; its pool starts another."""
 
     code = "runtime/worker_crashed"

@@ -64,6 +64,7 @@ class Health:
         paused = self.paused(now)
         return {"state": "paused" if paused else "ready", "paused_by": self.paused_by if paused else None,
                 "paused_for_s": round(self.paused_until - now, 3) if paused and self.paused_until else 0.0,
-                "consecutive_failures": self.failures, "consecutive_crashes": self.crashes, "next_pause_s": self.window_s(),
+                "consecutive_failures": self.failures, "consecutive_crashes": self.crashes,
+                "next_pause_s": self.window_s(),
                 "last_failure": self.last_failure,
                 "last_failure_ago_s": None if self.last_failure_at is None else round(now - self.last_failure_at, 3)}

@@ -10,7 +10,7 @@ callers one request at a time, and restarts a process that ends:
         |       crashed (a signal, an exit) |   past its deadline, or the caller cancelled:
         +---- backoff (doubling to cap) ----+   killed and started again at once ("recycled")
 
-A crash fails the request the process held with :class:`WorkerCrashed` (the narrator
+A crash fails the request the process held with ``actors.errors.WorkerCrashed`` (the narrator
 settles it with the template); the next start waits ``BACKOFF_S``, doubled after each
 crash of a process that lived less than ``STABLE_S``, up to ``BACKOFF_CAP_S``.
 """
@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 import trio
 
+from ..errors import WorkerCrashed
 from .model import Generation, ModelError
 
 log = logging.getLogger("everturn.narrator")
@@ -41,10 +42,6 @@ BACKOFF_CAP_S = 30.0
 STABLE_S = 60.0
 MAX_FRAME = 1 << 20  # a longer line from a worker is a broken worker
 ROOT = str(Path(__file__).resolve().parents[2])  # the checkout (or site-packages) holding ``actors``
-
-
-class WorkerCrashed(Exception):
-    """The worker process serving the request died (a signal or an exit): the message says how."""
 
 
 class WorkerTimeout(Exception):
@@ -215,7 +212,7 @@ class WorkerPool:
                        on_token: Callable[[str], None] | None = None) -> Generation:
         """One generation on the next free process; ``deadline_s`` counts the wait for it too.
 
-        Raises ``trio.TooSlowError`` if no process frees in time, :class:`WorkerCrashed` if the
+        Raises ``trio.TooSlowError`` if no process frees in time, ``WorkerCrashed`` if the
         process dies meanwhile, :class:`WorkerTimeout` if it overstays the deadline, and
         ``ModelError`` for what the model itself refused.  ``on_token`` runs on the loop.
         """

@@ -30,7 +30,8 @@ from ..streams import Transient
 from . import clean
 from .health import Health
 from .model import Generation, ModelError, default_model_path
-from .processes import WorkerCrashed, WorkerPool, WorkerTimeout
+from ..errors import WorkerCrashed
+from .processes import WorkerPool, WorkerTimeout
 from .request import OUTCOMES, NarrationRequest, NarrationResult
 
 log = logging.getLogger("everturn.narrator")
