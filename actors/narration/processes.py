@@ -13,6 +13,13 @@ callers one request at a time, and restarts a process that ends:
 A crash fails the request the process held with ``actors.errors.WorkerCrashed`` (the narrator
 settles it with the template); the next start waits ``BACKOFF_S``, doubled after each
 crash of a process that lived less than ``STABLE_S``, up to ``BACKOFF_CAP_S``.
+
+Why not the runtime's ``actors.work.ProcessPool`` (which runs training and learned
+players): its workers start with the first call that needs them and answer each call
+once, which suits stateless calls; a narrator worker must hold its loaded models and kept
+contexts, be loaded before the server listens (a model that cannot load is known at
+start), stream tokens while it works, and be replaced at once when it dies, so that the
+console shows who serves.
 """
 from __future__ import annotations
 
