@@ -10,7 +10,8 @@
     ├── ActorStopped            the runtime is shutting down and takes no more messages
     ├── ActorHalted             an operator stopped this actor; nothing reaches it until started
     ├── InvariantViolation      ``evolve`` met an event impossible in the current state
-    └── WorkerCrashed           a worker process died (a signal, the OOM killer) while it ran a call
+    ├── WorkerCrashed           a worker process died (a signal, the OOM killer) while it ran a call
+    └── WorkerTimeout           a worker process did not answer within the call's time limit; it was killed
 """
 from __future__ import annotations
 
@@ -87,3 +88,10 @@ class WorkerCrashed(ActorError):
     """A worker process (``Workers.in_process``, the narrator's) died while it ran the call; its pool starts another."""
 
     code = "runtime/worker_crashed"
+
+
+class WorkerTimeout(ActorError, TimeoutError):
+    """A worker process (``Workers.in_process``) ran a call past its ``timeout_s`` (hung, stopped, spinning in
+    native code): it was killed, and the next call starts another."""
+
+    code = "runtime/worker_timeout"

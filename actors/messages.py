@@ -123,9 +123,12 @@ class Work:
     picklable (``fn`` a module-level function, imported by the worker, not the server);
     ``loop``: ``fn`` is an async function of a service that manages its own threads (the
     narrator).  ``pool`` names a pool of its own (``RuntimeConfig.thread_pools`` or
-    ``process_pools``), else the shared threads or processes.  Nothing of it is stored: an
-    actor that must finish its work after a restart journals that it started it and starts
-    it again when ``Woken``."""
+    ``process_pools``), else the shared threads or processes.  ``timeout_s`` (process work
+    only): a worker that has not answered that many seconds after it took the call is killed
+    and the actor told ``failed("WorkerTimeout: the policy worker process 4242 did not answer
+    within 30 s ...; it was killed")``; None: no limit.  Nothing of it is stored: an actor
+    that must finish its work after a restart journals that it started it and starts it
+    again when ``Woken`` or when a durable timer of its own fires."""
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
@@ -133,6 +136,12 @@ class Work:
     failed: Callable[[str], Command]
     where: Literal["thread", "process", "loop"] = "thread"
     pool: str | None = None
+    timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout_s is not None and (self.where != "process" or not self.timeout_s > 0):
+            # a thread cannot be stopped, and the loop's services keep their own deadlines
+            raise ValueError(f"timeout_s is for process work, above 0 (got {self.timeout_s} for {self.where})")
 
 
 @dataclass(slots=True)

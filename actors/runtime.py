@@ -367,7 +367,7 @@ class Runtime:
     async def _work(self, address: str, work: Work) -> None:
         try:
             if work.where == "process":
-                result = await self.workers.in_process(work.fn, *work.args, pool=work.pool)
+                result = await self.workers.in_process(work.fn, *work.args, pool=work.pool, timeout_s=work.timeout_s)
             elif work.where == "loop":
                 result = await work.fn(*work.args)
             else:
@@ -503,6 +503,7 @@ class Runtime:
             "loop_lag_ms": self.lag.last_ms,
             "loop_lag_ms_max": self.lag.max_ms,
             "worker_crashes": sum(pool.crashes for pool in self.workers.statistics()),
+            "worker_timeouts": sum(pool.timeouts for pool in self.workers.statistics()),
         }
 
     # -- shutdown ------------------------------------------------------------------

@@ -17,13 +17,19 @@ starts another.  A worker process that dies while it runs a call (a segfault, SI
 OOM killer) fails that call with :class:`WorkerCrashed` naming the signal; the death is
 counted (``ProcessPool.crashes``, ``everturn_worker_crashes_total`` in ``/metrics``) and
 logged, and the next call starts a replacement after a backoff that doubles with each
-crash in a row (``backoff_base`` up to ``backoff_max``).  A worker runs one call at a
-time; a pool runs at most ``size`` at once and the rest wait their turn.
+crash in a row (``backoff_base`` up to ``backoff_max``).  A call may carry a time limit
+(``timeout_s``): a worker that has not answered by then (hung on a lock, stopped, spinning
+in native code) is killed and the call fails with :class:`WorkerTimeout`; that is counted
+apart (``ProcessPool.timeouts``, ``everturn_worker_timeouts_total``), not as a crash, and
+the next call starts a replacement at once.  The limit counts from the moment a worker
+takes the call, not while it waits for one: a busy pool is not a hung worker.  A worker
+runs one call at a time; a pool runs at most ``size`` at once and the rest wait their turn.
 """
 from __future__ import annotations
 
 import functools
 import logging
+import math
 import multiprocessing
 import pickle
 import signal
@@ -34,7 +40,7 @@ from typing import Any, Callable, TypeVar
 
 import trio
 
-from .errors import WorkerCrashed
+from .errors import WorkerCrashed, WorkerTimeout
 
 T = TypeVar("T")
 log = logging.getLogger("everturn.actors")
@@ -75,12 +81,14 @@ class Workers:
         return await trio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter,
                                              abandon_on_cancel=True)
 
-    async def in_process(self, fn: Callable[..., T], *args: Any, pool: str | None = None) -> T:
-        """Run ``fn(*args)`` in a worker process of ``pool`` (None: the shared one); see :meth:`ProcessPool.run`."""
+    async def in_process(self, fn: Callable[..., T], *args: Any, pool: str | None = None,
+                         timeout_s: float | None = None) -> T:
+        """Run ``fn(*args)`` in a worker process of ``pool`` (None: the shared one), killed if it has not
+        answered ``timeout_s`` seconds after it took the call; see :meth:`ProcessPool.run`."""
         name = SHARED if pool is None else pool
         if name not in self.process_pools:
             raise LookupError(f"no process pool {name!r} (RuntimeConfig.process_pools / worker_processes)")
-        return await self.process_pools[name].run(fn, *args)
+        return await self.process_pools[name].run(fn, *args, timeout_s=timeout_s)
 
     def pids(self, pool: str | None = None) -> list[int]:
         """The process ids of ``pool``'s live workers (None: the shared pool's), idle or busy."""
@@ -100,6 +108,7 @@ class PoolStatistics:
     workers: int    # live worker processes (idle or busy)
     calls: int      # calls that came back (with a result or an exception)
     crashes: int    # workers that died, while running a call or idle
+    timeouts: int   # workers killed because a call ran past its time limit
 
 
 class ProcessPool:
@@ -115,6 +124,7 @@ class ProcessPool:
         self.backoff_base, self.backoff_max = backoff_base, backoff_max
         self.calls = 0
         self.crashes = 0
+        self.timeouts = 0
         self._context = multiprocessing.get_context("forkserver" if "forkserver" in
                                                     multiprocessing.get_all_start_methods() else "spawn")
         self._slots = trio.CapacityLimiter(size)
@@ -123,20 +133,25 @@ class ProcessPool:
         self._crashes_in_a_row = 0
         self._closed = False
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, timeout_s: float | None = None) -> T:
         """``fn(*args)`` in a worker process: its result, or the exception it raised.
 
         ``fn`` and ``args`` must pickle (``fn`` by reference: a module-level function, whose
         module the worker imports).  Raises :class:`WorkerCrashed` if the worker died
-        while running it; ``RuntimeError`` once the pool is closed.  Cancelled, it kills
-        the worker (the call's effects stop wherever it was).
+        while running it; :class:`WorkerTimeout` if it had not answered ``timeout_s``
+        seconds (trio's clock) after it took the call (the wait for a free worker does not
+        count), and was killed; ``RuntimeError`` once the pool is closed.  Cancelled, it
+        kills the worker (the call's effects stop wherever it was).
         """
+        if timeout_s is not None and not timeout_s > 0:
+            raise ValueError(f"timeout_s is above 0 (got {timeout_s})")
         request = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)  # a bad argument fails here
         async with self._slots:
             worker = await self._checkout()
             self._busy.add(worker)
             try:
-                reply = await worker.call(request)
+                with trio.move_on_after(math.inf if timeout_s is None else timeout_s) as limit:
+                    reply = await worker.call(request)
             except _Died:
                 self._busy.discard(worker)
                 if self._closed:
@@ -150,6 +165,8 @@ class ProcessPool:
                 worker.kill()
                 raise
             self._busy.discard(worker)
+            if limit.cancelled_caught:
+                raise self._overstayed(worker, f"{timeout_s:g} s", f"while it ran {_name_of(fn)}")
             self._crashes_in_a_row = 0
             self.calls += 1
             if self._closed:
@@ -169,7 +186,7 @@ class ProcessPool:
 
     def statistics(self) -> PoolStatistics:
         return PoolStatistics(self.name, self.size, len(self._busy), self._slots.statistics().tasks_waiting,
-                              len(self.pids()), self.calls, self.crashes)
+                              len(self.pids()), self.calls, self.crashes, self.timeouts)
 
     def close(self) -> None:
         """Kill every worker; calls still running fail, later ones are refused."""
@@ -213,6 +230,15 @@ class ProcessPool:
                   how, when)
         worker.kill()
         return WorkerCrashed(f"the {self.name} worker process {worker.pid} crashed ({how}) {when}")
+
+    def _overstayed(self, worker: _Worker, limit: str, when: str) -> WorkerTimeout:
+        # Killed on purpose, not a crash: no backoff (the replacement is not being crash-looped), counted apart.
+        self.timeouts += 1
+        log.error("the %s worker process %d did not answer within %s %s; it was killed, the next call starts a "
+                  "new one", self.name, worker.pid, limit, when)
+        worker.kill()
+        return WorkerTimeout(f"the {self.name} worker process {worker.pid} did not answer within {limit} {when}; "
+                             "it was killed")
 
 
 class _Died(Exception):

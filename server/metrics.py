@@ -73,6 +73,8 @@ class ServerMetrics:
         pools = runtime.workers.statistics()
         metric("everturn_worker_crashes_total", "counter", "worker processes that died (a signal, OOM), by pool",
                [(f'{{pool="{p.name}"}}', p.crashes) for p in pools])
+        metric("everturn_worker_timeouts_total", "counter", "worker processes killed past a call's time limit, by pool",
+               [(f'{{pool="{p.name}"}}', p.timeouts) for p in pools])
         metric("everturn_worker_calls_total", "counter", "calls worker processes answered, by pool",
                [(f'{{pool="{p.name}"}}', p.calls) for p in pools])
         metric("everturn_worker_busy", "gauge", "calls running in worker processes, by pool",

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors import Rejected, RuntimeConfig, TrioClock, WorkerCrashed, Workers, open_runtime
+from actors import Rejected, RuntimeConfig, TrioClock, WorkerCrashed, Workers, WorkerTimeout, open_runtime
 from actors.metrics import LagMonitor
 
 from ..kinds import Add, Boom, LedgerKind
@@ -142,6 +142,46 @@ async def test_a_cancelled_call_kills_its_worker_and_an_idle_one_that_died_is_re
         assert await workers.in_process(_square, 4, pool="p") == 16     # a new worker takes the call
         [stats] = workers.statistics()
     assert busy != idle and stats.crashes == 1
+
+
+@pytest.fixture
+def still_clock() -> trio.testing.MockClock:
+    """Time moves only when the test says (an autojumping clock would pass a time limit while a worker computes)."""
+    return trio.testing.MockClock()
+
+
+async def test_a_worker_that_stops_answering_is_killed_at_the_time_limit_and_the_next_call_gets_a_new_one(
+        tmp_path, still_clock):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    outcome: list = []
+    with Workers(process_pools={"p": 1}) as workers:
+        async with trio.open_nursery() as nursery:
+            async def call() -> None:
+                try:
+                    outcome.append(await workers.in_process(_held, str(fifo), pool="p", timeout_s=30))
+                except Exception as exc:
+                    outcome.append(exc)
+
+            nursery.start_soon(call)
+            held = await trio.to_thread.run_sync(open, fifo, "w")       # the worker is inside the call
+            [hung] = workers.pids("p")
+            os.kill(hung, signal.SIGSTOP)                                # alive, and never answering
+            ended = os.pidfd_open(hung)
+            still_clock.jump(29)
+            await trio.testing.wait_all_tasks_blocked()
+            assert outcome == [] and workers.pids("p") == [hung]          # within the limit: still waiting
+            still_clock.jump(1)
+        await trio.lowlevel.wait_readable(ended)                         # killed
+        os.close(ended)
+        held.close()
+        [timed_out] = outcome
+        assert isinstance(timed_out, WorkerTimeout)
+        assert str(timed_out) == (f"the p worker process {hung} did not answer within 30 s while it ran _held; "
+                                  "it was killed")
+        assert await workers.in_process(_square, 5, pool="p", timeout_s=30) == 25   # at once: no crash backoff
+        [stats] = workers.statistics()
+    assert workers.pids("p") == [] and (stats.calls, stats.crashes, stats.timeouts) == (1, 0, 1)
 
 
 async def test_lag_monitor_sees_a_blocked_loop():
