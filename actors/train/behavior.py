@@ -19,11 +19,18 @@ never compete with the trio loop for the GIL.  A worker that dies mid-chunk (a s
 the OOM killer) fails the chunk like any error (``WorkFailed``: ``WorkerCrashed: the
 training worker process ... crashed (killed by SIGSEGV) ...``); the pool starts another
 worker and the job tries the chunk again from its last checkpoint, to the same weights.
+A worker that stops answering (hung, stopped, spinning in native code) is killed at the
+work's time limit and the chunk is tried again the same way (``WorkerTimeout``): a chunk
+may run :func:`chunk_limit_s` (ten minutes, plus the duels of one self-play update), the
+evaluation :func:`evaluation_limit_s` (ten minutes, plus its duels).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from engine_ext.strategy_ai import PERSONALITIES
+from training.evaluate import TURNS as EVALUATION_TURNS  # no torch there
 
 from ..behavior import Behavior
 from ..errors import Forbidden, Rejected
@@ -37,6 +44,24 @@ from .messages import (
 from .state import HISTORY, Training
 
 RETRIES = 3  # failed chunks in a row before the job fails
+# A chunk ends itself after training.jobs.CHUNK_SECONDS (10 s), but its last step, loading the records and saving
+# the checkpoint run to their end: a worker still busy ten minutes on is hung, not slow.
+LIMIT_S = 600.0
+# What one turn of a duel may take, where a step or the evaluation plays duels: measured on 2 cores with the largest
+# model a job may ask for (1024 x 6), ~30 ms in a self-play update (forward and backward), ~1 ms in the evaluation.
+DUEL_TURN_S = 0.1
+
+
+def chunk_limit_s(spec: dict[str, Any]) -> float:
+    """Seconds a chunk of a job with ``spec`` may run in its worker before it is killed as hung (and retried):
+    ``LIMIT_S``, plus the duels of a self-play update (a step the chunk's own deadline cannot cut short)."""
+    selfplay = spec.get("selfplay", 0) > 0
+    return LIMIT_S + (spec.get("games_per_update", 8) * spec.get("turns", 60) * DUEL_TURN_S if selfplay else 0.0)
+
+
+def evaluation_limit_s(eval_games: int) -> float:
+    """Seconds the final evaluation may run: ``LIMIT_S``, plus ``eval_games`` duels against each personality."""
+    return LIMIT_S + eval_games * len(PERSONALITIES) * EVALUATION_TURNS * DUEL_TURN_S
 
 
 def _run_chunk(*args: Any) -> dict[str, Any]:
@@ -119,11 +144,12 @@ class TrainKind(Behavior[Training]):
             work = Work(_finish, (state.spec, folder, state.checkpoint, str(self.models), state.name,
                                   state.eval_games, ctx.address),
                         lambda r: Registered(run=run, model_version=r["version"], evaluation=r["evaluation"]),
-                        lambda error: WorkFailed(run=run, error=error), where="process", pool="training")
+                        lambda error: WorkFailed(run=run, error=error), where="process", pool="training",
+                        timeout_s=evaluation_limit_s(state.eval_games))
             return Decision(events=[*events, Evaluating(run=run, at=now)], work=[work])
         work = Work(_run_chunk, (state.spec, folder, state.checkpoint, state.sha256),
                     lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error),
-                    where="process", pool="training")
+                    where="process", pool="training", timeout_s=chunk_limit_s(state.spec))
         return Decision(events=[*events, ChunkStarted(run=run, step=state.step, at=now)], work=[work])
 
     def evolve(self, state: Training, event: Event) -> Training:

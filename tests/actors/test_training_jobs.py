@@ -5,14 +5,20 @@ tests wait for the job's events (on trio's own clock: a MockClock that autojumps
 loop through every periodic task while the worker process trains)."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 from contextlib import asynccontextmanager
 
 import pydantic
 import pytest
 import torch
+import trio
+import trio.testing
 
 from actors import Forbidden, Published, RuntimeConfig, TrioClock, open_runtime
 from actors.train import TrainKind
+from actors.train.behavior import chunk_limit_s
 from actors.train.messages import CancelTraining, ChunkDone, PauseTraining, ResumeTraining, StartTraining
 from snapshots import Store
 from training.registry import Registry
@@ -124,6 +130,41 @@ async def test_a_restarted_server_resumes_the_job_from_its_last_checkpoint(runs,
     async with runtime(tmp_path) as rt:   # Woken: the job starts again from its newest checkpoint
         state = await until(rt, lambda s: s.status in ("finished", "failed"))
     assert state.status == "finished", state.error
+    assert same_weights(Registry(tmp_path / "models"), state.model_version, uninterrupted(command))
+
+
+@pytest.fixture
+def still_clock() -> trio.testing.MockClock:
+    """Time moves only when the test says (an autojumping clock would pass the chunk's time limit while it trains)."""
+    return trio.testing.MockClock()
+
+
+async def test_a_chunk_whose_worker_stops_answering_is_killed_at_its_time_limit_and_tried_again(
+        runs, tmp_path, still_clock):
+    records = tmp_path / "runs.jsonl"
+    shutil.copy(runs, records)
+    command = start(records)                                   # checked here, while the records are a file
+    records.rename(tmp_path / "runs.kept")
+    os.mkfifo(records)                                         # the first chunk's worker blocks reading them
+    async with runtime(tmp_path) as rt:
+        await rt.ask(JOB, command, by=OPERATOR)
+        held = await trio.to_thread.run_sync(open, records, "w")   # returns once the worker is inside the chunk
+        [hung] = rt.workers.pids("training")
+        os.kill(hung, signal.SIGSTOP)
+        records.unlink()
+        (tmp_path / "runs.kept").rename(records)               # the next worker reads the real records
+        limit = chunk_limit_s(rt.state_of(JOB)[0].spec)
+        still_clock.jump(limit)
+        state = await until(rt, lambda s: s.status in ("finished", "failed"))
+        held.close()
+        [training] = [p for p in rt.workers.statistics() if p.name == "training"]
+        journal = [stored for _, stored in rt.store.read_journal(JOB)]
+    assert state.status == "finished", state.error
+    [retried] = [e["d"] for e in journal if e["t"] == "WorkRetried"]
+    assert retried["error"] == (f"WorkerTimeout: the training worker process {hung} did not answer within {limit:g} s "
+                                "while it ran _run_chunk; it was killed")
+    assert [e["d"]["step"] for e in journal if e["t"] == "ChunkStarted"][:2] == [0, 0]   # the same chunk again
+    assert (training.timeouts, training.crashes) == (1, 0)
     assert same_weights(Registry(tmp_path / "models"), state.model_version, uninterrupted(command))
 
 
