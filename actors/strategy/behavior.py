@@ -13,11 +13,20 @@ The rule-based personalities play inline (fast pure Python).  A learned one
 loop: the turn journals ``PolicyAsked`` for those houses and the ``policy`` worker process
 computes their orders (``learned.orders``); ``PolicyOrders`` brings them back and the turn
 resolves.  Until then the turn is resolving: its timer is off and orders for it are
-refused (``strategy/turn_resolving``).  If the worker fails or crashes (``PolicyFailed``),
-or gives orders that do not validate, the balanced AI plays those houses for that turn
-(``PolicyFellBack`` says which and why).  A result for another turn is stale and changes
-nothing.  After a restart the runtime wakes every game (``Woken``) and one still resolving
-asks again.
+refused (``strategy/turn_resolving``).  If the worker fails, crashes or does not answer
+within ``POLICY_LIMIT_S`` (it is then killed: ``PolicyFailed``), or gives orders that do
+not validate, the balanced AI plays those houses for that turn (``PolicyFellBack`` says
+which and why).  A result for another turn is stale and changes nothing.
+
+Nothing of the request is stored but ``PolicyAsked``: with it, the game schedules its
+durable ``policy`` timer, due ``POLICY_TIMER_S`` later, past the worker's own limit.  In a
+running server the answer (or the failure) always comes first and the timer is cancelled
+with the turn's resolution; the timer fires only when the request was lost (the server
+stopped while the turn resolved, or the answer could not be delivered).  Then the game
+asks once more (``PolicyAsked`` again, with a new timer): a restart is rarely the learned
+player's fault, so its house still gets its orders.  If that timer too finds the turn
+resolving, the balanced AI plays those houses (``PolicyFellBack``): at most ``ASKS``
+requests a turn, so a game never loops, and a stored game costs nothing at start.
 """
 from __future__ import annotations
 
@@ -33,7 +42,7 @@ from training.registry import Registry, RegistryError
 
 from ..behavior import Behavior, planned_timers
 from ..errors import Forbidden, Rejected
-from ..messages import Command, Context, Decision, Event, TimerFired, Woken, Work
+from ..messages import Command, Context, Decision, Event, TimerFired, Work
 from ..roles import is_gm
 from . import fog, learned
 from .messages import (
@@ -44,15 +53,21 @@ from .state import Seat, Strategy, from_board, to_board
 
 log = logging.getLogger("everturn.actors")
 EPSILON = 0.001
+# A learned player's orders take milliseconds; a worker's first call also imports torch and loads the model
+# (1-3 s). A worker still busy after this is hung: it is killed and the balanced AI plays.
+POLICY_LIMIT_S = 30.0
+# The durable backstop after PolicyAsked: past the worker's limit (with room for starting a worker), so it fires
+# only when the request was lost (a restart), never before the worker's answer or failure in a running server.
+POLICY_TIMER_S = POLICY_LIMIT_S + 15.0
+ASKS = 2  # requests a turn: the first, and one more if the timer finds it lost; then the balanced AI
 
 
 class StrategyKind(Behavior[Strategy]):
     kind = "strategy"
     State = Strategy
-    commands = (CreateGame, JoinHouse, SubmitOrders, TimerFired, PolicyOrders, PolicyFailed, Woken)
+    commands = (CreateGame, JoinHouse, SubmitOrders, TimerFired, PolicyOrders, PolicyFailed)
     events = (GameCreated, HouseJoined, OrdersSubmitted, PolicyAsked, PolicyFellBack, TurnResolved)
     snapshot_every = 20  # a turn's replay runs the resolver: keep replays short
-    wake_on_start = True  # a game resolving with learned players asks again after a restart
 
     def __init__(self, models: Path | str = "models") -> None:
         self.models = Path(models)
@@ -62,7 +77,7 @@ class StrategyKind(Behavior[Strategy]):
         events = self._handle(state, command, ctx, now)
         after = self.replay(state, events)
         fired = command.name if isinstance(command, TimerFired) else None
-        asks = any(isinstance(e, PolicyAsked) for e in events) or (isinstance(command, Woken) and after.asking)
+        asks = any(isinstance(e, PolicyAsked) for e in events)
         return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired),
                         work=[self.ask(after)] if asks else [])
 
@@ -72,7 +87,8 @@ class StrategyKind(Behavior[Strategy]):
         players = {seat.house: seat.personality for seat in state.seats if seat.house in state.asking}
         return Work(learned.orders, (str(self.models), players, state),
                     lambda orders: PolicyOrders(turn=turn, orders=orders),
-                    lambda error: PolicyFailed(turn=turn, error=error), where="process", pool="policy")
+                    lambda error: PolicyFailed(turn=turn, error=error), where="process", pool="policy",
+                    timeout_s=POLICY_LIMIT_S)
 
     def _handle(self, state: Strategy, command: Command, ctx: Context, now: float) -> list[Event]:
         by = ctx.by or {}
@@ -93,7 +109,7 @@ class StrategyKind(Behavior[Strategy]):
                         raise Rejected("strategy/no_such_policy", str(exc)) from exc
             return [GameCreated(rings=command.rings, seed=command.seed, turn_limit=command.turn_limit,
                                 turn_deadline_s=command.turn_deadline_s, personalities=personalities, at=now)]
-        if isinstance(command, (PolicyOrders, PolicyFailed, Woken)):
+        if isinstance(command, (PolicyOrders, PolicyFailed)):
             return self._learned(state, command, now)
         if not state.created:
             if isinstance(command, TimerFired):
@@ -143,6 +159,8 @@ class StrategyKind(Behavior[Strategy]):
                 if after.waiting_for():
                     return [submitted]
                 return [submitted, *self.resolve_or_ask(after, now)]
+            case TimerFired(name="policy"):
+                return self.request_lost(state, now)
             case TimerFired():
                 due = state.turn_due()
                 if due is None or due > now + EPSILON:
@@ -150,10 +168,25 @@ class StrategyKind(Behavior[Strategy]):
                 return self.resolve_or_ask(state, now)
         raise AssertionError(f"unhandled command {command!r}")
 
-    def _learned(self, state: Strategy, command: PolicyOrders | PolicyFailed | Woken, now: float) -> list[Event]:
-        """The policy worker's answer (or a restart) while the turn waits for learned players."""
-        if not state.asking or isinstance(command, Woken) or command.turn != state.turn:
-            return []  # nothing asked, a stale answer, or a restart (``decide`` asks again)
+    def request_lost(self, state: Strategy, now: float) -> list[Event]:
+        """The ``policy`` timer: a turn still resolving this long after ``PolicyAsked`` lost its request (the
+        server stopped meanwhile): ask again, or after ``ASKS`` requests let the balanced AI play."""
+        if not state.asking or state.asked_at + POLICY_TIMER_S > now + EPSILON:
+            return []  # answered meanwhile (a timer delivered twice), or not yet due
+        if state.asks < ASKS:
+            log.warning("strategy turn %d: no answer for the learned players of houses %s within %.0f s (a restart?); "
+                        "asking again", state.turn, list(state.asking), POLICY_TIMER_S)
+            return [PolicyAsked(turn=state.turn, houses=state.asking, at=now)]
+        error = (f"no answer from the policy worker within {POLICY_TIMER_S:g} s, asked {state.asks} times (the "
+                 "requests were lost: the server restarted while the turn resolved?)")
+        log.warning("strategy turn %d: %s; the balanced AI plays houses %s this turn", state.turn, error,
+                    list(state.asking))
+        return [PolicyFellBack(turn=state.turn, houses=state.asking, error=error, at=now), self.resolution(state, now)]
+
+    def _learned(self, state: Strategy, command: PolicyOrders | PolicyFailed, now: float) -> list[Event]:
+        """The policy worker's answer while the turn waits for learned players."""
+        if not state.asking or command.turn != state.turn:
+            return []  # nothing asked, or a stale answer
         if isinstance(command, PolicyFailed):
             log.warning("strategy turn %d: the learned players of houses %s failed (%s); the balanced AI plays "
                         "them this turn", state.turn, list(state.asking), command.error)
@@ -221,8 +254,8 @@ class StrategyKind(Behavior[Strategy]):
                 seats = tuple(s.model_copy(update={"player": player, "missed": 0}) if s.house == house else s
                               for s in state.seats)
                 return state.model_copy(update={"seats": seats})
-            case PolicyAsked(houses=houses):
-                return state.model_copy(update={"asking": houses})
+            case PolicyAsked(houses=houses, at=at):
+                return state.model_copy(update={"asking": houses, "asked_at": at, "asks": state.asks + 1})
             case PolicyFellBack():
                 return state
             case OrdersSubmitted(house=house, orders=orders):
@@ -235,8 +268,8 @@ class StrategyKind(Behavior[Strategy]):
                 seats = tuple(s.model_copy(update={"missed": s.missed + 1})
                               if s.player is not None and s.house in autopilot else s for s in state.seats)
                 return state.model_copy(update={
-                    "board": to_board(game), "submitted": {}, "asking": (), "seats": seats, "turn_started_at": at,
-                    "winner": report.winner, "ended": report.winner is not None})
+                    "board": to_board(game), "submitted": {}, "asking": (), "asks": 0, "seats": seats,
+                    "turn_started_at": at, "winner": report.winner, "ended": report.winner is not None})
         raise AssertionError(f"unknown event {event!r}")
 
     # -- the fog of war (fog.py): players see their house's view, never the board ---------
@@ -266,5 +299,8 @@ def rule_based(game: Game, seat: Seat) -> list[dict[str, Any]]:
 
 
 def plan(state: Strategy) -> dict[str, float]:
+    """The game's durable timers: the turn's deadline, or while it resolves the lost-request backstop."""
+    if state.asking:
+        return {"policy": state.asked_at + POLICY_TIMER_S}
     due = state.turn_due()
     return {} if due is None else {"turn": due}

@@ -43,6 +43,8 @@ class Strategy(State):
     seats: tuple[Seat, ...] = ()
     submitted: dict[int, list[dict[str, Any]]] = Field(default_factory=dict)  # house -> orders, this turn
     asking: tuple[int, ...] = ()   # houses whose learned players' orders the turn waits for (it is resolving)
+    asked_at: float = 0.0          # when the turn last asked for them (PolicyAsked)
+    asks: int = 0                  # how many times this turn has asked
     board: dict[str, Any] = Field(default_factory=dict)   # the engine's Game without its map (asdict form)
     winner: int | None = None
     ended: bool = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -13,9 +14,12 @@ import pytest
 import trio
 import trio.testing
 
-from actors import Forbidden, Published, Rejected
-from actors.strategy import fog
-from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
+from actors import Context, Forbidden, Published, Rejected, TimerFired
+from actors.strategy import StrategyKind, fog
+from actors.strategy.behavior import POLICY_LIMIT_S, POLICY_TIMER_S
+from actors.strategy.messages import (
+    CreateGame, GameCreated, JoinHouse, PolicyAsked, PolicyFellBack, SubmitOrders, TurnResolved,
+)
 from engine_ext.strategy_ai import orders as ai_orders
 from engine_ext.strategy_orders import Order, compact
 from engine_ext.strategy_state import new_game
@@ -25,6 +29,7 @@ from ..training.hand_made import gated_registry
 
 GM = {"token_id": "gm1", "role": "gm", "campaign": "g1"}
 DAY = 24 * 3600.0
+T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
 
 def player(name: str) -> dict:
@@ -308,6 +313,33 @@ async def test_a_crashed_policy_worker_leaves_the_turn_to_the_balanced_ai(tmp_pa
     assert orders_of(resolved, 1) == balanced and resolved["autopilot"] == (0, 1)
 
 
+async def test_a_policy_worker_that_stops_answering_is_killed_and_the_balanced_ai_plays(tmp_path, still_clock):
+    gated_registry(tmp_path / "models")
+    async with learned_game(tmp_path, still_clock) as rt:
+        fifo, _ = meta_held(tmp_path / "models")
+        await rt.ask("strategy/g1", SubmitOrders(turn=1, orders=tax(40)), by=player("ann"))
+        held = await trio.to_thread.run_sync(open, fifo, "wb")      # returns once the worker reads the meta
+        [hung] = rt.workers.pids("policy")
+        os.kill(hung, signal.SIGSTOP)                               # alive, and never answering
+        still_clock.jump(POLICY_LIMIT_S - 1)
+        await trio.testing.wait_all_tasks_blocked()
+        assert board(rt).asking == (1,)                             # within the limit: the turn still waits
+        still_clock.jump(1)
+        fell_back = await journaled(rt, "PolicyFellBack")
+        resolved = await journaled(rt, "TurnResolved")
+        held.close()
+        policy = policy_pool(rt)
+        assert board(rt).turn == 2 and hung not in rt.workers.pids("policy")
+        timers = [(t.name, t.due_ms) for t in rt.store.timers_of("strategy/g1")]
+    assert fell_back["houses"] == (1,) and fell_back["error"] == (
+        f"WorkerTimeout: the policy worker process {hung} did not answer within 30 s while it ran orders; "
+        "it was killed")
+    assert (policy.timeouts, policy.crashes) == (1, 0)
+    balanced = [Order(**compact(o)) for o in ai_orders(new_game(3, 2, 4), 1, "balanced")]
+    assert orders_of(resolved, 1) == balanced and resolved["autopilot"] == (1,)
+    assert [name for name, _ in timers] == ["turn"]                 # the lost-request timer went with the turn
+
+
 async def test_a_game_resolving_when_the_server_stopped_asks_its_learned_players_again(tmp_path, still_clock):
     registry = gated_registry(tmp_path / "models")
     async with learned_game(tmp_path, still_clock) as rt:
@@ -318,6 +350,43 @@ async def test_a_game_resolving_when_the_server_stopped_asks_its_learned_players
     fifo.unlink()
     kept.rename(fifo)
     assert stored_journal(tmp_path)[-1] == "PolicyAsked"
-    async with learned_game(tmp_path, still_clock) as rt:          # Woken: the game asks again
+    async with learned_game(tmp_path, still_clock) as rt:
+        await trio.testing.wait_all_tasks_blocked()
+        assert rt.tree()["active"] == 0                             # nothing woke at start, not even this game
+        still_clock.jump(POLICY_TIMER_S)                            # its policy timer: the request was lost
         resolved = await journaled(rt, "TurnResolved")
+    assert stored_journal(tmp_path)[-4:] == ["OrdersSubmitted", "PolicyAsked", "PolicyAsked", "TurnResolved"]
     assert orders_of(resolved, 1) == registry.player("policy:duke@1")(new_game(3, 2, 4), 1)
+
+
+def test_a_lost_policy_request_is_asked_again_once_then_the_balanced_ai_plays():
+    """The policy timer's decisions, given the journal so far (no runtime: decide alone)."""
+    kind = StrategyKind("models")
+    created = GameCreated(rings=3, turn_limit=100, seed=4, turn_deadline_s=DAY, at=T0,
+                          personalities=("balanced", "policy:duke@1"))
+    asked = PolicyAsked(turn=1, houses=(1,), at=T0 + DAY)
+    due = T0 + DAY + POLICY_TIMER_S
+
+    def fired(journal, at):
+        state = kind.replay(kind.initial("strategy/g1"), journal)
+        timer = TimerFired(name="policy", id="t", due=datetime.fromtimestamp(due, tz=timezone.utc))
+        return kind.decide(state, timer, Context("strategy/g1", len(journal),
+                                                 datetime.fromtimestamp(at, tz=timezone.utc)))
+
+    early = fired([created, asked], due - 1)                        # not yet due: wait on (and keep the timer)
+    assert early.events == [] and early.work == [] and [t.name for t in early.timers] == ["policy"]
+    again = fired([created, asked], due)                            # the first request was lost: ask once more
+    assert [type(e).__name__ for e in again.events] == ["PolicyAsked"]
+    [work] = again.work
+    assert (work.pool, work.timeout_s) == ("policy", POLICY_LIMIT_S)
+    [timer] = again.timers
+    assert (timer.name, timer.at.timestamp()) == ("policy", due + POLICY_TIMER_S)
+    last = fired([created, asked, again.events[0]], due + POLICY_TIMER_S)   # lost again: no third request
+    fell_back, resolved = last.events
+    assert isinstance(fell_back, PolicyFellBack) and fell_back.houses == (1,) and "asked 2 times" in fell_back.error
+    assert isinstance(resolved, TurnResolved) and resolved.autopilot == (0, 1) and last.work == []
+    assert [t.name for t in last.timers] == ["turn"]
+    resolved_state = kind.replay(kind.initial("strategy/g1"), [created, asked, again.events[0], *last.events])
+    assert resolved_state.asks == 0 and resolved_state.turn == 2
+    late = fired([created, asked, again.events[0], *last.events], due + 2 * POLICY_TIMER_S)   # a timer delivered again
+    assert late.events == [] and late.work == []
