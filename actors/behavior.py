@@ -30,6 +30,9 @@ class Behavior(Generic[S]):
     events: ClassVar[tuple[type[Event], ...]] = ()
     snapshot_every: ClassVar[int | None] = None  # None: the runtime's default
     wake_on_start: ClassVar[bool] = False  # True: every stored actor of the kind gets ``Woken`` when the runtime starts
+    # modules the kind's process work runs (``Work(where="process")``): the worker processes' forkserver imports
+    # them once, so each new worker starts with them loaded; the server itself never imports them
+    worker_preload: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -115,7 +115,8 @@ class Runtime:
         self.lag = LagMonitor(config.lag_interval or 0.5)
         self.workers = Workers(config.worker_threads, config.worker_processes, dict(config.thread_pools),
                                dict(config.process_pools), backoff_base=config.worker_backoff_base,
-                               backoff_max=config.worker_backoff_max)
+                               backoff_max=config.worker_backoff_max,
+                               preload=[module for kind in self.behaviors.values() for module in kind.worker_preload])
         self.activations = 0
         self.passivations = 0
         self.known_actors = sum(1 for _ in store.known_actors())  # every actor that ever stored an event

@@ -68,6 +68,7 @@ class StrategyKind(Behavior[Strategy]):
     commands = (CreateGame, JoinHouse, SubmitOrders, TimerFired, PolicyOrders, PolicyFailed)
     events = (GameCreated, HouseJoined, OrdersSubmitted, PolicyAsked, PolicyFellBack, TurnResolved)
     snapshot_every = 20  # a turn's replay runs the resolver: keep replays short
+    worker_preload = ("actors.strategy.learned", "training.policy")  # what the policy worker runs, torch included
 
     def __init__(self, models: Path | str = "models") -> None:
         self.models = Path(models)

@@ -84,6 +84,7 @@ class TrainKind(Behavior[Training]):
     events = (TrainingStarted, ChunkStarted, Checkpointed, Evaluating, TrainingPaused, TrainingResumed,
               TrainingCancelled, WorkRetried, TrainingFailed, TrainingFinished)
     wake_on_start = True
+    worker_preload = ("training.jobs",)  # torch and the trainer, loaded once by the forkserver
 
     def __init__(self, blobs: Path | str = "blobs", models: Path | str = "models") -> None:
         self.blobs, self.models = Path(blobs), Path(models)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -182,6 +183,48 @@ async def test_a_worker_that_stops_answering_is_killed_at_the_time_limit_and_the
         assert await workers.in_process(_square, 5, pool="p", timeout_s=30) == 25   # at once: no crash backoff
         [stats] = workers.statistics()
     assert workers.pids("p") == [] and (stats.calls, stats.crashes, stats.timeouts) == (1, 0, 1)
+
+
+PROBE = """
+import importlib, sys
+
+def loaded(name):
+    return name in sys.modules
+
+def imported(name):
+    importlib.import_module(name)
+"""
+PRELOADING_SERVER = """
+import sys, trio
+from actors import Workers
+from probe import imported, loaded
+
+async def main():
+    with Workers(process_pools={"p": 1}, preload=["broken", "colorsys"]) as workers:
+        print(await workers.in_process(loaded, "colorsys", pool="p"))
+        try:
+            await workers.in_process(imported, "broken", pool="p")
+        except OSError as exc:
+            print(f"OSError: {exc}")
+    print("colorsys" in sys.modules)
+
+trio.run(main)
+"""
+
+
+async def test_the_forkserver_preloads_the_work_modules_for_every_worker_and_outlives_one_that_fails(tmp_path):
+    """In a process of its own: the test session's forkserver is already running with what it loaded."""
+    (tmp_path / "probe.py").write_text(PROBE)
+    (tmp_path / "broken.py").write_text('raise OSError("libbroken.so: cannot open shared object file")\n')
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = await trio.run_process([sys.executable, "-c", PRELOADING_SERVER], cwd=tmp_path, env=env,
+                                  capture_stdout=True, capture_stderr=True)
+    assert done.stdout.decode().splitlines() == [
+        "True",                                                      # the worker started with colorsys loaded
+        "OSError: libbroken.so: cannot open shared object file",     # the worker that needs it: the real error
+        "False",                                                     # and the server never imported it
+    ]
+    assert b"OSError: libbroken.so" in done.stderr                   # the forkserver's skip, on stderr
 
 
 async def test_lag_monitor_sees_a_blocked_loop():
