@@ -20,13 +20,16 @@ which and why).  A result for another turn is stale and changes nothing.
 
 Nothing of the request is stored but ``PolicyAsked``: with it, the game schedules its
 durable ``policy`` timer, due ``POLICY_TIMER_S`` later, past the worker's own limit.  In a
-running server the answer (or the failure) always comes first and the timer is cancelled
-with the turn's resolution; the timer fires only when the request was lost (the server
-stopped while the turn resolved, or the answer could not be delivered).  Then the game
-asks once more (``PolicyAsked`` again, with a new timer): a restart is rarely the learned
-player's fault, so its house still gets its orders.  If that timer too finds the turn
-resolving, the balanced AI plays those houses (``PolicyFellBack``): at most ``ASKS``
-requests a turn, so a game never loops, and a stored game costs nothing at start.
+running server the answer (or the failure) comes first and the timer is cancelled with the
+turn's resolution; the timer fires when the request was lost (the server stopped while the
+turn resolved, or the answer could not be delivered).  Then the game asks once more
+(``PolicyAsked`` again, with a new timer): a restart is rarely the learned player's fault,
+so its house still gets its orders.  If that timer too finds the turn resolving, the
+balanced AI plays those houses (``PolicyFellBack``): at most ``ASKS`` requests a turn, so
+a game never loops, and a stored game costs nothing at start.  (A policy pool so far
+behind that a request waits 15 s for a free worker also lets the timer fire first: the
+second request joins the queue, the first answer for the turn resolves it, the other is
+stale.)
 """
 from __future__ import annotations
 
