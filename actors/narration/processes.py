@@ -186,7 +186,7 @@ class WorkerPool:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "actors.narration.worker", orjson.dumps(self.config).decode()],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # the server's session: nice levels compare
         worker = self.workers[slot] = Worker(slot, process, trio.current_time())
         with trio.move_on_after(LOAD_S):
             try:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import sys
 import time
 from typing import Any, BinaryIO
@@ -67,6 +68,7 @@ def serve(config: dict[str, Any], requests: BinaryIO, frames: BinaryIO) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
     frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints go to the log, never into a frame
     serve(orjson.loads(sys.argv[1]), sys.stdin.buffer, frames)

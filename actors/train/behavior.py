@@ -26,6 +26,7 @@ evaluation :func:`evaluation_limit_s` (ten minutes, plus its duels).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from .messages import (
 from .state import HISTORY, Training
 
 RETRIES = 3  # failed chunks in a row before the job fails
+TRAINING_NICE = 10  # the training worker's CPU priority (_batch_priority): below everything interactive
 # A chunk ends itself after training.jobs.CHUNK_SECONDS (10 s), but its last step, loading the records and saving
 # the checkpoint run to their end: a worker still busy ten minutes on is hung, not slow.
 LIMIT_S = 600.0
@@ -64,15 +66,24 @@ def evaluation_limit_s(eval_games: int) -> float:
     return LIMIT_S + eval_games * len(PERSONALITIES) * EVALUATION_TURNS * DUEL_TURN_S
 
 
+def _batch_priority() -> None:
+    """The training worker runs at the lowest CPU priority: training is batch work, and on a busy
+    machine the server's loop and the narrator (which players wait on) come first.  Set, not
+    added: the same worker runs chunk after chunk."""
+    os.setpriority(os.PRIO_PROCESS, 0, TRAINING_NICE)
+
+
 def _run_chunk(*args: Any) -> dict[str, Any]:
     from training.jobs import run_chunk  # in the training worker process: torch never loads in the server
 
+    _batch_priority()
     return run_chunk(*args)
 
 
 def _finish(*args: Any) -> dict[str, Any]:
     from training.jobs import finish
 
+    _batch_priority()
     return finish(*args)
 
 
