@@ -32,7 +32,7 @@ from engine_ext.combat import estimate
 from snapshots import StoreError, backup
 from training.registry import Registry
 
-from . import narrator_api, search_api
+from . import decoding, narrator_api, search_api
 from .auth import Principal, TokenError, Tokens
 from .errors import ApiError, from_actor_error, not_found
 from .frames import EventFrames, StatesAfter, event_body
@@ -120,6 +120,18 @@ async def _drain_body() -> None:
             pass
 
 
+def close_after_refusal(response: Response) -> None:
+    """Close an HTTP/1 connection whose request body was refused unread (413).
+
+    hypercorn 0.18 neither reads the rest of such a body nor closes the connection: the
+    client's next request on it would wait forever. ``Connection: close`` tells the client,
+    and h11 closes the connection once the answer is out. (HTTP/2 forbids the header; a
+    refused stream there costs only itself.)
+    """
+    if response.status_code == 413 and request.http_version.startswith("1"):
+        response.headers["Connection"] = "close"
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status=status, headers=headers, content_type="application/json")
 
@@ -144,6 +156,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     @app.after_request
     async def _finish(response: Response) -> Response:
         await _drain_body()
+        close_after_refusal(response)
         for name, value in SECURITY_HEADERS.items():  # a handler may set a stricter or looser one
             response.headers.setdefault(name, value)
         request_id = getattr(request, "everturn_id", None)
@@ -510,7 +523,7 @@ async def json_body(empty: Any = None) -> Any:
     if not raw and empty is not None:
         return empty
     try:
-        body = orjson.loads(raw or b"null")
+        body = decoding.loads(raw or b"null")
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "bad_json", f"body is not JSON: {exc}") from exc
     if not isinstance(body, dict):

@@ -13,11 +13,18 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
+import hypercorn.protocol.h11
+import hypercorn.protocol.h2
 import hypercorn.trio.run
 import trio
 from hypercorn.config import Config
+from hypercorn.protocol.events import StreamClosed
+from hypercorn.protocol.ws_stream import FrameTooLargeError, WSStream
 from hypercorn.trio import serve
 from hypercorn.trio.tcp_server import TCPServer
+from wsproto.connection import ConnectionState
+from wsproto.events import CloseConnection, Message, Ping
+from wsproto.frame_protocol import CloseReason
 
 from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
 from snapshots import Store
@@ -51,8 +58,55 @@ class GuardedTCPServer(TCPServer):
         except Exception as exc:
             log.warning("connection dropped after a protocol error: %r", exc)
 
+    async def _close(self) -> None:
+        """Close the socket even when the caller is being cancelled.
+
+        A response that ends its connection (``Connection: close``: a 413) tells the app
+        the stream is over; quart-trio then cancels the app's task, which is the very task
+        running this close: unshielded, the socket stayed open, unread, and the client's
+        next request on it hung. Shutting down and closing a plain socket do not wait (a
+        TLS close might: it gets a few seconds).
+        """
+        with trio.move_on_after(5) as scope:
+            scope.shield = True
+            await super()._close()
+
 
 hypercorn.trio.run.TCPServer = GuardedTCPServer  # type: ignore[misc]  # worker_serve looks it up there
+
+
+class FailingWSStream(WSStream):
+    """Hypercorn's websocket stream, made to fail a connection with the close code it broke.
+
+    wsproto reports a frame it cannot accept (invalid UTF-8 in a text message, a protocol
+    error) as a ``CloseConnection`` the peer never sent, with the code for it (1007, 1002);
+    hypercorn 0.18 answers only a peer's close and so dropped the TCP connection bare.
+    RFC 6455 section 7.1.7: send a close frame with that code first.
+    """
+
+    async def _handle_events(self) -> None:  # hypercorn 0.18's, with the one branch marked
+        for event in self.connection.events():
+            if isinstance(event, Message):
+                try:
+                    self.buffer.extend(event)
+                except FrameTooLargeError:
+                    await self._send_wsproto_event(CloseConnection(code=CloseReason.MESSAGE_TOO_BIG))
+                    break
+                if event.message_finished:
+                    await self.app_put(self.buffer.to_message())
+                    self.buffer.clear()
+            elif isinstance(event, Ping):
+                await self._send_wsproto_event(event.response())
+            elif isinstance(event, CloseConnection):
+                if self.connection.state == ConnectionState.REMOTE_CLOSING:
+                    await self._send_wsproto_event(event.response())
+                elif self.connection.state == ConnectionState.OPEN:  # ours: wsproto refused a frame
+                    await self._send_wsproto_event(event)
+                await self.send(StreamClosed(stream_id=self.stream_id))
+
+
+hypercorn.protocol.h11.WSStream = FailingWSStream  # type: ignore[misc]  # the HTTP/1 upgrade path makes them
+hypercorn.protocol.h2.WSStream = FailingWSStream  # type: ignore[misc]
 
 
 @dataclass

@@ -17,6 +17,7 @@ import trio
 
 from actors import ActorError, BadSince, Published, Resync, Snapshot, Transient, VirtualClock
 
+from . import decoding
 from .app import Everturn, parse_command, reachable, state_json
 from .auth import Principal
 from .errors import ApiError, from_actor_error
@@ -64,9 +65,12 @@ class Session:
             frame = await self.socket.receive()
             self.ctx.metrics.ws_frames_in += 1
             try:
-                message = orjson.loads(frame)
+                message = decoding.loads(frame)
             except orjson.JSONDecodeError:
                 await self.error("bad_json", "frames are JSON objects")
+                continue
+            except ApiError as exc:  # too deep, or an integer past any sane width
+                await self.error(exc.code, exc.message, frame_id(frame), details=exc.details)
                 continue
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                 await self.error("bad_message", 'every frame is a JSON object with a "type"')
@@ -203,6 +207,12 @@ class Session:
             await self.error(error.code, error.message, request_id, details=error.details)
             return
         await self.send({"type": "ack", "id": request_id, "topic": topic, "seq": ack.seq, "events": ack.events})
+
+
+def frame_id(frame: str | bytes) -> Any:
+    """The ``id`` of a frame refused whole (too deep), so the client can tell which request failed."""
+    message = orjson.loads(frame)
+    return message.get("id") if isinstance(message, dict) and isinstance(message.get("id"), str) else None
 
 
 async def serve_connection(ctx: Everturn, socket: Any) -> None:
