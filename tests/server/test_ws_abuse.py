@@ -175,6 +175,15 @@ async def test_invalid_utf8_split_across_fragments_is_closed_with_1007(server):
     await still_serving(server)
 
 
+async def test_an_unmasked_frame_is_a_protocol_error_closed_with_1002(server):
+    client = await RawWs.connect(server)
+    payload = b'{"type": "ping"}'
+    await client.stream.send_all(bytes([0x80 | TEXT, len(payload)]) + payload)  # clients must mask
+    assert await client.close_code() == 1002
+    await client.aclose()
+    await still_serving(server)
+
+
 async def test_a_fragmented_message_with_a_ping_between_its_fragments_is_served(server):
     client = await RawWs.connect(server)
     hello = orjson.dumps({"type": "hello", "token": operator_token(server), "client": "abuse/1"})
@@ -309,12 +318,20 @@ async def test_500_concurrent_connections_are_served_while_the_server_stays_read
         await client.send_json({"type": "subscribe", "topic": f"ledger/c{n % 10}"})
         assert (await client.expect())["type"] == "snapshot"
 
+    async def watch(joined: trio.Event) -> None:  # readiness asked again and again while they connect
+        for _ in range(1000):
+            await ready(server)
+            if joined.is_set():
+                return
+
     try:
-        async with trio.open_nursery() as nursery:
-            for n in range(500):
-                nursery.start_soon(join, n)
-            nursery.start_soon(ready, server)
-        await ready(server)
+        joined = trio.Event()
+        async with trio.open_nursery() as watching:
+            watching.start_soon(watch, joined)
+            async with trio.open_nursery() as nursery:
+                for n in range(500):
+                    nursery.start_soon(join, n)
+            joined.set()
         async with http_client(server) as http:
             figures = (await http.get("/api/v1/admin/runtime",
                                       headers={"Authorization": f"Bearer {token}"})).json()
