@@ -30,14 +30,23 @@ def loads(raw: bytes | str) -> Any:
     422 ``json/too_deep`` past :data:`MAX_JSON_DEPTH`, 422 ``json/integer_too_large`` for an
     integer literal of more than 100 digits.
     """
-    value = orjson.loads(raw)
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        if exc.msg == "depth limit exceeded":  # orjson's own limit (1024): too deep, not malformed
+            raise _too_deep() from exc
+        raise
     depth, wide_float = _shape(value)
     if depth > MAX_JSON_DEPTH:
-        raise ApiError(422, "json/too_deep", f"JSON may nest objects and arrays at most {MAX_JSON_DEPTH} deep",
-                       {"max_depth": MAX_JSON_DEPTH})
+        raise _too_deep()
     if wide_float:
         value = json.loads(raw, parse_int=_exact_int)
     return value
+
+
+def _too_deep() -> ApiError:
+    return ApiError(422, "json/too_deep", f"JSON may nest objects and arrays at most {MAX_JSON_DEPTH} deep",
+                    {"max_depth": MAX_JSON_DEPTH})
 
 
 def _shape(value: Any) -> tuple[int, bool]:

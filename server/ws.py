@@ -211,7 +211,10 @@ class Session:
 
 def frame_id(frame: str | bytes) -> Any:
     """The ``id`` of a frame refused whole (too deep), so the client can tell which request failed."""
-    message = orjson.loads(frame)
+    try:
+        message = orjson.loads(frame)
+    except orjson.JSONDecodeError:  # past orjson's own depth limit: no id to give
+        return None
     return message.get("id") if isinstance(message, dict) and isinstance(message.get("id"), str) else None
 
 
