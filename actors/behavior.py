@@ -33,6 +33,9 @@ class Behavior(Generic[S]):
     # modules the kind's process work runs (``Work(where="process")``): the worker processes' forkserver imports
     # them once, so each new worker starts with them loaded; the server itself never imports them
     worker_preload: ClassVar[tuple[str, ...]] = ()
+    # the client commands that may bring a new actor of this kind into being (CreateCampaign); any other
+    # command, read or subscription naming an actor with nothing stored answers "not found" and activates nothing
+    creates: ClassVar[tuple[type[Command], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -51,6 +54,14 @@ class Behavior(Generic[S]):
     def parent(self, address: str) -> str | None:
         """Address of the actor that supervises ``address`` (None: its kind supervisor)."""
         return None
+
+    def owns(self, address: str, state: S, child: str) -> bool:
+        """True when the actor at ``address``, in ``state``, says ``child`` is one of its own.
+
+        Scoped tokens reach a campaign's children through this stored relation, never
+        through a name prefix.
+        """
+        return False
 
     # -- what a reader may see ---------------------------------------------------------
 

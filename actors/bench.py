@@ -66,6 +66,7 @@ class NotebookKind(Behavior[Notebook]):
     kind = "bench"
     State = Notebook
     commands = (Ping, Note)
+    creates = (Ping, Note)  # any command starts a notebook
     events = (Noted,)
 
     def decide(self, state: Notebook, command: Command, ctx: Context) -> list[Event]:

@@ -10,6 +10,8 @@ exponential backoff; the message that crashed it is retried and, after
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 import time
@@ -226,7 +228,12 @@ class ActorCell:
             envelope.fail(refused)
             return
         key = envelope.key
+        digest = command_digest(command) if key is not None else None
         if key is not None and (first := store.get_idempotent(self.address, key)) is not None:
+            if first.get("digest", digest) != digest:  # records older than digests: taken on trust
+                envelope.fail(Rejected("idempotency/key_reused", "this idempotency key already carried a "
+                                       "different command to this actor; use a fresh key for a new command"))
+                return
             envelope.succeed(Ack(first["seq"], first["events"]))  # a retry: already durable
             return
         ctx = Context(self.address, self.seq, to_datetime(runtime.clock.now()), envelope.by)
@@ -263,7 +270,8 @@ class ActorCell:
             store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
         if key is not None:  # atomically with the events: a retry can never apply them twice
             at = ctx.now.timestamp()
-            store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": at}, to_ms(at))
+            store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": at,
+                                                                 "digest": digest}, to_ms(at))
         snapshot_due = seq - self.snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
         if batch:
             await runtime.commits.commit(batch)
@@ -411,3 +419,12 @@ def crashed_error(address: str, envelope: Envelope, exc: BaseException) -> Actor
         f"({type(exc).__name__}: {exc}); it was moved to the dead letters"
     )
 
+
+def command_digest(command: Command) -> str:
+    """A fingerprint of a command's type and data: a retried idempotency key must carry the same one.
+
+    Only the fields the sender set count: a default drawn as the command arrives (a game's
+    random seed) differs on every retry of the same request."""
+    body = json.dumps([type(command).__name__, command.model_dump(mode="json", exclude_unset=True)], sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()[:32]

@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,10 +33,10 @@ from snapshots import StoreError, backup
 from training.registry import Registry
 
 from . import decoding, narrator_api, search_api
-from .auth import Principal, TokenError, Tokens
+from .auth import SCOPE_ID_RULE, Principal, TokenError, Tokens, claimed_token_id, scope_id_allowed
 from .errors import ApiError, from_actor_error, not_found
 from .frames import EventFrames, StatesAfter, event_body
-from .limits import RateLimiter
+from .limits import AuthThrottle, RateLimiter
 from .metrics import ServerMetrics
 from .openapi import ActorStop, ClockAdvance, EstimateRequest, TokenRequest, build_spec, render_page
 
@@ -65,6 +65,10 @@ class ServerSettings:
     rate: float = 50.0
     burst: float = 100.0
     ws_queue: int = 256
+    ws_subscriptions_per_connection: int = 256  # beyond: ws error ws/too_many_subscriptions
+    ws_subscriptions_per_token: int = 1024      # over all of a token's connections, likewise
+    auth_failure_burst: float = 10.0  # failed authentications per client address and per token id at once,
+    auth_failure_every_s: float = 6.0  # then one per this many seconds; beyond: 429 auth/throttled
     heartbeat_s: float = 20.0
     backup_dir: str | None = None
     advance_wait: float = 30.0  # seconds a clock advance waits for its timers to be handled
@@ -89,6 +93,8 @@ class Everturn:
     narrator: Narrator | None = None  # the server's (everturn serve --narrator-model); None: templates only
     search: Any = None  # snapshots.search.Indexer, set by run_server once the index is open; None: no search
     rephrase: Any = None  # async (question, answer) -> text: the narrator rephrasing rules answers; None: extracts
+    subscriptions_by_token: Counter[str] = field(default_factory=Counter)  # live websocket subscriptions
+    auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
@@ -143,6 +149,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["BODY_TIMEOUT"] = 30
     ctx = Everturn(runtime, tokens, settings, RateLimiter(settings.rate, settings.burst), narrator=narrator)
+    ctx.auth_throttle = AuthThrottle(settings.auth_failure_burst, settings.auth_failure_every_s)
     app.everturn = ctx  # type: ignore[attr-defined]
     narrator_api.register(app, ctx)
     search_api.register(app, ctx)
@@ -226,6 +233,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         principal = authenticate(ctx)
         address = reachable(ctx, principal, f"{kind}/{actor_id}")
         command = parse_command(runtime, address, await json_body())
+        admitted(ctx, address, command)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
             raise ApiError(400, "bad_idempotency_key", "Idempotency-Key: 1-128 of letters, digits, '.', '_', ':', '-'")
@@ -236,9 +244,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     async def get_actor(kind: str, actor_id: str) -> Response:
         principal = authenticate(ctx)
         address = reachable(ctx, principal, f"{kind}/{actor_id}")
-        state, seq = runtime.state_of(address)
-        if seq == 0 and address not in runtime.cells:
-            raise not_found(address)
+        state, seq = runtime.state_of(existing(ctx, address))
         return json_response({"address": address, "seq": seq,
                               "state": state_json(runtime.behavior_of(address), state, principal.as_dict())})
 
@@ -247,6 +253,7 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         principal = authenticate(ctx)
         address = reachable(ctx, principal, f"{kind}/{actor_id}")
         after, limit = page_args()
+        existing(ctx, address)
         behavior, viewer = runtime.behavior_of(address), principal.as_dict()
         if behavior.projects(viewer):
             items = await runtime.workers.in_thread(projected_events, runtime, address, after, limit + 1, viewer)
@@ -477,12 +484,31 @@ def authenticate(ctx: Everturn, token: str | None = None) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "auth/missing", "send 'Authorization: Bearer <token>'")
-    principal = ctx.tokens.verify(token.strip())
-    if principal is None:
-        raise ApiError(401, "auth/invalid", "the token is unknown or revoked")
+    principal = verified(ctx, token.strip(), request.remote_addr or "unknown")
     wait = ctx.limiter.take(principal.token_id)
     if wait is not None:
         raise ApiError(429, "rate_limited", "too many requests for this token", retry_after=wait)
+    return principal
+
+
+def verified(ctx: Everturn, token: str, client: str) -> Principal:
+    """The principal of ``token`` presented from ``client`` (an address); 401 ``auth/invalid`` if it
+    does not verify, 429 ``auth/throttled`` (checking nothing) after too many failures from that
+    address or for that token id.  Failures are counted and logged, never with the secret."""
+    token_id = claimed_token_id(token)
+    real_id = token_id if token_id is not None and ctx.tokens.known(token_id) else None
+    locked = ctx.auth_throttle.locked(client, real_id)
+    if locked is not None:
+        per, wait = locked
+        ctx.metrics.auth_throttled[per] += 1
+        raise ApiError(429, "auth/throttled", f"too many failed authentications for this {per}; try again later",
+                       {"per": per, "retry_after": round(wait, 3)}, retry_after=wait)
+    principal = ctx.tokens.verify(token)
+    if principal is None:
+        ctx.auth_throttle.failed(client, real_id)
+        ctx.metrics.auth_failures += 1
+        log.warning("authentication failed", extra={"client": client, "token_id": real_id or "unknown"})
+        raise ApiError(401, "auth/invalid", "the token is unknown or revoked")
     return principal
 
 
@@ -508,11 +534,69 @@ def valid_address(address: str) -> str:
 
 
 def reachable(ctx: Everturn, principal: Principal, address: str) -> str:
-    """``address`` if the principal may reach it; 404 (never 403) otherwise."""
+    """``address`` if the principal may reach it; 404 (never 403) otherwise.
+
+    A scoped token reaches exactly its own ``kind/<campaign>``, and the children that
+    actor's stored state says are its own (``Behavior.owns``), never a name prefix."""
     valid_address(address)
     kind = address.split("/", 1)[0]
-    if kind not in ctx.runtime.behaviors or not principal.reaches(address, ctx.settings.campaign_kinds):
+    if kind not in ctx.runtime.behaviors or not (
+            principal.reaches(address, ctx.settings.campaign_kinds) or owned_by_scope(ctx, principal, address)):
         raise not_found(address)
+    if (not principal.operator and kind != "campaign" and address.split("/", 1)[1] == principal.campaign
+            and actor_exists(ctx.runtime, f"campaign/{principal.campaign}")):
+        raise not_found(address)  # ids that collide (stored before they were refused): the campaign's tokens
+    return address
+
+
+def owned_by_scope(ctx: Everturn, principal: Principal, address: str) -> bool:
+    """True when an actor ``kind/<principal's campaign>`` says ``address`` is its child."""
+    runtime = ctx.runtime
+    if principal.campaign is None:
+        return False
+    for kind in sorted(ctx.settings.campaign_kinds & runtime.behaviors.keys()):
+        root = f"{kind}/{principal.campaign}"
+        if root != address and actor_exists(runtime, root):
+            state, _ = runtime.state_of(root)
+            if runtime.behaviors[kind].owns(root, state, address):
+                return True
+    return False
+
+
+def actor_exists(runtime: Runtime, address: str) -> bool:
+    """True once the actor has stored anything, or while a command that may create it has it active.
+
+    Asking never activates it."""
+    return address in runtime.cells or runtime.store.actor_known(address)
+
+
+def existing(ctx: Everturn, address: str) -> str:
+    """``address`` if it exists; else 404, the very answer a token gets for what it may not reach."""
+    if not actor_exists(ctx.runtime, address):
+        raise not_found(address)
+    return address
+
+
+def admitted(ctx: Everturn, address: str, command: Command) -> str:
+    """``address`` if ``command`` may go there: the actor exists, or the command is one that creates it.
+
+    A creating command's id may not hold the child separator ``.`` (422 ``actor/invalid_id``)
+    nor equal the id of an existing actor of another campaign-scoped kind, which the same
+    tokens would reach (422 ``actor/id_taken``).  Anything else sent to a missing actor is
+    404 and activates nothing."""
+    runtime = ctx.runtime
+    if actor_exists(runtime, address):
+        return address
+    if type(command) not in runtime.behavior_of(address).creates:
+        raise not_found(address)
+    kind, actor_id = address.split("/", 1)
+    if kind in ctx.settings.campaign_kinds:
+        if not scope_id_allowed(actor_id):
+            raise ApiError(422, "actor/invalid_id", f"{address}: {SCOPE_ID_RULE}")
+        for other in sorted(ctx.settings.campaign_kinds & runtime.behaviors.keys() - {kind}):
+            if actor_exists(runtime, f"{other}/{actor_id}"):
+                raise ApiError(422, "actor/id_taken", f"{other}/{actor_id} exists: campaigns and games take "
+                               "distinct ids, since a token scoped to the id would reach both")
     return address
 
 

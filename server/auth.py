@@ -4,8 +4,10 @@ A token is ``evt_<id>_<secret>``; the store keeps only the SHA-256 of the secret
 the role and scope.  Roles: ``operator`` (everything), ``gm`` (one campaign), ``player``
 (one campaign, one character), ``bot`` (as a player or a GM, marked as a bot),
 ``bridge`` (one campaign's virtual-tabletop bridge).  A scoped token reaches the actors of
-its campaign only: ``kind/<campaign>`` and ``kind/<campaign>.<child>`` for the
-campaign-scoped kinds.  Anything else answers 404, exactly like a missing actor.
+its campaign only: exactly ``kind/<campaign>`` for the campaign-scoped kinds, and the
+children that actor says are its own (``Behavior.owns``: a campaign's encounters), never
+by a name prefix.  Anything else answers 404, exactly like a missing actor.  A scope's id
+may not hold ``.``, which separates a child's number (``combat/<campaign>.<n>``).
 """
 from __future__ import annotations
 
@@ -44,10 +46,14 @@ class Principal:
         return self.role == "operator"
 
     def reaches(self, address: str, campaign_kinds: frozenset[str]) -> bool:
+        """True for an operator, or for exactly ``kind/<campaign>`` of a campaign-scoped kind.
+
+        Children (a campaign's encounters) are reached through their owner's stored
+        relation: see ``server.app.reachable``."""
         if self.operator:
             return True
         kind, actor_id = parse_address(address)
-        return kind in campaign_kinds and actor_id.split(".", 1)[0] == self.campaign
+        return kind in campaign_kinds and actor_id == self.campaign
 
 
 class TokenError(ValueError):
@@ -77,6 +83,8 @@ class Tokens:
             raise TokenError("only a bot token acts as another role")
         if campaign is not None:
             parse_address(f"campaign/{campaign}")  # same rules as an actor id
+            if not scope_id_allowed(campaign):
+                raise TokenError(SCOPE_ID_RULE)
         token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         principal = Principal(token_id, role, campaign, character, acts_as, bot=role == "bot")
@@ -101,6 +109,10 @@ class Tokens:
         return Principal(record["token_id"], record["role"], record["campaign"], record["character"],
                          record["acts_as"], record["bot"])
 
+    def known(self, token_id: str) -> bool:
+        """True when ``token_id`` names a token that exists (says nothing of its secret)."""
+        return self.store.get_meta(_PREFIX + token_id.encode()) is not None
+
     def revoke(self, token_id: str) -> bool:
         key = _PREFIX + token_id.encode()
         if self.store.get_meta(key) is None:
@@ -112,6 +124,22 @@ class Tokens:
 
     def any(self) -> bool:
         return self.store.meta_prefix_exists(_PREFIX)
+
+
+def claimed_token_id(token: str) -> str | None:
+    """The token id a presented ``evt_<id>_<secret>`` claims (unverified); None when malformed."""
+    if not token.startswith("evt_") or len(token) > 200:
+        return None
+    token_id = token[4:].partition("_")[0]
+    return token_id if token_id.isalnum() and token_id.isascii() else None
+
+
+SCOPE_ID_RULE = "a campaign or game id may not contain '.' (it separates a child's number: combat/<id>.<n>)"
+
+
+def scope_id_allowed(actor_id: str) -> bool:
+    """True when ``actor_id`` may name a new campaign, game or token scope (no child separator)."""
+    return "." not in actor_id
 
 
 def _digest(secret: str) -> str:

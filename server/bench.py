@@ -132,7 +132,7 @@ async def _ours(data: Path) -> AsyncIterator[tuple[str, str, Any]]:
     """Our server on port 0: its websocket url, an operator token, the runtime."""
     import trio
 
-    from actors.bench import KIND
+    from actors.bench import KIND, Note
 
     from .app import ServerSettings
     from .serve import run_server
@@ -141,6 +141,7 @@ async def _ours(data: Path) -> AsyncIterator[tuple[str, str, Any]]:
     async with trio.open_nursery() as nursery:
         running = await nursery.start(partial(run_server, data, [KIND], port=0, settings=settings, tune_gc=True))
         token, _ = running.tokens.create("operator")
+        await running.runtime.ask(FANOUT_TOPIC, Note(text="the fanout topic opens"))  # subscribers need an actor
         try:
             yield running.url.replace("http://", "ws://") + "/ws", token, running.runtime
         finally:

@@ -20,6 +20,8 @@ class ServerMetrics:
         self.ws_frames_in = 0
         self.ws_frames_out = 0
         self.ws_resyncs = 0
+        self.auth_failures = 0                       # tokens presented that did not verify
+        self.auth_throttled: Counter[str] = Counter()  # attempts refused unchecked, by "address" or "token"
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -56,6 +58,11 @@ class ServerMetrics:
                [('{direction="in"}', self.ws_frames_in), ('{direction="out"}', self.ws_frames_out)])
         metric("everturn_websocket_resyncs_total", "counter", "subscriptions cut loose for being slow",
                [("", self.ws_resyncs)])
+        metric("everturn_auth_failures_total", "counter", "presented tokens that did not verify",
+               [("", self.auth_failures)])
+        metric("everturn_auth_throttled_total", "counter",
+               "authentications refused unchecked after too many failures, by what was throttled",
+               [(f'{{per="{per}"}}', self.auth_throttled[per]) for per in ("address", "token")])
         metric("everturn_actors_active", "gauge", "actors in memory", [("", figures["active"])])
         metric("everturn_actor_activations_total", "counter", "actor activations", [("", figures["activations"])])
         metric("everturn_actor_passivations_total", "counter", "actor passivations", [("", figures["passivations"])])

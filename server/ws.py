@@ -18,7 +18,7 @@ import trio
 from actors import ActorError, BadSince, Published, Resync, Snapshot, Transient, VirtualClock
 
 from . import decoding
-from .app import Everturn, parse_command, reachable, state_json
+from .app import Everturn, admitted, existing, parse_command, reachable, state_json, verified
 from .auth import Principal
 from .errors import ApiError, from_actor_error
 from .frames import event_body
@@ -38,6 +38,7 @@ class Session:
         # dicts to encode, or frames already encoded (shared event frames)
         self.outbound_send, self.outbound = trio.open_memory_channel[dict[str, Any] | str](ctx.settings.ws_queue)
         self.nursery: trio.Nursery | None = None
+        self.client: str = getattr(socket, "remote_addr", None) or "unknown"  # for auth throttling
 
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.outbound_send.send(message)
@@ -97,9 +98,14 @@ class Session:
 
     async def hello(self, message: dict[str, Any]) -> None:
         token = message.get("token")
-        principal = self.ctx.tokens.verify(token) if isinstance(token, str) else None
-        if principal is None:
+        if not isinstance(token, str):
             await self.error("auth/invalid", "the token is unknown or revoked")
+            return
+        try:
+            principal = verified(self.ctx, token, self.client)
+        except ApiError as exc:  # auth/invalid, or auth/throttled with retry_after
+            extra = {"retry_after": exc.details["retry_after"]} if exc.status == 429 else {}
+            await self.error(exc.code, exc.message, **extra)
             return
         self.principal, self.by = principal, principal.as_dict()
         clock = self.ctx.runtime.clock
@@ -117,22 +123,46 @@ class Session:
     async def subscribe(self, message: dict[str, Any]) -> None:
         since = message.get("since")
         try:
-            topic = self.topic(message)
+            topic = existing(self.ctx, self.topic(message))  # a missing actor is never activated
+            if topic not in self.subscriptions:
+                self.subscription_room()
             if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
                 raise ApiError(400, "bad_since", '"since" is a sequence number (integer >= 0)')
         except ApiError as exc:
-            return await self.error(exc.code, exc.message, message.get("id"), topic=message.get("topic"))
+            extra = {"details": exc.details} if exc.details is not None else {}
+            return await self.error(exc.code, exc.message, message.get("id"), topic=message.get("topic"), **extra)
         if topic in self.subscriptions:
             self.subscriptions.pop(topic).cancel()
+        else:
+            self.count_subscriptions(1)
         scope = trio.CancelScope()
         self.subscriptions[topic] = scope
         self.nursery.start_soon(self.forward, topic, since, scope)  # type: ignore[union-attr]
+
+    def count_subscriptions(self, change: int) -> None:
+        """Keep the token's count of live subscriptions: it moves whenever ``self.subscriptions`` gains or loses one."""
+        by_token, token_id = self.ctx.subscriptions_by_token, self.principal.token_id  # type: ignore[union-attr]
+        by_token[token_id] += change
+        if by_token[token_id] <= 0:
+            del by_token[token_id]
+
+    def subscription_room(self) -> None:
+        """Raise ``ws/too_many_subscriptions`` when this connection or its token holds its limit."""
+        settings, token_id = self.ctx.settings, self.principal.token_id  # type: ignore[union-attr]
+        per_connection, per_token = settings.ws_subscriptions_per_connection, settings.ws_subscriptions_per_token
+        if len(self.subscriptions) >= per_connection:
+            raise ApiError(429, "ws/too_many_subscriptions", f"a connection holds at most {per_connection} "
+                           "subscriptions; unsubscribe first", {"limit": per_connection, "per": "connection"})
+        if self.ctx.subscriptions_by_token[token_id] >= per_token:
+            raise ApiError(429, "ws/too_many_subscriptions", f"a token holds at most {per_token} subscriptions "
+                           "over all its connections; unsubscribe first", {"limit": per_token, "per": "token"})
 
     async def unsubscribe(self, message: dict[str, Any]) -> None:
         topic = message.get("topic")
         scope = self.subscriptions.pop(topic, None) if isinstance(topic, str) else None
         if scope is not None:
             scope.cancel()
+            self.count_subscriptions(-1)
         await self.send({"type": "unsubscribed", "topic": topic})
 
     async def forward(self, topic: str, since: int | None, scope: trio.CancelScope) -> None:
@@ -176,6 +206,7 @@ class Session:
                 await self.error(error.code, error.message, topic=topic)
         if self.subscriptions.get(topic) is scope:
             del self.subscriptions[topic]
+            self.count_subscriptions(-1)
 
     async def command(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")
@@ -188,6 +219,7 @@ class Session:
         try:
             topic = self.topic(message)
             command = parse_command(self.ctx.runtime, topic, message.get("command"))
+            admitted(self.ctx, topic, command)
             # Submitted here, in frame order: a client's commands reach the mailbox in the
             # order it sent them; only the wait for each reply runs concurrently.
             reply = self.ctx.runtime.submit(topic, command, by=self.by,
@@ -231,3 +263,5 @@ async def serve_connection(ctx: Everturn, socket: Any) -> None:
             nursery.cancel_scope.cancel()
     finally:
         ctx.metrics.websockets -= 1
+        if session.subscriptions:
+            session.count_subscriptions(-len(session.subscriptions))

@@ -345,6 +345,10 @@ class Store:
     def register_actor(self, batch: Batch, address: str, info: dict[str, Any]) -> None:
         batch.put(META, _ACTOR + address.encode(), codec.encode(info))
 
+    def actor_known(self, address: str) -> bool:
+        """True once ``address`` has persisted anything (its first events register it)."""
+        return self._cf[META].get(_ACTOR + address.encode()) is not None
+
     def known_actors(self, prefix: str = "", after: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
         """Every actor that ever persisted anything, with what it registered, in address order.
 

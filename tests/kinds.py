@@ -64,6 +64,7 @@ class LedgerKind(Behavior[Ledger]):
     State = Ledger
     commands = (Add, Boom, Remind, Forget, Forward, TimerFired, ChildFailed)
     events = (Added, Reminded, ChildNoted)
+    creates = (Add, Boom, Remind, Forget, Forward)  # any client command starts a ledger
 
     def decide(self, state: Ledger, command: Command, ctx: Context):
         match command:

@@ -44,9 +44,17 @@ class CampaignKind(Behavior[Campaign]):
     commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, RollDice, MarkFollowing, SetMode, StartScene,
                 StartEncounter, EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings,
                 NarrateNpc, CombatUpdate, NarrationDone, TimerFired, ChildFailed)
+    creates = (CreateCampaign,)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
               SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
               OrderScheduled, OrderChanged, DiceRolled, CharacterChanged, PostNarrated)
+
+    def owns(self, address: str, state: Campaign, child: str) -> bool:
+        """Its encounters ``combat/{id}.{n}``, for each ``n`` it started (1 to ``encounters``)."""
+        kind, _, rest = child.partition("/")
+        own_id, _, n = rest.rpartition(".")
+        return (kind == "combat" and own_id == address.split("/", 1)[1] and n.isdigit() and str(int(n)) == n
+                and 1 <= int(n) <= state.encounters)
 
     def __init__(self, narrator: Narrator | None = None) -> None:
         """``narrator``: the server's (``actors.narration.Narrator``); without one, the templates are posted."""

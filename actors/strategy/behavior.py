@@ -69,6 +69,7 @@ class StrategyKind(Behavior[Strategy]):
     kind = "strategy"
     State = Strategy
     commands = (CreateGame, JoinHouse, SubmitOrders, TimerFired, PolicyOrders, PolicyFailed)
+    creates = (CreateGame,)
     events = (GameCreated, HouseJoined, OrdersSubmitted, PolicyAsked, PolicyFellBack, TurnResolved)
     snapshot_every = 20  # a turn's replay runs the resolver: keep replays short
     worker_preload = ("actors.strategy.learned", "training.policy")  # what the policy worker runs, torch included

@@ -92,6 +92,7 @@ class TrainKind(Behavior[Training]):
     State = Training
     commands = (StartTraining, PauseTraining, ResumeTraining, CancelTraining, ChunkDone, WorkFailed, Registered,
                 Woken)
+    creates = (StartTraining,)
     events = (TrainingStarted, ChunkStarted, Checkpointed, Evaluating, TrainingPaused, TrainingResumed,
               TrainingCancelled, WorkRetried, TrainingFailed, TrainingFinished)
     wake_on_start = True

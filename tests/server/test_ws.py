@@ -58,7 +58,7 @@ async def test_nothing_but_hello_is_served_before_hello(server, open_ws):
     assert (refused["type"], refused["code"], refused["id"]) == ("error", "auth/hello_first", "c-1")
     assert server.runtime.state_of("ledger/c1")[1] == 0
     assert (await client.request({"type": "hello", "token": token}))["type"] == "welcome"
-    assert (await client.request(subscribe("ledger/c1")))["type"] == "snapshot"
+    assert (await client.request(subscribe("ledger/c1")))["code"] == "not_found"   # served now: it does not exist
 
 
 async def test_a_bad_token_is_refused_and_the_session_stays_anonymous(server, open_ws):
@@ -100,11 +100,12 @@ async def test_a_dropped_connection_resumes_with_exactly_the_missed_events(serve
     token, _ = server.tokens.create("gm", campaign="c1")
     writer = await open_ws(server, token)
     reader = await open_ws(server, token)
-    assert (await reader.request(subscribe("ledger/c1")))["seq"] == 0
-    for n in (1, 2, 3):
+    assert (await writer.command("ledger/c1", "Add", amount=1))["type"] == "ack"   # it exists from here
+    assert (await reader.request(subscribe("ledger/c1")))["seq"] == 1
+    for n in (2, 3):
         assert (await writer.command("ledger/c1", "Add", amount=n))["type"] == "ack"
-    seen = [frame["seq"] for frame in await events(reader, 3)]
-    assert seen == [1, 2, 3]
+    seen = [frame["seq"] for frame in await events(reader, 2)]
+    assert seen == [2, 3]
     await reader.close()                                           # the connection drops ...
 
     for n in (4, 5, 6, 7):                                         # ... while the game goes on
@@ -164,9 +165,10 @@ async def test_another_campaigns_topic_is_not_found(server, http, open_ws):
 async def test_unsubscribe_stops_the_events(server, http, open_ws):
     token = operator_token(server)
     client = await open_ws(server, token)
+    await add(http, token, "ledger/c1", 1)
     assert (await client.request(subscribe("ledger/c1")))["type"] == "snapshot"
     await add(http, token, "ledger/c1", 1)
-    assert [f["seq"] for f in await events(client, 1)] == [1]
+    assert [f["seq"] for f in await events(client, 1)] == [2]
     assert await client.request({"type": "unsubscribe", "topic": "ledger/c1"}) == {
         "type": "unsubscribed", "topic": "ledger/c1"}
     await add(http, token, "ledger/c1", 2)
@@ -179,9 +181,9 @@ async def test_unsubscribe_stops_the_events(server, http, open_ws):
 async def test_a_command_is_acked_with_its_sequence_number(server, open_ws):
     token, _ = server.tokens.create("gm", campaign="c1")
     client = await open_ws(server, token)
-    ack = await client.request(command_frame("c-1", "ledger/c1.3", "Add", amount=4))
-    assert ack == {"type": "ack", "id": "c-1", "topic": "ledger/c1.3", "seq": 1, "events": 1}
-    assert server.runtime.state_of("ledger/c1.3")[0].total == 4
+    ack = await client.request(command_frame("c-1", "ledger/c1", "Add", amount=4))
+    assert ack == {"type": "ack", "id": "c-1", "topic": "ledger/c1", "seq": 1, "events": 1}
+    assert server.runtime.state_of("ledger/c1")[0].total == 4
 
 
 async def test_a_retried_command_id_gets_the_same_ack_and_applies_once(server, http, open_ws):
@@ -250,27 +252,28 @@ async def test_a_slow_consumer_is_resynced_and_never_stalls_the_actor(launch, op
     token = operator_token(server)
     # A reader that stops reading: a tiny receive window, and its client buffers one frame.
     slow = await open_ws(server, token, rcvbuf=2048, max_queue=1)
-    assert (await slow.request(subscribe("ledger/c1")))["seq"] == 0
     fast = await open_ws(server, token)
+    assert (await fast.command("ledger/c1", "Add", amount=1))["seq"] == 1   # subscriptions need an actor
+    assert (await slow.request(subscribe("ledger/c1")))["seq"] == 1
 
     for batch in range(6):          # 600 events while slow never reads: acks still come (or expect() fails)
         frames = [command_frame(f"f-{batch}-{n}", "ledger/c1", "Add", amount=1) for n in range(100)]
         await fast.send_many(frames)
         answers = await acks(fast, {f["id"] for f in frames})
         assert {a["type"] for a in answers.values()} == {"ack"}
-    assert server.runtime.state_of("ledger/c1")[1] == 600
+    assert server.runtime.state_of("ledger/c1")[1] == 601
 
     received = []
     while not received or received[-1]["type"] != "snapshot":     # the slow one wakes up and reads
         received.append(await slow.expect())
     kinds = [f["type"] for f in received]
     assert kinds[-2:] == ["resync", "snapshot"] and set(kinds[:-2]) == {"event"}
-    assert [f["seq"] for f in received[:-2]] == list(range(1, len(received) - 1))   # no gap before the cut
+    assert [f["seq"] for f in received[:-2]] == list(range(2, len(received)))   # no gap before the cut
     assert len(received) - 2 < 600
     assert received[-2]["topic"] == received[-1]["topic"] == "ledger/c1"
-    assert (received[-1]["seq"], received[-1]["state"]["total"]) == (600, 600)
-    assert (await fast.command("ledger/c1", "Add", amount=1))["seq"] == 601
-    assert [f["seq"] for f in await events(slow, 1)] == [601]   # and it follows live again
+    assert (received[-1]["seq"], received[-1]["state"]["total"]) == (601, 601)
+    assert (await fast.command("ledger/c1", "Add", amount=1))["seq"] == 602
+    assert [f["seq"] for f in await events(slow, 1)] == [602]   # and it follows live again
 
 
 async def test_a_frame_over_the_limit_closes_only_that_connection(launch, open_ws):
