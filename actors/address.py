@@ -5,7 +5,9 @@ import re
 
 from .errors import InvalidAddress
 
-_ADDRESS = re.compile(r"([a-z][a-z0-9_-]{0,31})/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})")
+KIND = r"[a-z][a-z0-9_-]{0,31}"  # an address's two parts, as patterns (the OpenAPI document states them too)
+ID = r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}"
+_ADDRESS = re.compile(f"({KIND})/({ID})")
 
 
 def parse(address: str) -> tuple[str, str]:

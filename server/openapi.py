@@ -8,12 +8,13 @@ from __future__ import annotations
 import html
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from pydantic.json_schema import models_json_schema
 
 from actors.campaign.messages import Npc
 
 from actors import Internal, Runtime
+from actors.address import ID as ACTOR_ID
 
 from . import search_api
 from .narrator_api import NarratorPause, NarratorStatus
@@ -223,7 +224,7 @@ class GmStatus(Strict):
 
 class HazardSpec(Strict):
     level: int = Field(ge=-1, le=25)
-    complex: bool = False
+    complex: StrictBool = False
 
 
 class EstimateRequest(Strict):
@@ -314,15 +315,11 @@ class ModelListing(BaseModel):
     items: list[ModelVersion] = Field(description="by name, then version")
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def _json(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
     return {"description": description or "OK", "content": {"application/json": {"schema": schema}}}
 
 
-ERRORS = {str(code): _json(_ref("ErrorBody"), text) for code, text in [
+ERRORS = {str(code): _json({"$ref": "#/components/schemas/ErrorBody"}, text) for code, text in [
     (400, "malformed request"), (401, "missing or invalid token"), (403, "the token may not do this"), (404, "not found or not visible"),
     (409, "rejected by the actor or in conflict"), (413, "body too large"), (422, "invalid command or body"),
     (429, "rate limited or mailbox full; see Retry-After"), (503, "unavailable; see Retry-After")]}
@@ -337,15 +334,25 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
                 continue
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
-    models = [ErrorBody, CommandAck, ActorState, EventPage, TokenRequest, TokenCreated, ClockAdvance,
-              ClockState, ClockAdvanced, ActorStop, Health, GmStatus, CampaignPage, EstimateRequest, TrainingPage,
-              ModelListing, NarratorStatus, NarratorPause, *search_api.MODELS, *bodies]
-    refs, definitions = models_json_schema([(m, "validation") for m in models],
+    requests = [TokenRequest, ClockAdvance, ActorStop, EstimateRequest, NarratorPause, *search_api.REQUESTS, *bodies]
+    responses = [ErrorBody, CommandAck, ActorState, EventPage, TokenCreated, ClockState, ClockAdvanced, Health,
+                 GmStatus, CampaignPage, TrainingPage, ModelListing, NarratorStatus, *search_api.RESPONSES]
+    # Bodies are described as the server validates them, answers as it serializes them (a field the
+    # server never sends, such as BookInfo.page_numbers, is then not promised).
+    refs, definitions = models_json_schema([(m, "validation") for m in requests] +
+                                           [(m, "serialization") for m in responses],
                                            ref_template="#/components/schemas/{model}")
     schemas = definitions.get("$defs", {})
+    named = {model.__name__: ref["$ref"].rsplit("/", 1)[1] for (model, _), ref in refs.items()}
+
+    def _ref(name: str) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{named.get(name, name)}"}
+
     command_body = {"oneOf": [refs[(b, "validation")] for b in bodies]} if bodies else {"type": "object"}
-    actor = [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}},
-             {"name": "actor_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    actor_id = {"type": "string", "pattern": f"^{ACTOR_ID}$"}  # what parse_address accepts
+    actor = [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": sorted(runtime.behaviors)}},
+             {"name": "actor_id", "in": "path", "required": True, "schema": actor_id}]
+    campaign = [{"name": "campaign_id", "in": "path", "required": True, "schema": actor_id}]
     page = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}]
     bearer = [{"bearer": []}]
@@ -365,6 +372,9 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
         "/health/live": {"get": op("the process is up", _json(_ref("Health")), tag="health", secured=False)},
         "/health/ready": {"get": op("storage open and runtime running (503 otherwise)", _json(_ref("Health")),
                                     tag="health", secured=False)},
+        "/openapi.json": {"get": op("this document", _json({"type": "object"}), tag="health", secured=False)},
+        "/api": {"get": op("this document as a page for people", {"description": "HTML", "content": {
+            "text/html": {"schema": {"type": "string"}}}}, tag="health", secured=False)},
         "/metrics": {"get": op("Prometheus text exposition", {"description": "metrics",
                                                               "content": {"text/plain": {"schema": {"type": "string"}}}},
                                tag="health", secured=False)},
@@ -387,11 +397,11 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             "GM: the XP budget and threat of an encounter, and the party's odds from simulated fights (win "
             "probability, expected rounds, knockouts and deaths with 95% intervals)", _json({"type": "object"}),
             body=_ref("EstimateRequest"), tag="campaigns",
-            params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+            params=campaign)},
         "/api/v1/campaigns/{campaign_id}/gm/status": {"get": op(
             "the GM's orders: what to do next, exact endpoints, and the countdowns the server keeps",
             _json(_ref("GmStatus")), tag="campaigns",
-            params=[{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+            params=campaign)},
         "/api/v1/admin/actors": {"get": op("the supervision tree with per-actor figures", _json({"type": "object"}),
                                            tag="operators")},
         "/api/v1/admin/actors/{kind}/{actor_id}": {"get": op(

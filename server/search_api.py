@@ -14,13 +14,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import trio
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from quart import Response, request
 
 from snapshots.search import (
     HIGHLIGHT, MAX_LIMIT, REFERENCE, BookInfo, InvalidQuery, RulebookError, SearchError, answer, check_name,
     decode_cursor, encode_cursor, list_books, parse_text, put_book, remove_book, srd_book,
 )
+
+from snapshots.search.index import MAX_QUERY
+from snapshots.search.rules import NAME as BOOK_NAME
 
 from .errors import ApiError, not_found
 
@@ -35,25 +38,33 @@ if TYPE_CHECKING:
 log = logging.getLogger("everturn.server")
 CAMPAIGN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 FILTERS = ("campaign", "book", "kind", "author", "scene", "page", "outcome")
+WORDS = r"\w"  # a query or question needs a word to look up (the server says search/invalid_query otherwise)
 REPHRASE_TIMEOUT = 45.0  # seconds the narrator may take to rephrase an answer before the extract serves
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=500, examples=["How does the multiple attack penalty work?"])
+    question: str = Field(min_length=1, max_length=500, examples=["How does the multiple attack penalty work?"],
+                          json_schema_extra={"pattern": WORDS})  # no word to look up: 422 search/invalid_query
     book: str | None = Field(None, description="only this rulebook (GET /api/v1/rules names them)")
-    rephrase: bool = Field(False, description="let the narrator rephrase the answer, keeping its citations")
+    rephrase: StrictBool = Field(False, description="let the narrator rephrase the answer, keeping its citations")
 
 
 class RulebookImport(BaseModel):
     """A book as markdown or text with page markers (see docs/search.md), or ``{"srd": true}``."""
 
-    name: str | None = Field(None, description="1-64 of a-z, 0-9, '.', '_', '-'; the same name replaces the book")
+    model_config = ConfigDict(json_schema_extra={"oneOf": [  # what _one_source checks, for the document
+        {"required": ["name", "text"], "properties": {"name": {"type": "string"}, "text": {"type": "string"},
+                                                      "srd": {"const": False}}},
+        {"required": ["srd"], "properties": {"srd": {"const": True}, "text": {"type": "null"}}}]})
+
+    name: str | None = Field(None, description="1-64 of a-z, 0-9, '.', '_', '-'; the same name replaces the book",
+                             json_schema_extra={"pattern": f"^{BOOK_NAME.pattern}$"})  # check_name says why not
     text: str | None = Field(None, description="markdown: <!-- page N --> or [page N] lines (or form feeds) start "
                              "pages, # headings start sections")
     title: str | None = Field(None, max_length=200)
     attribution: str | None = Field(None, max_length=2000, description="shown with every passage cited")
     license: str | None = Field(None, max_length=200)
-    srd: bool = Field(False, description="import the SRD 5.2.1 the server carries (CC-BY-4.0, attributed)")
+    srd: StrictBool = Field(False, description="import the SRD 5.2.1 the server carries (CC-BY-4.0, attributed)")
 
     @model_validator(mode="after")
     def _one_source(self) -> "RulebookImport":
@@ -147,7 +158,8 @@ class RulebookImported(BaseModel):
     replaced: bool
 
 
-MODELS = (SearchPage, AskRequest, RulesAnswer, RulebookList, RulebookImport, RulebookImported)
+REQUESTS = (AskRequest, RulebookImport)  # described as the server validates them
+RESPONSES = (SearchPage, RulesAnswer, RulebookList, RulebookImported)  # as the server serializes them
 
 
 def paths(op: Any, json: Any, ref: Any) -> dict[str, Any]:
@@ -155,22 +167,23 @@ def paths(op: Any, json: Any, ref: Any) -> dict[str, Any]:
     def query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
         return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
-    text = {"type": "string"}
+    text = {"type": "string", "maxLength": 200}
+    number = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
     params = [
-        query("q", {"type": "string", "maxLength": 500}, "words, \"a phrase\", +required, -excluded, field:value "
+        query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": WORDS}, "words, \"a phrase\", +required, -excluded, field:value "
               "(title, body, names); what does not parse is searched as its words", required=True),
         query("scope", {"type": "string", "enum": ["all", "rules", "posts", "encounters"], "default": "all"},
               "what to search"),
-        query("campaign", text, "only this campaign's posts and encounters (one the token reaches)"),
-        query("book", text, "only this rulebook"), query("page", {"type": "integer"}, "only this page of a book"),
+        query("campaign", {"type": "string", "pattern": f"^{CAMPAIGN_ID.pattern}$"}, "only this campaign's posts and encounters (one the token reaches)"),
+        query("book", text, "only this rulebook"), query("page", number, "only this page of a book"),
         query("kind", text, "posts of this kind: action, narration, notice"),
         query("author", text, "posts by this player id ('server': the server's own)"),
-        query("scene", {"type": "integer"}, "posts and encounters of this scene number"),
+        query("scene", number, "posts and encounters of this scene number"),
         query("outcome", text, "encounters that ended so: victory, defeat, max_rounds, gm, nobody_left, failed"),
         query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}, "hits per page"),
-        query("cursor", text, "next_cursor of the page before"),
+        query("cursor", {"type": "string"}, "next_cursor of the page before"),
     ]
-    book = [{"name": "name", "in": "path", "required": True, "schema": text}]
+    book = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
     return {
         "/api/v1/search": {"get": op(
             "search rules, campaign posts and encounter summaries: BM25 ranking, highlighted snippets, citations "

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from ..combat.state import Stats
 from ..dice import parse
@@ -91,7 +91,7 @@ class Npc(Frozen):
     adjustment: Literal["normal", "elite", "weak"] = "normal"
     hp: int | None = Field(None, ge=0, le=5000, description="starting HP (default: its max_hp)")
     zone: str = Field("melee", min_length=1, max_length=40)
-    agent: bool = Field(False, description="an external agent runs it (else the built-in tactics, if it has stats)")
+    agent: StrictBool = Field(False, description="an external agent runs it (else the built-in tactics, if it has stats)")
 
 
 class StartEncounter(Command):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from string import Formatter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
 from ..messages import State
 from ..narration.prompts import Prompts
@@ -244,11 +244,11 @@ class Settings(Frozen):
                            "players wait: the server advances the story")
     stall_grace_s: float = Field(HOUR, ge=60, le=30 * 24 * HOUR, description="time the GM keeps to answer an "
                                  "action that arrives after stall_s")
-    narrator: bool = Field(True, description="the server's narrator rewrites what the server posts by itself "
+    narrator: StrictBool = Field(True, description="the server's narrator rewrites what the server posts by itself "
                            "(templates stay the fallback); off: the templates are posted as they are")
     narrator_model: str | None = Field(None, min_length=1, max_length=100, description="a narrator model this "
                                        "server offers (GET /api/v1/admin/narrator); null: the server's default")
-    narrator_dry_run: bool = Field(False, description="narrate, but post the templates and keep the model's text "
+    narrator_dry_run: StrictBool = Field(False, description="narrate, but post the templates and keep the model's text "
                                    "in the post's meta.draft and the log")
     narrator_deadline_s: float = Field(20.0, ge=1, le=600, description="how long a narration may take, queue "
                                        "included, before the template serves")

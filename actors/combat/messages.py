@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from ..messages import Command, Event, Internal
 from .state import Combatant, Frozen
@@ -166,7 +166,7 @@ class Control(Command):
     like a player's), or back to the built-in tactics."""
 
     cid: str = Field(pattern=CID)
-    agent: bool
+    agent: StrictBool
 
 
 class Adjust(Command):
@@ -177,7 +177,7 @@ class Adjust(Command):
     escape_dc: int | None = Field(None, ge=1, le=80, description="the DC to Escape the grab or restraint applied")
     sickened_dc: int | None = Field(None, ge=1, le=80, description="the DC of the effect that sickened it (retch)")
     damage: int = Field(0, ge=0, le=10_000)
-    critical: bool = Field(False, description="the damage came from a critical hit (dying 2, or +2 while dying)")
+    critical: StrictBool = Field(False, description="the damage came from a critical hit (dying 2, or +2 while dying)")
     heal: int = Field(0, ge=0, le=10_000)
     conditions: dict[str, int] = Field(default_factory=dict, max_length=12)
     persistent: dict[str, str] = Field(default_factory=dict, max_length=6)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from ..dice import parse
 from ..messages import State
@@ -21,8 +21,8 @@ class StrikeStat(Frozen):
     attack: int = Field(ge=-10, le=60, description="the attack modifier")
     damage: str = Field(min_length=1, max_length=40, description="dice expression, e.g. 1d8+4")
     damage_type: str = Field("physical", min_length=1, max_length=30)
-    agile: bool = False
-    ranged: bool = False
+    agile: StrictBool = False  # strict: 0 and "yes" are not booleans (the API says boolean)
+    ranged: StrictBool = False
 
     @field_validator("damage")
     @classmethod
@@ -44,7 +44,7 @@ class Stats(Frozen):
     strikes: tuple[StrikeStat, ...] = Field(default=(), max_length=10)
     skills: dict[str, int] = Field(default_factory=dict, max_length=30)
     tactics: Literal["brute", "cowardly"] = Field("brute", description="how the built-in policy fights it")
-    shield: bool = Field(False, description="carries a shield it can raise")
+    shield: StrictBool = Field(False, description="carries a shield it can raise")
 
 
 class Combatant(Frozen):
