@@ -29,7 +29,7 @@ async def test_wrong_secrets_for_a_real_token_are_throttled_then_counted_and_log
     caplog.set_level(logging.WARNING, logger="everturn.server")
     async with http_client(server) as http:
         assert (await http.post(f"{PROBE}/commands", json=command("Add", amount=1), headers=bearer(other))).is_success
-        answers = [await http.get(PROBE, headers=bearer(guess)) for guess in guesses[:40]]
+        answers = [await http.get(PROBE, headers=bearer(guess)) for guess in guesses]
         assert [a.status_code for a in answers[:5]] == [401] * 5
         for answer in answers[5:]:
             error = assert_error(answer, 429, "auth/throttled")
@@ -40,7 +40,7 @@ async def test_wrong_secrets_for_a_real_token_are_throttled_then_counted_and_log
         assert_error(await http.get(PROBE, headers=bearer(other)), 429, "auth/throttled")
         metrics = (await http.get("/metrics")).text
     assert "everturn_auth_failures_total 5" in metrics
-    assert 'everturn_auth_throttled_total{per="address"} 37' in metrics
+    assert 'everturn_auth_throttled_total{per="address"} 597' in metrics
 
     async with from_address(server, "127.0.0.2") as elsewhere:   # another address: only the guessed token waits
         assert (await elsewhere.get(PROBE, headers=bearer(other))).status_code == 200
