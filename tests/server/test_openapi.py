@@ -126,3 +126,68 @@ async def test_what_the_document_allows_the_server_accepts_and_what_it_refuses_i
                      "search/invalid_query")
         assert_error(await http.get("/api/v1/search", params={"q": "x", "scene": "-1"}, headers=op), 422,
                      "search/invalid_query")
+
+
+def boolean_paths(schema, schemas, path=(), seen=frozenset()):
+    """Where a request schema declares a boolean: paths of keys (0 for a list's items)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name in seen:
+            return
+        schema, seen = schemas[name], seen | {name}
+    if schema.get("type") == "boolean":
+        yield path
+    for key, inner in schema.get("properties", {}).items():
+        yield from boolean_paths(inner, schemas, (*path, key), seen)
+    for inner in schema.get("anyOf", []) + schema.get("oneOf", []):
+        yield from boolean_paths(inner, schemas, path, seen)
+    if isinstance(schema.get("items"), dict):
+        yield from boolean_paths(schema["items"], schemas, (*path, 0), seen)
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield from boolean_paths(schema["additionalProperties"], schemas, (*path, "x"), seen)
+
+
+def nested(path, value):
+    """The body holding ``value`` at ``path`` and nothing else."""
+    for key in reversed(path):
+        value = [value] if key == 0 else {key: value}
+    return value
+
+
+async def test_every_boolean_any_body_declares_refuses_numbers_and_strings(game_server):
+    """Walk every request body of the document; at each boolean send 0, 1 and "true": each is refused there."""
+    spec = build_spec(game_server.runtime)
+    schemas = spec["components"]["schemas"]
+    targets = []  # (path of the request, the body to send, where the boolean sits)
+    for path, item in spec["paths"].items():
+        body = item.get("post", {}).get("requestBody")
+        if body is None:
+            continue
+        schema = body["content"]["application/json"]["schema"]
+        if path == "/api/v1/actors/{kind}/{actor_id}/commands":
+            for branch in schema["oneOf"]:
+                name = branch["$ref"].rsplit("/", 1)[1]
+                kind, command_type = name.split("_", 1)
+                data = schemas[name]["properties"]["data"]
+                for where in boolean_paths(data, schemas):
+                    targets.append((f"/api/v1/actors/{kind}/c1/commands", lambda v, w=where, t=command_type: {
+                        "type": t, "data": nested(w, v)}, where))
+        else:
+            for where in boolean_paths(schema, schemas):
+                targets.append((path.replace("{campaign_id}", "c1"), lambda v, w=where: nested(w, v), where))
+    assert len(targets) >= 10, targets   # shield, agile, ranged, agent, critical, rephrase, srd, ...
+    op = bearer(operator_token(game_server))
+    async with httpx.AsyncClient(base_url=game_server.url) as http:
+        await http.post("/api/v1/actors/campaign/c1/commands", json=command("CreateCampaign", title="T"), headers=op)
+        for path, body, where in targets:
+            for value in (0, 1, "true"):
+                response = await http.post(path, json=body(value), headers=op)
+                assert response.status_code == 422, (path, body(value), response.text)
+                details = response.json()["error"]["details"] or []
+                assert any(d["type"] == "bool_type" and is_subsequence([k for k in where if k != "x"], d["loc"])
+                           for d in details), (path, body(value), details)
+
+
+def is_subsequence(keys, loc) -> bool:
+    rest = iter(loc)
+    return all(any(key == item for item in rest) for key in keys)
