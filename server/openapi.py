@@ -350,7 +350,8 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
 
     command_body = {"oneOf": [refs[(b, "validation")] for b in bodies]} if bodies else {"type": "object"}
     actor_id = {"type": "string", "pattern": f"^{ACTOR_ID}$"}  # what parse_address accepts
-    actor = [{"name": "kind", "in": "path", "required": True, "schema": {"type": "string", "enum": sorted(runtime.behaviors)}},
+    kinds = {"type": "string", "enum": sorted(runtime.behaviors)}
+    actor = [{"name": "kind", "in": "path", "required": True, "schema": kinds},
              {"name": "actor_id", "in": "path", "required": True, "schema": actor_id}]
     campaign = [{"name": "campaign_id", "in": "path", "required": True, "schema": actor_id}]
     page = [{"name": "cursor", "in": "query", "schema": {"type": "string"}},

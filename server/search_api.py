@@ -170,11 +170,13 @@ def paths(op: Any, json: Any, ref: Any) -> dict[str, Any]:
     text = {"type": "string", "maxLength": 200}
     number = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
     params = [
-        query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": WORDS}, "words, \"a phrase\", +required, -excluded, field:value "
+        query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": WORDS},
+              "words, \"a phrase\", +required, -excluded, field:value "
               "(title, body, names); what does not parse is searched as its words", required=True),
         query("scope", {"type": "string", "enum": ["all", "rules", "posts", "encounters"], "default": "all"},
               "what to search"),
-        query("campaign", {"type": "string", "pattern": f"^{CAMPAIGN_ID.pattern}$"}, "only this campaign's posts and encounters (one the token reaches)"),
+        query("campaign", {"type": "string", "pattern": f"^{CAMPAIGN_ID.pattern}$"},
+              "only this campaign's posts and encounters (one the token reaches)"),
         query("book", text, "only this rulebook"), query("page", number, "only this page of a book"),
         query("kind", text, "posts of this kind: action, narration, notice"),
         query("author", text, "posts by this player id ('server': the server's own)"),

@@ -104,7 +104,8 @@ async def test_a_number_where_a_command_documents_a_boolean_is_refused(game_serv
 
 async def test_what_the_document_allows_the_server_accepts_and_what_it_refuses_it_documents(game_server):
     spec = build_spec(game_server.runtime)
-    validator = Draft202012Validator({"components": spec["components"], **spec["components"]["schemas"]["RulebookImport"]})
+    schemas = spec["components"]["schemas"]
+    validator = Draft202012Validator({"components": spec["components"], **schemas["RulebookImport"]})
     assert not validator.is_valid({}) and not validator.is_valid({"name": "x"})    # the server refuses both, 422
     assert validator.is_valid({"srd": True}) and validator.is_valid({"name": "house", "text": "[page 1] Hi"})
     assert not validator.is_valid({"srd": True, "text": "x"})
