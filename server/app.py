@@ -12,6 +12,7 @@ import re
 import secrets
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,7 +269,9 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     async def list_campaigns() -> Response:
         principal = authenticate(ctx)
         after, limit = page_args(by_name=True)
-        if principal.operator:
+        if "campaign" not in runtime.behaviors:  # a server hosting other kinds only: no campaigns to list
+            addresses: Iterator[str] = iter(())
+        elif principal.operator:
             addresses = (address for address, _ in runtime.store.known_actors("campaign/", after=after))
         else:
             own = f"campaign/{principal.campaign}"

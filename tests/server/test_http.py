@@ -526,3 +526,12 @@ async def test_a_real_clock_cannot_be_advanced(server, http):
     assert (await http.get("/api/v1/admin/clock", headers=op)).json()["virtual"] is False
     assert_error(await http.post("/api/v1/admin/clock/advance", json={"seconds": 5}, headers=op), 409,
                  "clock/not_virtual")
+
+
+async def test_a_server_without_campaigns_lists_none(server, http):
+    op = bearer(operator_token(server))
+    gm = (await http.post("/api/v1/admin/tokens", json={"role": "gm", "campaign": "c1"}, headers=op)).json()["token"]
+    for token in (operator_token(server), gm):
+        answer = await http.get("/api/v1/campaigns", headers=bearer(token))
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"items": [], "next_cursor": None}
