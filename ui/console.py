@@ -61,6 +61,14 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def workers_text(figures: dict[str, Any]) -> str:
+    """The runtime's worker processes (training, learned players) in the header, once one crashed or hung."""
+    crashes, timeouts = figures.get("worker_crashes", 0), figures.get("worker_timeouts", 0)
+    if not crashes and not timeouts:
+        return ""
+    return f" · worker processes: {crashes} crashed, {timeouts} killed past their time limit"
+
+
 class Console:
     def __init__(self, link: Link) -> None:
         self.link = link
@@ -158,7 +166,7 @@ class Console:
         self.figures.set_text(
             f"{figures['active']} active · {figures['passivated']} passivated · {len(figures['stopped'])} stopped · "
             f"{figures['timers_pending']} timers pending · {figures['websocket_clients']} websocket clients · "
-            f"loop lag {figures['loop_lag_ms'] or 0:.1f} ms")
+            f"loop lag {figures['loop_lag_ms'] or 0:.1f} ms{workers_text(figures)}")
 
     async def act(self, action: str) -> None:
         address = self.selected

@@ -9,7 +9,7 @@ from actors.campaign.messages import PostAction, RollDice
 from actors.strategy import StrategyKind
 from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
 from server.frames import event_body
-from ui.console import flatten
+from ui.console import flatten, workers_text
 from ui.format import countdown, matches, span
 from ui.gauges import Gauges
 from ui.live import LiveActor
@@ -152,3 +152,9 @@ def test_a_jobs_progress_becomes_plots_and_its_evaluation_a_table():
     form = {"data": " runs.jsonl ", "name": "duke", "steps": 24.0, "minutes": None, "lr": 0.01, "hidden": 32.0,
             "layers": None, "seed": ""}
     assert start_data(form) == {"data": "runs.jsonl", "name": "duke", "steps": 24, "lr": 0.01, "model": {"hidden": 32}}
+
+
+def test_the_console_header_names_worker_crashes_and_timeouts_once_there_are_any():
+    assert workers_text({"worker_crashes": 0, "worker_timeouts": 0}) == ""
+    assert workers_text({"worker_crashes": 2, "worker_timeouts": 1}) == (
+        " · worker processes: 2 crashed, 1 killed past their time limit")
