@@ -7,8 +7,8 @@ from .address import parse as parse_address
 from .behavior import Behavior
 from .clock import Clock, SystemClock, TrioClock, VirtualClock
 from .errors import (
-    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, Forbidden, InvalidAddress, InvariantViolation, Overloaded,
-    Rejected, UnknownKind, WorkerCrashed, WorkerTimeout,
+    ActorCorrupt, ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, Forbidden, InvalidAddress,
+    InvariantViolation, Overloaded, Rejected, UnknownKind, WorkerCrashed, WorkerTimeout,
 )
 from .messages import (
     Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Internal, Schedule, State, Tell, TimerFired, Woken,
@@ -19,7 +19,8 @@ from .streams import BadSince, Published, Resync, Snapshot, Transient
 from .work import Workers
 
 __all__ = [
-    "Ack", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "Transient", "ActorError", "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
+    "Ack", "ActorCorrupt", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "Transient", "ActorError",
+    "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
     "Clock", "Command", "Context", "Decision", "Event", "Forbidden", "Internal", "InvalidAddress", "InvariantViolation", "Overloaded",
     "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
     "TrioClock", "UnknownKind", "VirtualClock", "Woken", "Work", "WorkerCrashed", "WorkerTimeout", "Workers", "open_runtime",

@@ -6,7 +6,9 @@ durable) -> one atomic write of events, timer changes and maybe a snapshot -> sw
 the new state -> reply -> side effects.  A crash restarts the actor from storage, with
 exponential backoff; the message that crashed it is retried and, after
 ``max_attempts``, dead-lettered.  Crashing more often than ``restart_intensity`` in
-``restart_period`` escalates to the parent and the kind's supervisor.
+``restart_period`` escalates to the parent and the kind's supervisor.  Unreadable history
+(``StoreCorrupt``) is no crash: a restart would read the same damage, so the actor stops
+for good (status ``corrupt``) and every message to it is refused with ``ActorCorrupt``.
 """
 from __future__ import annotations
 
@@ -20,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from snapshots import Batch, CorruptRecord, Store, Timer, UnknownSchema, codec
+from snapshots import Batch, CorruptRecord, Store, StoreCorrupt, Timer, UnknownSchema, codec
 
 from .clock import to_datetime, to_ms
-from .errors import ActorCrashed, ActorError, ActorStopped, Rejected
+from .errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected
 from .messages import Ack, Cancel, Command, Context, Decision
 from .mailbox import Mailbox, TaskSlot
 from .metrics import ActorMetrics
@@ -145,6 +147,9 @@ class ActorCell:
                 self.status = "running"
                 await self._loop()
                 return
+            except StoreCorrupt as exc:
+                await self._corrupt(exc)
+                return
             except Exception as exc:
                 delay = await self._crashed(exc)
             self.status = "restarting"
@@ -188,8 +193,19 @@ class ActorCell:
             except Exception:  # the journal holds everything; a snapshot only saves replay time
                 log.exception("%s: snapshot on passivation failed", self.address)
 
-    async def _abandon(self, why: str) -> None:
-        """Give up on what is queued: asks fail, timers stay stored, tells go to the dead letters."""
+    async def _corrupt(self, exc: StoreCorrupt) -> None:
+        """Stop for good: started on what it could read, the actor would acknowledge commands
+        at seqs it had used before the damage."""
+        self.status = "corrupt"
+        self.metrics.last_error = f"{type(exc).__name__}: {exc}"
+        log.critical("%s: not started, stored history unreadable (%s column family, %s): %s; "
+                     "see 'Corruption' in docs/operations.md", self.address, exc.cf, exc.where, exc.cause)
+        self.runtime.corrupted(self, str(exc))
+        await self._abandon(str(exc), ActorCorrupt(self.address, str(exc)))
+
+    async def _abandon(self, why: str, error: ActorError | None = None) -> None:
+        """Give up on what is queued: asks fail (``error``, or ``ActorStopped``), timers stay stored,
+        tells go to the dead letters."""
         runtime = self.runtime
         runtime._unregister(self)
         envelopes = ([self.inflight] if self.inflight else []) + self.mailbox.drain()
@@ -199,7 +215,7 @@ class ActorCell:
             if envelope.timer is not None:
                 runtime.timers.done(envelope.timer, redeliver=True)
             elif envelope.reply is not None:
-                envelope.fail(ActorStopped(f"{self.address}: {why}"))
+                envelope.fail(error or ActorStopped(f"{self.address}: {why}"))
             else:
                 runtime.store.add_dead_letter(batch, dead_letter_record(self.address, envelope, why, None, runtime.clock.now()))
         if batch:

@@ -9,6 +9,7 @@
     ├── ActorCrashed            the command crashed the actor on every attempt; dead-lettered
     ├── ActorStopped            the runtime is shutting down and takes no more messages
     ├── ActorHalted             an operator stopped this actor; nothing reaches it until started
+    ├── ActorCorrupt            the actor's stored history is unreadable (``storage/corrupt``); it does not start
     ├── InvariantViolation      ``evolve`` met an event impossible in the current state
     ├── WorkerCrashed           a worker process died (a signal, the OOM killer) while it ran a call
     └── WorkerTimeout           a worker process did not answer within the call's time limit; it was killed
@@ -76,6 +77,21 @@ class ActorHalted(ActorError):
     """An operator stopped the actor (durably): messages are refused and its timers held."""
 
     code = "runtime/actor_halted"
+
+
+class ActorCorrupt(ActorError):
+    """The actor's stored history cannot be read (RocksDB reports a damaged block): it is not started.
+
+    Nothing reaches it until the data is repaired and the server restarted, so it can never
+    acknowledge a command at a seq it used before the damage.
+    """
+
+    code = "storage/corrupt"
+
+    def __init__(self, address: str, cause: str) -> None:
+        super().__init__(f"{address}: stored history unreadable, the actor is not started ({cause})")
+        self.address = address
+        self.cause = cause
 
 
 class InvariantViolation(ActorError):

@@ -22,13 +22,13 @@ from typing import Any, AsyncContextManager, AsyncIterator, Callable, Iterable
 
 import trio
 
-from snapshots import Batch, GroupCommit, Store, Timer
+from snapshots import Batch, GroupCommit, Store, StoreCorrupt, Timer
 
 from .address import parse
 from .behavior import Behavior
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock, to_ms
-from .errors import ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
+from .errors import ActorCorrupt, ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
 from .messages import ChildFailed, Command, Woken, Work
 from .metrics import LagMonitor
 from .streams import Subscriber, Transient, stream
@@ -111,6 +111,7 @@ class Runtime:
         self.supervisors = {kind: KindSupervisor(kind) for kind in self.behaviors}
         self.cells: OrderedDict[str, ActorCell] = OrderedDict()
         self.halted = store.halted_actors()  # address -> who stopped it, when, why
+        self.corrupt: dict[str, str] = {}  # address -> why its stored history cannot be read (until restarted)
         self.timers = TimerService(self)
         self.lag = LagMonitor(config.lag_interval or 0.5)
         self.workers = Workers(config.worker_threads, config.worker_processes, dict(config.thread_pools),
@@ -214,6 +215,8 @@ class Runtime:
             raise ActorStopped("the runtime is shutting down")
         if address in self.halted:
             raise ActorHalted(f"{address} was stopped by an operator; nothing reaches it until it is started")
+        if address in self.corrupt:
+            raise ActorCorrupt(address, self.corrupt[address])
         behavior = self.behavior_of(address)
         cell = ActorCell(self, address, behavior.kind, behavior)
         self.cells[address] = cell
@@ -261,6 +264,11 @@ class Runtime:
                     break
                 if cell.inflight is None and not cell.mailbox and not cell.subscribers:
                     cell.request_stop()
+
+    def corrupted(self, cell: ActorCell, cause: str) -> None:
+        """``cell`` met unreadable history: it leaves memory and its address is refused from now on."""
+        self.corrupt[cell.address] = cause
+        self._unregister(cell)
 
     def _unregister(self, cell: ActorCell) -> None:
         if self.cells.get(cell.address) is cell:
@@ -458,7 +466,12 @@ class Runtime:
         cell = self.cells.get(address)
         if cell is not None and cell.status == "running":
             return cell.state, cell.seq
-        state, seq, _ = recover(self.behavior_of(address), self.store, address)
+        if address in self.corrupt:
+            raise ActorCorrupt(address, self.corrupt[address])
+        try:
+            state, seq, _ = recover(self.behavior_of(address), self.store, address)
+        except StoreCorrupt as exc:
+            raise ActorCorrupt(address, str(exc)) from exc
         return state, seq
 
     def state_at(self, address: str, seq: int) -> tuple[Any, int]:
@@ -468,7 +481,10 @@ class Runtime:
         head; a lower ``seq`` in the answer says the journal is shorter.  Blocking (it
         replays events from the nearest snapshot): call it in a worker thread.
         """
-        state, at, _ = recover(self.behavior_of(address), self.store, address, upto=seq)
+        try:
+            state, at, _ = recover(self.behavior_of(address), self.store, address, upto=seq)
+        except StoreCorrupt as exc:
+            raise ActorCorrupt(address, str(exc)) from exc
         return state, at
 
     def tree(self) -> dict[str, Any]:
@@ -496,6 +512,7 @@ class Runtime:
             "activations": self.activations,
             "passivations": self.passivations,
             "stopped": sorted(self.halted),
+            "corrupt": sorted(self.corrupt),  # not started: stored history unreadable (see the log)
             "timers_fired": self.timers.fired,
             "timers_pending": self.timers.pending,
             "commit_writes": stats.writes,

@@ -23,7 +23,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncIterator
 
-from .errors import ActorError, ActorStopped
+from snapshots import StoreCorrupt
+
+from .errors import ActorCorrupt, ActorError, ActorStopped
 from .mailbox import TaskSlot
 from .messages import Event
 
@@ -130,7 +132,11 @@ async def stream(runtime: "Runtime", address: str, since: int | None, capacity: 
                 yield Snapshot(head, state)
             else:
                 while last < head:  # backfill; live events wait in the subscriber's buffer
-                    for seq, stored in runtime.store.read_journal(address, after=last, limit=min(500, head - last)):
+                    try:  # events before the actor's snapshot were not read when it started
+                        page = list(runtime.store.read_journal(address, after=last, limit=min(500, head - last)))
+                    except StoreCorrupt as exc:
+                        raise ActorCorrupt(address, str(exc)) from exc
+                    for seq, stored in page:
                         yield Published(seq, behavior.load_event(stored))
                         last = seq
             last = head

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from snapshots import Timer
+from snapshots import StoreCorrupt, Timer
 
 from .clock import VirtualClock, from_ms, now_ms, to_datetime, to_ms
-from .errors import ActorError, ActorHalted, Overloaded
+from .errors import ActorCorrupt, ActorError, ActorHalted, Overloaded
 from .messages import TimerFired
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("everturn.timers")
 _RETRY_MS = 1000  # a full mailbox: try that timer again after this long
+_CORRUPT_RETRY_MS = 60_000  # the timers' own storage is damaged: look again after this long
 
 
 class TimerService:
@@ -106,8 +107,13 @@ class TimerService:
         task_status.started()
         while not self._stopped:
             now = now_ms(clock)
-            self._deliver_due(now)
-            wake = self.runtime.store.next_timer_due(after_ms=now)
+            try:
+                self._deliver_due(now)
+                wake = self.runtime.store.next_timer_due(after_ms=now)
+            except StoreCorrupt as exc:  # every actor's timers at stake, not the server: keep serving
+                log.critical("timers not delivered, their storage is unreadable: %s; looking again in %d s",
+                             exc, _CORRUPT_RETRY_MS // 1000)
+                wake = now + _CORRUPT_RETRY_MS
             if self._retry_at is not None:
                 wake = self._retry_at if wake is None else min(wake, self._retry_at)
             with trio.CancelScope() as self._scope:
@@ -133,6 +139,8 @@ class TimerService:
                 self._retry_at = now + _RETRY_MS
                 continue
             except ActorHalted:  # held until an operator starts the actor again (it pokes us)
+                continue
+            except ActorCorrupt:  # held, stored, until its history is repaired and the server restarted
                 continue
             except ActorError as exc:  # unknown kind or bad address: keep it visible, never drop it
                 log.error("timer %s of %s cannot be delivered: %s", timer.name, timer.address, exc)

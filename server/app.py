@@ -24,18 +24,18 @@ from quart import Response, request, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from actors import ActorError, Command, Internal, Runtime, VirtualClock, parse_address
+from actors import ActorCorrupt, ActorError, Command, Internal, Runtime, VirtualClock, parse_address
 from actors.campaign.behavior import encounter_difficulty
 from actors.campaign.status import gm_status as campaign_status
 from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from engine_ext.combat import estimate
-from snapshots import StoreError, backup
+from snapshots import StoreCorrupt, StoreError, backup
 from training.registry import Registry
 
 from . import decoding, narrator_api, search_api
 from .auth import SCOPE_ID_RULE, Principal, TokenError, Tokens, claimed_token_id, scope_id_allowed
-from .errors import ApiError, from_actor_error, not_found
+from .errors import ApiError, from_actor_error, from_store_corrupt, not_found
 from .frames import EventFrames, StatesAfter, event_body
 from .limits import AuthThrottle, RateLimiter
 from .metrics import ServerMetrics
@@ -193,6 +193,16 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         allowed = getattr(exc, "valid_methods", None)  # RFC 9110: a 405 names what the resource allows
         headers = {"Allow": ", ".join(sorted(allowed))} if allowed else None
         return json_response(error.body(getattr(request, "everturn_id", None)), error.status, headers)
+
+    @app.errorhandler(StoreCorrupt)
+    async def _corrupt(exc: StoreCorrupt) -> Response:  # a direct read of the store (a page of events, a list)
+        log.error("%s %s: %s", request.method, request.path, exc)
+        return await _api_error(from_store_corrupt(exc))
+
+    @app.errorhandler(ActorCorrupt)
+    async def _actor_corrupt(exc: ActorCorrupt) -> Response:  # a read of the runtime (state_of, state_at)
+        log.error("%s %s: %s", request.method, request.path, exc)
+        return await _api_error(from_actor_error(exc))
 
     @app.errorhandler(Exception)
     async def _bug(exc: Exception) -> Response:

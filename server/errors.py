@@ -11,16 +11,18 @@
     ├── 422 unprocessable    well-formed but invalid command or body (pydantic details)
     ├── 429 too many         rate limit or a full mailbox, with Retry-After
     ├── 500 internal         a bug: the actor crashed on every attempt (dead-lettered)
-    └── 503 unavailable      shutting down, an actor stopped by an operator, or no answer in time
+    └── 503 unavailable      shutting down, an actor stopped by an operator, no answer in time,
+                             or stored history unreadable (``storage/corrupt``: never a shorter history)
 """
 from __future__ import annotations
 
 from typing import Any
 
 from actors import (
-    ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, BadSince, Forbidden, InvalidAddress, Overloaded, Rejected,
-    UnknownKind,
+    ActorCorrupt, ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, BadSince, Forbidden, InvalidAddress,
+    Overloaded, Rejected, UnknownKind,
 )
+from snapshots import StoreCorrupt
 
 
 class ApiError(Exception):
@@ -60,10 +62,15 @@ def from_actor_error(exc: ActorError) -> ApiError:
         case AskTimeout():
             return ApiError(503, exc.code, "the actor did not answer in time; the command may still be applied",
                             retry_after=1)
-        case ActorHalted():
+        case ActorHalted() | ActorCorrupt():
             return ApiError(503, exc.code, str(exc))
         case ActorStopped():
             return ApiError(503, exc.code, "the server is shutting down", retry_after=5)
         case ActorCrashed():
             return ApiError(500, exc.code, str(exc))
     return ApiError(500, exc.code, str(exc))
+
+
+def from_store_corrupt(exc: StoreCorrupt) -> ApiError:
+    """A read of the store met a damaged block: 503, never an answer from what could be read."""
+    return ApiError(503, exc.code, f"stored data unreadable: {exc}")

@@ -1,7 +1,9 @@
 """The RocksDB store behind one data directory: journal, snapshots, timers, meta.
 
 One process owns a data directory; opening it twice raises ``StoreLocked``.  Reads are
-synchronous and cheap (RocksDB serves them from memtables and block cache); every write
+synchronous and cheap (RocksDB serves them from memtables and block cache); a read that
+meets a damaged block raises ``StoreCorrupt`` (every scan checks its iterator's status: a
+RocksDB iterator stopped by an error looks just like one at the end of its range); every write
 goes through a :class:`Batch` so that what one command changes (its events, its timer
 changes, a snapshot) lands atomically.  ``snapshots.commit.GroupCommit`` turns many
 batches into one synced RocksDB write.
@@ -14,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import Options, Rdict, RdictIter, WriteBatch, WriteOptions
 
 from . import codec, keys
-from .errors import StoreError, StoreLocked
+from .errors import StoreCorrupt, StoreError, StoreLocked
 
 FORMAT_VERSION = 1
 JOURNAL, SNAPSHOTS, TIMERS, META = "journal", "snapshots", "timers", "meta"
@@ -59,6 +61,25 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.ops)
+
+
+def _read_failed(cf: str, where: str, exc: Exception) -> StoreError:
+    """Translate rocksdict's bare ``Exception`` for a failed read of ``cf`` at ``where``."""
+    if "corruption" in str(exc).lower():
+        return StoreCorrupt(cf, where, str(exc))
+    return StoreError(f"{cf} column family: read at {where} failed: {exc}")
+
+
+def _checked(it: RdictIter, cf: str, where: str) -> None:
+    """Raise unless ``it`` stopped at the end of its range (or where its caller broke off).
+
+    Call it after every scan: an error invalidates a RocksDB iterator, and ``valid()``
+    alone cannot tell that from the end of the data.
+    """
+    try:
+        it.status()
+    except Exception as exc:  # rocksdict raises bare Exception with RocksDB's status message
+        raise _read_failed(cf, where, exc) from exc
 
 
 def _options() -> Options:
@@ -111,7 +132,7 @@ class Store:
         return store
 
     def _check_format(self) -> None:
-        raw = self._cf[META].get(b"format")
+        raw = self._get(META, b"format")
         if raw is None:
             self._db.write(self._single(META, b"format", codec.encode(FORMAT_VERSION)), self._sync)
         elif codec.decode(raw) > FORMAT_VERSION:
@@ -119,6 +140,12 @@ class Store:
                 f"data directory {self.path} was written by a newer Everturn "
                 f"(format {codec.decode(raw)}, this one reads {FORMAT_VERSION})"
             )
+
+    def _get(self, cf: str, key: bytes) -> bytes | None:
+        try:
+            return self._cf[cf].get(key)
+        except Exception as exc:  # rocksdict raises bare Exception for every RocksDB error
+            raise _read_failed(cf, f"key {key!r}", exc) from exc
 
     def _single(self, cf: str, key: bytes, value: bytes) -> WriteBatch:
         wb = WriteBatch(raw_mode=True)
@@ -180,6 +207,7 @@ class Store:
             key = it.key()
             if key.startswith(lo):
                 return keys.split_seq_key(key)[1]
+        _checked(it, cf, f"the last key of {address}")
         return 0
 
     def read_journal(self, address: str, after: int = 0, limit: int | None = None) -> Iterator[tuple[int, Any]]:
@@ -199,6 +227,7 @@ class Store:
             yield int.from_bytes(key[-8:], "big"), it.value()
             n += 1
             it.next()
+        _checked(it, cf, f"the keys of {address} after seq {max(after, 0)}")
 
     # -- snapshots -----------------------------------------------------------------
 
@@ -244,11 +273,11 @@ class Store:
         return batch.timers
 
     def get_timer(self, address: str, name: str) -> Timer | None:
-        due = self._cf[TIMERS].get(keys.timer_name_key(address, name))
+        due = self._get(TIMERS, keys.timer_name_key(address, name))
         if due is None:
             return None
         due_ms = int.from_bytes(due, "big")
-        raw = self._cf[TIMERS].get(keys.timer_due_key(due_ms, address, name))
+        raw = self._get(TIMERS, keys.timer_due_key(due_ms, address, name))
         if raw is None:
             return None
         value = codec.decode(raw)
@@ -262,6 +291,7 @@ class Store:
         while it.valid() and it.key() < hi:
             names.append(it.key()[len(lo):].decode())
             it.next()
+        _checked(it, TIMERS, f"the timer names of {address}")
         timers = [self.get_timer(address, name) for name in names]
         return sorted((t for t in timers if t is not None), key=lambda t: (t.due_ms, t.name))
 
@@ -285,6 +315,7 @@ class Store:
             value = codec.decode(it.value())
             out.append(Timer(address, name, due, value["id"], value["payload"]))
             it.next()
+        _checked(it, TIMERS, f"the timers due by {until_ms} ms")
         with self._floor_lock:
             if earliest is None:
                 earliest = until_ms + 1 if floor is None else max(floor, until_ms + 1)
@@ -298,18 +329,22 @@ class Store:
         it.seek(keys.DUE_PREFIX + (after_ms + 1).to_bytes(8, "big"))
         if it.valid() and it.key().startswith(keys.DUE_PREFIX):
             return keys.split_timer_due_key(it.key())[0]
+        _checked(it, TIMERS, f"the timers due after {after_ms} ms")
         return None
 
     # -- meta: small records of the layers above (tokens, settings) -------------------
 
     def get_meta(self, key: bytes) -> Any | None:
-        raw = self._cf[META].get(key)
+        raw = self._get(META, key)
         return None if raw is None else codec.decode(raw)
 
     def meta_prefix_exists(self, prefix: bytes) -> bool:
         it = self._cf[META].iter()
         it.seek(prefix)
-        return it.valid() and it.key().startswith(prefix)
+        if it.valid():
+            return it.key().startswith(prefix)
+        _checked(it, META, f"the keys after {prefix!r}")
+        return False
 
     # -- meta: idempotency records ---------------------------------------------------
 
@@ -332,12 +367,13 @@ class Store:
             batch.delete(META, record_key)
             count += 1
             it.next()
+        _checked(it, META, "the idempotency expiry index")
         if count:
             self.write([batch], sync=False)  # lost on a crash? then pruned next time
         return count
 
     def get_idempotent(self, address: str, key: str) -> dict[str, Any] | None:
-        raw = self._cf[META].get(keys.idempotency_key(address, key))
+        raw = self._get(META, keys.idempotency_key(address, key))
         return None if raw is None else codec.decode(raw)
 
     # -- meta: known actors and dead letters ----------------------------------------
@@ -347,7 +383,7 @@ class Store:
 
     def actor_known(self, address: str) -> bool:
         """True once ``address`` has persisted anything (its first events register it)."""
-        return self._cf[META].get(_ACTOR + address.encode()) is not None
+        return self._get(META, _ACTOR + address.encode()) is not None
 
     def known_actors(self, prefix: str = "", after: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
         """Every actor that ever persisted anything, with what it registered, in address order.
@@ -363,6 +399,7 @@ class Store:
         while it.valid() and it.key().startswith(start):
             yield it.key()[len(_ACTOR):].decode(), codec.decode(it.value())
             it.next()
+        _checked(it, META, f"the known actors {prefix}*")
 
     def set_halted(self, batch: Batch, address: str, record: dict[str, Any] | None) -> None:
         """Mark ``address`` stopped by an operator (``record`` says who, when, why), or clear it."""
@@ -378,6 +415,7 @@ class Store:
         while it.valid() and it.key().startswith(_HALTED):
             out[it.key()[len(_HALTED):].decode()] = codec.decode(it.value())
             it.next()
+        _checked(it, META, "the stopped actors")
         return out
 
     def _last_dead_letter(self) -> int:
@@ -385,6 +423,7 @@ class Store:
         it.seek_for_prev(_DEAD_LETTER + b"\xff" * 8)
         if it.valid() and it.key().startswith(_DEAD_LETTER):
             return int.from_bytes(it.key()[len(_DEAD_LETTER):], "big")
+        _checked(it, META, "the last dead letter")
         return 0
 
     def add_dead_letter(self, batch: Batch, record: dict[str, Any]) -> int:
@@ -401,6 +440,7 @@ class Store:
         while it.valid() and it.key().startswith(_DEAD_LETTER) and len(out) < limit:
             out.append(codec.decode(it.value()))
             it.next()
+        _checked(it, META, f"the dead letters after {after}")
         return out
 
     # -- backups -------------------------------------------------------------------
