@@ -184,9 +184,14 @@ class WorkerPool:
         self.state[slot] = "starting"
         self.figures.starts += 1
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "actors.narration.worker", orjson.dumps(self.config).decode()],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # the server's session: nice levels compare
+        try:
+            process = await trio.lowlevel.open_process(
+                [sys.executable, "-m", "actors.narration.worker", orjson.dumps(self.config).decode()],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)  # the server's session: nice levels compare
+        except OSError as exc:  # out of processes or file descriptors: the narrator waits, the server goes on
+            log.error("narrator worker %d could not be started: %s", slot, exc)
+            self._crashed(f"worker {slot} could not be started: {exc}", False)
+            return None
         worker = self.workers[slot] = Worker(slot, process, trio.current_time())
         with trio.move_on_after(LOAD_S):
             try:

@@ -160,3 +160,14 @@ def test_the_server_process_never_loads_llama_cpp(tmp_path):
     assert report["narrated"] > 0 and report["rephrased"]  # the model did serve it
     assert report["server_maps"] == [] and not report["server_modules"]
     assert any("libllama" in lib for lib in report["worker_maps"])  # where it does run
+
+
+async def test_a_worker_that_cannot_even_be_started_is_a_crash_not_the_servers_end(monkeypatch):
+    import actors.narration.processes as processes
+
+    narrator = configured([], slots=1, threads=1)
+    monkeypatch.setattr(processes.sys, "executable", "/nonexistent/python")  # as EMFILE or ENOMEM would fail
+    async with narrator.serving():  # it starts, and raises nothing into its caller's nursery
+        status = narrator.status()
+        assert narrator.pool.pids() == [] and status["worker_crashes"] == 1
+        assert status["workers"][0]["state"] == "restarting" and "could not be started" in status["last_worker_crash"]
