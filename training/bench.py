@@ -42,13 +42,15 @@ SELECT_EVERY, SELECT_GAMES, SELECT_SEED = 25, 50, 40_000
 TARGETS = {"samples_per_s": None, "win_rate_vs_balanced": (">", 0.55), "win_rate_ci_low": None}
 
 
-def simulate(out: Path, workers: int = 2) -> dict[str, Any]:
+def simulate(out: Path, workers: int = 2, games: int = SIM_GAMES, turns: int = SIM_TURNS,
+             seed: int = SIM_SEED) -> dict[str, Any]:
+    """Records of ``games`` two-house games by the personalities dealt round, written to ``out``; their summary."""
     from engine_ext.headless import jobs, run, summarize, write_records
     from engine_ext.strategy_ai import PERSONALITIES
 
     results = []
     with open(out, "wb") as sink:
-        for result in run(jobs(SIM_GAMES, SIM_SEED, SIM_RINGS, 2, SIM_TURNS, list(PERSONALITIES)), workers=workers,
+        for result in run(jobs(games, seed, SIM_RINGS, 2, turns, list(PERSONALITIES)), workers=workers,
                           ordered=True):  # the same records in the same order: the same batches
             results.append(write_records(result, sink))
     return summarize(results)

@@ -41,6 +41,7 @@ import trio
 TOKENS = 60
 ROUNDS = 8
 TICK_S = 0.005
+RESTART_ATTEMPTS = 5  # narrations asked after the worker is killed before the bench gives up
 TRAINING_GAMES = 20  # short two-house games simulated for the training job that runs beside the narrations
 
 
@@ -73,6 +74,7 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
     from actors.kinds import game_kinds
     from actors.train.messages import CancelTraining, StartTraining
     from snapshots import Store
+    from training.bench import simulate  # the training bench's records, fewer and shorter (no torch here)
 
     from .service import configured
 
@@ -81,7 +83,8 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
     operator = {"token_id": "bench-op", "role": "operator"}
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="everturn-bench-narrator-") as tmp:
-        runs = _records(Path(tmp) / "runs.jsonl")
+        runs = Path(tmp) / "runs.jsonl"
+        simulate(runs, workers=1, games=TRAINING_GAMES, turns=30, seed=5_000)
         store = Store.open(Path(tmp) / "data")
         try:
             async with narrator.serving(), open_runtime(
@@ -162,12 +165,13 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
                 killed = time.perf_counter()
                 for pid in narrator.pool.pids():
                     os.kill(pid, signal.SIGKILL)
-                attempts = 0
-                while True:
-                    attempts += 1
+                for attempts in range(1, RESTART_ATTEMPTS + 1):
                     event = await narrate(0, attempts)
                     if event.meta.completion_tokens:  # written by a new worker (a template came from the dead one)
                         break
+                else:
+                    raise RuntimeError(f"no narration written within {RESTART_ATTEMPTS} attempts of killing the "
+                                       f"worker: {event.meta.outcome} ({event.meta.error})")
                 results["worker_restart_ms"] = round((time.perf_counter() - killed) * 1000, 1)
                 results["restart_attempts"] = attempts
                 status = narrator.status()
@@ -181,17 +185,6 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
         finally:
             store.close()
     return results
-
-
-def _records(out: Path) -> Path:
-    """``everturn sim`` records of a few short two-house games: what the bench's training job learns from."""
-    from engine_ext.headless import jobs, run, write_records
-    from engine_ext.strategy_ai import PERSONALITIES
-
-    with open(out, "wb") as sink:
-        for result in run(jobs(TRAINING_GAMES, 5_000, 3, 2, 30, list(PERSONALITIES)), workers=1):
-            write_records(result, sink)
-    return out
 
 
 async def _until(rt: Any, address: str, predicate: Any) -> None:
