@@ -289,19 +289,22 @@ class _Worker:
         """How the process ended: ``killed by SIGSEGV``, ``exit code 3`` (blocking: waits up to 5 s for the end)."""
         self.process.join(timeout=5.0)  # its end of the connection is closed: it has ended or is ending
         code = self.process.exitcode
-        if code is None:
-            return "it stopped answering"
-        if code < 0:
-            try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exit code {code}"
+        return "it stopped answering" if code is None else how_it_ended(code)
 
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
         self.conn.close()
+
+
+def how_it_ended(returncode: int) -> str:
+    """A finished process's exit status for people: ``killed by SIGSEGV``, ``exit code 3``."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
 
 
 class RemoteTraceback(Exception):

@@ -27,7 +27,6 @@ import itertools
 import logging
 import math
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -39,6 +38,7 @@ import orjson
 import trio
 
 from ..errors import WorkerCrashed
+from ..work import how_it_ended
 from .model import Generation, ModelError
 
 log = logging.getLogger("everturn.narrator")
@@ -56,15 +56,8 @@ class WorkerTimeout(Exception):
 
 
 def ending(returncode: int | None) -> str:
-    """How a process ended, for people: ``SIGSEGV``, ``exit 1``."""
-    if returncode is None:
-        return "still running"
-    if returncode < 0:
-        try:
-            return signal.Signals(-returncode).name
-        except ValueError:
-            return f"signal {-returncode}"
-    return f"exit {returncode}"
+    """How a worker process ended, for people (``killed by SIGSEGV``); ``still running`` if it has not."""
+    return "still running" if returncode is None else how_it_ended(returncode)
 
 
 @dataclass
