@@ -31,6 +31,7 @@ from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from engine_ext.combat import estimate
 from snapshots import StoreCorrupt, StoreError, backup
+from snapshots.backup import PARTIAL, completed_backups, interrupted_backups
 from training.registry import Registry
 
 from . import decoding, narrator_api, search_api
@@ -96,6 +97,8 @@ class Everturn:
     rephrase: Any = None  # async (question, answer) -> text: the narrator rephrasing rules answers; None: extracts
     subscriptions_by_token: Counter[str] = field(default_factory=Counter)  # live websocket subscriptions
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
+    backups_removed: list[dict[str, Any]] = field(default_factory=list)  # interrupted ones run_server cleared
+    backups_running: set[str] = field(default_factory=set)  # names of the backups being written now
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
@@ -438,11 +441,23 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         if settings.backup_dir is None:
             raise ApiError(409, "backup/disabled", "start the server with --backup-dir to allow online backups")
         name = time.strftime("everturn-%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{secrets.token_hex(3)}"
+        ctx.backups_running.add(name)
         try:
             target = await trio.to_thread.run_sync(backup, runtime.store, f"{settings.backup_dir}/{name}")
         except StoreError as exc:
             raise ApiError(503, "backup/failed", str(exc)) from exc
+        finally:
+            ctx.backups_running.discard(name)
         return json_response({"backup": str(target)}, 201)
+
+    @app.get("/api/v1/admin/backups")
+    async def admin_backups() -> Response:
+        operator(ctx)
+        if settings.backup_dir is None:
+            raise ApiError(409, "backup/disabled", "start the server with --backup-dir to allow online backups")
+        listing = await runtime.workers.in_thread(backup_listing, settings.backup_dir, ctx.backups_removed,
+                                                  frozenset(ctx.backups_running))
+        return json_response(listing)
 
     @app.websocket("/ws")
     async def ws() -> None:
@@ -454,6 +469,15 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
 
 # -- request helpers ----------------------------------------------------------------------
+
+def backup_listing(backup_dir: str, removed: list[dict[str, Any]], running: frozenset[str]) -> dict[str, Any]:
+    """``GET /api/v1/admin/backups``: completed backups, and interrupted ones (cleared at start, or
+    present now: not those of the backups this server is writing)."""
+    present = [{"name": path.name, "path": str(path), "removed_at": None} for path in interrupted_backups(backup_dir)
+               if path.name.split(PARTIAL)[0] not in running]
+    return {"backup_dir": backup_dir, "items": [info.as_dict() for info in completed_backups(backup_dir)],
+            "interrupted": [*removed, *present]}
+
 
 def training_summary(address: str, state: Any) -> dict[str, Any]:
     """One line of ``GET /api/v1/admin/training``: where a job stands (its figures are in its state)."""

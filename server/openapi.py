@@ -315,6 +315,27 @@ class ModelListing(BaseModel):
     items: list[ModelVersion] = Field(description="by name, then version")
 
 
+class BackupInfo(BaseModel):
+    name: str
+    path: str = Field(description="on the server")
+    created: float = Field(description="Unix seconds: when it was finished")
+    bytes: int = Field(description="the size of its files")
+
+
+class InterruptedBackup(BaseModel):
+    name: str
+    path: str = Field(description="on the server")
+    removed_at: float | None = Field(description="Unix seconds: when the server removed it as it started; null: "
+                                                 "present now (left by a process other than this server)")
+
+
+class BackupListing(BaseModel):
+    backup_dir: str = Field(description="--backup-dir")
+    items: list[BackupInfo] = Field(description="completed backups, oldest first")
+    interrupted: list[InterruptedBackup] = Field(description="backups killed before they were complete: never "
+                                                             "usable, never under a completed backup's name")
+
+
 def _json(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
     return {"description": description or "OK", "content": {"application/json": {"schema": schema}}}
 
@@ -336,7 +357,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     requests = [TokenRequest, ClockAdvance, ActorStop, EstimateRequest, NarratorPause, *search_api.REQUESTS, *bodies]
     responses = [ErrorBody, CommandAck, ActorState, EventPage, TokenCreated, ClockState, ClockAdvanced, Health,
-                 GmStatus, CampaignPage, TrainingPage, ModelListing, NarratorStatus, *search_api.RESPONSES]
+                 GmStatus, CampaignPage, TrainingPage, ModelListing, BackupListing, NarratorStatus, *search_api.RESPONSES]
     # Bodies are described as the server validates them, answers as it serializes them (a field the
     # server never sends, such as BookInfo.page_numbers, is then not promised).
     refs, definitions = models_json_schema([(m, "validation") for m in requests] +
@@ -452,6 +473,9 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             params=[{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
         "/api/v1/admin/backup": {"post": op("online backup (RocksDB checkpoint) into --backup-dir",
                                             _json({"type": "object"}), tag="operators", status="201")},
+        "/api/v1/admin/backups": {"get": op(
+            "the backups in --backup-dir, and the interrupted ones the server removed as it started (409 "
+            "backup/disabled without --backup-dir)", _json(_ref("BackupListing")), tag="operators")},
         **search_api.paths(op, _json, _ref),
     }
     return {

@@ -8,10 +8,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import hypercorn.protocol.h11
 import hypercorn.protocol.h2
@@ -28,6 +29,7 @@ from wsproto.frame_protocol import CloseReason
 
 from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
 from snapshots import Store
+from snapshots.backup import remove_interrupted_backups
 
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
@@ -135,6 +137,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
     tokens go to the campaigns' live subscribers, its health to the console.
     """
     settings = settings or ServerSettings()
+    removed = _remove_interrupted_backups(settings.backup_dir)
     store = Store.open(data)
     try:
         tokens = Tokens(store)
@@ -146,6 +149,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                 if narrator is not None:
                     narrator.attach(runtime.publish_transient)
                 app = create_app(runtime, tokens, settings, narrator=narrator)
+                app.everturn.backups_removed = removed
                 hypercorn = Config()
                 hypercorn.bind = [f"{host}:{port}"]
                 hypercorn.websocket_max_message_size = settings.max_frame_bytes
@@ -171,6 +175,18 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     indexing.cancel()
     finally:
         store.close()
+
+
+def _remove_interrupted_backups(backup_dir: str | None) -> list[dict[str, Any]]:
+    """Clear what killed backups left in ``backup_dir`` (no backup runs yet), each with a warning;
+    what ``GET /api/v1/admin/backups`` reports as removed."""
+    if backup_dir is None:
+        return []
+    at = time.time()
+    removed = remove_interrupted_backups(backup_dir)
+    for path in removed:
+        log.warning("removed %s: a backup interrupted before it was complete (the process was killed)", path)
+    return [{"name": path.name, "path": str(path), "removed_at": at} for path in removed]
 
 
 async def _start_search(nursery: trio.Nursery, scope: trio.CancelScope, store: Store, data: Path, runtime: Runtime,
