@@ -8,7 +8,7 @@ from .behavior import Behavior
 from .clock import Clock, SystemClock, TrioClock, VirtualClock
 from .errors import (
     ActorCorrupt, ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, Forbidden, InvalidAddress,
-    InvariantViolation, Overloaded, Rejected, UnknownKind, WorkerCrashed, WorkerTimeout,
+    InvariantViolation, Overloaded, Rejected, StorageDown, UnknownKind, WorkerCrashed, WorkerTimeout,
 )
 from .messages import (
     Ack, Cancel, ChildFailed, Command, Context, Decision, Event, Internal, Schedule, State, Tell, TimerFired, Woken,
@@ -22,7 +22,7 @@ __all__ = [
     "Ack", "ActorCorrupt", "ActorCrashed", "BadSince", "Published", "Resync", "Snapshot", "Transient", "ActorError",
     "ActorHalted", "ActorStopped", "AskTimeout", "Behavior", "Cancel", "ChildFailed",
     "Clock", "Command", "Context", "Decision", "Event", "Forbidden", "Internal", "InvalidAddress", "InvariantViolation", "Overloaded",
-    "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "SystemClock", "Tell", "TimerFired",
+    "Rejected", "Runtime", "RuntimeConfig", "Schedule", "State", "StorageDown", "SystemClock", "Tell", "TimerFired",
     "TrioClock", "UnknownKind", "VirtualClock", "Woken", "Work", "WorkerCrashed", "WorkerTimeout", "Workers", "open_runtime",
     "parse_address",
 ]

@@ -9,6 +9,8 @@ exponential backoff; the message that crashed it is retried and, after
 ``restart_period`` escalates to the parent and the kind's supervisor.  Unreadable history
 (``StoreCorrupt``) is no crash: a restart would read the same damage, so the actor stops
 for good (status ``corrupt``) and every message to it is refused with ``ActorCorrupt``.
+Neither is a write the disk refuses (``StorageUnavailable``): the command fails with
+``StorageDown``, the actor stays as it was and takes the next one.
 """
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from snapshots import Batch, CorruptRecord, Store, StoreCorrupt, Timer, UnknownSchema, codec
+from snapshots import Batch, CorruptRecord, StorageUnavailable, Store, StoreCorrupt, Timer, UnknownSchema, codec
 
 from .clock import to_datetime, to_ms
-from .errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected
+from .errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected, StorageDown
 from .messages import Ack, Cancel, Command, Context, Decision
 from .mailbox import Mailbox, TaskSlot
 from .metrics import ActorMetrics
@@ -98,7 +100,7 @@ class ActorCell:
     __slots__ = (
         "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
         "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "_wait_scope",
-        "_stop_requested", "_accepts", "_snapshot_every", "subscribers",
+        "_stop_requested", "_accepts", "_snapshot_every", "subscribers", "generation",
     )
 
     def __init__(self, runtime: "Runtime", address: str, kind: str, behavior: "Behavior") -> None:
@@ -121,6 +123,7 @@ class ActorCell:
         self._accepts = runtime.accepted_commands(behavior)
         self._snapshot_every = behavior.snapshot_every or runtime.config.snapshot_every
         self.subscribers: list[Subscriber] | None = None  # made by the first subscription
+        self.generation = -1  # the store's generation its state was read at
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -151,7 +154,11 @@ class ActorCell:
                 await self._corrupt(exc)
                 return
             except Exception as exc:
-                delay = await self._crashed(exc)
+                try:
+                    delay = await self._crashed(exc)
+                except Exception as failure:  # accounting for a crash must never take the runtime down
+                    log.critical("%s: handling its crash failed: %s", self.address, failure, exc_info=failure)
+                    delay = self.runtime.config.backoff_max
             self.status = "restarting"
             with trio.move_on_after(delay) as self._wait_scope:
                 await trio.sleep_forever()
@@ -161,7 +168,20 @@ class ActorCell:
                 return
 
     def _recover(self) -> None:
-        self.state, self.seq, self.snapshot_seq = recover(self.behavior, self.runtime.store, self.address)
+        store = self.runtime.store
+        self.generation = store.generation
+        self.state, self.seq, self.snapshot_seq = recover(self.behavior, store, self.address)
+
+    def _resync(self) -> None:
+        """The store was reopened after a fault: a write whose sync failed may have reached the disk
+        after all (or, on a lying disk, something acknowledged not): what is stored wins."""
+        stored = self.runtime.store.last_seq(self.address)
+        if stored != self.seq:
+            log.log(logging.ERROR if stored < self.seq else logging.WARNING,
+                    "%s: journal at seq %d after the store was reopened, memory at %d: reloading from storage",
+                    self.address, stored, self.seq)
+            self._recover()
+        self.generation = self.runtime.store.generation
 
     async def _loop(self) -> None:
         # Idle passivation is the runtime's reaper's job (it calls request_stop), so that
@@ -190,7 +210,9 @@ class ActorCell:
                 return
             try:
                 await self.runtime.commits.commit(batch)
-            except Exception:  # the journal holds everything; a snapshot only saves replay time
+            except StorageUnavailable as exc:  # the journal holds everything; a snapshot only saves replay time
+                log.warning("%s: no snapshot on passivation, the disk refuses writes (%s)", self.address, exc.code)
+            except Exception:
                 log.exception("%s: snapshot on passivation failed", self.address)
 
     async def _corrupt(self, exc: StoreCorrupt) -> None:
@@ -210,16 +232,21 @@ class ActorCell:
         runtime._unregister(self)
         envelopes = ([self.inflight] if self.inflight else []) + self.mailbox.drain()
         self.inflight = None
-        batch = Batch()
+        batch, letters = Batch(), []
         for envelope in envelopes:
             if envelope.timer is not None:
                 runtime.timers.done(envelope.timer, redeliver=True)
             elif envelope.reply is not None:
                 envelope.fail(error or ActorStopped(f"{self.address}: {why}"))
             else:
-                runtime.store.add_dead_letter(batch, dead_letter_record(self.address, envelope, why, None, runtime.clock.now()))
+                letters.append(dead_letter_record(self.address, envelope, why, None, runtime.clock.now()))
+                runtime.store.add_dead_letter(batch, letters[-1])
         if batch:
-            await runtime.commits.commit(batch)
+            try:
+                await runtime.commits.commit(batch)
+            except StorageUnavailable as exc:  # nowhere to keep them: the log is their last record
+                log.error("%s: %d undelivered message(s) could not be dead-lettered (%s): %s",
+                          self.address, len(letters), exc.code, letters)
 
     # -- handling one command ------------------------------------------------------
 
@@ -233,6 +260,8 @@ class ActorCell:
             self.subscribers.append(command.subscriber)
             envelope.succeed((self.state, self.seq))
             return
+        if self.generation != store.generation:
+            self._resync()
         timer = envelope.timer
         if timer is not None and not self._timer_current(timer):
             runtime.timers.done(timer)  # cancelled or rescheduled after it was delivered
@@ -290,7 +319,11 @@ class ActorCell:
                                                                  "digest": digest}, to_ms(at))
         snapshot_due = seq - self.snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
         if batch:
-            await runtime.commits.commit(batch)
+            try:
+                await runtime.commits.commit(batch)
+            except StorageUnavailable as exc:
+                self._not_stored(envelope, exc)
+                return
         if self.seq == 0 and events:
             runtime.known_actors += 1  # registered with its first events (above)
         self.state, self.seq = state, seq
@@ -321,6 +354,14 @@ class ActorCell:
                     self.metrics.last_error = f"tell to {tell.address} failed: {exc}"
                     await runtime.dead_letter(self, Envelope(tell.command), f"tell to {tell.address} failed", exc)
 
+    def _not_stored(self, envelope: Envelope, exc: StorageUnavailable) -> None:
+        """The disk refused the command's write: the actor stays as it was, a timer stays stored
+        (the timer service holds it until the disk writes again), the asker learns why."""
+        self.metrics.last_error = f"not stored ({exc.code}): {exc.cause}"
+        if envelope.timer is not None:
+            self.runtime.timers.done(envelope.timer)
+        envelope.fail(StorageDown(exc.code, str(exc), exc.applied, exc.retry_after))
+
     def _timer_changes(self, batch: Batch, decision: Decision, ctx: Context) -> int | None:
         store, earliest = self.runtime.store, None
         for change in decision.timers:
@@ -341,7 +382,10 @@ class ActorCell:
         batch = Batch()
         self.runtime.store.delete_timer(batch, self.address, timer.name, only_id=timer.id)
         if batch:
-            await self.runtime.commits.commit(batch)
+            try:
+                await self.runtime.commits.commit(batch)
+            except StorageUnavailable:  # still stored: it fires again, and is refused again, once the disk writes
+                pass
         self.runtime.timers.done(timer)
 
     def _snapshot(self, batch: Batch, seq: int, state: Any) -> bool:

@@ -10,6 +10,7 @@
     ├── ActorStopped            the runtime is shutting down and takes no more messages
     ├── ActorHalted             an operator stopped this actor; nothing reaches it until started
     ├── ActorCorrupt            the actor's stored history is unreadable (``storage/corrupt``); it does not start
+    ├── StorageDown             the command could not be stored: disk full, read-only or failing (``storage/...``)
     ├── InvariantViolation      ``evolve`` met an event impossible in the current state
     ├── WorkerCrashed           a worker process died (a signal, the OOM killer) while it ran a call
     └── WorkerTimeout           a worker process did not answer within the call's time limit; it was killed
@@ -92,6 +93,22 @@ class ActorCorrupt(ActorError):
         super().__init__(f"{address}: stored history unreadable, the actor is not started ({cause})")
         self.address = address
         self.cause = cause
+
+
+class StorageDown(ActorError):
+    """The command's events could not be stored (``storage/full``, ``storage/read_only``, ``storage/io``):
+    the actor is unchanged and goes on; writes resume once the disk takes them again.
+
+    ``applied`` is False when nothing reached the store, None when the write reached it but its
+    sync failed (a retry with the same idempotency key then tells); ``retry_after`` in seconds.
+    """
+
+    def __init__(self, code: str, message: str, applied: bool | None = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.applied = applied
+        self.retry_after = retry_after
 
 
 class InvariantViolation(ActorError):

@@ -18,11 +18,12 @@ import logging
 from collections import OrderedDict, deque
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, AsyncContextManager, AsyncIterator, Callable, Iterable
 
 import trio
 
-from snapshots import Batch, GroupCommit, Store, StoreCorrupt, Timer
+from snapshots import Batch, GroupCommit, StorageUnavailable, Store, StoreCorrupt, StoreError, Timer, keep_writable
 
 from .address import parse
 from .behavior import Behavior
@@ -57,7 +58,9 @@ class RuntimeConfig:
     kind_period: float = 60.0              # ... within this many seconds mark the kind degraded
     ask_timeout: float = 10.0
     shutdown_grace: float = 10.0
-    commit_mode: str = "inline"
+    commit_mode: str = "thread"            # "thread": the WAL sync off the loop; "inline": synced write on it
+    storage_retry_first: float = 0.5       # a store at fault tries to write again after this long ...
+    storage_retry_last: float = 30.0       # ... doubling up to this
     lag_interval: float | None = 0.5
     resume_window: int = 10_000            # a stream resumes from the journal at most this far back
     idempotency_retention: float = 7 * 86400.0  # game-clock seconds a command id is remembered
@@ -245,9 +248,12 @@ class Runtime:
     async def prune_idempotency_once(self) -> int:
         """Forget command ids recorded more than ``idempotency_retention`` ago (game clock)."""
         cutoff, total = to_ms(self.clock.now() - self.config.idempotency_retention), 0
-        while pruned := self.store.prune_idempotent(cutoff):
-            total += pruned
-            await trio.lowlevel.checkpoint()  # in chunks: the loop keeps serving
+        try:
+            while pruned := self.store.prune_idempotent(cutoff):
+                total += pruned
+                await trio.lowlevel.checkpoint()  # in chunks: the loop keeps serving
+        except StoreError as exc:  # the disk at fault: the next sweep prunes them
+            log.warning("command ids not pruned: %s", exc)
         if total:
             log.info("forgot %d command ids older than %.0f s", total, self.config.idempotency_retention)
         return total
@@ -264,6 +270,17 @@ class Runtime:
                     break
                 if cell.inflight is None and not cell.mailbox and not cell.subscribers:
                     cell.request_stop()
+
+    def storage_recovered(self) -> None:
+        """The disk takes writes again: idle actors compare their seq with the reopened store now (busy
+        ones before their next command, ``ActorCell._resync``), and the timers held meanwhile fire."""
+        for cell in list(self.cells.values()):
+            if cell.status == "running" and cell.inflight is None and cell.generation != self.store.generation:
+                try:
+                    cell._resync()
+                except StoreError as exc:  # it meets the same before its next command, and is handled there
+                    log.error("%s: not compared with the reopened store: %s", cell.address, exc)
+        self.timers.poke(0)
 
     def corrupted(self, cell: ActorCell, cause: str) -> None:
         """``cell`` met unreadable history: it leaves memory and its address is refused from now on."""
@@ -416,7 +433,16 @@ class Runtime:
         self.store.add_dead_letter(batch, dead_letter_record(cell.address, envelope, reason, exc, self.clock.now()))
         if envelope.timer is not None:
             self.store.delete_timer(batch, cell.address, envelope.timer.name, only_id=envelope.timer.id)
-        await self.commits.commit(batch)
+        try:
+            await self.commits.commit(batch)
+        except StorageUnavailable as exc:  # a timer stays stored (and fires again); a message, only this log keeps
+            log.error("%s: %s could not be dead-lettered (%s); it was: %s", cell.address,
+                      type(envelope.message).__name__, exc.code, dead_letter_record(
+                          cell.address, envelope, reason, exc, self.clock.now()))
+            if envelope.timer is not None:
+                self.timers.done(envelope.timer)
+            envelope.fail(crashed_error(cell.address, envelope, exc))
+            return
         if envelope.timer is not None:
             self.timers.done(envelope.timer)
         cell.metrics.dead_letters += 1
@@ -490,9 +516,12 @@ class Runtime:
     def tree(self) -> dict[str, Any]:
         """The live supervision tree with each active actor's figures."""
         nodes = {address: {**self.describe(cell), "children": []} for address, cell in self.cells.items()}
+        corrupt: dict[str, list[str]] = {}
+        for address in sorted(self.corrupt):
+            corrupt.setdefault(parse(address)[0], []).append(address)
         kinds = {
-            kind: {"kind": kind, "degraded": sup.degraded, "escalations": sup.escalations,
-                   "last_escalation": sup.last_escalation, "children": []}
+            kind: {"kind": kind, "degraded": sup.degraded or kind in corrupt, "escalations": sup.escalations,
+                   "last_escalation": sup.last_escalation, "corrupt": corrupt.get(kind, []), "children": []}
             for kind, sup in self.supervisors.items()
         }
         for address, node in nodes.items():
@@ -522,6 +551,8 @@ class Runtime:
             "loop_lag_ms_max": self.lag.max_ms,
             "worker_crashes": sum(pool.crashes for pool in self.workers.statistics()),
             "worker_timeouts": sum(pool.timeouts for pool in self.workers.statistics()),
+            "commit_failed_writes": stats.failed_writes,
+            "storage": {**self.store.health.as_dict(), "free_bytes": self.store.free_bytes()},
         }
 
     # -- shutdown ------------------------------------------------------------------
@@ -552,6 +583,8 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
         try:
             async with trio.open_nursery() as actors:
                 runtime = Runtime(store, kinds, clock or SystemClock(), config, actors, commits)
+                await actors.start(partial(keep_writable, commits, runtime.storage_recovered,
+                                           first=config.storage_retry_first, last=config.storage_retry_last))
                 await actors.start(runtime.timers.run)
                 await actors.start(runtime.reap_idle)
                 await actors.start(runtime.wake_stored)

@@ -5,7 +5,9 @@ copy, only the set of timers it has delivered and not yet seen handled.  It slee
 the injected clock until the earliest timer is due (or until an actor schedules an
 earlier one), then sends ``TimerFired`` to each due actor, activating passivated ones.
 The actor deletes the timer in the same write as the events it causes, so a crash
-before that write means the timer fires again: at least once, never lost.
+before that write means the timer fires again: at least once, never lost.  While the
+disk refuses writes (``store.health``) nothing is delivered: the runtime pokes the
+service once writes work again, and what came due meanwhile fires then.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from snapshots import StoreCorrupt, Timer
+from snapshots import StoreCorrupt, StoreError, Timer
 
 from .clock import VirtualClock, from_ms, now_ms, to_datetime, to_ms
 from .errors import ActorCorrupt, ActorError, ActorHalted, Overloaded
@@ -97,7 +99,7 @@ class TimerService:
             await trio.sleep(0)
 
     def _undelivered_by(self, at_ms: int) -> bool:
-        if self._passed_ms >= at_ms:
+        if self._passed_ms >= at_ms or self.runtime.store.health.degraded:  # held ones do not hold time up
             return False
         due = self.runtime.store.next_timer_due(after_ms=self._passed_ms)
         return due is not None and due <= at_ms
@@ -108,12 +110,20 @@ class TimerService:
         while not self._stopped:
             now = now_ms(clock)
             try:
-                self._deliver_due(now)
-                wake = self.runtime.store.next_timer_due(after_ms=now)
+                if self.runtime.store.health.degraded:
+                    # What they would decide could not be stored: held until the disk writes again
+                    # (the runtime pokes us then).
+                    wake = None
+                else:
+                    self._deliver_due(now)
+                    wake = self.runtime.store.next_timer_due(after_ms=now)
             except StoreCorrupt as exc:  # every actor's timers at stake, not the server: keep serving
                 log.critical("timers not delivered, their storage is unreadable: %s; looking again in %d s",
                              exc, _CORRUPT_RETRY_MS // 1000)
                 wake = now + _CORRUPT_RETRY_MS
+            except StoreError as exc:  # the store is being reopened after a fault
+                log.warning("timers not delivered: %s; looking again in %d s", exc, _RETRY_MS // 1000)
+                wake = now + _RETRY_MS
             if self._retry_at is not None:
                 wake = self._retry_at if wake is None else min(wake, self._retry_at)
             with trio.CancelScope() as self._scope:

@@ -30,13 +30,13 @@ from actors.campaign.status import gm_status as campaign_status
 from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from engine_ext.combat import estimate
-from snapshots import StoreCorrupt, StoreError, backup
+from snapshots import StorageUnavailable, StoreCorrupt, StoreError, backup
 from snapshots.backup import PARTIAL, completed_backups, interrupted_backups
 from training.registry import Registry
 
 from . import decoding, narrator_api, search_api
 from .auth import SCOPE_ID_RULE, Principal, TokenError, Tokens, claimed_token_id, scope_id_allowed
-from .errors import ApiError, from_actor_error, from_store_corrupt, not_found
+from .errors import ApiError, from_actor_error, from_storage_unavailable, from_store_corrupt, not_found
 from .frames import EventFrames, StatesAfter, event_body
 from .limits import AuthThrottle, RateLimiter
 from .metrics import ServerMetrics
@@ -202,6 +202,11 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         log.error("%s %s: %s", request.method, request.path, exc)
         return await _api_error(from_store_corrupt(exc))
 
+    @app.errorhandler(StorageUnavailable)
+    async def _storage_unavailable(exc: StorageUnavailable) -> Response:  # a direct write (tokens, halts, books)
+        log.error("%s %s: %s", request.method, request.path, exc)
+        return await _api_error(from_storage_unavailable(exc))
+
     @app.errorhandler(ActorCorrupt)
     async def _actor_corrupt(exc: ActorCorrupt) -> Response:  # a read of the runtime (state_of, state_at)
         log.error("%s %s: %s", request.method, request.path, exc)
@@ -221,9 +226,16 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
 
     @app.get("/health/ready")
     async def ready() -> Response:
-        ok = runtime.accepting and not runtime.store.closed
-        return json_response({"status": "ok" if ok else "unavailable", "storage": not runtime.store.closed,
-                              "runtime": runtime.accepting}, 200 if ok else 503)
+        health = runtime.store.health
+        fault = health.fault
+        ok = runtime.accepting and not runtime.store.closed and fault is None
+        body: dict[str, Any] = {"status": "ok" if ok else "degraded" if fault else "unavailable",
+                                "storage": not runtime.store.closed and fault is None, "runtime": runtime.accepting}
+        if fault is not None:  # reads, subscriptions and health go on; writes are refused until it clears
+            body["reason"] = {"code": fault.code, "cause": fault.cause, "since": fault.since,
+                              "message": "writes are refused, reads work; they resume by themselves once the disk "
+                                         "writes again", "next_attempt_in_s": health.as_dict()["next_attempt_in_s"]}
+        return json_response(body, 200 if ok else 503)
 
     @app.get("/openapi.json")
     async def openapi() -> Response:

@@ -11,8 +11,11 @@
     ├── 422 unprocessable    well-formed but invalid command or body (pydantic details)
     ├── 429 too many         rate limit or a full mailbox, with Retry-After
     ├── 500 internal         a bug: the actor crashed on every attempt (dead-lettered)
-    └── 503 unavailable      shutting down, an actor stopped by an operator, no answer in time,
-                             or stored history unreadable (``storage/corrupt``: never a shorter history)
+    ├── 503 unavailable      shutting down, an actor stopped by an operator, no answer in time,
+    │                        stored history unreadable (``storage/corrupt``: never a shorter history),
+    │                        or a disk that does not write (``storage/read_only``, ``storage/io``)
+    └── 507 insufficient     the disk is full (``storage/full``): reads go on, writes resume once
+                             space is freed, with Retry-After
 """
 from __future__ import annotations
 
@@ -20,9 +23,9 @@ from typing import Any
 
 from actors import (
     ActorCorrupt, ActorCrashed, ActorError, ActorHalted, ActorStopped, AskTimeout, BadSince, Forbidden, InvalidAddress,
-    Overloaded, Rejected, UnknownKind,
+    Overloaded, Rejected, StorageDown, UnknownKind,
 )
-from snapshots import StoreCorrupt
+from snapshots import StorageUnavailable, StoreCorrupt
 
 
 class ApiError(Exception):
@@ -60,8 +63,10 @@ def from_actor_error(exc: ActorError) -> ApiError:
         case Overloaded():
             return ApiError(429, exc.code, str(exc), retry_after=1)
         case AskTimeout():
-            return ApiError(503, exc.code, "the actor did not answer in time; the command may still be applied",
-                            retry_after=1)
+            return ApiError(503, exc.code, "the actor did not answer in time; the command may still be applied: "
+                            "retry with the same Idempotency-Key to learn whether it was", retry_after=1)
+        case StorageDown():
+            return storage_error(exc.code, exc.message, exc.applied, exc.retry_after)
         case ActorHalted() | ActorCorrupt():
             return ApiError(503, exc.code, str(exc))
         case ActorStopped():
@@ -69,6 +74,17 @@ def from_actor_error(exc: ActorError) -> ApiError:
         case ActorCrashed():
             return ApiError(500, exc.code, str(exc))
     return ApiError(500, exc.code, str(exc))
+
+
+def storage_error(code: str, message: str, applied: bool | None, retry_after: float | None) -> ApiError:
+    """A write the disk refused: 507 when it is full, else 503; ``details.applied`` false or null (unknown)."""
+    return ApiError(507 if code == "storage/full" else 503, code, message, {"applied": applied},
+                    retry_after=retry_after or 1)
+
+
+def from_storage_unavailable(exc: StorageUnavailable) -> ApiError:
+    """A direct write of the store (a token, a halt) the disk refused."""
+    return storage_error(exc.code, str(exc), exc.applied, exc.retry_after)
 
 
 def from_store_corrupt(exc: StoreCorrupt) -> ApiError:

@@ -73,6 +73,23 @@ class ServerMetrics:
         metric("everturn_journal_commit_batches_total", "counter", "batches written (commands, snapshots)",
                [("", figures["commit_batches"])])
         metric("everturn_journal_commit_group_max", "gauge", "largest group commit", [("", figures["commit_largest_group"])])
+        storage = figures["storage"]
+        metric("everturn_storage_degraded", "gauge",
+               "1 while the disk refuses writes (reads go on), by cause: storage/full, storage/read_only, storage/io",
+               [(f'{{code="{code}"}}', int(storage["code"] == code))
+                for code in ("storage/full", "storage/read_only", "storage/io")])
+        metric("everturn_storage_faults_total", "counter", "writes that failed on the disk, by cause",
+               [(f'{{code="{code}"}}', storage["faults"].get(code, 0))
+                for code in ("storage/full", "storage/read_only", "storage/io")])
+        metric("everturn_storage_writes_refused_total", "counter", "writes refused at once while the disk was at fault",
+               [("", storage["refused"])])
+        metric("everturn_storage_recoveries_total", "counter", "times the store took writes again after a fault",
+               [("", storage["recoveries"])])
+        if storage["free_bytes"] is not None:
+            metric("everturn_storage_free_bytes", "gauge", "bytes free on the data directory's file system",
+                   [("", storage["free_bytes"])])
+        metric("everturn_actors_corrupt", "gauge", "actors not started: stored history unreadable",
+               [("", len(figures["corrupt"]))])
         metric("everturn_actors_stopped", "gauge", "actors stopped by an operator", [("", len(figures["stopped"]))])
         metric("everturn_timers_fired_total", "counter", "durable timers delivered", [("", figures["timers_fired"])])
         metric("everturn_event_loop_lag_ms", "gauge", "last measured trio loop lag", [("", round(figures["loop_lag_ms"], 3))])

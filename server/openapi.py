@@ -100,6 +100,21 @@ class Health(BaseModel):
     status: str
 
 
+class StorageFault(BaseModel):
+    code: str = Field(description="storage/full, storage/read_only or storage/io")
+    cause: str = Field(description="what the disk or RocksDB said")
+    since: float = Field(description="Unix seconds of the first failed write")
+    message: str
+    next_attempt_in_s: float | None = Field(description="when the server next tries to write (it recovers by itself)")
+
+
+class Ready(BaseModel):
+    status: str = Field(description="ok, degraded (the disk refuses writes; reads work) or unavailable")
+    storage: bool = Field(description="the store is open and takes writes")
+    runtime: bool = Field(description="the runtime takes messages (false while shutting down)")
+    reason: StorageFault | None = Field(None, description="why writes are refused, while degraded")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -343,7 +358,12 @@ def _json(schema: dict[str, Any], description: str = "") -> dict[str, Any]:
 ERRORS = {str(code): _json({"$ref": "#/components/schemas/ErrorBody"}, text) for code, text in [
     (400, "malformed request"), (401, "missing or invalid token"), (403, "the token may not do this"), (404, "not found or not visible"),
     (409, "rejected by the actor or in conflict"), (413, "body too large"), (422, "invalid command or body"),
-    (429, "rate limited or mailbox full; see Retry-After"), (503, "unavailable; see Retry-After")]}
+    (429, "rate limited or mailbox full; see Retry-After"),
+    (503, "unavailable; see Retry-After: shutting down, actor stopped or unanswered, stored history unreadable "
+          "(storage/corrupt), or the disk does not write (storage/read_only, storage/io: details.applied false, or "
+          "null when unknown)"),
+    (507, "the disk is full (storage/full): the write was not saved (details.applied false); reads work and "
+          "writes resume by themselves once space is freed; see Retry-After")]}
 
 
 def build_spec(runtime: Runtime) -> dict[str, Any]:
@@ -356,7 +376,7 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
             bodies.append(create_model(f"{behavior.kind}_{command.__name__}",
                                        type=(Literal[command.__name__], ...), data=(command, ...)))
     requests = [TokenRequest, ClockAdvance, ActorStop, EstimateRequest, NarratorPause, *search_api.REQUESTS, *bodies]
-    responses = [ErrorBody, CommandAck, ActorState, EventPage, TokenCreated, ClockState, ClockAdvanced, Health,
+    responses = [ErrorBody, CommandAck, ActorState, EventPage, TokenCreated, ClockState, ClockAdvanced, Health, Ready,
                  GmStatus, CampaignPage, TrainingPage, ModelListing, BackupListing, NarratorStatus, *search_api.RESPONSES]
     # Bodies are described as the server validates them, answers as it serializes them (a field the
     # server never sends, such as BookInfo.page_numbers, is then not promised).
@@ -392,7 +412,8 @@ def build_spec(runtime: Runtime) -> dict[str, Any]:
 
     paths = {
         "/health/live": {"get": op("the process is up", _json(_ref("Health")), tag="health", secured=False)},
-        "/health/ready": {"get": op("storage open and runtime running (503 otherwise)", _json(_ref("Health")),
+        "/health/ready": {"get": op("storage open and taking writes, runtime running (503 otherwise, with the reason)",
+                                    _json(_ref("Ready")),
                                     tag="health", secured=False)},
         "/openapi.json": {"get": op("this document", _json({"type": "object"}), tag="health", secured=False)},
         "/api": {"get": op("this document as a page for people", {"description": "HTML", "content": {

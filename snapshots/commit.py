@@ -1,24 +1,35 @@
-"""Group commit: many actors' batches, one synced RocksDB write.
+"""Group commit: many actors' batches, one durable RocksDB write.
 
 Actors call :meth:`GroupCommit.commit` and wait; a single committer task takes everything
-queued since its last write and writes it as one ``WriteBatch`` with ``sync=True``.
-While one write is on its way to disk the next group gathers, so the cost of an fsync is
-shared by every actor that committed meanwhile.  ``commit`` returns only once its batch
-is durable: an acknowledgement built on it survives ``kill -9``.
+queued since its last write and writes it as one ``WriteBatch``.  While one write is on
+its way to disk the next group gathers, so the cost of an fsync is shared by every actor
+that committed meanwhile.  ``commit`` returns only once its batch is durable: an
+acknowledgement built on it survives ``kill -9`` and power loss.
 
-The write runs on the trio loop by default (``mode="inline"``): rocksdict keeps the GIL
-through a synced write, so a worker thread frees the loop very little and adds a thread
-hop (measured by ``everturn bench runtime``).  ``mode="thread"`` is kept for disks
-whose fsync is slow.
+By default (``mode="thread"``) the committer writes the group to RocksDB unsynced, on the
+loop (a write into the WAL file's page cache), and syncs the WAL in a worker thread that
+does not hold the GIL: a slow or stalled disk delays these acknowledgements, never reads,
+health checks or other work.  ``mode="inline"`` makes one synced RocksDB write on the loop
+instead; rocksdict holds the GIL through its fsync, so it is only for tests and benchmarks.
+
+A failed write fails every batch of its group with ``StorageUnavailable`` and trips the
+store's breaker; while it is open, commits are refused at once (``snapshots.recovery``
+closes it again).
+
+Under an autojumping ``trio.testing.MockClock`` a task waiting for a thread looks idle, and
+the clock would jump past the sync (every ask timing out at once): there the WAL is
+synced on the loop instead, the same calls without the thread.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 import trio
+import trio.testing
 
-from .errors import StoreError
+from .errors import StorageUnavailable, StoreError
 from .store import Batch, Store
 
 
@@ -38,23 +49,35 @@ class CommitStats:
     writes: int = 0
     batches: int = 0
     largest_group: int = 0
+    failed_writes: int = 0
 
 
 class GroupCommit:
-    """Batches concurrent commits into synced writes.  Run :meth:`run` in a nursery."""
+    """Batches concurrent commits into durable writes.  Run :meth:`run` in a nursery."""
 
-    def __init__(self, store: Store, mode: Literal["inline", "thread"] = "inline") -> None:
+    def __init__(self, store: Store, mode: Literal["inline", "thread"] = "thread") -> None:
+        if mode not in ("inline", "thread"):
+            raise ValueError(f"commit mode is 'thread' or 'inline', not {mode!r}")
         self.store = store
         self.mode = mode
         self.stats = CommitStats()
+        self.io = trio.Lock()  # held through each write; the recovery holds it to reopen the store
+        self._syncer = trio.CapacityLimiter(1)  # the WAL sync's own thread: never queued behind other work
         self._open = _Group()
         self._committer: trio.lowlevel.Task | None = None  # set while it waits for work
         self._closed = False
+        self._sync_in_thread = True
 
     async def commit(self, batch: Batch) -> None:
-        """Write ``batch`` durably together with whatever else is queued; raises ``StoreError``."""
+        """Write ``batch`` durably together with whatever else is queued.
+
+        Raises ``StorageUnavailable`` when the write fails or the store is refusing writes
+        (its breaker open), ``StoreError`` when the store is closed.
+        """
         if self._closed:
             raise StoreError("store is closed")
+        if self.store.health.fault is not None:
+            raise self.store.health.refusal()
         group = self._open
         group.batches.append(batch)
         group.waiters.append(trio.lowlevel.current_task())
@@ -64,10 +87,15 @@ class GroupCommit:
         # Once queued the batch will be written; the caller must see the outcome so its
         # in-memory state never diverges from the journal, so this wait is not cancellable.
         await trio.lowlevel.wait_task_rescheduled(_uncancellable)
-        if group.error is not None:
-            raise StoreError(f"commit failed: {group.error}") from group.error
+        error = group.error
+        if isinstance(error, StorageUnavailable):  # one exception object per waiter
+            raise StorageUnavailable(error.code, error.cause, error.applied, error.retry_after) from error
+        if error is not None:
+            raise StoreError(f"commit failed: {error}") from error
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        clock = trio.lowlevel.current_clock()
+        self._sync_in_thread = not (isinstance(clock, trio.testing.MockClock) and clock.autojump_threshold != math.inf)
         task_status.started()
         try:
             while True:
@@ -91,12 +119,18 @@ class GroupCommit:
         if not group.batches:
             return
         try:
-            if self.mode == "thread":
-                await trio.to_thread.run_sync(self.store.write, group.batches)
-            else:
-                self.store.write(group.batches)
+            async with self.io:
+                if self.mode == "inline":
+                    self.store.write(group.batches)
+                else:
+                    self.store.write(group.batches, sync=False)
+                    if self._sync_in_thread:
+                        await trio.to_thread.run_sync(self.store.sync_wal, limiter=self._syncer)
+                    else:
+                        self.store.sync_wal()
         except BaseException as exc:  # every waiter must learn the outcome
             group.error = exc
+            self.stats.failed_writes += 1
             if not isinstance(exc, Exception):
                 raise
         finally:

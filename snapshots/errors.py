@@ -2,7 +2,8 @@
 
     StoreError                  anything the store cannot do
     ├── StoreLocked             another process owns the data directory
-    ├── StoreCorrupt            RocksDB's own checksums fail: a block of a data file is damaged
+    ├── StoreCorrupt            RocksDB's own checksums fail, or a stored value fails ours
+    ├── StorageUnavailable      a write failed, or writes are refused while the disk is at fault
     ├── CorruptRecord           a stored value fails its checksum or cannot be decoded
     ├── UnknownSchema           a record's schema version is newer than this code knows
     └── RestoreTargetNotEmpty   `restore` refuses to overwrite an existing directory
@@ -32,6 +33,45 @@ class StoreCorrupt(StoreError):
         self.cf = cf
         self.where = where
         self.cause = cause
+
+
+FULL, READ_ONLY, IO = "storage/full", "storage/read_only", "storage/io"
+_WHAT = {
+    FULL: "the server's disk is full",
+    READ_ONLY: "the server's data directory is read-only",
+    IO: "the server's disk fails to write",
+}
+
+
+class StorageUnavailable(StoreError):
+    """The store cannot write: its disk is full (``storage/full``), read-only (``storage/read_only``)
+    or failing (``storage/io``).
+
+    ``applied`` says what became of the write that met the fault: False, it never reached
+    the store; None, it reached RocksDB but its sync failed, so a restart may or may not
+    find it (a retry with the same idempotency key is safe either way).  Writes refused
+    while the store waits for the fault to clear were never attempted (False).
+    """
+
+    def __init__(self, code: str, cause: str, applied: bool | None = False, retry_after: float | None = None) -> None:
+        self.code = code
+        self.cause = cause
+        self.applied = applied
+        self.retry_after = retry_after
+        outcome = "it was not saved" if applied is False else "it may or may not have been saved"
+        super().__init__(f"{_WHAT.get(code, _WHAT[IO])} ({cause}): {outcome}. Reads still work; writes resume "
+                         f"by themselves once the fault clears")
+
+
+def classify(exc: BaseException) -> str:
+    """``storage/full``, ``storage/read_only`` or ``storage/io`` for a failed write (RocksDB's or the OS's)."""
+    errno = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if errno == 28 or "no space left" in text or "nospace" in text:
+        return FULL
+    if errno == 30 or "read-only file system" in text:
+        return READ_ONLY
+    return IO
 
 
 class CorruptRecord(StoreError):

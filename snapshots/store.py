@@ -6,12 +6,20 @@ meets a damaged block raises ``StoreCorrupt`` (every scan checks its iterator's 
 RocksDB iterator stopped by an error looks just like one at the end of its range); every write
 goes through a :class:`Batch` so that what one command changes (its events, its timer
 changes, a snapshot) lands atomically.  ``snapshots.commit.GroupCommit`` turns many
-batches into one synced RocksDB write.
+batches into one durable RocksDB write.
+
+A write that fails (disk full, read-only, I/O error) trips the store's circuit breaker
+(``store.health``): later writes are refused at once with ``StorageUnavailable`` while
+reads go on, until ``snapshots.recovery`` has seen the disk write again and reopened
+RocksDB (which, once a WAL write failed, refuses every write until reopened).
 """
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,8 +27,10 @@ from typing import Any, Iterator
 from rocksdict import Options, Rdict, RdictIter, WriteBatch, WriteOptions
 
 from . import codec, keys
-from .errors import StoreCorrupt, StoreError, StoreLocked
+from .errors import CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema
+from .health import StorageHealth
 
+log = logging.getLogger("everturn.storage")
 FORMAT_VERSION = 1
 JOURNAL, SNAPSHOTS, TIMERS, META = "journal", "snapshots", "timers", "meta"
 COLUMN_FAMILIES = (JOURNAL, SNAPSHOTS, TIMERS, META)
@@ -82,6 +92,14 @@ def _checked(it: RdictIter, cf: str, where: str) -> None:
         raise _read_failed(cf, where, exc) from exc
 
 
+def _sync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _options() -> Options:
     opts = Options(raw_mode=True)
     opts.create_if_missing(True)
@@ -89,16 +107,48 @@ def _options() -> Options:
     return opts
 
 
+def _open_db(path: Path) -> Rdict:
+    try:
+        return Rdict(
+            str(path),
+            options=_options(),
+            column_families={name: Options(raw_mode=True) for name in COLUMN_FAMILIES},
+        )
+    except Exception as exc:  # rocksdict raises bare Exception for every RocksDB error
+        if "lock" in str(exc).lower():
+            raise StoreLocked(
+                f"data directory {path} is in use by another Everturn process "
+                f"(RocksDB lock held); stop that process or use another --data directory"
+            ) from exc
+        raise StoreError(f"cannot open data directory {path}: {exc}") from exc
+
+
+class _Detached(dict):  # type: ignore[type-arg]
+    """Column families while RocksDB is being reopened (and stays closed if that failed)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__()
+        self.why = why
+
+    def __missing__(self, cf: str) -> Any:
+        raise StorageUnavailable("storage/io", f"the data directory is being reopened after a fault: {self.why}")
+
+
+PROBE_BYTES = 1 << 20  # a recovery probe writes and syncs this much beside the data
+
+
 class Store:
     """An open data directory.  Use :meth:`open`; close with :meth:`close`."""
 
     def __init__(self, path: Path, db: Rdict) -> None:
         self.path = path
-        self._db = db
-        self._cf = {name: db.get_column_family(name) for name in COLUMN_FAMILIES}
-        self._handles = {name: db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
+        self._attach(db)
         self._sync = WriteOptions()
         self._sync.sync = True
+        self._unsynced = WriteOptions()
+        self.health = StorageHealth()
+        self.generation = 0  # counts reopenings: what was read before one may be stale
+        self._wal_floor = 0  # sync_wal: every WAL numbered below this is synced and written no more
         self._dead_letters = self._last_dead_letter()
         # Every stored due key is at or after this (None: not known yet). Fired timers leave
         # tombstones at the front of the due index until compaction; seeking past them keeps
@@ -114,20 +164,7 @@ class Store:
         """Open (creating if needed) the store at ``path``; raises ``StoreLocked``."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        try:
-            db = Rdict(
-                str(path),
-                options=_options(),
-                column_families={name: Options(raw_mode=True) for name in COLUMN_FAMILIES},
-            )
-        except Exception as exc:  # rocksdict raises bare Exception for every RocksDB error
-            if "lock" in str(exc).lower():
-                raise StoreLocked(
-                    f"data directory {path} is in use by another Everturn process "
-                    f"(RocksDB lock held); stop that process or use another --data directory"
-                ) from exc
-            raise StoreError(f"cannot open data directory {path}: {exc}") from exc
-        store = cls(path, db)
+        store = cls(path, _open_db(path))
         store._check_format()
         return store
 
@@ -140,6 +177,39 @@ class Store:
                 f"data directory {self.path} was written by a newer Everturn "
                 f"(format {codec.decode(raw)}, this one reads {FORMAT_VERSION})"
             )
+
+    def _attach(self, db: Rdict) -> None:
+        self._db = db
+        self._cf = {name: db.get_column_family(name) for name in COLUMN_FAMILIES}
+        self._handles = {name: db.get_column_family_handle(name) for name in COLUMN_FAMILIES}
+
+    def reopen(self) -> None:
+        """Close RocksDB and open it again: after a failed WAL write it refuses every write until then.
+
+        What the reopened store holds is what reached the disk: a write whose sync failed may
+        be there or not, which is why ``generation`` moves on (actors compare their seq).
+        Raises ``StoreError`` (``StoreLocked`` while a reader elsewhere still holds the old
+        instance): the store is then detached, reads raise ``StorageUnavailable``, and the
+        caller tries again later.
+        """
+        old, self._cf, self._handles = self._db, _Detached("reopening"), {}
+        self._db = None  # type: ignore[assignment]
+        if old is not None:  # None: the last reopening failed
+            try:
+                old.close()
+            except Exception:  # "Writer has previous error": it is being replaced for that very reason
+                pass
+            del old
+        try:
+            db = _open_db(self.path)
+        except StoreError as exc:
+            self._cf = _Detached(str(exc))
+            raise
+        self._attach(db)
+        self.generation += 1
+        self._wal_floor = 0
+        with self._floor_lock:
+            self._due_floor_ms, self._written_min = None, None
 
     def _get(self, cf: str, key: bytes) -> bytes | None:
         try:
@@ -158,8 +228,12 @@ class Store:
             # RocksDB releases its lock only when every column-family view is gone.
             self._cf.clear()
             self._handles.clear()
-            self._db.close()
-            del self._db
+            db, self._db = self._db, None
+            if db is not None:
+                try:
+                    db.close()
+                except Exception as exc:  # a store at fault: what was acknowledged is on disk, the rest never was
+                    log.error("closing the data directory %s failed: %s", self.path, exc)
 
     def flush(self) -> None:
         """Flush every column family's memtable to SST files (what lives on disk, not the WAL)."""
@@ -169,7 +243,14 @@ class Store:
     # -- writing -------------------------------------------------------------------
 
     def write(self, batches: list[Batch], sync: bool = True) -> None:
-        """Write several batches as one atomic RocksDB write (synced by default)."""
+        """Write several batches as one atomic RocksDB write (synced by default).
+
+        Raises ``StorageUnavailable`` when the write fails (the breaker trips) or while the
+        breaker is open; the batches are then not in the store.  Unsynced (``sync=False``),
+        the write is visible at once and durable after :meth:`sync_wal`.
+        """
+        if self.health.fault is not None:
+            raise self.health.refusal()
         wb = WriteBatch(raw_mode=True)
         handles = self._handles
         for batch in batches:
@@ -179,9 +260,9 @@ class Store:
                 else:
                     wb.put(key, value, handles[cf])
         try:
-            self._db.write(wb, self._sync if sync else WriteOptions())
-        except Exception as exc:
-            raise StoreError(f"write failed: {exc}") from exc
+            self._db.write(wb, self._sync if sync else self._unsynced)
+        except Exception as exc:  # rocksdict raises bare Exception with RocksDB's status message
+            raise self.health.trip(exc, applied=False) from exc
         dues = [t.due_ms for batch in batches if batch.timers for t in batch.timers.values() if t is not None]
         if dues:
             with self._floor_lock:
@@ -189,6 +270,68 @@ class Store:
                 if self._due_floor_ms is not None:
                     self._due_floor_ms = min(self._due_floor_ms, due)
                 self._written_min = due if self._written_min is None else min(self._written_min, due)
+
+    def sync_wal(self) -> None:
+        """Make every unsynced write so far durable: fdatasync the WAL files written since the last call.
+
+        Blocking, and free of the GIL (rocksdict holds it through a synced RocksDB write, so a
+        slow disk would stall every thread): call it in a worker thread.  RocksDB writes each
+        unsynced batch to its WAL file before returning, so syncing that file is what a synced
+        write does; a WAL created since the last call gets its directory entry synced too.
+        A failed sync trips the breaker (``applied=None``: the batch is in RocksDB, maybe not on
+        disk) and raises ``StorageUnavailable``.
+        """
+        try:
+            logs = sorted(int(name[:-4]) for name in os.listdir(self.path) if name.endswith(".log") and name[:-4].isdigit())
+            newest = self._wal_floor
+            for number in logs:
+                if number < self._wal_floor:
+                    continue
+                try:
+                    fd = os.open(self.path / f"{number:06d}.log", os.O_RDONLY)
+                except FileNotFoundError:  # obsolete and deleted: its data is in a synced SST file
+                    continue
+                try:
+                    os.fdatasync(fd)
+                finally:
+                    os.close(fd)
+                newest = max(newest, number)
+            if newest > self._wal_floor:
+                _sync_directory(self.path)
+            self._wal_floor = newest
+        except OSError as exc:
+            raise self.health.trip(exc, applied=None) from exc
+
+    def write_probe(self) -> None:
+        """Write a record through RocksDB past the breaker (unsynced; :meth:`sync_wal` makes it durable):
+        the recovery's last check.  A failure trips the breaker again."""
+        try:
+            self._db.write(self._single(META, b"probe", codec.encode(time.time())), self._unsynced)
+        except Exception as exc:
+            raise self.health.trip(exc, applied=False) from exc
+
+    def probe_disk(self) -> None:
+        """Write, sync and remove ``PROBE_BYTES`` beside the data (blocking): raises ``OSError``
+        while the disk is full, read-only or failing."""
+        probe = self.path / ".write-probe"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            block = b"\0" * 65536
+            for _ in range(PROBE_BYTES // len(block)):
+                if os.write(fd, block) != len(block):
+                    raise OSError(errno.ENOSPC, "short write")
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+
+    def free_bytes(self) -> int | None:
+        """Bytes the data directory's file system still has for us (None: cannot tell)."""
+        try:
+            stat = os.statvfs(self.path)
+        except OSError:
+            return None
+        return stat.f_bavail * stat.f_frsize
 
     # -- journal -------------------------------------------------------------------
 
@@ -211,9 +354,17 @@ class Store:
         return 0
 
     def read_journal(self, address: str, after: int = 0, limit: int | None = None) -> Iterator[tuple[int, Any]]:
-        """Events of ``address`` with seq > ``after``, oldest first, decoded."""
+        """Events of ``address`` with seq > ``after``, oldest first, decoded.
+
+        A value that fails its checksum (or is of an unknown schema) raises ``StoreCorrupt``
+        naming the address and seq: the history past it cannot be told.
+        """
         for seq, raw in self._scan(JOURNAL, address, after, limit):
-            yield seq, codec.decode(raw)
+            try:
+                value = codec.decode(raw)
+            except (CorruptRecord, UnknownSchema) as exc:
+                raise StoreCorrupt(JOURNAL, f"{address} seq {seq}", str(exc)) from exc
+            yield seq, value
 
     def _scan(self, cf: str, address: str, after: int, limit: int | None) -> Iterator[tuple[int, bytes]]:
         lo, hi = keys.actor_range(address)
@@ -356,6 +507,8 @@ class Store:
 
     def prune_idempotent(self, before_ms: int, limit: int = 10_000) -> int:
         """Delete up to ``limit`` idempotency records written before ``before_ms``; how many went."""
+        if self.health.degraded:  # nothing can be deleted now; pruned once the disk writes again
+            return 0
         it = self._cf[META].iter()
         it.seek(keys.IDEMPOTENCY_EXPIRY_PREFIX)
         batch, count = Batch(), 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from snapshots import Batch, Store
+from snapshots import Batch, Store, keys
 from snapshots.store import JOURNAL
 
 from .kinds import Added, LedgerKind
@@ -76,6 +76,27 @@ def damaged_data(path: Path) -> Path:
         for seq in (1, 2, 3):
             store.append_event(batch, "ledger/b", seq, KIND.dump_event(Added(amount=1)))
         store.write([batch])
+    finally:
+        store.close()
+    return path
+
+
+def corrupt_value_data(path: Path, address: str = "ledger/c", events: int = 5, bad: int = 3) -> Path:
+    """A data directory at ``path`` whose ``address`` journal has ``events`` events, the value at seq
+    ``bad`` with one byte flipped (RocksDB reads it fine; our checksum does not)."""
+    store = Store.open(path)
+    try:
+        batch = Batch()
+        store.register_actor(batch, address, {"kind": KIND.kind})
+        for seq in range(1, events + 1):
+            store.append_event(batch, address, seq, KIND.dump_event(Added(amount=seq)))
+        store.write([batch])
+        key = keys.seq_key(address, bad)
+        raw = bytearray(store._cf[JOURNAL][key])
+        raw[-2] ^= 0x01
+        damaged = Batch()
+        damaged.put(JOURNAL, key, bytes(raw))
+        store.write([damaged])
     finally:
         store.close()
     return path

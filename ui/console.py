@@ -6,6 +6,7 @@ an action answers with a notification and the next poll shows its effect.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -50,11 +51,33 @@ def flatten(tree: dict[str, Any]) -> list[dict[str, Any]]:
     for kind in tree["children"]:
         for node in kind["children"]:
             walk(node, 0)
-    for address in tree.get("stopped", []):
-        rows.append({"address": address, "label": address, "kind": address.split("/", 1)[0], "status": "stopped",
-                     "mailbox": 0, "handled": None, "handle_ms_p50": None, "handle_ms_p99": None, "restarts": None,
-                     "journal_length": None, "last_error": None})
+    for status in ("stopped", "corrupt"):  # not in memory: stopped by an operator, or history unreadable
+        for address in tree.get(status, []):
+            rows.append({"address": address, "label": address, "kind": address.split("/", 1)[0], "status": status,
+                         "mailbox": 0, "handled": None, "handle_ms_p50": None, "handle_ms_p99": None,
+                         "restarts": None, "journal_length": None,
+                         "last_error": "stored history unreadable: see the server log and 'everturn verify'"
+                         if status == "corrupt" else None})
     return rows
+
+
+STORAGE_CAUSES = {"storage/full": "the disk is full", "storage/read_only": "the data directory is read-only",
+                  "storage/io": "the disk fails to write"}
+
+
+def storage_text(figures: dict[str, Any], now: float) -> str:
+    """The banner over the console while the disk refuses writes ("" while it takes them)."""
+    storage = figures.get("storage") or {}
+    if storage.get("state") != "degraded":
+        return ""
+    since = time.strftime("%H:%M:%S", time.localtime(storage["since"])) if storage.get("since") else "?"
+    minutes = (now - storage["since"]) / 60 if storage.get("since") else 0.0
+    retry = storage.get("next_attempt_in_s")
+    return (f"Storage degraded since {since} ({minutes:.0f} min): {STORAGE_CAUSES.get(storage['code'], storage['code'])}"
+            f" — {storage['cause']}. Writes are refused ({storage['refused']} so far), reads and live views work. "
+            f"It recovers by itself once the disk writes again"
+            + (f"; next attempt in {retry:.0f} s." if retry is not None else ".")
+            + " See 'Storage faults' in docs/operations.md.")
 
 
 def _ms(value: float | None) -> float | None:
@@ -85,6 +108,8 @@ class Console:
         with ui.row().classes("w-full items-center gap-4"):
             ui.label("Operator console").classes("text-2xl")
             self.figures = ui.label("").classes("text-sm text-grey-8").props("data-test=figures")
+        self.storage = ui.label("").classes("w-full p-2 text-white bg-negative rounded").props("data-test=storage")
+        self.storage.set_visibility(False)
         if self.link.who.clock == "virtual":
             self.clock_controls()
         with ui.grid(columns=3).classes("w-full gap-2"):
@@ -167,6 +192,9 @@ class Console:
             f"{figures['active']} active · {figures['passivated']} passivated · {len(figures['stopped'])} stopped · "
             f"{figures['timers_pending']} timers pending · {figures['websocket_clients']} websocket clients · "
             f"loop lag {figures['loop_lag_ms'] or 0:.1f} ms{workers_text(figures)}")
+        banner = storage_text(figures, time.time())
+        self.storage.set_text(banner)
+        self.storage.set_visibility(bool(banner))
 
     async def act(self, action: str) -> None:
         address = self.selected

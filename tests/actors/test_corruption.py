@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 
 import pytest
+import trio
+import trio.testing
 
 from actors import Ack, ActorCorrupt, RuntimeConfig, TrioClock, open_runtime
 from actors.cell import recover
 from snapshots import Store, StoreCorrupt
 from snapshots.store import JOURNAL
 
-from ..damage import KIND, damaged_data
+from ..damage import KIND, corrupt_value_data, damaged_data
 from ..kinds import Add
 
 
@@ -72,3 +74,36 @@ async def test_unreadable_timers_are_logged_and_the_server_keeps_serving(store, 
         assert await rt.ask("ledger/b", Add(amount=5)) == Ack(seq=1, events=1)
     assert any("timers not delivered" in r.getMessage() and "checksum mismatch" in r.getMessage()
                for r in caplog.records)
+
+
+async def test_a_journal_value_failing_its_checksum_stops_that_actor_as_corrupt_not_in_a_crash_loop(
+        tmp_path, autojump_clock, caplog):
+    caplog.set_level(logging.WARNING, logger="everturn")
+    data = corrupt_value_data(tmp_path / "data")
+    store = Store.open(data)
+    try:
+        with pytest.raises(StoreCorrupt) as raised:
+            list(store.read_journal("ledger/c"))
+        assert raised.value.where == "ledger/c seq 3" and "checksum mismatch" in raised.value.cause
+        async with open_runtime(store, [KIND], clock=TrioClock(), config=RuntimeConfig(lag_interval=None)) as rt:
+            await rt.tell("ledger/c", Add(amount=7))  # queued before the damage is found: a dead letter
+            with pytest.raises(ActorCorrupt) as refused:
+                await rt.ask("ledger/c", Add(amount=1))
+            assert "ledger/c seq 3" in str(refused.value)
+            with pytest.raises(ActorCorrupt):
+                await rt.ask("ledger/c", Add(amount=1))
+            with pytest.raises(ActorCorrupt):
+                rt.state_of("ledger/c")
+            assert rt.cells.get("ledger/c") is None and rt.figures()["corrupt"] == ["ledger/c"]
+            [kind] = rt.tree()["children"]
+            assert kind["degraded"] and kind["corrupt"] == ["ledger/c"]
+            await trio.testing.wait_all_tasks_blocked()  # its mailbox went to the dead letters
+            [letter] = store.dead_letters()
+            assert letter["address"] == "ledger/c" and letter["data"] == {"amount": 7}
+            assert await rt.ask("ledger/d", Add(amount=2)) == Ack(seq=1, events=1)
+    finally:
+        store.close()
+    crashes = [r for r in caplog.records if "crashed" in r.getMessage()]
+    assert crashes == []  # never restarted: a restart reads the same damage
+    [line] = [r.getMessage() for r in caplog.records if "not started" in r.getMessage()]
+    assert "ledger/c" in line and "seq 3" in line and "checksum mismatch" in line

@@ -9,7 +9,7 @@ from actors.campaign.messages import PostAction, RollDice
 from actors.strategy import StrategyKind
 from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
 from server.frames import event_body
-from ui.console import flatten, workers_text
+from ui.console import flatten, storage_text, workers_text
 from ui.format import countdown, matches, span
 from ui.gauges import Gauges
 from ui.live import LiveActor
@@ -158,3 +158,20 @@ def test_the_console_header_names_worker_crashes_and_timeouts_once_there_are_any
     assert workers_text({"worker_crashes": 0, "worker_timeouts": 0}) == ""
     assert workers_text({"worker_crashes": 2, "worker_timeouts": 1}) == (
         " · worker processes: 2 crashed, 1 killed past their time limit")
+
+
+def test_the_console_banner_says_why_writes_are_refused_and_that_it_recovers_by_itself():
+    assert storage_text({"storage": {"state": "ok"}}, 0.0) == ""
+    since = 1_767_225_600.0
+    degraded = {"state": "degraded", "code": "storage/full", "since": since, "refused": 7, "next_attempt_in_s": 4.2,
+                "cause": "IO error: No space left on device"}
+    text = storage_text({"storage": degraded}, since + 600)
+    assert text.startswith("Storage degraded since ") and "(10 min): the disk is full" in text
+    assert "No space left on device" in text and "Writes are refused (7 so far)" in text
+    assert "next attempt in 4 s" in text and "docs/operations.md" in text
+
+
+def test_corrupt_actors_are_rows_of_the_tree_that_point_to_verify():
+    rows = flatten({"children": [], "stopped": [], "corrupt": ["ledger/c"]})
+    assert [(row["address"], row["status"]) for row in rows] == [("ledger/c", "corrupt")]
+    assert "everturn verify" in rows[0]["last_error"]
