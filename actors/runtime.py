@@ -487,6 +487,14 @@ class Runtime:
         """Some active actor has a message queued or in hand."""
         return any(cell.inflight is not None or cell.mailbox for cell in self.cells.values())
 
+    def acknowledged(self, address: str) -> int | None:
+        """The seq of the last event an active actor has acknowledged; None when it is not in memory.
+
+        Its journal may already hold the events of a write whose sync is under way (the group
+        commit writes, then syncs off the loop): readers of the journal stop here."""
+        cell = self.cells.get(address)
+        return cell.seq if cell is not None and cell.status == "running" else None
+
     def state_of(self, address: str) -> tuple[Any, int]:
         """``(state, seq)`` of any actor: live if active, else read from storage without activating it."""
         cell = self.cells.get(address)

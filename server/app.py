@@ -281,11 +281,14 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         after, limit = page_args()
         existing(ctx, address)
         behavior, viewer = runtime.behavior_of(address), principal.as_dict()
+        wanted = limit + 1
+        if (head := runtime.acknowledged(address)) is not None:  # never an event whose write is not yet durable
+            wanted = max(0, min(wanted, head - after))
         if behavior.projects(viewer):
-            items = await runtime.workers.in_thread(projected_events, runtime, address, after, limit + 1, viewer)
+            items = await runtime.workers.in_thread(projected_events, runtime, address, after, wanted, viewer)
         else:
             items = [{"seq": seq, **event_json(behavior, stored)}
-                     for seq, stored in runtime.store.read_journal(address, after=after, limit=limit + 1)]
+                     for seq, stored in runtime.store.read_journal(address, after=after, limit=wanted)]
         return json_response(page_json(items, limit, "seq"))
 
     # -- campaigns ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RestoreTargetNotEmpty, StoreError
-from .store import Store
+from .store import Store, sync_directory
 
 
 BLOBS = "blobs"  # beside the RocksDB files: files the journal refers to by name
@@ -47,7 +47,7 @@ def backup(store: Store, target: str | os.PathLike[str]) -> Path:
             shutil.copytree(blobs, staging / BLOBS, ignore=shutil.ignore_patterns("*.partial"))
         _sync_tree(staging)
         staging.rename(target)
-        _sync_dir(target.parent)
+        sync_directory(target.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -63,15 +63,7 @@ def _sync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _sync_dir(Path(dirpath))
-
-
-def _sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        sync_directory(Path(dirpath))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,5 +156,5 @@ def restore(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
     if target.exists():
         target.rmdir()
     staging.rename(target)
-    _sync_dir(target.parent)
+    sync_directory(target.parent)
     return target

@@ -92,7 +92,8 @@ def _checked(it: RdictIter, cf: str, where: str) -> None:
         raise _read_failed(cf, where, exc) from exc
 
 
-def _sync_directory(path: Path) -> None:
+def sync_directory(path: Path) -> None:
+    """fsync a directory: the names created or renamed in it survive a power loss."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -297,7 +298,7 @@ class Store:
                     os.close(fd)
                 newest = max(newest, number)
             if newest > self._wal_floor:
-                _sync_directory(self.path)
+                sync_directory(self.path)
             self._wal_floor = newest
         except OSError as exc:
             raise self.health.trip(exc, applied=None) from exc

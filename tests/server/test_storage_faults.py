@@ -145,6 +145,8 @@ async def test_a_stalled_disk_delays_acknowledgements_but_never_health_reads_or_
                 state = await http.get("/api/v1/actors/ledger/b", headers=bearer(token))
                 assert state.json()["seq"] == 1
                 order.append("read")
+                pending = await http.get("/api/v1/actors/ledger/a/events", headers=bearer(token))
+                assert pending.json()["items"] == []  # in RocksDB, not yet durable: not shown
         assert order == ["live", "read", "write 503"]  # answered while the write waited on the disk
         retried = await add(http, token, "ledger/a", 1, **once("slow"))  # the timed-out command was applied, once
         assert retried.status_code == 200 and retried.json()["seq"] == 1
