@@ -16,6 +16,7 @@ RocksDB (which, once a WAL write failed, refuses every write until reopened).
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import os
 import threading
@@ -27,7 +28,7 @@ from typing import Any, Iterator
 from rocksdict import Options, Rdict, RdictIter, WriteBatch, WriteOptions
 
 from . import codec, keys
-from .errors import CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema
+from .errors import CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema, classify
 from .health import StorageHealth
 
 log = logging.getLogger("everturn.storage")
@@ -121,7 +122,9 @@ def _open_db(path: Path) -> Rdict:
                 f"data directory {path} is in use by another Everturn process "
                 f"(RocksDB lock held); stop that process or use another --data directory"
             ) from exc
-        raise StoreError(f"cannot open data directory {path}: {exc}") from exc
+        hint = {"storage/full": "; the disk is full: free space on it and start again",
+                "storage/read_only": "; the file system is read-only: make it writable and start again"}
+        raise StoreError(f"cannot open data directory {path}: {exc}{hint.get(classify(exc), '')}") from exc
 
 
 class _Detached(dict):  # type: ignore[type-arg]
@@ -201,6 +204,9 @@ class Store:
             except Exception:  # "Writer has previous error": it is being replaced for that very reason
                 pass
             del old
+        # RocksDB lets go of its lock once nothing refers to the old instance; a failed write's
+        # traceback (its frames hold column-family handles) may sit in a reference cycle.
+        gc.collect()
         try:
             db = _open_db(self.path)
         except StoreError as exc:
