@@ -102,7 +102,23 @@ class Link:
 
 
 def error_text(exc: Exception) -> str:
-    """What to tell a person about a failed call."""
+    """What to tell a person about a failed call: the server's message, why (a 422's validation
+    details: ``expression: cannot read '2d6+' as dice; ...``), and its code."""
     if isinstance(exc, (LinkError, ClientError)):
-        return f"{exc.message} ({exc.code})"
+        why = reasons(exc.details)
+        return f"{exc.message}{': ' + why if why else ''} ({exc.code})"
     return str(exc)
+
+
+def reasons(details: Any) -> str:
+    """The reasons in a validation error's details (pydantic's ``[{loc, msg}]``), or ''."""
+    if not isinstance(details, list):
+        return ""
+    out = []
+    for item in details[:3]:
+        if not isinstance(item, dict) or not isinstance(item.get("msg"), str):
+            continue
+        msg = item["msg"].removeprefix("Value error, ")
+        loc = ".".join(str(part) for part in item.get("loc") or [])
+        out.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(out)

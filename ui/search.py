@@ -3,6 +3,7 @@ and "Ask the rules": an answer made of cited sentences, optionally reworded by t
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from nicegui import ui
@@ -23,9 +24,18 @@ def citation_text(hit: dict[str, Any]) -> str:
     return f"encounter {c['encounter']}, {c['outcome']}, {c['rounds']} rounds"
 
 
+_MARK = re.compile(r"(</?mark>)")
+
+
 def snippet_html(snippet: str) -> str:
-    """The server's snippet is escaped text with ``<mark>`` only; escape anything else again to be sure."""
-    return html.escape(snippet).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
+    """The server's snippet (HTML: escaped text, matches in ``<mark>``) made safe to show as HTML.
+
+    Escaped once, not twice (``combatant's``, not ``combatant&#x27;s``): the text between the
+    ``<mark>`` tags is unescaped and escaped again, so any tag but ``<mark>`` shows as text
+    whatever the server sent.
+    """
+    return "".join(part if _MARK.fullmatch(part) else html.escape(html.unescape(part))
+                   for part in _MARK.split(snippet))
 
 
 class SearchPanel:

@@ -87,6 +87,7 @@ def test_the_table_shows_posts_live_and_the_gm_countdowns_tick(served, page):
     page.fill("input[data-test=dice]", "2d6+banana")
     page.click("[data-test=roll]")
     page.wait_for_selector(".q-notification:has-text('command/invalid')")
+    assert "cannot read '2d6+banana' as dice" in page.inner_text(".q-notification")   # why, not only that it failed
 
 
 def test_the_console_restarts_an_actor_and_its_restart_count_changes(served, page):
