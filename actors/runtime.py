@@ -551,7 +551,8 @@ class Runtime:
             "stopped": sorted(self.halted),
             "corrupt": sorted(self.corrupt),  # not started: stored history unreadable (see the log)
             "timers_fired": self.timers.fired,
-            "timers_pending": self.timers.pending,
+            "timers_pending": self.timers.pending,  # delivered to an actor, not yet handled
+            "timers_stored": self.timers_stored(),
             "commit_writes": stats.writes,
             "commit_batches": stats.batches,
             "commit_largest_group": stats.largest_group,
@@ -562,6 +563,13 @@ class Runtime:
             "commit_failed_writes": stats.failed_writes,
             "storage": {**self.store.health.as_dict(), "free_bytes": self.store.free_bytes()},
         }
+
+    def timers_stored(self) -> int | None:
+        """Durable timers in the store, due or not (None: the store cannot be read just now)."""
+        try:
+            return self.store.timer_count()
+        except StoreError:  # reopening after a disk fault: the figures still answer
+            return None
 
     # -- shutdown ------------------------------------------------------------------
 

@@ -92,6 +92,9 @@ class ServerMetrics:
                [("", len(figures["corrupt"]))])
         metric("everturn_actors_stopped", "gauge", "actors stopped by an operator", [("", len(figures["stopped"]))])
         metric("everturn_timers_fired_total", "counter", "durable timers delivered", [("", figures["timers_fired"])])
+        if figures["timers_stored"] is not None:
+            metric("everturn_timers_stored", "gauge", "durable timers stored, due or not",
+                   [("", figures["timers_stored"])])
         metric("everturn_event_loop_lag_ms", "gauge", "last measured trio loop lag", [("", round(figures["loop_lag_ms"], 3))])
         metric("everturn_event_loop_lag_ms_max", "gauge", "worst trio loop lag", [("", round(figures["loop_lag_ms_max"], 3))])
         pools = runtime.workers.statistics()

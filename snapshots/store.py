@@ -481,6 +481,18 @@ class Store:
             self._due_floor_ms = earliest if written is None else min(earliest, written)
         return out
 
+    def timer_count(self) -> int:
+        """How many durable timers are stored (scheduled, not yet handled): the due index's keys,
+        counted without reading a value, so it is cheap enough for every metrics poll."""
+        it = self._cf[TIMERS].iter()
+        it.seek(keys.DUE_PREFIX)
+        count = 0
+        while it.valid() and it.key().startswith(keys.DUE_PREFIX):
+            count += 1
+            it.next()
+        _checked(it, TIMERS, "the count of stored timers")
+        return count
+
     def next_timer_due(self, after_ms: int = -1) -> int | None:
         """Due time (ms) of the earliest stored timer due after ``after_ms``, or None."""
         it = self._cf[TIMERS].iter()

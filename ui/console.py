@@ -84,6 +84,20 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def header_text(figures: dict[str, Any]) -> str:
+    """The console's line of runtime figures."""
+    return (f"{figures['active']} active · {figures['passivated']} passivated · {len(figures['stopped'])} stopped · "
+            f"{timers_text(figures)} · {figures['websocket_clients']} websocket clients · "
+            f"loop lag {figures['loop_lag_ms'] or 0:.1f} ms{workers_text(figures)}")
+
+
+def timers_text(figures: dict[str, Any]) -> str:
+    """``3 timers stored · 0 firing``: durable timers waiting in the store (due or not), then those
+    delivered to an actor and not yet handled."""
+    stored = figures.get("timers_stored")
+    return f"{'?' if stored is None else stored} timers stored · {figures['timers_pending']} firing"
+
+
 def workers_text(figures: dict[str, Any]) -> str:
     """The runtime's worker processes (training, learned players) in the header, once one crashed or hung."""
     crashes, timeouts = figures.get("worker_crashes", 0), figures.get("worker_timeouts", 0)
@@ -188,10 +202,7 @@ class Console:
         for key, chart in self.charts.items():
             chart.options.update(self.gauges.chart(key))
             chart.update()
-        self.figures.set_text(
-            f"{figures['active']} active · {figures['passivated']} passivated · {len(figures['stopped'])} stopped · "
-            f"{figures['timers_pending']} timers pending · {figures['websocket_clients']} websocket clients · "
-            f"loop lag {figures['loop_lag_ms'] or 0:.1f} ms{workers_text(figures)}")
+        self.figures.set_text(header_text(figures))
         banner = storage_text(figures, time.time())
         self.storage.set_text(banner)
         self.storage.set_visibility(bool(banner))

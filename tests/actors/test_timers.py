@@ -29,6 +29,22 @@ async def test_timer_fires_at_its_due_time_and_is_then_gone(store, autojump_cloc
         assert rt.timers.pending == 0
 
 
+async def test_the_figures_count_the_timers_stored_beside_those_firing(store, autojump_clock):
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(idle_passivate=60)) as rt:
+        assert rt.figures()["timers_stored"] == 0
+        await rt.ask("ledger/a", Remind(name="turn", after_s=3600))
+        await rt.ask("ledger/a", Remind(name="deadline", after_s=86_400))
+        await rt.ask("ledger/b", Remind(name="stall", after_s=7200))
+        await rt.ask("ledger/a", Remind(name="turn", after_s=1800))       # rescheduled: still one timer
+        await trio.sleep(120)                                              # both passivated: their timers remain
+        figures = rt.figures()
+        assert figures["active"] == 0
+        assert (figures["timers_stored"], figures["timers_pending"]) == (3, 0)
+        await trio.sleep(1800)
+        assert rt.state_of("ledger/a")[0].reminders == ("turn",)
+        assert rt.figures()["timers_stored"] == store.timer_count() == 2
+
+
 async def test_exactly_the_due_timers_fire_in_due_order(store, autojump_clock):
     async with open_runtime(store, KINDS, clock=TrioClock(), config=config()) as rt:
         dues = {"e": 50, "a": 10, "d": 40, "b": 20, "late": 500, "c": 30}
