@@ -686,6 +686,7 @@ def _export(args: argparse.Namespace) -> int:
         store.close()
     dropped = ", ".join(f"{reason} {n}" for reason, n in summary["dropped"].items() if n) or "none"
     print(f"campaign {summary['campaign']}: {summary['events']} events -> {summary['paths']['events']}")
+    print(f"{summary['rolls']} dice rolls -> {summary['paths']['rolls']}")
     print(f"{summary['turns']} turns, {summary['kept']} kept -> {summary['paths']['dataset']} (dropped: {dropped})")
     return 0
 

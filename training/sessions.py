@@ -4,7 +4,9 @@ A *turn* is one narration together with the player actions it answers (its
 ``responds_to``): what the players wrote, what the GM answered, how (model, tool calls,
 tokens, latency) and whether the narrator failed.  The pure part reads journal records
 (``(seq, stored event)`` as ``Store.read_journal`` yields them) and returns lines and
-rows; :func:`export_campaign` reads the store and writes the files, atomically.
+rows; :func:`export_campaign` reads the store and writes the files, atomically.  The
+dice rolls of the table (its ``DiceRolled`` events) are written apart too, one line each
+(:func:`roll_line`), so a reader needs no event schema to audit or replay them.
 
 Errors (all ``ValueError``, so a CLI can report them as a person's mistake)::
 
@@ -29,7 +31,7 @@ import orjson
 
 from actors.campaign import CampaignKind
 from actors.campaign.messages import (
-    CampaignCreated, EncounterStarted, OrderScheduled, PlayerJoined, Posted, PostNarrated,
+    CampaignCreated, DiceRolled, EncounterStarted, OrderScheduled, PlayerJoined, Posted, PostNarrated,
 )
 from actors.campaign.state import Character, Post, ToolCall, TurnMeta
 from actors.messages import Event
@@ -107,6 +109,7 @@ class CampaignExport:
     session: Session
     rows: list[dict[str, Any]]
     dropped: dict[str, int]
+    rolls: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- the pure part ----------------------------------------------------------------------
@@ -122,13 +125,23 @@ def build_export(campaign_id: str, records: Iterable[tuple[int, Mapping[str, Any
         raise UnknownCampaign(f"no campaign {campaign_id!r} in this data directory (it has no journal)")
     session = read_session(campaign_id, events)
     rows, dropped = training_rows(session)
-    return CampaignExport([event_line(seq, event) for seq, event in events], session, rows, dropped)
+    rolls = [roll_line(seq, event) for seq, event in events if isinstance(event, DiceRolled)]
+    return CampaignExport([event_line(seq, event) for seq, event in events], session, rows, dropped, rolls)
 
 
 def event_line(seq: int, event: Event) -> dict[str, Any]:
     """A journal record as one line: ``{seq, type, version, time, data}``, upcast to this code's version."""
     return {"seq": seq, "type": type(event).__name__, "version": type(event).version,
             "time": iso(event_time(event)), "data": event.model_dump(mode="json")}
+
+
+def roll_line(seq: int, event: DiceRolled) -> dict[str, Any]:
+    """A roll as one line: ``{seq, n, by, expression, faces, total, reason, at}``; ``faces`` per dice
+    term in the order written, ``by`` a player id or ``gm``, ``at`` ISO 8601 UTC."""
+    roll = event.roll
+    return {"seq": seq, "n": roll.n, "by": roll.by, "expression": roll.expression,
+            "faces": [list(term) for term in roll.faces], "total": roll.total, "reason": roll.reason,
+            "at": iso(roll.at)}
 
 
 def event_time(event: Event) -> float | None:
@@ -142,6 +155,8 @@ def event_time(event: Event) -> float | None:
             return order.created_at
         case EncounterStarted(encounter=view):
             return view.started_at
+        case DiceRolled(roll=roll):
+            return roll.at
     return getattr(event, "at", None)
 
 
@@ -273,9 +288,9 @@ def iso(at: float | None) -> str | None:
 # -- files -----------------------------------------------------------------------------
 
 def export_campaign(store: Store, campaign_id: str, out_dir: Path, fmt: str = "jsonl") -> dict[str, Any]:
-    """Write ``{campaign_id}.events.jsonl`` and ``{campaign_id}.dataset.jsonl`` into ``out_dir``; a summary.
+    """Write ``{campaign_id}.events.jsonl``, ``.rolls.jsonl`` and ``.dataset.jsonl`` into ``out_dir``; a summary.
 
-    Both files appear complete or not at all (written beside their names, then renamed);
+    The files appear complete or not at all (written beside their names, then renamed);
     existing files of the same names are replaced.  Raises ``UnsupportedFormat``,
     ``UnknownCampaign``, ``ExportError`` (out_dir is not a directory) and ``OSError`` for a
     failed write.
@@ -291,10 +306,11 @@ def export_campaign(store: Store, campaign_id: str, out_dir: Path, fmt: str = "j
     out_dir.mkdir(parents=True, exist_ok=True)
     events_path = out_dir / f"{campaign_id}.events.jsonl"
     dataset_path = out_dir / f"{campaign_id}.dataset.jsonl"
-    write_jsonl({events_path: export.events, dataset_path: export.rows})
-    return {"campaign": campaign_id, "format": fmt, "events": len(export.events), "turns": len(export.session.turns),
-            "kept": len(export.rows), "dropped": export.dropped,
-            "paths": {"events": str(events_path), "dataset": str(dataset_path)}}
+    rolls_path = out_dir / f"{campaign_id}.rolls.jsonl"
+    write_jsonl({events_path: export.events, rolls_path: export.rolls, dataset_path: export.rows})
+    return {"campaign": campaign_id, "format": fmt, "events": len(export.events), "rolls": len(export.rolls),
+            "turns": len(export.session.turns), "kept": len(export.rows), "dropped": export.dropped,
+            "paths": {"events": str(events_path), "rolls": str(rolls_path), "dataset": str(dataset_path)}}
 
 
 def write_jsonl(files: Mapping[Path, Iterable[Mapping[str, Any]]]) -> None:

@@ -70,6 +70,7 @@ def test_export_campaign_writes_the_event_log_and_dataset_of_a_stopped_server(tm
 
     printed = capsys.readouterr().out
     assert f"campaign c1: 5 events -> {out / 'c1.events.jsonl'}" in printed
+    assert f"0 dice rolls -> {out / 'c1.rolls.jsonl'}" in printed
     assert "1 turns, 1 kept" in printed and "(dropped: none)" in printed
     rows = [json.loads(line) for line in (out / "c1.dataset.jsonl").read_text().splitlines()]
     assert [m["content"] for m in rows[0]["messages"][1:]] == ["Ayla: I try the door", "It groans open."]

@@ -6,7 +6,7 @@ import json
 import pytest
 import trio
 
-from actors.campaign.messages import PostAction, PostNarration
+from actors.campaign.messages import PostAction, PostNarration, RollDice
 from actors.campaign.state import HOUR, ToolCall, TurnMeta
 from training.sessions import (
     DROP_REASONS, ExportError, PlayerInput, Turn, UnknownCampaign, UnsupportedFormat, build_export, drop_reason,
@@ -63,11 +63,13 @@ async def test_export_writes_the_journal_and_a_filtered_chat_dataset(game, store
 
     events_path, dataset_path = out / "c1.events.jsonl", out / "c1.dataset.jsonl"
     assert summary == {
-        "campaign": "c1", "format": "jsonl", "events": store.last_seq("campaign/c1"), "turns": 7, "kept": 2,
+        "campaign": "c1", "format": "jsonl", "events": store.last_seq("campaign/c1"), "rolls": 0, "turns": 7,
+        "kept": 2,
         "dropped": {"error": 1, "server_template": 1, "empty_response": 1, "no_player_input": 1, "duplicate": 1},
-        "paths": {"events": str(events_path), "dataset": str(dataset_path)},
+        "paths": {"events": str(events_path), "rolls": str(out / "c1.rolls.jsonl"), "dataset": str(dataset_path)},
     }
-    assert sorted(p.name for p in out.iterdir()) == ["c1.dataset.jsonl", "c1.events.jsonl"]  # no temporaries
+    assert sorted(p.name for p in out.iterdir()) == [
+        "c1.dataset.jsonl", "c1.events.jsonl", "c1.rolls.jsonl"]  # no temporaries
 
     events = read_lines(events_path)
     assert [e["seq"] for e in events] == list(range(1, store.last_seq("campaign/c1") + 1))
@@ -103,6 +105,32 @@ async def test_export_writes_the_journal_and_a_filtered_chat_dataset(game, store
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant"]
     assert second["messages"][1]["content"] == "Ayla: I search the altar"
     assert second["meta"]["turn"] == 10 and second["meta"]["tool_calls"] == []
+
+
+async def test_the_export_carries_every_dice_roll_of_the_table(game, store, tmp_path, autojump_clock):
+    rt = game
+    await started(rt)
+    await rt.ask("campaign/c1", RollDice(expression="1d20+9", reason="Athletics"), by=player("ayla"))
+    await trio.sleep(90)
+    await rt.ask("campaign/c1", RollDice(expression="2d6+1d4-1"), by=GM)
+    await rt.ask("campaign/c1", RollDice(expression="d20", reason="Perception", player_id="bram"), by=GM)
+
+    summary = export_campaign(store, "c1", tmp_path)
+
+    rolls = read_lines(tmp_path / "c1.rolls.jsonl")
+    assert summary["rolls"] == 3 and summary["paths"]["rolls"] == str(tmp_path / "c1.rolls.jsonl")
+    assert [(r["n"], r["by"], r["expression"], r["reason"]) for r in rolls] == [
+        (1, "ayla", "1d20+9", "Athletics"), (2, "gm", "2d6+1d4-1", ""), (3, "bram", "d20", "Perception")]
+    athletics, damage, _ = rolls
+    assert len(athletics["faces"]) == 1 and athletics["total"] == athletics["faces"][0][0] + 9
+    assert [len(term) for term in damage["faces"]] == [2, 1]
+    assert damage["total"] == sum(damage["faces"][0]) + sum(damage["faces"][1]) - 1
+    assert athletics["at"].startswith("2026-01-01T") and athletics["at"].endswith("Z") and damage["at"] > athletics["at"]
+    events = {e["seq"]: e for e in read_lines(tmp_path / "c1.events.jsonl")}
+    for roll in rolls:                                   # each line is its journal event, with its time
+        event = events[roll["seq"]]
+        assert event["type"] == "DiceRolled" and event["time"] == roll["at"]
+        assert event["data"]["roll"]["faces"] == roll["faces"]
 
 
 async def test_turns_keep_their_inputs_timing_and_failures(game, store, autojump_clock):
