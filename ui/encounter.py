@@ -1,8 +1,11 @@
-"""The encounter view: the initiative tracker, zones, and actions that send real commands.
+"""The encounter view: the initiative tracker, zones, actions that send real commands, the combat log.
 
 Follows ``combat/{campaign}.{n}`` like the table follows its campaign.  A GM acts for
 whoever's turn it is; a player when it is their character's.  A refused action shows the
-server's reason beside the buttons.
+server's reason beside the buttons.  The combat log is the journal read through
+``actors.combat.log``: the stream's snapshot has no past, so each snapshot reloads the
+journal from its first page, and the events that stream in meanwhile wait for it.  Once the
+fight is over the page says why, keeps everyone who fell in the tracker and disables the buttons.
 """
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from typing import Any
 from nicegui import background_tasks, ui
 
 from actors.combat.behavior import CombatKind
+from actors.combat.log import describe, ending_text, guess_reason
 from actors.combat.rules import CONDITIONS, FLAGS
+from actors.combat.state import Encounter
 from engine_ext.pf2e import multiple_attack_penalty
 
 from .format import hp_bar
@@ -20,26 +25,46 @@ from .live import LiveActor
 from .stream import Follower
 
 
+JOURNAL_PAGE = 200  # the most the events API gives in one page
+
+
 def tracker_rows(state: Any) -> list[dict[str, Any]]:
     """One row per combatant in initiative order: what the tracker shows."""
-    rows = []
-    for combatant in state.order():
-        fighter = state.fighters.get(combatant.cid)
-        row = {"cid": combatant.cid, "name": combatant.name, "initiative": combatant.initiative,
-               "current": combatant.cid == state.current, "side": "party" if combatant.player_id else "foes",
-               "hp": None, "zone": None, "conditions": "", "actions": None, "next_map": None, "state": ""}
-        if fighter is not None:
-            strikes = combatant.stats.strikes
-            agile = bool(strikes) and strikes[0].agile
-            row.update(hp=f"{fighter.hp}/{combatant.stats.max_hp}", zone=fighter.zone,
-                       conditions=", ".join(k if k in FLAGS else f"{k} {v}"
-                                            for k, v in sorted(fighter.conditions.items())),
-                       actions=fighter.actions if combatant.cid == state.current else None,
-                       next_map=multiple_attack_penalty(fighter.attacks, agile),
-                       state="dead" if fighter.dead else "fled" if fighter.fled else
-                       f"dying {fighter.dying}" if fighter.dying else "agent" if fighter.agent else "")
-        rows.append(row)
+    return [row(state, combatant) for combatant in state.order()]
+
+
+def fallen_rows(state: Any) -> list[dict[str, Any]]:
+    """The combatants out of the order (dead, fled, out of the initiative, delaying), by initiative:
+    the tracker keeps them below the order, never drops them."""
+    ordered = {c.cid for c in state.order()}
+    rows = [row(state, c) for c in sorted(state.combatants.values(), key=lambda c: (-(c.initiative or 0), c.name))
+            if c.cid not in ordered]
+    for out in rows:
+        if out["cid"] in state.removed:
+            out["state"] = ", ".join(filter(None, [out["state"], "out of the initiative"]))
+        elif not out["state"]:
+            out["state"] = "delaying"
     return rows
+
+
+def row(state: Any, combatant: Any) -> dict[str, Any]:
+    """What the tracker shows of one combatant."""
+    fighter = state.fighters.get(combatant.cid)
+    shown = {"cid": combatant.cid, "name": combatant.name, "initiative": combatant.initiative,
+             "current": combatant.cid == state.current, "side": "party" if combatant.player_id else "foes",
+             "hp": None, "zone": None, "conditions": "", "actions": None, "next_map": None, "state": ""}
+    if fighter is not None:
+        strikes = combatant.stats.strikes
+        agile = bool(strikes) and strikes[0].agile
+        shown.update(hp=f"{fighter.hp}/{combatant.stats.max_hp}", zone=fighter.zone,
+                     conditions=", ".join(k if k in FLAGS else f"{k} {v}"
+                                          for k, v in sorted(fighter.conditions.items())),
+                     actions=fighter.actions if combatant.cid == state.current else None,
+                     next_map=multiple_attack_penalty(fighter.attacks, agile),
+                     state="dead" if fighter.dead else "fled" if fighter.fled else
+                     f"dying {fighter.dying}" if fighter.dying else
+                     "unconscious" if fighter.hp <= 0 else "agent" if fighter.agent else "")
+    return shown
 
 
 def zones(state: Any) -> dict[str, list[str]]:
@@ -55,6 +80,12 @@ class EncounterView:
         self.link, self.campaign_id, self.n = link, campaign_id, n
         self.address = f"combat/{campaign_id}.{n}"
         self.live = LiveActor(CombatKind())
+        self.buttons: list[Any] = []       # disabled once the fight is over
+        self.reason: str | None = None     # why it ended, from its EncounterEnded
+        self.log_state: Encounter | None = None  # the state the log has folded to (None: loading the journal)
+        self.log_seq = 0
+        self.waiting: list[tuple[int, Any]] = []  # (seq, event) streamed in while the journal loads
+        self.loads = 0                     # a newer snapshot's load makes an older one's result stale
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center gap-3"):
@@ -69,32 +100,44 @@ class EncounterView:
             ui.label("Actions").classes("text-lg")
             with ui.row().classes("items-center gap-2"):
                 self.target = ui.select({}, label="Target").classes("w-40").props("data-test=target")
-                ui.button("Strike", on_click=lambda: self.act({"kind": "strike", "target": self.target.value})
+                self.button("Strike", on_click=lambda: self.act({"kind": "strike", "target": self.target.value})
                           ).props("data-test=strike")
-                ui.button("Demoralize", on_click=lambda: self.act({"kind": "demoralize", "target": self.target.value})
+                self.button("Demoralize", on_click=lambda: self.act({"kind": "demoralize", "target": self.target.value})
                           ).props("outline data-test=demoralize")
                 self.zone = ui.input("Zone", placeholder="balcony").classes("w-32").props("data-test=zone")
-                ui.button("Stride", on_click=lambda: self.act({"kind": "stride", "zone": self.zone.value or ""})
+                self.button("Stride", on_click=lambda: self.act({"kind": "stride", "zone": self.zone.value or ""})
                           ).props("outline data-test=stride")
-                ui.button("Raise shield", on_click=lambda: self.act({"kind": "raise_shield"})).props(
+                self.button("Raise shield", on_click=lambda: self.act({"kind": "raise_shield"})).props(
                     "outline data-test=raise-shield")
-                ui.button("Take cover", on_click=lambda: self.act({"kind": "take_cover"})).props("outline")
-                ui.button("Escape", on_click=lambda: self.act({"kind": "escape"})).props("outline")
-                ui.button("Aid", on_click=lambda: self.act({"kind": "aid", "ally": self.target.value})).props(
+                self.button("Take cover", on_click=lambda: self.act({"kind": "take_cover"})).props("outline")
+                self.button("Escape", on_click=lambda: self.act({"kind": "escape"})).props("outline")
+                self.button("Aid", on_click=lambda: self.act({"kind": "aid", "ally": self.target.value})).props(
                     "outline data-test=aid")
-                ui.button("Ready a strike", on_click=lambda: self.act(
+                self.button("Ready a strike", on_click=lambda: self.act(
                     {"kind": "ready", "then": {"kind": "strike", "target": self.target.value}})).props("outline")
-                ui.button("Delay", on_click=lambda: self.act({"kind": "delay"})).props("outline data-test=delay")
-                ui.button("End turn", on_click=self.end_turn, color="secondary").props("data-test=end-turn")
+                self.button("Delay", on_click=lambda: self.act({"kind": "delay"})).props("outline data-test=delay")
+                self.button("End turn", on_click=self.end_turn, color="secondary").props("data-test=end-turn")
             with ui.row().classes("items-center gap-2"):
                 self.who = ui.select({}, label="Out of turn: who").classes("w-40").props("data-test=who")
-                ui.button("React (readied)", on_click=lambda: self.out_of_turn("React")).props("outline")
-                ui.button("Return from delay", on_click=lambda: self.out_of_turn("Resume")).props(
+                self.button("React (readied)", on_click=lambda: self.out_of_turn("React")).props("outline")
+                self.button("Return from delay", on_click=lambda: self.out_of_turn("Resume")).props(
                     "outline data-test=resume")
             self.error = ui.label("").classes("text-negative").props("data-test=action-error")
             self.result = ui.label("").classes("text-sm").props("data-test=action-result")
         if self.link.who.gm:
             self.gm_panel()
+        with ui.card().classes("w-full"):
+            ui.label("Combat log").classes("text-lg")
+            with ui.scroll_area().classes("w-full h-96 border rounded") as self.log_scroll:
+                self.log = ui.column().classes("w-full gap-0 font-mono text-sm").props("data-test=combat-log")
+            with self.log:
+                ui.label("Reading the journal…").classes("text-grey")
+
+    def button(self, *args: Any, **kwargs: Any) -> ui.button:
+        """An action button: it goes grey when the encounter ends."""
+        made = ui.button(*args, **kwargs)
+        self.buttons.append(made)
+        return made
 
     def gm_panel(self) -> None:
         """GM: what the rules don't see (damage, healing, a condition) and who runs a creature."""
@@ -106,9 +149,9 @@ class EncounterView:
                     "data-test=condition")
                 self.condition_value = ui.number("Value (0 ends it)", value=1, min=0, max=10, precision=0).classes(
                     "w-32")
-                ui.button("Apply to the target", on_click=self.adjust).props("data-test=apply-adjust")
-                ui.button("Hand to an agent", on_click=lambda: self.control(True)).props("outline")
-                ui.button("Back to tactics", on_click=lambda: self.control(False)).props("outline")
+                self.button("Apply to the target", on_click=self.adjust).props("data-test=apply-adjust")
+                self.button("Hand to an agent", on_click=lambda: self.control(True)).props("outline")
+                self.button("Back to tactics", on_click=lambda: self.control(False)).props("outline")
 
     async def adjust(self) -> None:
         if not self.target.value:
@@ -165,10 +208,15 @@ class EncounterView:
         current = state.combatants.get(state.current or "")
         self.title.set_text(f"Encounter {self.n} · round {state.round}"
                             + (f" · {current.name}'s turn" if current else "")
-                            + (f" · over ({self.ended_reason(events)})" if state.ended else ""))
+                            + (f" · over: {self.ending(state)}" if state.ended else ""))
+        for button in self.buttons:
+            button.set_enabled(not state.ended)
         self.tracker.clear()
         with self.tracker:
-            for row in tracker_rows(state):
+            fallen = fallen_rows(state)
+            for row in [*tracker_rows(state), *fallen]:
+                if fallen and row is fallen[0]:
+                    ui.label("Out of the fight").classes("text-xs text-grey mt-2")
                 with ui.row().classes("w-full items-center gap-3 p-1 " + ("bg-amber-100" if row["current"] else "")
                                       ).props(f"data-test=combatant-{row['cid']}"):
                     ui.label(str(row["initiative"])).classes("w-8 text-right font-mono")
@@ -207,13 +255,88 @@ class EncounterView:
                                      f"{attack.degree.replace('_', ' ')}"
                                      + (f", {attack.damage} damage" if attack.damage else ""))
 
-    @staticmethod
-    def ended_reason(events: list[Any] | None) -> str:
-        return next((e.reason for e in events or [] if type(e).__name__ == "EncounterEnded"), "ended")
+    def ending(self, state: Any) -> str:
+        """Why the fight is over: the state's word, the journal's, or what the state shows."""
+        reason = getattr(state, "end_reason", None) or self.reason or guess_reason(state)
+        return ending_text(reason, state.max_rounds) if reason else "ended"
+
+    # -- the combat log ----------------------------------------------------------------
+
+    def on_snapshot(self) -> None:
+        """A (re)loaded state: the log starts again from the journal's first page."""
+        self.render()
+        self.loads += 1
+        self.log_state, self.waiting = None, []
+        background_tasks.create(self.load_log(self.loads, self.live.seq), name=f"combat log {self.address}")
+
+    def on_events(self, events: list[Any]) -> None:
+        self.render(events)
+        first = self.live.seq - len(events) + 1  # take_events gives the events up to live.seq, in order
+        numbered = [(first + i, event) for i, event in enumerate(events)]
+        if self.log_state is None:
+            self.waiting += numbered
+        else:
+            self.extend_log(numbered)
+
+    async def load_log(self, load: int, upto: int) -> None:
+        """Read the journal up to ``upto`` (the snapshot's seq), then the events that came meanwhile."""
+        numbered: list[tuple[int, Any]] = []
+        cursor: str | None = None
+        try:
+            while True:
+                page = await self.link.get(f"/api/v1/actors/{self.address}/events", limit=JOURNAL_PAGE,
+                                           cursor=cursor)
+                for item in page["items"]:
+                    if item["seq"] <= upto:
+                        numbered.append((item["seq"], self.live.behavior.load_event(
+                            {"t": item["type"], "v": item["version"], "d": item["data"]})))
+                cursor = page["next_cursor"]
+                if cursor is None or not page["items"] or page["items"][-1]["seq"] >= upto:
+                    break
+        except LinkError as exc:
+            if load == self.loads:
+                self.show_log([f"The combat log could not be read: {error_text(exc)}"], fresh=True)
+            return
+        if load != self.loads:
+            return  # a newer snapshot is loading its own
+        self.log_state, self.log_seq = Encounter(), 0
+        self.log.clear()
+        self.extend_log([*numbered, *self.waiting])
+        self.waiting = []
+        if self.live.state is not None:
+            self.render()  # the reason the fight ended may have come with the journal
+
+    def extend_log(self, numbered: list[tuple[int, Any]]) -> None:
+        kind, added = self.live.behavior, []
+        for seq, event in numbered:
+            if seq <= self.log_seq:
+                continue  # already in the log (the journal and the stream overlap)
+            line = describe(self.log_state, event)
+            if line is not None:
+                added.append(line)
+            if type(event).__name__ == "EncounterEnded":
+                self.reason = event.reason
+            try:
+                self.log_state = kind.evolve(self.log_state, event)
+            except Exception:  # noqa: BLE001 - a log that cannot fold an event still shows the rest
+                pass
+            self.log_seq = seq
+        if added:
+            self.show_log(added)
+
+    def show_log(self, added: list[str], fresh: bool = False) -> None:
+        if fresh:
+            self.log.clear()
+        with self.log:
+            for line in added:
+                heading = line.startswith("Round ") or line.startswith("Encounter ")
+                ui.label(line).classes("font-bold mt-1" if heading else "pl-4").props("data-test=log-line")
+        self.log_scroll.scroll_to(percent=1.0)  # newest at the bottom, in view
 
 
 async def encounter_view(link: Link, campaign_id: str, n: int) -> None:
     view = EncounterView(link, campaign_id, n)
     view.build()
-    follower = Follower(link, view.address, view.live, view.connection, view.problem, view.render, view.render)
+    follower = Follower(link, view.address, view.live, view.connection, view.problem, view.on_snapshot,
+                        view.on_events)
     background_tasks.create(follower.run(ui.context.client), name=f"follow {view.address}")
