@@ -151,6 +151,18 @@ async def test_rules_questions_get_cited_answers_or_not_found(tables):
     assert_error(await ask(question="?!"), 422, "search/invalid_query")
 
 
+async def test_a_rules_question_in_other_words_gets_the_same_answer(tables):
+    ask = lambda question: tables.http.post("/api/v1/rules/ask", json={"question": question},  # noqa: E731
+                                            headers=tables.tokens["ayla"])
+    short = (await ask("What happens at 0 HP?")).json()
+    long = (await ask("What happens when a character is knocked to 0 hit points?")).json()
+    assert short["found"] and long["found"]
+    for answer in (short, long):
+        assert ("everturn-rules", 5, "Dying, wounded and doomed") in [
+            (c["book"], c["page"], c["section"]) for c in answer["citations"]]
+        assert any("falls unconscious and is dying 1" in s["text"] for s in answer["sentences"])
+
+
 async def test_operators_import_replace_and_remove_rulebooks(tables):
     op, post = tables.tokens["op"], tables.http.post
     forbidden = await post("/api/v1/admin/rules", json={"name": "house", "text": HOUSE}, headers=tables.tokens["ayla"])

@@ -35,6 +35,16 @@ def index(tmp_path_factory):
     index.close()
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Our rules reference alone, as a server without the SRD indexes it."""
+    index = SearchIndex(tmp_path_factory.mktemp("search") / "index")
+    index.put(rule_documents(reference_book()))
+    index.commit()
+    yield index
+    index.close()
+
+
 def top(index, q, **kwargs):
     return index.search(q, kwargs.pop("scope", "rules"), **kwargs)["items"]
 
@@ -155,6 +165,27 @@ def test_answers_cite_the_page_and_section_of_each_sentence(index, question, boo
     assert 1 <= len(result["sentences"]) <= 3
     for sentence in result["sentences"]:                    # each sentence in the text, followed by its marker
         assert f"{sentence['text']} [{sentence['citation']}]" in result["answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "What happens at 0 HP?",
+    "What happens when a character is knocked to 0 hit points?",
+    "What happens when a character is knocked out?",
+    "What happens at zero hit points?",
+])
+def test_a_question_in_the_players_words_finds_the_rule_in_the_books_words(reference, question):
+    # the rules reference alone (a server's default) says "0 HP" and "falls unconscious", never "hit points"
+    # or "knocked": the synonyms (snapshots.search.question.SYNONYMS) bridge the two
+    result = answer(reference, question)
+    assert result["found"], result
+    assert [(c["book"], c["page"], c["section"]) for c in result["citations"]] == [
+        ("everturn-rules", 5, "Dying, wounded and doomed")]
+    assert any("A character brought to 0 HP falls unconscious" in s["text"] for s in result["sentences"])
+
+
+def test_synonyms_keep_off_topic_questions_out(reference):
+    for question in ("How many hit points does a blue whale have?", "Who was knocked out in the boxing final?"):
+        assert answer(reference, question)["found"] is False, question
 
 
 def test_an_answer_can_keep_to_one_book(index):
