@@ -164,6 +164,17 @@ class EncounterStatus(Strict):
     auto_skip_at: str | None
     auto_skip_in: float | None
     skip_required: bool
+    paused: bool = Field(description="every character is out of the initiative (their players went inactive): no "
+                         "turn runs, creatures' included, until one returns or the GM ends it")
+
+
+class Dormancy(Strict):
+    since: str | None = Field(description="asleep since (null: not yet, see at)")
+    for_s: float | None = None
+    quiet_since: str | None = None
+    at: str | None = Field(description="every player is inactive: when the campaign falls asleep unless one acts "
+                           "or the GM posts")
+    in_s: float | None = None
 
 
 class DeadlineStatus(Strict):
@@ -186,7 +197,10 @@ class OrderStatus(Strict):
 
 
 class Stall(Strict):
-    awaiting_narration_since: str
+    """No narration for stall_s while a player is active: the server advances the story at auto_advance_at."""
+
+    awaiting_narration_since: str | None = Field(description="the first player action the GM has not answered "
+                                                 "(null: none; the story still advances daily while anyone plays)")
     auto_advance_at: str
     auto_advance_in: float
 
@@ -214,12 +228,14 @@ class SceneStatus(Strict):
 class GmStatus(Strict):
     """What the GM must do next; every countdown is the time a durable timer fires."""
 
+    headline: str = Field(description="the first line: what matters most now (the most urgent task), in words")
     campaign_id: str
     title: str
     now: str
     mode: Literal["exploration", "encounter", "downtime"]
     scene: SceneStatus | None = Field(description="the current scene (StartScene), None before the first")
     needs_attention: bool
+    dormant: Dormancy | None = Field(description="null while a player plays; else asleep, or when it falls asleep")
     waiting_for: Waiting
     player_activity: list[PlayerActivity]
     must_advance: bool
@@ -270,7 +286,10 @@ class CampaignSummary(Strict):
     post_count: int
     last_post_at: str | None
     created_at: str | None
-    awaiting_narration: bool = Field(description="players acted and no narration has answered yet")
+    awaiting_narration: bool = Field(description="players acted and the GM has not answered yet")
+    dormant: bool = Field(description="every player inactive long enough: timers and narration stopped until a "
+                          "player acts or the GM posts")
+    dormant_since: str | None
 
 
 class CampaignPage(Strict):

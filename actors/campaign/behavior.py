@@ -17,7 +17,7 @@ from ..combat.messages import (
 )
 from ..combat import difficulty
 from ..combat.rules import adjusted, conditions_from_text, kept_by_rules
-from ..combat.state import Combatant, Stats, StrikeStat
+from ..combat.state import Combatant, Stats
 from ..errors import Forbidden, Rejected
 from ..messages import ChildFailed, Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
@@ -25,8 +25,9 @@ from . import enforcement, narration
 from .messages import (
     CampaignCreated, CancelOrder, CharacterChanged, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared,
     DeadlineSet, DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign,
-    MarkFollowing, ModeChanged, NarrateNpc, NarrationDone, OrderChanged, OrderScheduled, PlayerJoined,
-    PlayerStatusChanged, PostAction, Posted, PostNarrated, PostNarration, RollDice, SceneStarted, ScheduleOrder,
+    DormancyChanged, MarkFollowing, ModeChanged, NarrateNpc, NarrationDone, OrderChanged, OrderScheduled, PlayerActive,
+    PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarrated, PostNarration, RollDice, SceneStarted,
+    ScheduleOrder,
     SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene, UpdateSettings,
 )
 from .state import (
@@ -47,7 +48,7 @@ class CampaignKind(Behavior[Campaign]):
     creates = (CreateCampaign,)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
               SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
-              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged, PostNarrated)
+              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged, PostNarrated, PlayerActive, DormancyChanged)
 
     def owns(self, address: str, state: Campaign, child: str) -> bool:
         """Its encounters ``combat/{id}.{n}``, for each ``n`` it started (1 to ``encounters``)."""
@@ -69,6 +70,7 @@ class CampaignKind(Behavior[Campaign]):
             events = enforcement.enforce(state, now, self.evolve)
         else:
             events = self._handle(state, command, ctx, now)
+        events = enforcement.woken(state, events, now)
         voice = (command.npc, command.hint) if isinstance(command, NarrateNpc) else None
         events, work = narration.narrate(self.narrator, state, events, ctx.address, self.evolve, voice)
         after = self.replay(state, events)
@@ -103,7 +105,8 @@ class CampaignKind(Behavior[Campaign]):
                 return [enforcement.post(state, "narration", text, now, None, author=by.get("token_id") or "gm",
                                          meta=command.meta)]
             case RollDice():
-                return [dice_rolled(state, command, by, ctx.address, now)]
+                rolled = dice_rolled(state, command, by, ctx.address, now)
+                return [*returning(state, rolled.roll.by, now), rolled]
             case MarkFollowing(player_id=player_id):
                 require_gm(by)
                 player = known_player(state, player_id)
@@ -198,17 +201,19 @@ class CampaignKind(Behavior[Campaign]):
             case Posted(post=post):
                 update: dict[str, Any] = {"posts": (*state.posts, post)[-RECENT_POSTS:], "post_count": post.n}
                 if post.kind == "action":
-                    player = state.players[post.author]
-                    update["players"] = {**state.players,
-                                         post.author: player.model_copy(update={"last_action_at": post.at})}
+                    update["players"] = active_at(state, post.author, post.at)
                     update["last_player_action_at"] = post.at
                     update["unanswered"] = (*state.unanswered, post.n)
                     if state.awaiting_narration_since is None:
                         update["awaiting_narration_since"] = post.at
-                elif post.kind == "narration":
-                    update["last_narration_at"] = post.at
-                    update["awaiting_narration_since"] = None
-                    update["unanswered"] = ()
+                else:
+                    if post.kind == "narration":
+                        update["last_narration_at"] = post.at
+                    if post.author != enforcement.SERVER:  # only the GM answers the players, never the server
+                        update["last_gm_post_at"] = post.at
+                        if post.kind == "narration":
+                            update["awaiting_narration_since"] = None
+                            update["unanswered"] = ()
                 if post.pending:
                     update["narrations"] = {**state.narrations, post.n: narration.pending(state, post)}
                 return state.model_copy(update=update)
@@ -242,17 +247,38 @@ class CampaignKind(Behavior[Campaign]):
                 return state.model_copy(update={"orders": changed_orders(state.orders, event)})
             case DiceRolled(roll=roll, dice_used=dice_used):
                 return state.model_copy(update={"rolls": (*state.rolls, roll)[-RECENT_ROLLS:], "roll_count": roll.n,
-                                                "dice_used": dice_used})
+                                                "dice_used": dice_used,
+                                                "players": active_at(state, roll.by, roll.at)})
+            case PlayerActive(player_id=player_id, at=at):
+                return state.model_copy(update={"players": active_at(state, player_id, at)})
+            case DormancyChanged(dormant=True, at=at):
+                return state.model_copy(update={"dormant_since": at})
+            case DormancyChanged(slept_s=slept):
+                return enforcement.slept(state, slept)
         raise AssertionError(f"unknown event {event!r}")
 
 
 def player_acted(state: Campaign, player_id: str, text: str, at: float) -> list[Event]:
     """A player's action: it comes first in the log, and brings an idle player back."""
+    known_player(state, player_id)
+    return [*returning(state, player_id, at), enforcement.post(state, "action", text, at, None, author=player_id)]
+
+
+def returning(state: Campaign, player_id: str, at: float) -> list[Event]:
+    """A player's own command brings them back to ``active`` (following or inactive before); "gm" is no player."""
+    player = state.players.get(player_id)
+    if player is None or player.status == "active":
+        return []
+    return [PlayerStatusChanged(player_id=player_id, status="active", at=at)]
+
+
+def active_at(state: Campaign, player_id: str, at: float) -> dict[str, Player]:
+    """The players, ``player_id`` (if one) seen at ``at``: every accepted command of theirs is activity."""
     player = state.players.get(player_id)
     if player is None:
-        raise Rejected("campaign/not_a_player", f"{player_id} has not joined this campaign")
-    back = [PlayerStatusChanged(player_id=player_id, status="active", at=at)] if player.status != "active" else []
-    return [*back, enforcement.post(state, "action", text, at, None, author=player_id)]
+        return state.players
+    last = at if player.last_action_at is None else max(player.last_action_at, at)
+    return {**state.players, player_id: player.model_copy(update={"last_action_at": last})}
 
 
 def start_encounter(state: Campaign, command: StartEncounter, address: str, now: float) -> list[Event]:
@@ -313,11 +339,9 @@ def initiative_modifier(perception: int, skills: dict[str, int], skill: str | No
 
 def character_stats(character: Character) -> Stats:
     """A player character's stat block as the encounter rules read it."""
-    strikes = tuple(StrikeStat(name=s.name, attack=s.attack, damage=s.damage, agile="agile" in s.traits,
-                               ranged="ranged" in s.traits) for s in character.strikes)
     return Stats(level=character.level, max_hp=character.max_hp, ac=character.ac,
                  fortitude=character.saves.fortitude, reflex=character.saves.reflex, will=character.saves.will,
-                 perception=character.perception, strikes=strikes, skills=character.skills)
+                 perception=character.perception, strikes=character.strikes, skills=character.skills)
 
 
 def encounter_difficulty(state: Campaign, request: Any) -> tuple[dict[str, Any], tuple[Any, ...]]:
@@ -356,6 +380,13 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
             for event in player_acted(state, player_id, text, update.at):
                 events.append(event)
                 state = evolve(state, event)
+    posted = {player_id for player_id, _ in update.acted}
+    for player_id in update.active:  # a button is activity as much as a post
+        if player_id in state.players and player_id not in posted:
+            for event in [*returning(state, player_id, update.at),
+                          PlayerActive(player_id=player_id, at=update.at, what="combat")]:
+                events.append(event)
+                state = evolve(state, event)
     for reason, name in update.skipped:
         event = enforcement.post(state, "narration", state.settings.templates.skip.format(name=name), update.at, reason)
         events.append(event)
@@ -368,6 +399,9 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
             story = tuple(c for c in character.conditions if not kept_by_rules(c))
             if (character.hp, character.conditions) != (hp, story + conditions):
                 events.append(CharacterChanged(player_id=player_id, hp=hp, conditions=story + conditions))
+        if update.summary:
+            events.append(enforcement.post(state, "notice", update.summary, update.at, "encounter_summary"))
+            state = evolve(state, events[-1])
         if update.reason == "max_rounds":
             events.append(enforcement.post(state, "narration", state.settings.templates.encounter_over, update.at,
                                            "encounter_over"))
@@ -380,7 +414,8 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
         return events
     events.append(EncounterUpdated(encounter=view.model_copy(update={
         "round": update.round, "turn": update.turn, "current": update.current, "name": update.name,
-        "player_id": update.player_id, "turn_started_at": update.turn_started_at, "turn_due": update.turn_due})))
+        "player_id": update.player_id, "turn_started_at": update.turn_started_at, "turn_due": update.turn_due,
+        "paused": update.paused})))
     return events
 
 

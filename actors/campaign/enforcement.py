@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..messages import Event
-from .messages import DeadlineCleared, OrderChanged, PlayerStatusChanged, Posted
-from .state import Campaign, Player, Post, TurnMeta
+from .messages import (
+    DeadlineCleared, DeadlineSet, DiceRolled, DormancyChanged, EncounterStarted, OrderChanged, OrderScheduled,
+    PlayerActive, PlayerJoined, PlayerStatusChanged, Posted, SceneStarted,
+)
+from .state import HOUR, Campaign, Player, Post, TurnMeta
 
 EPSILON = 0.001  # timers fire on whole milliseconds; never miss a threshold by less
 SERVER = "server"
@@ -28,20 +31,75 @@ def player_due(state: Campaign, player: Player) -> tuple[float, str] | None:
 
 
 def stall_due(state: Campaign) -> float | None:
-    """Players acted and no narration came for ``stall_s``: the server advances the story.
+    """A player is active (not inactive) and no narration came for ``stall_s``: the server advances
+    the story, so a table whose GM is silent still moves at least once a ``stall_s``.
 
-    An action arriving after that still leaves the GM ``stall_grace_s`` to answer it.
+    An action arriving after that still leaves the GM ``stall_grace_s`` to answer it.  Nobody
+    active: no advancing (the dormancy rule takes over); asleep: nothing.
     """
-    if state.awaiting_narration_since is None:
+    if state.dormant_since is not None or not any(p.status != "inactive" for p in state.players.values()):
         return None
     narrated = state.last_narration_at if state.last_narration_at is not None else state.created_at
-    return max(narrated + state.settings.stall_s, state.awaiting_narration_since + state.settings.stall_grace_s)
+    due = narrated + state.settings.stall_s
+    arrived = next((p.at for p in state.posts if p.kind == "action" and p.at > narrated), None)
+    if arrived is not None:  # the first action since the story last moved
+        due = max(due, arrived + state.settings.stall_grace_s)
+    return due
+
+
+def quiet_since(state: Campaign) -> float | None:
+    """Since when every player has been inactive (None: someone is not, or nobody joined yet)."""
+    players = state.players.values()
+    if not players or any(p.status != "inactive" for p in players):
+        return None
+    return max(p.status_since if p.status_since is not None else p.last_seen for p in players)
+
+
+def dormant_due(state: Campaign) -> float | None:
+    """When the campaign goes to sleep: every player inactive and no GM post for ``dormant_after_s``."""
+    if state.dormant_since is not None:
+        return None
+    quiet = quiet_since(state)
+    if quiet is None:
+        return None
+    return max(quiet, state.last_gm_post_at or state.created_at) + state.settings.dormant_after_s
+
+
+def woken(state: Campaign, events: list[Event], now: float) -> list[Event]:
+    """``events`` of a sleeping campaign, after the wake-up when one of them is a player's or the GM's doing."""
+    if state.dormant_since is None or not any(_wakes(event) for event in events):
+        return events
+    return [DormancyChanged(dormant=False, at=now, slept_s=max(0.0, now - state.dormant_since)), *events]
+
+
+def _wakes(event: Event) -> bool:
+    if isinstance(event, Posted):
+        return event.post.author != SERVER
+    return isinstance(event, (PlayerActive, DiceRolled, PlayerJoined, SceneStarted, EncounterStarted, DeadlineSet,
+                              OrderScheduled)) or (isinstance(event, PlayerStatusChanged) and event.status == "active")
+
+
+def slept(state: Campaign, slept_s: float) -> Campaign:
+    """Awake again after ``slept_s``: the story's clocks stood still meanwhile, so deadlines and orders move on
+    by as much (nothing fires the moment the table returns)."""
+    deadlines = {k: d.model_copy(update={"due": d.due + slept_s}) for k, d in state.deadlines.items()}
+    orders = {}
+    for k, order in state.orders.items():
+        if order.status == "pending":
+            order = order.model_copy(update={"due": order.due + slept_s})
+        elif order.status == "active" and order.dispatched_at is not None:
+            order = order.model_copy(update={"dispatched_at": order.dispatched_at + slept_s})
+        orders[k] = order
+    return state.model_copy(update={"dormant_since": None, "deadlines": deadlines, "orders": orders})
 
 
 def plan(state: Campaign) -> dict[str, float]:
     """Every timer the campaign needs now: name -> due (seconds)."""
     if not state.created:
         return {}
+    backstops = {f"narration.{w.n}": w.due for w in state.narrations.values()}
+    if state.dormant_since is not None:  # asleep: no story clock runs
+        return backstops
     timers = {f"deadline.{d.deadline_id}": d.due for d in state.deadlines.values()}
     for order in state.orders.values():
         due = order.next_due()
@@ -54,9 +112,10 @@ def plan(state: Campaign) -> dict[str, float]:
     stall = stall_due(state)
     if stall is not None:
         timers["stall"] = stall
-    for waiting in state.narrations.values():  # the narrator's backstop: the template serves by then
-        timers[f"narration.{waiting.n}"] = waiting.due
-    return timers
+    dormant = dormant_due(state)
+    if dormant is not None:
+        timers["dormant"] = dormant
+    return {**timers, **backstops}  # the narrator's backstops: the template serves by then
 
 
 def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, author: str = SERVER,
@@ -70,8 +129,10 @@ def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, a
 
 
 def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Campaign]) -> list[Event]:
-    """The events of every enforcement due by ``now``, earliest first."""
+    """The events of every enforcement due by ``now``, earliest first; none while asleep."""
     events: list[Event] = []
+    if state.dormant_since is not None:
+        return events
 
     def emit(new: Iterable[Event]) -> None:
         nonlocal state
@@ -95,6 +156,12 @@ def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Cam
         emit([post(state, beat.kind, beat.text, now, "order"),
               OrderChanged(order_id=order.order_id, status=status, steps_done=step + 1, at=now)])
 
+    stall = stall_due(state)  # before the players' idling: active until that very moment
+    if stall is not None and stall <= now + EPSILON:
+        advance = state.settings.templates.advance
+        line = advance[state.post_count % len(advance)]
+        emit([post(state, "narration", f"{state.scene.title}: {line}" if state.scene else line, now, "stalled")])
+
     left_behind = []
     for player in sorted(state.players.values(), key=lambda p: (p.last_seen, p.player_id)):
         due = player_due(state, player)
@@ -114,8 +181,8 @@ def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Cam
         emit([post(state, "notice", state.settings.templates.left_behind.format(names=", ".join(left_behind)), now,
                    "inactive")])
 
-    stall = stall_due(state)
-    if stall is not None and stall <= now + EPSILON:
-        advance = state.settings.templates.advance
-        emit([post(state, "narration", advance[state.post_count % len(advance)], now, "stalled")])
+    dormant = dormant_due(state)
+    if dormant is not None and dormant <= now + EPSILON:
+        emit([DormancyChanged(dormant=True, at=now), post(state, "notice", state.settings.templates.dormant, now,
+                                                           "dormant")])
     return events

@@ -154,6 +154,9 @@ class CombatUpdate(Internal):
     reason: str | None
     acted: tuple[tuple[str, str], ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (reason: skip | auto_skip, the combatant's name)
+    active: tuple[str, ...] = ()  # players whose own command this was (a button counts): activity
+    summary: str | None = None  # at the end: what happened, for the campaign's feed (actors.combat.log)
+    paused: bool = False  # every character out of the initiative: no turn runs until one returns
     at: float
     xp: int = 0  # on a victory: the XP each character earns
     characters: tuple[tuple[str, int, tuple[str, ...]], ...] = ()  # at the end: (player_id, hp, conditions)
@@ -252,6 +255,24 @@ class PlayerStatusChanged(Event):
     player_id: str
     status: str
     at: float
+
+
+class PlayerActive(Event):
+    """A player's own command was accepted (a combat button, a reaction, a roll): activity, not a post."""
+
+    player_id: str
+    at: float
+    what: str = ""  # the command, e.g. Act, EndTurn, RollDice
+
+
+class DormancyChanged(Event):
+    """Every player inactive for ``settings.dormant_after_s`` (and no GM post meanwhile): the campaign
+    sleeps, its timers and narration stop; a player's return or a GM's post wakes it, and its story
+    clocks (deadlines, orders) move on by ``slept_s``, the time it slept."""
+
+    dormant: bool
+    at: float
+    slept_s: float = 0.0
 
 
 class DeadlineSet(Event):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 
+from ..combat.state import StrikeStat
 from ..messages import State
 from ..narration.prompts import Prompts
 
@@ -25,13 +26,6 @@ HOUR = 3600.0
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Strike(Frozen):
-    name: str = Field(min_length=1, max_length=80)
-    attack: int = Field(ge=-10, le=60)
-    damage: str = Field(min_length=1, max_length=40, description="dice expression, e.g. 1d8+4")
-    traits: tuple[str, ...] = ()
 
 
 class Saves(Frozen):
@@ -51,7 +45,8 @@ class Character(Frozen):
     saves: Saves
     perception: int = Field(ge=-10, le=60)
     skills: dict[str, int] = Field(default_factory=dict, max_length=30)
-    strikes: tuple[Strike, ...] = Field(default=(), max_length=10)
+    strikes: tuple[StrikeStat, ...] = Field(default=(), max_length=10, description="the same shape as a "
+                                            "creature's: {name, attack, damage, damage_type, agile, ranged}")
     conditions: tuple[str, ...] = Field(default=(), max_length=20)
 
 
@@ -186,6 +181,7 @@ class EncounterView(Frozen):
     player_id: str | None = None
     turn_started_at: float | None = None
     turn_due: float | None = None  # the encounter's idle-turn timer
+    paused: bool = False  # every character is out of the initiative: no turn runs until one returns
 
 
 def _placeholders(template: str) -> set[str]:
@@ -210,11 +206,14 @@ class Templates(Frozen):
     encounter_over: str = Field("The fighting ebbs; the survivors catch their breath.", min_length=1,
                                 max_length=2000, description="an encounter reached its last round")
     advance: tuple[str, ...] = Field((
-        "Time passes. The road does not wait, and neither does the world.",
-        "The torch flickers. Whatever comes next, it comes soon.",
-        "Footsteps echo somewhere ahead. The party moves on.",
+        "Time passes. The world does not wait, and neither does the story.",
+        "The hours slip by. Whatever comes next, it comes soon.",
+        "Elsewhere, plans move forward without the party.",
         "A day turns. News travels, and the story with it.",
-    ), min_length=1, max_length=50, description="stalled story: the server's advancement narrations, in turn")
+    ), min_length=1, max_length=50, description="stalled story: the server's advancement narrations, in turn, "
+       "after the scene's title; nothing in them should picture a place (they follow any scene)")
+    dormant: str = Field("The table has gone quiet. The story waits here until someone returns.", min_length=1,
+                         max_length=2000, description="every player inactive for dormant_after_s: the campaign sleeps")
 
     @field_validator("*")
     @classmethod
@@ -231,7 +230,7 @@ class Templates(Frozen):
 
 
 PLACEHOLDERS = {"skip": {"name"}, "following": {"name"}, "marked_following": {"name"}, "left_behind": {"names"},
-                "encounter_over": set(), "advance": set()}
+                "encounter_over": set(), "advance": set(), "dormant": set()}
 
 
 class Settings(Frozen):
@@ -240,10 +239,13 @@ class Settings(Frozen):
     combat_turn_idle_s: float = Field(4 * HOUR, ge=60, le=30 * 24 * HOUR)
     exploration_idle_s: float = Field(12 * HOUR, ge=60, le=30 * 24 * HOUR)
     inactive_s: float = Field(24 * HOUR, ge=60, le=30 * 24 * HOUR)
-    stall_s: float = Field(24 * HOUR, ge=60, le=30 * 24 * HOUR, description="no narration this long while "
-                           "players wait: the server advances the story")
+    stall_s: float = Field(24 * HOUR, ge=60, le=30 * 24 * HOUR, description="no narration this long while a "
+                           "player is active (not inactive): the server advances the story")
     stall_grace_s: float = Field(HOUR, ge=60, le=30 * 24 * HOUR, description="time the GM keeps to answer an "
                                  "action that arrives after stall_s")
+    dormant_after_s: float = Field(3 * 24 * HOUR, ge=60, le=365 * 24 * HOUR, description="every player inactive "
+                                   "and no GM post this long: the campaign goes dormant (timers and narration stop) "
+                                   "until a player acts or the GM posts")
     narrator: StrictBool = Field(True, description="the server's narrator rewrites what the server posts by itself "
                            "(templates stay the fallback); off: the templates are posted as they are")
     narrator_model: str | None = Field(None, min_length=1, max_length=100, description="a narrator model this "
@@ -269,10 +271,12 @@ class Campaign(State):
     posts: tuple[Post, ...] = ()
     post_count: int = 0
     deadlines: dict[str, Deadline] = Field(default_factory=dict)
-    last_narration_at: float | None = None
+    last_narration_at: float | None = None  # any narration, the server's too: the story last moved
+    last_gm_post_at: float | None = None  # the GM's own last post (the server's never count as the GM's)
+    dormant_since: float | None = None  # asleep: every player inactive, no GM post for dormant_after_s
     last_player_action_at: float | None = None
-    awaiting_narration_since: float | None = None  # first player action no narration has answered
-    unanswered: tuple[int, ...] = ()  # player actions since the last narration (post numbers)
+    awaiting_narration_since: float | None = None  # first player action the GM has not answered
+    unanswered: tuple[int, ...] = ()  # player actions since the GM's last narration (post numbers)
     orders: dict[str, Order] = Field(default_factory=dict)  # pending and active, plus the last finished
     encounter: EncounterView | None = None
     encounters: int = 0

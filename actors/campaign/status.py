@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .enforcement import player_due, plan, stall_due
+from .enforcement import dormant_due, player_due, plan, quiet_since, stall_due
 from .state import HOUR, Campaign, Player
 
 API = "/api/v1"
 URGENCY = ("critical", "high", "normal", "low")
-PRESSURE = (  # narrative time pressure, most urgent first
-    (2 * HOUR, "The ritual circle pulses. It's almost complete."),
-    (8 * HOUR, "Footsteps echo closer. Whatever hunts them is near."),
-    (float("inf"), "The torch flickers. They don't have long."),
+PRESSURE = (  # how near the nearest deadline is, most urgent first: words for any scene
+    (2 * HOUR, "Almost out of time"),
+    (8 * HOUR, "Time is running short"),
+    (float("inf"), "The clock is ticking"),
 )
 
 
@@ -35,8 +35,8 @@ def gm_status(state: Campaign, campaign_id: str, now: float) -> dict[str, Any]:
               for o in sorted(state.orders.values(), key=lambda o: (o.next_due() or float("inf"), o.order_id))
               if o.next_due() is not None]
     stall = stall_due(state)
-    left_behind = [p for p in state.players.values() if p.status == "inactive"
-                   and (p.status_since or 0.0) >= (state.last_narration_at or 0.0)]
+    left_behind = [p for p in state.players.values() if p.status == "inactive" and state.dormant_since is None
+                   and (p.status_since or 0.0) >= (state.last_gm_post_at or 0.0)]
     waited = now - state.awaiting_narration_since if state.awaiting_narration_since is not None else 0.0
     reasons = []
     if left_behind:
@@ -48,6 +48,7 @@ def gm_status(state: Campaign, campaign_id: str, now: float) -> dict[str, Any]:
     skip = encounter is not None and encounter["skip_required"]
     tasks = gm_tasks(state, campaign_id, now, encounter, deadlines, left_behind, waited, players)
     return {
+        "headline": tasks[0]["task"],  # the first line: what matters most now, in words
         "campaign_id": campaign_id,
         "title": state.title,
         "now": iso(now),
@@ -55,6 +56,7 @@ def gm_status(state: Campaign, campaign_id: str, now: float) -> dict[str, Any]:
         "scene": None if state.scene is None else {"n": state.scene.n, "title": state.scene.title,
                                                    "started_at": iso(state.scene.started_at)},
         "needs_attention": any(t["urgency"] in ("critical", "high") for t in tasks),
+        "dormant": dormancy(state, now),
         "waiting_for": waiting_for(state, now),
         "player_activity": players,
         "must_advance": bool(reasons),
@@ -108,6 +110,17 @@ def activity(state: Campaign, player: Player, timers: dict[str, float], now: flo
     }
 
 
+def dormancy(state: Campaign, now: float) -> dict[str, Any] | None:
+    """Asleep (``since``), or every player inactive and when it falls asleep (``at``); None while anyone plays."""
+    if state.dormant_since is not None:
+        return {"since": iso(state.dormant_since), "for_s": seconds(now - state.dormant_since), "at": None}
+    due = dormant_due(state)
+    if due is None:
+        return None
+    quiet = quiet_since(state)
+    return {"since": None, "quiet_since": iso(quiet), "at": iso(due), "in_s": seconds(due - now)}
+
+
 def encounter_status(state: Campaign, now: float) -> dict[str, Any] | None:
     view = state.encounter
     if view is None:
@@ -121,11 +134,18 @@ def encounter_status(state: Campaign, now: float) -> dict[str, Any] | None:
         "auto_skip_at": iso(due), "auto_skip_in": seconds(due - now) if due is not None else None,
         "skip_required": view.player_id is not None and due is not None
         and waited >= state.settings.combat_turn_idle_s / 2,
+        "paused": view.paused,
     }
 
 
 def waiting_for(state: Campaign, now: float) -> dict[str, Any]:
     view = state.encounter
+    if state.dormant_since is not None:
+        return {"who": "players", "player_id": None, "name": None, "since": iso(state.dormant_since),
+                "what": "a player's return: the campaign is dormant"}
+    if view is not None and view.paused:
+        return {"who": "players", "player_id": None, "name": None, "since": iso(view.turn_started_at),
+                "what": f"a player's return: encounter {view.n} is paused, every character is out of the initiative"}
     if view is not None and view.current is not None:
         who = "player" if view.player_id else "gm"
         return {"who": who, "player_id": view.player_id, "name": view.name, "since": iso(view.turn_started_at),
@@ -147,6 +167,16 @@ def gm_tasks(state: Campaign, campaign_id: str, now: float, encounter: dict[str,
         tasks.append((URGENCY.index(urgency), due_in if due_in is not None else float("inf"),
                       {"task": text, "urgency": urgency, "due_in": seconds(due_in), "endpoint": endpoint}))
 
+    if state.dormant_since is not None:
+        task("normal", None, f"Dormant since {iso(state.dormant_since)}: every player has been inactive, so the "
+             "campaign sleeps (no timers, no narration; deadlines and orders resume where they stood). It wakes when "
+             "a player acts or you post: narrate what the returning players find.",
+             call(commands, "PostNarration", {"text": "..."}))
+        return [t for _, _, t in tasks]
+    if encounter is not None and encounter["paused"]:
+        task("high", None, f"Encounter {encounter['n']} is paused: every character is out of the initiative "
+             "(their players went inactive). End it, or it resumes when one of them acts.",
+             call(commands, "EndEncounter", {}))
     if encounter is not None and encounter["current"] is not None:
         combat = f"{API}/actors/{encounter['address']}/commands"
         turn = {"round": encounter["round"], "turn": encounter["turn"]}
@@ -173,12 +203,24 @@ def gm_tasks(state: Campaign, campaign_id: str, now: float, encounter: dict[str,
                  "party) or advance without them.", call(commands, "MarkFollowing", {"player_id": p["player_id"]}))
     for d in deadlines:
         if d["remaining_s"] <= 2 * HOUR:
-            task("high", d["remaining_s"], f"Deadline {d['deadline_id']} lands in {d['remaining']}: "
-                 f"{d['consequence']} Build the pressure, or clear it.",
-                 call(commands, "ClearDeadline", {"deadline_id": d["deadline_id"]}))
+            built = (state.last_gm_post_at or 0.0) >= now + d["remaining_s"] - 2 * HOUR  # the GM posted since
+            task("normal" if built else "high", d["remaining_s"], f"Deadline {d['deadline_id']} lands in {d['remaining']}: "
+                 f"{d['consequence']} Build the pressure (or clear it with ClearDeadline).",
+                 call(commands, "PostNarration", {"text": "..."}))
+    quiet, asleep_at = quiet_since(state), dormant_due(state)
+    if quiet is not None and asleep_at is not None and not left_behind:
+        task("normal", asleep_at - now, f"Every player has been inactive since {iso(quiet)}. Unless one acts or you "
+             f"post, the campaign goes dormant in {span(asleep_at - now)}; reach out to your players.",
+             call(commands, "PostNarration", {"text": "..."}))
     if not tasks:
-        task("low", None, "Nothing waits on you. Keep the pressure on: set a story deadline.",
-             call(commands, "SetDeadline", {"deadline_id": "...", "in_hours": 24, "consequence": "..."}))
+        upcoming = sorted((d["remaining_s"], d["deadline_id"]) for d in deadlines if d["remaining_s"] > 0)
+        if upcoming:
+            first = next(d for d in deadlines if d["deadline_id"] == upcoming[0][1])
+            task("low", first["remaining_s"], f"Nothing waits on you. Deadline {first['deadline_id']} lands in "
+                 f"{first['remaining']}: {first['consequence']}", call(commands, "PostNarration", {"text": "..."}))
+        else:
+            task("low", None, "Nothing waits on you. Keep the pressure on: set a story deadline.",
+                 call(commands, "SetDeadline", {"deadline_id": "...", "in_hours": 24, "consequence": "..."}))
     return [t for _, _, t in sorted(tasks, key=lambda t: (t[0], t[1]))]
 
 
@@ -192,10 +234,10 @@ def pressure(state: Campaign, now: float) -> str:
     """A line of time pressure for the next narration, from the nearest deadline if any."""
     upcoming = sorted((d.due, d.deadline_id) for d in state.deadlines.values() if d.due > now)
     if not upcoming:
-        return f"{PRESSURE[-1][1]} Set a story deadline to give them a clock to beat."
+        return "Nothing is ticking yet: set a story deadline to give them a clock to beat."
     due, deadline_id = upcoming[0]
     line = next(text for limit, text in PRESSURE if due - now <= limit)
-    return f"{line} ({span(due - now)} left before: {state.deadlines[deadline_id].consequence})"
+    return f"{line}: {span(due - now)} left before {state.deadlines[deadline_id].consequence}"
 
 
 def call(path: str, command: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -243,4 +285,6 @@ def summary(state: Campaign, campaign_id: str) -> dict[str, Any]:
         "last_post_at": iso(last.at if last else None),
         "created_at": iso(state.created_at),
         "awaiting_narration": state.awaiting_narration_since is not None,
+        "dormant": state.dormant_since is not None,
+        "dormant_since": iso(state.dormant_since),
     }

@@ -14,7 +14,7 @@ from ..campaign.messages import CombatUpdate
 from ..errors import Forbidden, Rejected
 from ..messages import Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
-from . import rules
+from . import log, rules
 from .messages import (
     Act, ActionsRegained, ActionTaken, Adjust, AidAction, Aided, BeginEncounter, CombatantRemoved, CombatantRestored,
     ConditionChanged, Control, ControlChanged, Damaged, Delayed, EncounterBegun, EncounterEnded, EndTurn, EscapeSet,
@@ -28,6 +28,7 @@ _THEN = ReadyAction.model_fields["then"].annotation
 READIED = TypeAdapter(Union[_THEN, AidAction])  # a readied action (or a prepared aid), as stored
 EPSILON = 0.001  # timers fire on whole milliseconds
 SKIP_REASON = {"skipped": "skip", "auto_skipped": "auto_skip"}  # post reasons in the campaign log
+PLAYED = (Act, React, Resume, EndTurn, SkipTurn, Adjust, Control)  # what a player or the GM sends to play the fight
 
 
 class CombatKind(Behavior[Encounter]):
@@ -64,15 +65,20 @@ class CombatKind(Behavior[Encounter]):
         elif not state.begun:
             raise Rejected("combat/not_begun", "this encounter has not begun; start it from its campaign")
         elif state.ended:
-            if isinstance(command, (EndTurn, SkipTurn, Act)):
-                raise Rejected("combat/ended", "this encounter is over")
+            if isinstance(command, PLAYED):
+                raise Rejected("combat/ended", "this encounter is over", {"reason": state.ending})
             return Decision()
         else:
             events = self._handle(state, command, ctx, now)
         after = self.replay(state, events)
+        if after.ended and not state.ended:  # the dying go on with their recovery checks (docs/combat.md)
+            settled = rules.aftermath(after, self.roller(ctx, after))
+            events, after = [*events, *settled], self.replay(after, settled)
         fired = command.name if isinstance(command, TimerFired) else None
+        by = ctx.by or {}
+        player = by.get("character") if not is_gm(by) and isinstance(command, PLAYED) else None
         return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired),
-                        tells=report(after, events, now))
+                        tells=report(after, events, now, active=(player,) if player else ()))
 
     @staticmethod
     def roller(ctx: Context, state: Encounter, supplied: tuple[int, ...] | None = None) -> rules.Roller:
@@ -226,6 +232,8 @@ class CombatKind(Behavior[Encounter]):
         """
         events: list[Event] = []
         for _ in range(len(state.combatants) * (state.max_rounds + 1) + 1):
+            if state.paused:  # no character left in the fight: nobody plays on against absent players
+                return events
             order = state.order()
             back = state.fighters.get(state.resuming or "")
             if back is not None and not back.out and state.had_turn:
@@ -321,7 +329,7 @@ class CombatKind(Behavior[Encounter]):
             case TurnLimitSet(turn_idle_s=limit):
                 return state.model_copy(update={"turn_idle_s": limit})
             case EncounterEnded():
-                return state.model_copy(update={"ended": True, "current": None})
+                return state.model_copy(update={"ended": True, "current": None, "end_reason": event.reason})
         raise AssertionError(f"unknown event {event!r}")
 
 
@@ -334,8 +342,9 @@ def player_cid(state: Encounter, player_id: str) -> str | None:
     return next((c.cid for c in state.combatants.values() if c.player_id == player_id), None)
 
 
-def report(after: Encounter, events: list[Event], now: float) -> list[Tell]:
-    """What the campaign hears: the turn now, what was said and skipped, and the end."""
+def report(after: Encounter, events: list[Event], now: float, active: tuple[str, ...] = ()) -> list[Tell]:
+    """What the campaign hears: the turn now, who played (``active``: players whose own command this
+    was: activity, like a post), what was said and skipped, and the end."""
     if not events or not after.begun:
         return []
     acted: list[tuple[str, str]] = []
@@ -353,6 +362,8 @@ def report(after: Encounter, events: list[Event], now: float) -> list[Tell]:
         name=current.name if current else None, player_id=current.player_id if current else None,
         turn_started_at=after.turn_started_at, turn_due=after.turn_due(), ended=after.ended,
         reason=next((e.reason for e in events if isinstance(e, EncounterEnded)), None),
-        acted=tuple(acted), skipped=tuple(skipped), at=now, xp=rules.victory_xp(after) if after.ended else 0,
-        characters=rules.character_marks(after) if after.ended else ())
+        acted=tuple(acted), skipped=tuple(skipped), active=active, paused=after.paused, at=now,
+        xp=rules.victory_xp(after) if after.ended else 0,
+        characters=rules.character_marks(after) if after.ended else (),
+        summary=log.summary(after) if after.ended else None)
     return [Tell(f"campaign/{after.campaign}", update)]

@@ -383,7 +383,8 @@ def tactics(state: Encounter, cid: str, roller: Roller, replay: Any) -> list[Any
         if stats.tactics == "cowardly" and fighter.hp * 4 <= stats.max_hp:
             return [*events, Fled(cid=cid)]
         enemies = sorted((f.hp, other) for other, f in state.fighters.items()
-                         if not f.out and (state.combatants[other].player_id is None) != (combatant.player_id is None))
+                         if not f.out and other not in state.removed  # out of the initiative: out of the fight
+                         and (state.combatants[other].player_id is None) != (combatant.player_id is None))
         if not enemies or not stats.strikes:
             return events
         if fighter.actions == 1 and stats.shield and fighter.attacks >= 2:
@@ -423,14 +424,19 @@ def start_of_turn(state: Encounter, cid: str, roller: Roller) -> list[Any]:
     if fighter.dead:
         return []
     if fighter.dying:
-        face = roller.die(20)
-        result, dying = pf2e.recovery_check(face, fighter.dying)
-        wounded = fighter.wounded + 1 if dying == 0 else fighter.wounded
-        return [RecoveryRolled(cid=cid, roll=face, dc=10 + fighter.dying, degree=pf2e.DEGREES[result], dying=dying,
-                               wounded=wounded, dead=dying >= pf2e.death_threshold(fighter.doomed),
-                               dice_used=roller.counter)]
+        return [recovery_check(cid, fighter, roller)]
     actions, stunned = pf2e.actions_at_start(fighter.conditions.get("slowed", 0), fighter.conditions.get("stunned", 0))
     return [ActionsRegained(cid=cid, actions=0 if fighter.out else actions, stunned=stunned)]
+
+
+def recovery_check(cid: str, fighter: Fighter, roller: Roller) -> RecoveryRolled:
+    """A dying combatant's flat check against DC 10 + dying: dying moves by its degree; at 0 stable
+    (wounded one more), at the death threshold dead."""
+    face = roller.die(20)
+    result, dying = pf2e.recovery_check(face, fighter.dying)
+    wounded = fighter.wounded + 1 if dying == 0 else fighter.wounded
+    return RecoveryRolled(cid=cid, roll=face, dc=10 + fighter.dying, degree=pf2e.DEGREES[result], dying=dying,
+                          wounded=wounded, dead=dying >= pf2e.death_threshold(fighter.doomed), dice_used=roller.counter)
 
 
 def end_of_turn(state: Encounter, cid: str, roller: Roller) -> list[Any]:
@@ -546,7 +552,8 @@ def outcome(state: Encounter) -> str | None:
     """``victory`` when no creature with stats can fight on, ``defeat`` when no character can."""
     sides: dict[bool, list[Fighter]] = {True: [], False: []}
     for cid, fighter in state.fighters.items():
-        sides[state.combatants[cid].player_id is not None].append(fighter)
+        if cid not in state.removed:  # out of the initiative: neither wins nor loses the fight
+            sides[state.combatants[cid].player_id is not None].append(fighter)
     if not sides[True] or not sides[False]:
         return None  # a fight the rules don't run on both sides ends the usual way
     if all(f.out for f in sides[False]):
@@ -554,6 +561,24 @@ def outcome(state: Encounter) -> str | None:
     if all(f.out for f in sides[True]):
         return "defeat"
     return None
+
+
+def aftermath(state: Encounter, roller: Roller) -> list[Any]:
+    """The fight is over; a character still dying goes on rolling recovery checks (PF2e's dying
+    rules, one check after another) until stable (dying 0: unconscious, wounded one more) or dead.
+    Never left dying for good."""
+    events: list[Any] = []
+    for cid in sorted(state.fighters):
+        if state.combatants[cid].player_id is None:
+            continue
+        for _ in range(2 * pf2e.death_threshold(0) + 8):  # each check moves dying by at least 1
+            fighter = state.fighters[cid]
+            if fighter.dead or not fighter.dying:
+                break
+            rolled = recovery_check(cid, fighter, roller)
+            events.append(rolled)
+            state = state.model_copy(update={"fighters": {**state.fighters, cid: evolve_fighter(fighter, rolled)}})
+    return events
 
 
 def victory_xp(state: Encounter) -> int:

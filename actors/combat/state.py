@@ -1,9 +1,9 @@
 """An encounter's initiative: who fights, in which order, whose turn it is and since when."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ..dice import parse
 from ..messages import State
@@ -23,6 +23,18 @@ class StrikeStat(Frozen):
     damage_type: str = Field("physical", min_length=1, max_length=30)
     agile: StrictBool = False  # strict: 0 and "yes" are not booleans (the API says boolean)
     ranged: StrictBool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _traits(cls, data: Any) -> Any:
+        """Character sheets used to write ``traits: ["agile"]``: still read (stored events carry it)."""
+        if isinstance(data, dict) and "traits" in data:
+            data = dict(data)
+            traits = data.pop("traits") or ()
+            if isinstance(traits, (list, tuple)):
+                data.setdefault("agile", "agile" in traits)
+                data.setdefault("ranged", "ranged" in traits)
+        return data
 
     @field_validator("damage")
     @classmethod
@@ -110,6 +122,7 @@ class Encounter(State):
     turn_idle_s: float = 4 * HOUR
     max_rounds: int = 10
     ended: bool = False
+    end_reason: str | None = None      # victory, defeat, max_rounds, gm, ... (EncounterEnded.reason)
     auto_skips: int = 0
     fighters: dict[str, Fighter] = Field(default_factory=dict)  # combatants with stats
     dice_used: int = 0                                         # the encounter's dice stream position
@@ -124,6 +137,18 @@ class Encounter(State):
                        and not (c.cid in self.fighters and (self.fighters[c.cid].dead or self.fighters[c.cid].fled
                                                             or self.fighters[c.cid].delayed_round == self.round))),
                       key=lambda c: (-c.initiative, c.tiebreak, c.player_id is not None, c.name, c.cid))
+
+    @property
+    def ending(self) -> str | None:
+        """Why it ended (None while it runs)."""
+        return self.end_reason if self.ended else None
+
+    @property
+    def paused(self) -> bool:
+        """Begun, not over, and every character it had is out of the initiative (their players went
+        inactive): no turn starts, creatures included, until one returns or the GM ends it."""
+        players = [c.cid for c in self.combatants.values() if c.player_id is not None]
+        return self.begun and not self.ended and bool(players) and all(cid in self.removed for cid in players)
 
     def turn_due(self) -> float | None:
         """When the current turn is skipped if nobody ends it: the turn timer's due time."""

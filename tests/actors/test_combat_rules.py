@@ -8,7 +8,7 @@ import trio
 
 from actors import Forbidden, Rejected
 from actors.campaign.messages import JoinCampaign, Npc, StartEncounter
-from actors.campaign.state import Character, Saves, Strike
+from actors.campaign.state import Character, Saves
 from actors.combat.messages import Act, Adjust, Control, EndTurn, React, Resume
 from actors.combat.state import Stats, StrikeStat
 from actors.dice import seed_of
@@ -23,8 +23,8 @@ GOBLIN = Stats(level=1, max_hp=40, ac=16, fortitude=5, reflex=7, will=3, percept
 def hero(hp: int = 30, conditions: tuple[str, ...] = ()) -> Character:
     return Character(name="Ayla", level=3, max_hp=30, hp=hp, ac=18, saves=Saves(fortitude=9, reflex=8, will=7),
                      perception=9, skills={"intimidation": 8},
-                     strikes=(Strike(name="longsword", attack=9, damage="1d8+4"),
-                              Strike(name="dagger", attack=9, damage="1d4+4", traits=("agile",))),
+                     strikes=(StrikeStat(name="longsword", attack=9, damage="1d8+4"),
+                              StrikeStat(name="dagger", attack=9, damage="1d4+4", agile=True)),
                      conditions=conditions)
 
 

@@ -78,7 +78,7 @@ async def test_export_writes_the_journal_and_a_filtered_chat_dataset(game, store
     created = events[0]
     assert created["data"]["title"] == "The Sunken Crown" and created["time"].startswith("2026-01-01T")
     posted = [e for e in events if e["type"] == "Posted"]
-    stall = posted[-1]["data"]["post"]                  # after the players' idle notices
+    stall = next(e["data"]["post"] for e in posted if e["data"]["post"]["reason"] == "stalled")
     assert [e["data"]["post"]["n"] for e in posted if e["data"]["post"]["kind"] != "notice"] == [
         *range(1, 14), stall["n"]]
     assert (stall["author"], stall["reason"], stall["meta"]["model"], stall["responds_to"]) == (

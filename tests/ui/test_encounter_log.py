@@ -2,6 +2,8 @@
 the buttons off.  The fight is played through the API with the GM's dice, in real Chromium."""
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import expect
 
 from .conftest import log_in, screenshot
@@ -20,15 +22,26 @@ def command(http, address: str, type_: str, data: dict) -> dict:
     return response.json()
 
 
+def turn(http) -> dict:
+    """The encounter's state once a turn runs: StartEncounter reaches the encounter's own actor a moment
+    after the campaign answered (a tell), and so does each turn the campaign hears of."""
+    deadline = time.monotonic() + 10
+    while True:
+        state = http.get("/api/v1/actors/combat/log1.1").json()["state"]
+        if state["current"] is not None or state["ended"] or time.monotonic() > deadline:
+            return state
+        time.sleep(0.02)
+
+
 def act(http, action: dict, dice: list[int]) -> None:
     """The GM acts for whoever's turn it is, with its own dice."""
-    state = http.get("/api/v1/actors/combat/log1.1").json()["state"]
+    state = turn(http)
     command(http, "combat/log1.1", "Act", {"round": state["round"], "turn": state["turn"], "action": action,
                                            "dice": dice})
 
 
 def end_turn(http) -> None:
-    state = http.get("/api/v1/actors/combat/log1.1").json()["state"]
+    state = turn(http)
     command(http, "combat/log1.1", "EndTurn", {"round": state["round"], "turn": state["turn"]})
 
 
