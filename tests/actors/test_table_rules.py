@@ -228,3 +228,15 @@ def test_the_narrative_suggestion_names_no_place_of_its_own():
                     T0, GM)
     suggestion = gm_status(state, "c1", T0 + 60)["what_to_do_next"]["narrative_suggestion"]
     assert "torch" not in suggestion.lower() and "The bridge falls." in suggestion
+
+
+def test_the_campaign_feed_gets_the_encounters_summary_when_it_ends():
+    state = encounter("ayla", npcs=1)
+    state, decision = when(COMBAT, state, StopEncounter(reason="gm"), T0 + 60, address="combat/c1.1")
+    [report] = [t.command for t in decision.tells]
+    assert report.ended and report.summary and "the GM ended it" in report.summary
+    campaign = table("ayla").model_copy(update={"mode": "encounter", "encounters": 1, "encounter": EncounterView(
+        n=1, address="combat/c1.1", started_at=T0)})
+    campaign, _ = when(CAMPAIGN, campaign, report, T0 + 60)
+    [summary] = [p for p in campaign.posts if p.reason == "encounter_summary"]
+    assert summary.kind == "notice" and summary.text == report.summary and campaign.encounter is None
