@@ -44,6 +44,9 @@ async def campaign_list(link: Link) -> None:
                          + (f" · last post {clock_time(timestamp(last))}" if last else ""))
                 if item["awaiting_narration"]:
                     ui.badge("awaiting narration", color="warning")
+                if item.get("dormant"):  # every player gone quiet: it sleeps until one returns or the GM posts
+                    ui.badge(f"dormant since {clock_time(timestamp(item['dormant_since']))}", color="grey") \
+                        .props("data-test=dormant")
     if page["next_cursor"]:
         ui.label("Showing the first 200 campaigns.").classes("text-xs text-grey-7")
 

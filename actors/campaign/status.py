@@ -168,7 +168,7 @@ def gm_tasks(state: Campaign, campaign_id: str, now: float, encounter: dict[str,
                       {"task": text, "urgency": urgency, "due_in": seconds(due_in), "endpoint": endpoint}))
 
     if state.dormant_since is not None:
-        task("normal", None, f"Dormant since {iso(state.dormant_since)}: every player has been inactive, so the "
+        task("normal", None, f"Dormant since {day_time(state.dormant_since)}: every player has been inactive, so the "
              "campaign sleeps (no timers, no narration; deadlines and orders resume where they stood). It wakes when "
              "a player acts or you post: narrate what the returning players find.",
              call(commands, "PostNarration", {"text": "..."}))
@@ -209,7 +209,7 @@ def gm_tasks(state: Campaign, campaign_id: str, now: float, encounter: dict[str,
                  call(commands, "PostNarration", {"text": "..."}))
     quiet, asleep_at = quiet_since(state), dormant_due(state)
     if quiet is not None and asleep_at is not None and not left_behind:
-        task("normal", asleep_at - now, f"Every player has been inactive since {iso(quiet)}. Unless one acts or you "
+        task("normal", asleep_at - now, f"Every player has been inactive since {day_time(quiet)}. Unless one acts or you "
              f"post, the campaign goes dormant in {span(asleep_at - now)}; reach out to your players.",
              call(commands, "PostNarration", {"text": "..."}))
     if not tasks:
@@ -232,6 +232,8 @@ def next_step(tasks: list[dict[str, Any]], state: Campaign, now: float) -> dict[
 
 def pressure(state: Campaign, now: float) -> str:
     """A line of time pressure for the next narration, from the nearest deadline if any."""
+    if state.dormant_since is not None:
+        return "When they return, remind them where the story stood and what has been waiting for them."
     upcoming = sorted((d.due, d.deadline_id) for d in state.deadlines.values() if d.due > now)
     if not upcoming:
         return "Nothing is ticking yet: set a story deadline to give them a clock to beat."
@@ -252,6 +254,11 @@ def iso(at: float | None) -> str | None:
     if at is None:
         return None
     return datetime.fromtimestamp(at, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def day_time(at: float) -> str:
+    """2026-01-05 00:00 UTC: for people."""
+    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def seconds(value: float | None) -> float | None:
