@@ -123,7 +123,8 @@ class ScheduleOrder(Command):
     due: datetime | None = None
     in_hours: float | None = Field(None, gt=0, le=24 * 365)
     text: str = TEXT
-    kind: Literal["narration", "notice"] = "narration"
+    kind: Literal["narration", "notice"] = Field("narration", description="narration: it moves the story like the "
+                                                 "GM's own; notice: an announcement")
     follow_ups: tuple[FollowUp, ...] = Field(default=(), max_length=20)
 
     @model_validator(mode="after")

@@ -139,7 +139,8 @@ class FollowUp(Frozen):
 
     after_hours: float = Field(gt=0, le=24 * 365)
     text: str = Field(min_length=1, max_length=8000)
-    kind: Literal["narration", "notice"] = "narration"
+    kind: Literal["narration", "notice"] = Field("narration", description="narration: it moves the story; notice: "
+                                                 "an announcement")
 
 
 OrderStatus = Literal["pending", "active", "completed", "cancelled"]
