@@ -37,7 +37,7 @@ from snapshots import Batch, Store, codec, keys
 from snapshots.store import JOURNAL
 
 from .behavior import Behavior
-from .cell import recover
+from .runtime import recover
 from .messages import Command, Context, Event, State
 from .runtime import RuntimeConfig, open_runtime
 

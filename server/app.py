@@ -31,7 +31,7 @@ from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from engine_ext.combat import estimate
 from snapshots import StorageUnavailable, StoreCorrupt, StoreError, backup
-from snapshots.backup import PARTIAL, completed_backups, interrupted_backups
+from snapshots.backups import PARTIAL, completed_backups, interrupted_backups
 from training.registry import Registry
 
 from . import decoding, narrator_api, search_api

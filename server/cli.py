@@ -283,7 +283,7 @@ OPEN_DATA_FOR_WRITING = frozenset({"serve", "backup", "token", "rules", "reindex
 
 def _interrupted_restore(data: Path) -> bool:
     """Say so (on stderr) when a killed ``everturn restore`` left ``data`` unfinished."""
-    from snapshots.backup import interrupted_restore
+    from snapshots.backups import interrupted_restore
 
     staging = interrupted_restore(data)
     if staging is None:

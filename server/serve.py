@@ -29,7 +29,7 @@ from wsproto.frame_protocol import CloseReason
 
 from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
 from snapshots import Store
-from snapshots.backup import remove_interrupted_backups
+from snapshots.backups import remove_interrupted_backups
 
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens

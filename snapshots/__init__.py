@@ -1,11 +1,24 @@
-"""Durable storage: RocksDB journal, snapshots, timers, dead letters and backups."""
-from .backup import backup, restore
-from .commit import GroupCommit
+"""Durable storage: RocksDB journal, snapshots, timers, dead letters and backups.
+
+The errors, keys and codec are imported at once (no RocksDB needed); the store, the
+group commit, backups and the recovery task are loaded the first time one is asked for.
+"""
+from importlib import import_module
+from typing import Any
+
 from .errors import (
     CorruptRecord, RestoreTargetNotEmpty, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema,
 )
-from .recovery import keep_writable
-from .store import Batch, Store, Timer
+
+_LAZY = {"Batch": ".store", "Store": ".store", "Timer": ".store", "GroupCommit": ".commit", "backup": ".backups",
+         "restore": ".backups", "keep_writable": ".recovery"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Batch", "CorruptRecord", "GroupCommit", "RestoreTargetNotEmpty", "StorageUnavailable", "Store", "StoreCorrupt",

@@ -42,7 +42,7 @@ import trio
 
 from snapshots import Store, Timer
 
-from ..clock import VirtualClock, to_ms
+from ..runtime import VirtualClock, to_ms
 from ..kinds import game_kinds
 from ..messages import Command
 from ..runtime import Runtime, RuntimeConfig, open_runtime

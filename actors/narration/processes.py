@@ -14,7 +14,7 @@ A crash fails the request the process held with ``actors.errors.WorkerCrashed`` 
 settles it with the template); the next start waits ``BACKOFF_S``, doubled after each
 crash of a process that lived less than ``STABLE_S``, up to ``BACKOFF_CAP_S``.
 
-Why not the runtime's ``actors.work.ProcessPool`` (which runs training and learned
+Why not the runtime's ``actors.runtime.work.ProcessPool`` (which runs training and learned
 players): its workers start with the first call that needs them and answer each call
 once, which suits stateless calls; a narrator worker must hold its loaded models and kept
 contexts, be loaded before the server listens (a model that cannot load is known at
@@ -38,7 +38,7 @@ import orjson
 import trio
 
 from ..errors import WorkerCrashed
-from ..work import how_it_ended
+from ..runtime.work import how_it_ended
 from .model import Generation, ModelError
 
 log = logging.getLogger("everturn.narrator")

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 import trio
 
-from ..streams import Transient
+from ..runtime import Transient
 from . import clean
 from .health import Health
 from .model import Generation, ModelError, default_model_path

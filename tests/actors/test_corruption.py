@@ -13,7 +13,7 @@ import trio
 import trio.testing
 
 from actors import Ack, ActorCorrupt, RuntimeConfig, TrioClock, open_runtime
-from actors.cell import recover
+from actors.runtime import recover
 from snapshots import Store, StoreCorrupt
 from snapshots.store import JOURNAL
 

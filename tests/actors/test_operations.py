@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from actors import Rejected, RuntimeConfig, TrioClock, WorkerCrashed, Workers, WorkerTimeout, open_runtime
-from actors.metrics import LagMonitor
+from actors.runtime.metrics import LagMonitor
 
 from ..kinds import Add, Boom, LedgerKind
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from actors.cell import recover
+from actors.runtime import recover
 from snapshots import Batch, Store, keys
 from snapshots.store import SNAPSHOTS
 

@@ -1,6 +1,6 @@
 """What the worker processes' forkserver imports once as it starts; never imported by the server.
 
-:class:`~actors.work.Workers` names this module as the forkserver's only preload and the
+:class:`~actors.runtime.work.Workers` names this module as the forkserver's only preload and the
 modules the kinds' process work runs (``Behavior.worker_preload``: torch, the trainer, the
 learned players) in ``EVERTURN_WORKER_PRELOAD``.  The forkserver imports them here, before
 it forks any worker, so every worker starts with them loaded: a replacement after a crash

@@ -27,15 +27,15 @@ import trio
 from snapshots import Batch, CorruptRecord, StorageUnavailable, Store, StoreCorrupt, Timer, UnknownSchema, codec
 
 from .clock import to_datetime, to_ms
-from .errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected, StorageDown
-from .messages import Ack, Cancel, Command, Context, Decision
+from ..errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected, StorageDown
+from ..messages import Ack, Cancel, Command, Context, Decision
 from .mailbox import Mailbox, TaskSlot
 from .metrics import ActorMetrics
 from .streams import Attach, Subscriber
 
 if TYPE_CHECKING:
-    from .behavior import Behavior
-    from .runtime import Runtime
+    from ..behavior import Behavior
+    from .system import Runtime
 
 log = logging.getLogger("everturn.actors")
 
@@ -132,9 +132,14 @@ class ActorCell:
             await self._supervise()
         finally:
             self.status = "stopped"
-            self.runtime._unregister(self)
+            self.runtime.left_memory(self)
             for subscriber in self.subscribers or ():
                 subscriber.stop()
+
+    @property
+    def stopping(self) -> bool:
+        """Asked to leave memory (passivation, a restart, shutdown)."""
+        return self._stop_requested
 
     def request_stop(self) -> None:
         """Passivate once the mailbox is empty (or at once if idle or restarting)."""
@@ -172,7 +177,7 @@ class ActorCell:
         self.generation = store.generation
         self.state, self.seq, self.snapshot_seq = recover(self.behavior, store, self.address)
 
-    def _resync(self) -> None:
+    def resync(self) -> None:
         """The store was reopened after a fault: a write whose sync failed may have reached the disk
         after all (or, on a lying disk, something acknowledged not): what is stored wins."""
         stored = self.runtime.store.last_seq(self.address)
@@ -203,7 +208,7 @@ class ActorCell:
     async def _passivate(self) -> None:
         """Leave memory: unregister first (new messages activate a fresh cell), then snapshot."""
         self.status = "passivating"
-        self.runtime._unregister(self)
+        self.runtime.left_memory(self)
         if self.seq > self.snapshot_seq:
             batch = Batch()
             if not self._snapshot(batch, self.seq, self.state):
@@ -229,7 +234,7 @@ class ActorCell:
         """Give up on what is queued: asks fail (``error``, or ``ActorStopped``), timers stay stored,
         tells go to the dead letters."""
         runtime = self.runtime
-        runtime._unregister(self)
+        runtime.left_memory(self)
         envelopes = ([self.inflight] if self.inflight else []) + self.mailbox.drain()
         self.inflight = None
         batch, letters = Batch(), []
@@ -261,7 +266,7 @@ class ActorCell:
             envelope.succeed((self.state, self.seq))
             return
         if self.generation != store.generation:
-            self._resync()
+            self.resync()
         timer = envelope.timer
         if timer is not None and not self._timer_current(timer):
             runtime.timers.done(timer)  # cancelled or rescheduled after it was delivered
@@ -427,7 +432,7 @@ class ActorCell:
         if len(self.restart_times) > config.restart_intensity:
             self.restart_times.clear()
             self.escalations += 1
-            runtime._escalate(self, error)
+            runtime.escalate(self, error)
             return min(config.escalation_delay * 2 ** (self.escalations - 1), config.escalation_delay_max)
         return min(config.backoff_base * 2 ** (len(self.restart_times) - 1), config.backoff_max)
 

@@ -25,12 +25,12 @@ import trio
 
 from snapshots import Batch, GroupCommit, StorageUnavailable, Store, StoreCorrupt, StoreError, Timer, keep_writable
 
-from .address import parse
-from .behavior import Behavior
+from ..address import parse
+from ..behavior import Behavior
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock, to_ms
-from .errors import ActorCorrupt, ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
-from .messages import ChildFailed, Command, Woken, Work
+from ..errors import ActorCorrupt, ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
+from ..messages import ChildFailed, Command, Woken, Work
 from .metrics import LagMonitor
 from .streams import Subscriber, Transient, stream
 from .timers import TimerService
@@ -206,6 +206,11 @@ class Runtime:
     def _deliver_nowait(self, address: str, command: Command, timer: Timer | None = None) -> None:
         self._cell(address).mailbox.put_nowait(Envelope(command, timer=timer))
 
+    def deliver_timer(self, timer: Timer, fired: Command) -> None:
+        """Put a due timer's ``TimerFired`` in its actor's mailbox now (``Overloaded`` when full; the timer
+        service tries again)."""
+        self._deliver_nowait(timer.address, fired, timer)
+
     # -- activation and passivation ------------------------------------------------
 
     def _cell(self, address: str) -> ActorCell:
@@ -234,7 +239,7 @@ class Runtime:
             if count <= 0:
                 break
             if (cell.status == "running" and cell.inflight is None and not cell.mailbox
-                    and not cell._stop_requested and not cell.subscribers):
+                    and not cell.stopping and not cell.subscribers):
                 cell.request_stop()
                 count -= 1
 
@@ -273,11 +278,11 @@ class Runtime:
 
     def storage_recovered(self) -> None:
         """The disk takes writes again: idle actors compare their seq with the reopened store now (busy
-        ones before their next command, ``ActorCell._resync``), and the timers held meanwhile fire."""
+        ones before their next command, ``ActorCell.resync``), and the timers held meanwhile fire."""
         for cell in list(self.cells.values()):
             if cell.status == "running" and cell.inflight is None and cell.generation != self.store.generation:
                 try:
-                    cell._resync()
+                    cell.resync()
                 except StoreError as exc:  # it meets the same before its next command, and is handled there
                     log.error("%s: not compared with the reopened store: %s", cell.address, exc)
         self.timers.poke(0)
@@ -285,9 +290,9 @@ class Runtime:
     def corrupted(self, cell: ActorCell, cause: str) -> None:
         """``cell`` met unreadable history: it leaves memory and its address is refused from now on."""
         self.corrupt[cell.address] = cause
-        self._unregister(cell)
+        self.left_memory(cell)
 
-    def _unregister(self, cell: ActorCell) -> None:
+    def left_memory(self, cell: ActorCell) -> None:
         if self.cells.get(cell.address) is cell:
             del self.cells[cell.address]
             self.passivations += 1
@@ -449,7 +454,7 @@ class Runtime:
         envelope.fail(crashed_error(cell.address, envelope, exc))
         log.error("%s: %s dead-lettered (%s)", cell.address, type(envelope.message).__name__, reason)
 
-    def _escalate(self, cell: ActorCell, error: str) -> None:
+    def escalate(self, cell: ActorCell, error: str) -> None:
         self.supervisors[cell.kind].escalated(cell.address, error, trio.current_time(), self.config)
         parent = cell.behavior.parent(cell.address)
         if parent is None:

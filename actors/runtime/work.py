@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import trio
 
-from .errors import WorkerCrashed, WorkerTimeout
+from ..errors import WorkerCrashed, WorkerTimeout
 
 T = TypeVar("T")
 log = logging.getLogger("everturn.actors")
@@ -75,7 +75,7 @@ class Workers:
             # forkserver serves every pool of the process: the first worker starts it, and once running it keeps
             # what it loaded.
             os.environ[PRELOAD_ENV] = ",".join(preload)
-            multiprocessing.get_context("forkserver").set_forkserver_preload(["actors.preload"])
+            multiprocessing.get_context("forkserver").set_forkserver_preload(["actors.runtime.preload"])
 
     def __enter__(self) -> "Workers":
         return self

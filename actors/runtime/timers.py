@@ -19,11 +19,11 @@ import trio
 from snapshots import StoreCorrupt, StoreError, Timer
 
 from .clock import VirtualClock, from_ms, now_ms, to_datetime, to_ms
-from .errors import ActorCorrupt, ActorError, ActorHalted, Overloaded
-from .messages import TimerFired
+from ..errors import ActorCorrupt, ActorError, ActorHalted, Overloaded
+from ..messages import TimerFired
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .system import Runtime
 
 log = logging.getLogger("everturn.timers")
 _RETRY_MS = 1000  # a full mailbox: try that timer again after this long
@@ -144,7 +144,7 @@ class TimerService:
                 continue
             fired = TimerFired(name=timer.name, id=timer.id, due=to_datetime(timer.due_ms / 1000), payload=timer.payload)
             try:
-                self.runtime._deliver_nowait(timer.address, fired, timer=timer)
+                self.runtime.deliver_timer(timer, fired)
             except Overloaded:
                 self._retry_at = now + _RETRY_MS
                 continue

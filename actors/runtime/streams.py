@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 
 from snapshots import StoreCorrupt
 
-from .errors import ActorCorrupt, ActorError, ActorStopped
+from ..errors import ActorCorrupt, ActorError, ActorStopped
 from .mailbox import TaskSlot
-from .messages import Event
+from ..messages import Event
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from .system import Runtime
 
 
 @dataclass(frozen=True, slots=True)

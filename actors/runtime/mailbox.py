@@ -14,7 +14,7 @@ from typing import Any
 
 import trio
 
-from .errors import Overloaded
+from ..errors import Overloaded
 
 
 class TaskSlot:
