@@ -313,37 +313,37 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ui":
             return _ui(args)
         if args.command == "bench" and args.bench == "server":
-            from server.bench import run_server_bench
+            from server.bench.server import run_server_bench
 
             return run_server_bench(json_output=args.json)
         if args.command == "bench" and args.bench == "strategy":
-            from engine_ext.bench import run_strategy_bench
+            from server.bench.engine import run_strategy_bench
 
             return run_strategy_bench(json_output=args.json, seed=args.seed, workers=args.workers)
         if args.command == "bench" and args.bench == "combat":
-            from engine_ext.bench import run_combat_bench
+            from server.bench.engine import run_combat_bench
 
             return run_combat_bench(json_output=args.json, seed=args.seed)
         if args.command == "bench" and args.bench == "narrator":
-            from actors.narration.bench import run_narrator_bench
+            from server.bench.narrator import run_narrator_bench
 
             return run_narrator_bench(json_output=args.json, slots=args.slots, threads=args.threads,
                                       rounds=args.rounds)
         if args.command == "bench" and args.bench == "training":
-            from training.bench import run_training_bench
+            from server.bench.training import run_training_bench
 
             return run_training_bench(json_output=args.json, minutes=args.minutes, seed=args.seed,
                                       eval_games=args.eval_games)
         if args.command == "bench" and args.bench == "search":
-            from snapshots.search.bench import run_search_bench
+            from server.bench.search import run_search_bench
 
             return run_search_bench(json_output=args.json, count=args.queries, seed=args.seed)
         if args.command == "bench" and args.bench == "campaigns":
-            from actors.campaign.bench import run_campaign_bench
+            from server.bench.campaigns import run_campaign_bench
 
             return run_campaign_bench(json_output=args.json, campaigns=args.campaigns, days=args.days, seed=args.seed)
         if args.command == "bench":
-            from actors.bench import run_runtime_bench
+            from server.bench.runtime import run_runtime_bench
 
             return run_runtime_bench(json_output=args.json, actors=args.actors, idle_actors=args.idle_actors)
         if args.command == "rules":

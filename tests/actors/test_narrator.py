@@ -184,7 +184,7 @@ def test_the_pause_window_grows_exponentially_to_its_cap_and_a_success_closes_it
 
 
 async def test_the_loop_stays_responsive_while_the_model_generates(store):
-    from actors.narration.bench import LagProbe
+    from server.bench.narrator import LagProbe
 
     voice = narrator(slots=1, threads=2)
     async with runtime_with(store, voice) as rt:

@@ -80,7 +80,7 @@ def test_bad_rosters_are_refused(roster, message):
 
 def test_the_bench_plays_the_same_fights_both_ways_and_reports_its_keys(monkeypatch):
     compiled_module()
-    from engine_ext import bench
+    from server.bench import engine as bench
 
     monkeypatch.setattr(bench, "REFERENCE_FIGHTS", 50)
     monkeypatch.setattr(bench, "COMPILED_FIGHTS", 500)

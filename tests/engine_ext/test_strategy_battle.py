@@ -47,7 +47,7 @@ def test_a_battle_reads_one_die_a_round_per_side_and_leaves_the_inputs_alone():
 
 def test_the_strategy_bench_reports_its_keys():
     compiled()
-    from engine_ext.bench import measure_strategy
+    from server.bench.engine import measure_strategy
 
     result = measure_strategy(seed=2, workers=1, games=1)
     assert {"cython_ratio", "game_100_turns_s", "battles_per_s", "games_per_s"} <= set(result)

@@ -7,7 +7,7 @@ import orjson
 from server.cli import main
 from snapshots import Store
 from snapshots.search import Feeder, search_root
-from snapshots.search.bench import measure
+from server.bench.search import measure
 
 HOUSE = "# Salt Road Rules\n[page 41]\n## Flanking\nTwo allies on opposite sides of a foe make it off-guard.\n"
 

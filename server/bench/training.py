@@ -58,7 +58,7 @@ def simulate(out: Path, workers: int = 2, games: int = SIM_GAMES, turns: int = S
 
 def clone_rate(data: str, seed: int) -> float:
     """Cloning samples/s over ``MEASURED_STEPS`` steps, after 20 to warm up."""
-    from .trainer import TrainSpec, train
+    from training.trainer import TrainSpec, train
 
     spec = TrainSpec(data=data, steps=20 + MEASURED_STEPS, seed=seed, checkpoint_every=10**9)
     warm = train(spec, 20)
@@ -70,9 +70,9 @@ def trained_for(data: str, minutes: float, seed: int, say=None) -> tuple[Any, An
     validated network, the last one, and the figures."""
     from dataclasses import replace
 
-    from .evaluate import TURNS, rule_based, win_rate
-    from .policy import Player
-    from .trainer import TrainSpec, model_of, train
+    from training.evaluate import TURNS, rule_based, win_rate
+    from training.policy import Player
+    from training.trainer import TrainSpec, model_of, train
 
     spec = TrainSpec(data=data, steps=CLONE_STEPS, selfplay=10**7, minutes=minutes, seed=seed,
                      checkpoint_every=10**9)
@@ -108,8 +108,8 @@ def trained_for(data: str, minutes: float, seed: int, say=None) -> tuple[Any, An
 
 
 def measure(minutes: float = 10.0, seed: int = 0, eval_games: int = 100, say=None) -> dict[str, Any]:
-    from .evaluate import TURNS, evaluate
-    from .policy import Player
+    from training.evaluate import TURNS, evaluate
+    from training.policy import Player
 
     say = say or (lambda line: None)
     began = time.perf_counter()
@@ -117,7 +117,7 @@ def measure(minutes: float = 10.0, seed: int = 0, eval_games: int = 100, say=Non
         data = str(Path(folder) / "runs.jsonl")
         say(f"simulating {SIM_GAMES} games")
         simulated = simulate(Path(data))
-        from .dataset import load
+        from training.dataset import load
 
         records = len(load(data))
         say("measuring cloning samples/s")

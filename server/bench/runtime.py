@@ -36,10 +36,10 @@ from rocksdict import WriteBatch, WriteOptions
 from snapshots import Batch, Store, codec, keys
 from snapshots.store import JOURNAL
 
-from .behavior import Behavior
-from .runtime import recover
-from .messages import Command, Context, Event, State
-from .runtime import RuntimeConfig, open_runtime
+from actors.behavior import Behavior
+from actors.runtime import recover
+from actors.messages import Command, Context, Event, State
+from actors.runtime import RuntimeConfig, open_runtime
 
 TARGETS = {"tell_ratio": 0.5, "durable_ratio": 0.25}
 MESSAGES_PER_ACTOR = 100

@@ -132,10 +132,10 @@ async def _ours(data: Path) -> AsyncIterator[tuple[str, str, Any]]:
     """Our server on port 0: its websocket url, an operator token, the runtime."""
     import trio
 
-    from actors.bench import KIND, Note
+    from .runtime import KIND, Note
 
-    from .app import ServerSettings
-    from .serve import run_server
+    from server.app import ServerSettings
+    from server.serve import run_server
 
     settings = ServerSettings(campaign_kinds=frozenset({KIND.kind}), rate=1e9, burst=1e9, ws_queue=WS_QUEUE)
     async with trio.open_nursery() as nursery:
@@ -153,7 +153,7 @@ async def _bare() -> AsyncIterator[tuple[str, str, Any]]:
     import trio
     from hypercorn.trio import serve
 
-    from .app import ServerSettings
+    from server.app import ServerSettings
 
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
@@ -169,10 +169,10 @@ async def _load(plan: dict[str, Any]) -> dict[str, Any]:
     """Run the client process on ``plan`` and return what it prints."""
     import trio
 
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     with trio.fail_after(PHASE_TIMEOUT_S + 15):
-        done = await trio.run_process([sys.executable, "-m", "server.bench", "client", json.dumps(plan)],
+        done = await trio.run_process([sys.executable, "-m", "server.bench.server", "client", json.dumps(plan)],
                                       capture_stdout=True, capture_stderr=True, check=False, cwd=root, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"bench client failed ({done.returncode}): {done.stderr.decode()[-2000:]}")

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from . import combat_ref
-from .combat_ref import FOES, PARTY, SimFighter, SimStrike
+from engine_ext import combat_ref
+from engine_ext.combat_ref import FOES, PARTY, SimFighter, SimStrike
 
 REFERENCE_FIGHTS = 3_000
 COMPILED_FIGHTS = 300_000
@@ -42,7 +42,7 @@ def timed(simulate, fights: int, seed: int) -> tuple[float, tuple[int, ...]]:
 
 
 def measure(seed: int = 1) -> dict[str, object]:
-    from . import _combat  # the bench compares the compiled build; without it there is nothing to measure
+    from engine_ext import _combat  # the bench compares the compiled build; without it there is nothing to measure
 
     reference_rate, reference = timed(combat_ref.simulate, REFERENCE_FIGHTS, seed)
     compiled_rate, _ = timed(_combat.simulate, COMPILED_FIGHTS, seed)
@@ -97,7 +97,7 @@ PERSONAS = ["aggressive", "economic", "turtle", "expansionist"]
 
 def standard_battle() -> tuple[list[tuple], list[tuple]]:
     """Three fleets a side of destroyers, cruisers and corvettes."""
-    from . import strategy_rules as rules
+    from engine_ext import strategy_rules as rules
 
     def side(first: int) -> list[tuple]:
         ships = [0] * len(rules.SHIPS)
@@ -119,9 +119,9 @@ def battles_per_s(fight, battles: int) -> float:
 
 def recorded_turns(seed: int, turns: int = 100) -> list[tuple[Any, dict]]:
     """One 4-house game played by the AI: each turn's state and the orders ``screen`` accepted."""
-    from . import strategy_ref
-    from .strategy_ai import orders
-    from .strategy_state import new_game
+    from engine_ext import strategy_ref
+    from engine_ext.strategy_ai import orders
+    from engine_ext.strategy_state import new_game
 
     game, recorded = new_game(4, 4, seed), []
     for _ in range(turns):
@@ -140,7 +140,7 @@ def settle_rates(recorded: list[tuple[Any, dict]]) -> dict[str, float]:
     the compiled resolver end to end from and back to games (order checks, packing, unpacking)."""
     from array import array
 
-    from . import _strategy, strategy_flat, strategy_ref, strategy_turn
+    from engine_ext import _strategy, strategy_flat, strategy_ref, strategy_turn
 
     routes = strategy_flat.routes(recorded[0][0].galaxy)
     boards = [strategy_flat.board(game, accepted, 100) for game, accepted in recorded]
@@ -176,8 +176,8 @@ def settle_rates(recorded: list[tuple[Any, dict]]) -> dict[str, float]:
 
 
 def measure_strategy(seed: int = 1, workers: int = 2, games: int = 8) -> dict[str, object]:
-    from . import _strategy, strategy_ref
-    from .headless import jobs, play, run
+    from engine_ext import _strategy, strategy_ref
+    from engine_ext.headless import jobs, play, run
 
     # one 100-turn game with the AI, start to end
     job = jobs(1, seed, 4, 4, 100, PERSONAS)[0]

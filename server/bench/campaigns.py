@@ -42,12 +42,12 @@ import trio
 
 from snapshots import Store, Timer
 
-from ..runtime import VirtualClock, to_ms
-from ..kinds import game_kinds
-from ..messages import Command
-from ..runtime import Runtime, RuntimeConfig, open_runtime
-from .messages import CreateCampaign, FollowUp, JoinCampaign, PostAction, PostNarration, ScheduleOrder, SetDeadline
-from .state import HOUR, Character, Saves
+from actors.runtime import VirtualClock, to_ms
+from actors.kinds import game_kinds
+from actors.messages import Command
+from actors.runtime import Runtime, RuntimeConfig, open_runtime
+from actors.campaign.messages import CreateCampaign, FollowUp, JoinCampaign, PostAction, PostNarration, ScheduleOrder, SetDeadline
+from actors.campaign.state import HOUR, Character, Saves
 
 WAVE = 25                # campaigns created concurrently, at one virtual instant
 CREATION_HOURS = 11.0    # waves spread over this much game time: less than the first enforcement (12 h)

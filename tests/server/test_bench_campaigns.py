@@ -1,7 +1,7 @@
 """``everturn bench campaigns`` on a small world: it runs, fires timers, and keeps most campaigns passivated."""
 from __future__ import annotations
 
-from actors.campaign.bench import format_report, run
+from server.bench.campaigns import format_report, run
 
 
 async def test_a_small_campaign_bench_fires_timers_with_most_campaigns_passivated(tmp_path):

@@ -74,9 +74,9 @@ async def _measure(slots: int, threads: int, rounds: int, say: Any) -> dict[str,
     from actors.kinds import game_kinds
     from actors.train.messages import CancelTraining, StartTraining
     from snapshots import Store
-    from training.bench import simulate  # the training bench's records, fewer and shorter (no torch here)
+    from .training import simulate  # the training bench's records, fewer and shorter (no torch here)
 
-    from .service import configured
+    from actors.narration.service import configured
 
     narrator = configured([], slots=slots, threads=threads)
     gm = {"token_id": "bench-gm", "role": "gm"}

@@ -23,10 +23,10 @@ from typing import Any
 
 import orjson
 
-from .answer import answer
-from .documents import rule_documents
-from .index import SearchIndex
-from .rules import srd_book
+from snapshots.search.answer import answer
+from snapshots.search.documents import rule_documents
+from snapshots.search.index import SearchIndex
+from snapshots.search.rules import srd_book
 
 VOCABULARY = (
     "attack", "grapple", "prone", "spell", "concentration", "advantage", "disadvantage", "saving", "throw", "damage",
