@@ -9,7 +9,7 @@ import trio
 
 from actors import RuntimeConfig, TrioClock, open_runtime
 from actors.campaign.messages import PostAction, PostNarration
-from server.cli import build_parser, main
+from server.cli import COMMANDS, build_parser, handler, main
 from snapshots import Store
 
 from ..campaigns import GM, KINDS, player, started
@@ -19,6 +19,28 @@ def test_help_names_every_command(capsys):
     text = build_parser().format_help()
     for command in ("serve", "bench", "export", "backup", "restore", "token"):
         assert command in text
+
+
+def test_every_command_has_a_handler():
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert set(commands) == set(COMMANDS)
+    for command in commands:
+        assert callable(handler(command)), command
+
+
+def test_help_loads_neither_the_runtime_the_server_nor_torch_llama_or_nicegui():
+    probe = ("import sys\n"
+             "from server.cli import main\n"
+             "for argv in (['--help'], ['serve', '--help'], ['bench', '--help'], ['ui', '--help']):\n"
+             "    try:\n"
+             "        main(argv)\n"
+             "    except SystemExit:\n"
+             "        pass\n"
+             "heavy = ('torch', 'llama_cpp', 'nicegui', 'quart', 'hypercorn', 'rocksdict', 'trio', 'actors')\n"
+             "print('loaded:', sorted(name for name in heavy if name in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "loaded: []"
 
 
 def test_backup_of_a_directory_held_by_a_running_server_is_refused(tmp_path, capsys):
