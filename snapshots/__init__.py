@@ -2,6 +2,8 @@
 
 The errors, keys and codec are imported at once (no RocksDB needed); the store, the
 group commit, backups and the recovery task are loaded the first time one is asked for.
+``Store`` is the RocksDB store; what the runtime needs of any store is the protocol
+``snapshots.protocol.Store``, which ``MemoryStore`` (in memory, no RocksDB) implements too.
 """
 from importlib import import_module
 from typing import Any
@@ -10,8 +12,8 @@ from .errors import (
     CorruptRecord, RestoreTargetNotEmpty, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema,
 )
 
-_LAZY = {"Batch": ".store", "Store": ".store", "Timer": ".store", "GroupCommit": ".commit", "backup": ".backups",
-         "restore": ".backups", "keep_writable": ".recovery"}
+_LAZY = {"Batch": ".protocol", "MemoryStore": ".memory", "Store": ".store", "Timer": ".protocol",
+         "GroupCommit": ".commit", "backup": ".backups", "restore": ".backups", "keep_writable": ".recovery"}
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +23,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "Batch", "CorruptRecord", "GroupCommit", "RestoreTargetNotEmpty", "StorageUnavailable", "Store", "StoreCorrupt",
-    "StoreError", "StoreLocked", "Timer", "UnknownSchema", "backup", "keep_writable", "restore",
+    "Batch", "CorruptRecord", "GroupCommit", "MemoryStore", "RestoreTargetNotEmpty", "StorageUnavailable", "Store",
+    "StoreCorrupt", "StoreError", "StoreLocked", "Timer", "UnknownSchema", "backup", "keep_writable", "restore",
 ]

@@ -30,7 +30,7 @@ import trio
 import trio.testing
 
 from .errors import StorageUnavailable, StoreError
-from .store import Batch, Store
+from .protocol import Batch, Store
 
 
 @dataclass(slots=True)

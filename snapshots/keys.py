@@ -13,6 +13,9 @@ oldest can be found and pruned without scanning the rest.
 Timer keys live in one column family under two prefixes: ``D`` + due (ms, big-endian)
 + address + NUL + name orders timers by due time; ``N`` + address + NUL + name points
 back to the due time so a timer can be cancelled or rescheduled by name.
+
+The meta column family also holds ``actor:`` + address (what each actor registered),
+``halted:`` + address (an operator's stop) and ``deadletter:`` + number (big-endian).
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ _END = b"\x01"
 _U64 = 1 << 64
 DUE_PREFIX = b"D"
 NAME_PREFIX = b"N"
+ACTOR_PREFIX = b"actor:"
+HALTED_PREFIX = b"halted:"
+DEAD_LETTER_PREFIX = b"deadletter:"
 
 
 def _addr(address: str) -> bytes:

@@ -21,7 +21,6 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,48 +29,17 @@ from rocksdict import Options, Rdict, RdictIter, WriteBatch, WriteOptions
 from . import codec, keys
 from .errors import CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema, classify
 from .health import StorageHealth
+# The records and column families are the protocol's; imported here too, where callers have long found them.
+from .protocol import COLUMN_FAMILIES, JOURNAL, META, SNAPSHOTS, SNAPSHOTS_KEPT, TIMERS, Batch, Timer
+
+__all__ = ["COLUMN_FAMILIES", "JOURNAL", "META", "SNAPSHOTS", "SNAPSHOTS_KEPT", "TIMERS", "Batch", "Store", "Timer",
+           "sync_directory"]
 
 log = logging.getLogger("everturn.storage")
 FORMAT_VERSION = 1
-JOURNAL, SNAPSHOTS, TIMERS, META = "journal", "snapshots", "timers", "meta"
-COLUMN_FAMILIES = (JOURNAL, SNAPSHOTS, TIMERS, META)
-SNAPSHOTS_KEPT = 2
-_DEAD_LETTER = b"deadletter:"
-_ACTOR = b"actor:"
-_HALTED = b"halted:"
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    """A stored timer: ``address`` gets ``TimerFired(name, id, payload)`` at ``due_ms``."""
-
-    address: str
-    name: str
-    due_ms: int
-    id: str
-    payload: Any = None
-
-
-@dataclass(slots=True)
-class Batch:
-    """Writes that must land together: built by the caller, written by ``GroupCommit``.
-
-    ``timers`` records the timer changes already queued here (None: cancelled), so that a
-    later change in the same batch sees them: a handler that consumes a fired timer and
-    schedules the same name again must end with the new schedule, not with nothing.
-    """
-
-    ops: list[tuple[str, bytes, bytes | None]] = field(default_factory=list)
-    timers: dict[tuple[str, str], "Timer | None"] | None = None
-
-    def put(self, cf: str, key: bytes, value: bytes) -> None:
-        self.ops.append((cf, key, value))
-
-    def delete(self, cf: str, key: bytes) -> None:
-        self.ops.append((cf, key, None))
-
-    def __len__(self) -> int:
-        return len(self.ops)
+_DEAD_LETTER = keys.DEAD_LETTER_PREFIX
+_ACTOR = keys.ACTOR_PREFIX
+_HALTED = keys.HALTED_PREFIX
 
 
 def _read_failed(cf: str, where: str, exc: Exception) -> StoreError:

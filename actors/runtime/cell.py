@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from snapshots import Batch, CorruptRecord, StorageUnavailable, Store, StoreCorrupt, Timer, UnknownSchema, codec
+from snapshots import Batch, CorruptRecord, StorageUnavailable, StoreCorrupt, Timer, UnknownSchema, codec
+from snapshots.protocol import Store
 
 from .clock import to_datetime, to_ms
 from ..errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected, StorageDown
