@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RestoreTargetNotEmpty, StoreError
-from .store import Store, sync_directory
+from .files import sync_directory
+from .store import Store
 
 
 BLOBS = "blobs"  # beside the RocksDB files: files the journal refers to by name

@@ -28,6 +28,7 @@ from rocksdict import Options, Rdict, RdictIter, WriteBatch, WriteOptions
 
 from . import codec, keys
 from .errors import CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema, classify
+from .files import sync_directory
 from .health import StorageHealth
 # The records and column families are the protocol's; imported here too, where callers have long found them.
 from .protocol import COLUMN_FAMILIES, JOURNAL, META, SNAPSHOTS, SNAPSHOTS_KEPT, TIMERS, Batch, Timer
@@ -59,15 +60,6 @@ def _checked(it: RdictIter, cf: str, where: str) -> None:
         it.status()
     except Exception as exc:  # rocksdict raises bare Exception with RocksDB's status message
         raise _read_failed(cf, where, exc) from exc
-
-
-def sync_directory(path: Path) -> None:
-    """fsync a directory: the names created or renamed in it survive a power loss."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _options() -> Options:

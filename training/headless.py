@@ -30,9 +30,10 @@ from typing import Any, Callable
 import orjson
 import torch
 
+from snapshots.files import replacing, write_atomically
+
 from .dataset import load
 from .evaluate import TURNS, evaluate
-from .files import write_atomically
 from .policy import Player, PolicyNet
 from .registry import Registry, RegistryError
 from .trainer import Checkpoint, TrainSpec, fresh, model_of, train
@@ -127,9 +128,8 @@ class Job:
 
     def keep(self, checkpoint: Checkpoint, figures: Figures) -> None:
         path = self.folder / "ckpt.pt"
-        partial = path.with_suffix(".partial")
-        torch.save({"checkpoint": asdict(checkpoint), "figures": asdict(figures)}, partial)
-        os.replace(partial, path)
+        with replacing(path) as partial:
+            torch.save({"checkpoint": asdict(checkpoint), "figures": asdict(figures)}, partial)
 
     def train(self, progress: Callable[[Checkpoint, dict[str, Any], Figures], None] | None = None,
               should_stop: Callable[[], bool] | None = None, warm: PolicyNet | None = None) -> bool:

@@ -31,8 +31,8 @@ from typing import Any, Callable
 import orjson
 
 from engine_ext.strategy_ai import PERSONALITIES
+from snapshots.files import write_atomically
 
-from .files import write_atomically
 from .headless import Job, now
 from .registry import Registry, RegistryError, check_name
 from .trainer import TrainSpec

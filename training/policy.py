@@ -19,6 +19,7 @@ from engine_ext.headless import ACTIONS, STATE_FIELDS, action_mask, state_vector
 from engine_ext.strategy_macro import HEADS, legal, plan_orders
 from engine_ext.strategy_orders import Order
 from engine_ext.strategy_state import Game
+from snapshots.files import replacing
 
 NEG = -1e9  # an illegal plan's logit
 
@@ -73,10 +74,8 @@ class Player:
 
 
 def save_model(net: PolicyNet, path: Path, meta: dict[str, Any] | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    torch.save({"spec": asdict(net.spec), "weights": net.state_dict(), "meta": meta or {}}, partial)
-    partial.replace(path)
+    with replacing(path) as partial:
+        torch.save({"spec": asdict(net.spec), "weights": net.state_dict(), "meta": meta or {}}, partial)
 
 
 def load_model(path: Path) -> PolicyNet:

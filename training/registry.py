@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from snapshots.files import write_atomically
+
 from .evaluate import TURNS, Policy, rule_based, series
-from .files import write_atomically
 
 if TYPE_CHECKING:
     from .policy import Player, PolicyNet

@@ -36,6 +36,7 @@ from actors.campaign.messages import (
 from actors.campaign.state import Character, Post, ToolCall, TurnMeta
 from actors.messages import Event
 from snapshots import Store
+from snapshots.files import publish
 
 FORMATS = ("jsonl",)
 SERVER = "server"        # author of the server's own posts (actors.campaign.enforcement)
@@ -324,10 +325,7 @@ def write_jsonl(files: Mapping[Path, Iterable[Mapping[str, Any]]]) -> None:
             with open(temporary, "wb") as out:
                 for line in lines:
                     out.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
-                out.flush()
-                os.fsync(out.fileno())
-        for path, temporary in written.items():
-            os.replace(temporary, path)
+        publish(written)
     finally:
         for temporary in written.values():
             temporary.unlink(missing_ok=True)

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from engine_ext.strategy_macro import HEADS
+from snapshots.files import replacing
 
 from .dataset import IMITATE, Dataset, load
 from .policy import ModelSpec, PolicyNet
@@ -85,10 +86,8 @@ class Checkpoint:
     trained_s: float = 0.0           # seconds of training so far (the minutes budget)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        torch.save(asdict(self), partial)
-        partial.replace(path)
+        with replacing(path) as partial:
+            torch.save(asdict(self), partial)
 
     @classmethod
     def load(cls, path: Path) -> "Checkpoint":

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 import orjson
 import trio
 
+from ..files import write_atomically
 from ..store import Store
 from .documents import (
     CAMPAIGN, COMBAT, KINDS, CampaignFacts, campaign_id, encounter_document, post_documents, rule_documents,
@@ -60,17 +61,7 @@ def load_state(root: Path) -> dict[str, Any] | None:
 
 def save_state(root: Path, state: dict[str, Any]) -> None:
     """Replace ``state.json`` whole: written, synced, renamed, the directory synced."""
-    tmp = root / (STATE + ".tmp")
-    with open(tmp, "wb") as out:
-        out.write(orjson.dumps(state))
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, root / STATE)
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomically(root / STATE, orjson.dumps(state))
 
 
 class Feeder:
