@@ -19,11 +19,14 @@ from collections import OrderedDict, deque
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, AsyncContextManager, AsyncIterator, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncContextManager, AsyncIterator, Callable, Iterable, Iterator
 
 import trio
 
-from snapshots import Batch, GroupCommit, StorageUnavailable, Store, StoreCorrupt, StoreError, Timer, keep_writable
+from snapshots import (
+    Batch, GroupCommit, StorageUnavailable, Store, StoreCorrupt, StoreError, Timer, backup, keep_writable,
+)
 
 from ..address import parse
 from ..behavior import Behavior
@@ -35,6 +38,9 @@ from .metrics import LagMonitor
 from .streams import Subscriber, Transient, stream
 from .timers import TimerService
 from .work import Workers
+
+if TYPE_CHECKING:
+    from snapshots.health import StorageHealth
 
 log = logging.getLogger("everturn.actors")
 
@@ -525,6 +531,50 @@ class Runtime:
         except StoreCorrupt as exc:
             raise ActorCorrupt(address, str(exc)) from exc
         return state, at
+
+    # -- what the server asks (it never reads the store itself) --------------------
+
+    def exists(self, address: str) -> bool:
+        """True once the actor has stored anything, or while a command that may create it has it active.
+
+        Asking never activates it."""
+        return address in self.cells or self.store.actor_known(address)
+
+    def journal(self, address: str, after: int = 0, limit: int | None = None) -> list[tuple[int, Any]]:
+        """``(seq, stored event)`` after ``after``, at most ``limit``, never past what the actor acknowledged.
+
+        An active actor's journal may hold the events of a write whose sync is still under way:
+        those are not returned (see :meth:`acknowledged`).  Blocking read of the store."""
+        head = self.acknowledged(address)
+        if head is not None:
+            limit = max(0, head - after) if limit is None else max(0, min(limit, head - after))
+        return list(self.store.read_journal(address, after=after, limit=limit))
+
+    def known(self, prefix: str = "", after: str = "") -> Iterator[str]:
+        """Addresses of stored actors starting with ``prefix``, in order, after the address ``after``."""
+        return (address for address, _ in self.store.known_actors(prefix, after=after))
+
+    def timers_of(self, address: str) -> list[Timer]:
+        """The actor's durable timers, due or not."""
+        return self.store.timers_of(address)
+
+    def dead_letters(self, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Dead letters after position ``after`` (their ``n``), oldest first."""
+        return self.store.dead_letters(after=after, limit=limit)
+
+    def storage_open(self) -> bool:
+        """False once the store is closed (shutting down, or a reopen after a disk fault failed)."""
+        return not self.store.closed
+
+    def storage_health(self) -> StorageHealth:
+        """The store's health: its fault while the disk refuses writes, and the figures of past faults."""
+        return self.store.health
+
+    def backup(self, target: str) -> Path:
+        """Write an online backup (a RocksDB checkpoint) of the store to ``target``; blocking: call it in a thread.
+
+        Raises ``StoreError`` when it cannot be written."""
+        return backup(self.store, target)
 
     def tree(self) -> dict[str, Any]:
         """The live supervision tree with each active actor's figures."""
