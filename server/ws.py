@@ -18,10 +18,11 @@ import trio
 from actors import ActorError, BadSince, Published, Resync, Snapshot, Transient, VirtualClock
 
 from . import decoding
-from .app import Everturn, admitted, existing, parse_command, reachable, state_json, verified
 from .auth import Principal
+from .context import Everturn
 from .errors import ApiError, from_actor_error
 from .frames import event_body
+from .requests import admitted, existing, parse_command, reachable, state_json, verified
 
 log = logging.getLogger("everturn.ws")
 PROTOCOL = 1

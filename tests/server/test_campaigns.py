@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from server.openapi import GmStatus
+from server.schemas import GmStatus
 
 from .. import thirty_days as plan
 from .conftest import assert_error, bearer, command, http_client, operator_token
@@ -148,7 +148,7 @@ async def test_thirty_days_without_a_gm_on_a_real_server(game_server):
 
 
 async def test_campaign_list_pages_for_operators_and_shows_a_scoped_token_only_its_own(game_server):
-    from server.openapi import CampaignPage
+    from server.schemas import CampaignPage
 
     async with http_client(game_server) as http:
         table = Table(http, game_server)

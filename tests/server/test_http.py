@@ -72,7 +72,7 @@ async def test_metrics_are_prometheus_text_with_requests_and_actors(server, http
     assert ('everturn_http_requests_total{method="POST",route="/api/v1/actors/<kind>/<actor_id>/commands",'
             'status="200"} 1') in text
     assert "# TYPE everturn_actors_active gauge" in text
-    assert "everturn_actors_active 1" in text.splitlines()
+    assert "everturn_actors_active 1.0" in text.splitlines()  # prometheus_client writes every value as a float
     assert "everturn_http_request_seconds_bucket" in text
 
 
@@ -505,7 +505,7 @@ async def test_an_operator_advances_a_virtual_clock_and_due_timers_fire(launch):
         assert start == {"now": clock.now(), "virtual": True}
         remind = await http.post(COMMANDS, json=command("Remind", name="dawn", after_s=30), headers=op)
         assert remind.status_code == 200
-        assert "everturn_timers_stored 1" in (await http.get("/metrics")).text.splitlines()
+        assert "everturn_timers_stored 1.0" in (await http.get("/metrics")).text.splitlines()
         assert (await http.get("/api/v1/admin/runtime", headers=op)).json()["timers_stored"] == 1
 
         moved = await http.post("/api/v1/admin/clock/advance", json={"seconds": 10}, headers=op)
@@ -517,7 +517,7 @@ async def test_an_operator_advances_a_virtual_clock_and_due_timers_fire(launch):
         assert moved.json() == {"now": start["now"] + 35, "virtual": True, "fired": 2, "settled": True}
         # answered once both fired and were handled, in due order
         assert (await state_of(http, operator_token(server), "ledger/c1"))["state"]["reminders"] == ["noon", "dawn"]
-        assert "everturn_timers_stored 0" in (await http.get("/metrics")).text.splitlines()
+        assert "everturn_timers_stored 0.0" in (await http.get("/metrics")).text.splitlines()
 
         backwards = await http.post("/api/v1/admin/clock/advance", json={"seconds": -1}, headers=op)
         assert_error(backwards, 422, "invalid")

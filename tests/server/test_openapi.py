@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 
 from server.app import create_app
 from server.openapi import build_spec
+from server.routes import OPERATIONS, RESOURCES
 
 from .conftest import assert_error, bearer, command, operator_token
 
@@ -65,6 +66,19 @@ async def test_every_route_is_documented_and_every_documented_operation_is_route
     assert len(routed) > 30 and ("DELETE", "/api/v1/admin/rules/{name}") in routed
     assert routed - documented == set(), "routes missing from the document"
     assert documented - routed == set(), "documented operations no route serves"
+
+
+async def test_every_route_is_registered_through_the_table_and_every_operation_in_the_table_is_routed(game_server):
+    """The document is built from the route table: each Quart rule has its operation there, and each operation
+    its rule; a route added beside the table (app.route) would be served undocumented."""
+    app = create_app(game_server.runtime, game_server.tokens)
+    tabled = {(op.method, op.path) for op in OPERATIONS}
+    assert routed_operations(app) == tabled
+    assert len(tabled) == len(OPERATIONS), "an operation registered twice"
+    assert documented_operations(build_spec(game_server.runtime)) == tabled
+    websockets = {rule.rule for rule in app.url_map.iter_rules() if rule.websocket}
+    assert websockets == {"/ws"}
+    assert {resource.blueprint.name for resource in RESOURCES} == set(app.blueprints)
 
 
 async def test_rulebooks_are_answered_as_documented_without_their_page_numbers(game_server):

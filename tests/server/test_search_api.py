@@ -12,7 +12,7 @@ import pytest
 from actors import VirtualClock
 from actors.kinds import game_kinds
 from server.app import ServerSettings
-from server.search_api import rephrased
+from server.routes.search import rephrased
 
 from .conftest import assert_error, bearer, command, http_client, operator_token, start_server
 

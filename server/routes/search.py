@@ -25,16 +25,17 @@ from snapshots.search import (
 from snapshots.search.index import MAX_QUERY
 from snapshots.search.rules import NAME as BOOK_NAME
 
-from .errors import ApiError, not_found
+from ..errors import ApiError, not_found
+from ..requests import authenticate, everturn, json_body, json_response, operator, validated
+from .table import Resource
 
 if TYPE_CHECKING:
-    from quart_trio import QuartTrio
-
     from snapshots.search import Indexer, SearchIndex
 
-    from .app import Everturn
-    from .auth import Principal
+    from ..auth import Principal
+    from ..context import Everturn
 
+search = Resource("search", tag="search")
 log = logging.getLogger("everturn.server")
 CAMPAIGN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 FILTERS = ("campaign", "book", "kind", "author", "scene", "page", "outcome")
@@ -158,58 +159,169 @@ class RulebookImported(BaseModel):
     replaced: bool
 
 
-REQUESTS = (AskRequest, RulebookImport)  # described as the server validates them
-RESPONSES = (SearchPage, RulesAnswer, RulebookList, RulebookImported)  # as the server serializes them
 
 
-def paths(op: Any, json: Any, ref: Any) -> dict[str, Any]:
-    """The OpenAPI path items of these routes (``server.openapi.build_spec`` lends its helpers)."""
-    def query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
-        return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+def query(name: str, schema: dict[str, Any], description: str, required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
 
-    text = {"type": "string", "maxLength": 200}
-    number = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
-    params = [
-        query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": WORDS},
-              "words, \"a phrase\", +required, -excluded, field:value "
-              "(title, body, names); what does not parse is searched as its words", required=True),
-        query("scope", {"type": "string", "enum": ["all", "rules", "posts", "encounters"], "default": "all"},
-              "what to search"),
-        query("campaign", {"type": "string", "pattern": f"^{CAMPAIGN_ID.pattern}$"},
-              "only this campaign's posts and encounters (one the token reaches)"),
-        query("book", text, "only this rulebook"), query("page", number, "only this page of a book"),
-        query("kind", text, "posts of this kind: action, narration, notice"),
-        query("author", text, "posts by this player id ('server': the server's own)"),
-        query("scene", number, "posts and encounters of this scene number"),
-        query("outcome", text, "encounters that ended so: victory, defeat, max_rounds, gm, nobody_left, failed"),
-        query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}, "hits per page"),
-        query("cursor", {"type": "string"}, "next_cursor of the page before"),
-    ]
-    book = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
-    return {
-        "/api/v1/search": {"get": op(
+
+TEXT = {"type": "string", "maxLength": 200}
+NUMBER = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
+SEARCH_QUERY = (
+    query("q", {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": WORDS},
+          "words, \"a phrase\", +required, -excluded, field:value "
+          "(title, body, names); what does not parse is searched as its words", required=True),
+    query("scope", {"type": "string", "enum": ["all", "rules", "posts", "encounters"], "default": "all"},
+          "what to search"),
+    query("campaign", {"type": "string", "pattern": f"^{CAMPAIGN_ID.pattern}$"},
+          "only this campaign's posts and encounters (one the token reaches)"),
+    query("book", TEXT, "only this rulebook"), query("page", NUMBER, "only this page of a book"),
+    query("kind", TEXT, "posts of this kind: action, narration, notice"),
+    query("author", TEXT, "posts by this player id ('server': the server's own)"),
+    query("scene", NUMBER, "posts and encounters of this scene number"),
+    query("outcome", TEXT, "encounters that ended so: victory, defeat, max_rounds, gm, nobody_left, failed"),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}, "hits per page"),
+    query("cursor", {"type": "string"}, "next_cursor of the page before"),
+)
+
+
+async def in_thread(ctx: "Everturn", fn: Any, *args: Any) -> Any:
+    return await trio.to_thread.run_sync(fn, *args, limiter=ctx.runtime.workers.threads, abandon_on_cancel=True)
+
+
+@search.get("/api/v1/search",
             "search rules, campaign posts and encounter summaries: BM25 ranking, highlighted snippets, citations "
             "(rules: book, page, section; posts: campaign, post, scene, time); posts and encounters only of the "
-            "campaigns the token reaches, in the hits and the total alike", json(ref("SearchPage")),
-            params=params, tag="search")},
-        "/api/v1/rules": {"get": op("the rulebooks searches and answers cite", json(ref("RulebookList")),
-                                    tag="search")},
-        "/api/v1/rules/ask": {"post": op(
-            "a rules question: an answer made of the best sentences of the rules, each with its citation (book, "
-            "page, section), or found: false and 'Not found in the rules.'; rephrase: true lets the narrator "
-            "reword it, keeping every citation", json(ref("RulesAnswer")), body=ref("AskRequest"), tag="search")},
-        "/api/v1/admin/rules": {"post": op(
-            "import a rulebook (markdown with page markers, or the SRD 5.2.1); the same name replaces it",
-            json(ref("RulebookImported")), body=ref("RulebookImport"), tag="operators", status="201")},
-        "/api/v1/admin/rules/{name}": {"delete": op("remove a rulebook and its pages from the index",
-                                                     json({"type": "object"}), params=book, tag="operators")},
-        "/api/v1/admin/search": {"get": op(
+            "campaigns the token reaches, in the hits and the total alike", response=SearchPage, query=SEARCH_QUERY)
+async def search_everything() -> Response:
+    ctx = everturn()
+    principal = authenticate(ctx)
+    index = indexer_of(ctx).index
+    args = request.args
+    unknown = sorted(set(args) - {"q", "scope", "limit", "cursor", *FILTERS})
+    if unknown:
+        raise ApiError(422, "search/invalid_query", f"unknown parameter {unknown[0]!r}; filters: "
+                       f"{', '.join(FILTERS)}")
+    campaigns = campaigns_of(ctx, principal)
+    filters = {name: args[name] for name in FILTERS if args.get(name)}
+    campaign = filters.get("campaign")
+    if campaign is not None:
+        if not CAMPAIGN_ID.fullmatch(campaign):
+            raise ApiError(422, "search/invalid_query", f"campaign {campaign!r} is not a campaign id")
+        if campaigns is not None and campaign not in campaigns:
+            raise not_found(f"campaign/{campaign}")
+    raw_limit = args.get("limit", "10")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        raise ApiError(422, "search/invalid_query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    scope = args.get("scope", "all")
+    try:
+        offset = decode_cursor(args["cursor"]) if args.get("cursor") else 0
+        page = await in_thread(ctx, lambda: index.search(args.get("q", ""), scope, filters, campaigns,
+                                                         int(raw_limit), offset))
+    except InvalidQuery as exc:
+        raise invalid(exc) from exc
+    more = page["next_offset"]
+    return json_response({"q": args.get("q", ""), "scope": scope, "filters": filters, "total": page["total"],
+                          "highlight": HIGHLIGHT, "items": page["items"],
+                          "next_cursor": encode_cursor(more) if more is not None else None})
+
+
+@search.get("/api/v1/rules", "the rulebooks searches and answers cite", response=RulebookList)
+async def rulebooks() -> Response:
+    ctx = everturn()
+    authenticate(ctx)
+    books = await in_thread(ctx, list_books, ctx.runtime.store)
+    return json_response({"items": [info.model_dump() for info in books]})
+
+
+@search.post("/api/v1/rules/ask",
+             "a rules question: an answer made of the best sentences of the rules, each with its citation (book, "
+             "page, section), or found: false and 'Not found in the rules.'; rephrase: true lets the narrator "
+             "reword it, keeping every citation", response=RulesAnswer, body=AskRequest)
+async def ask_rules() -> Response:
+    ctx = everturn()
+    authenticate(ctx)
+    indexer = indexer_of(ctx)
+    body = validated(AskRequest, await json_body())
+    if body.book is not None and body.book not in (indexer.feeder.books if indexer.feeder else {}):
+        raise not_found(f"book {body.book}")
+    index: SearchIndex = indexer.index
+    try:
+        result = await in_thread(ctx, answer, index, body.question, body.book)
+    except InvalidQuery as exc:
+        raise invalid(exc) from exc
+    result = {"question": body.question, **result, "rephrased": False}
+    if body.rephrase and result["found"]:
+        result = await rephrased(ctx, body.question, result)
+    return json_response(result)
+
+
+@search.post("/api/v1/admin/rules",
+             "import a rulebook (markdown with page markers, or the SRD 5.2.1); the same name replaces it",
+             response=RulebookImported, body=RulebookImport, tag="operators", status=201)
+async def admin_import_rules() -> Response:
+    ctx = everturn()
+    operator(ctx)
+    indexer = indexer_of(ctx)
+    body = validated(RulebookImport, await json_body())
+
+    def parsed() -> Any:
+        if body.srd:
+            return srd_book()
+        book = parse_text(body.text or "", check_name(body.name or ""), body.title, body.attribution,
+                          body.license, source="POST /api/v1/admin/rules")
+        return book
+
+    try:
+        book = await in_thread(ctx, parsed)
+    except RulebookError as exc:
+        raise ApiError(422, "rules/invalid", str(exc)) from exc
+    if book.name == REFERENCE:
+        raise ApiError(409, "rules/reserved", f"{REFERENCE} is the rules reference this server ships; "
+                       f"import your book under another name")
+    replaced = book.name in {info.name for info in list_books(ctx.runtime.store)}
+    info = await in_thread(ctx, put_book, ctx.runtime.store, book)
+    await indexer.refresh_books()
+    return json_response({"book": info.model_dump(), "replaced": replaced}, 201)
+
+
+@search.delete("/api/v1/admin/rules/{name}", "remove a rulebook and its pages from the index", tag="operators")
+async def admin_remove_rules(name: str) -> Response:
+    ctx = everturn()
+    operator(ctx)
+    indexer = indexer_of(ctx)
+    if name == REFERENCE:
+        raise ApiError(409, "rules/reserved", f"{REFERENCE} is the rules reference this server ships; "
+                       f"it comes back on every start")
+    if not await in_thread(ctx, remove_book, ctx.runtime.store, name):
+        raise not_found(f"book {name}")
+    await indexer.refresh_books()
+    return json_response({"removed": name})
+
+
+@search.get("/api/v1/admin/search",
             "the search index: documents by source, journals waiting to be indexed, commits, errors",
-            json({"type": "object"}), tag="operators")},
-        "/api/v1/admin/search/reindex": {"post": op(
-            "rebuild the search index from the journal and the rulebooks (searches use the old one until the new "
-            "one is complete)", json({"type": "object"}), tag="operators")},
-    }
+            tag="operators")
+async def admin_search() -> Response:
+    ctx = everturn()
+    operator(ctx)
+    indexer = ctx.search
+    if indexer is None:
+        raise ApiError(409, "search/disabled", "this server runs without search")
+    return json_response(await in_thread(ctx, indexer.status))
+
+
+@search.post("/api/v1/admin/search/reindex",
+             "rebuild the search index from the journal and the rulebooks (searches use the old one until the new "
+             "one is complete)", tag="operators")
+async def admin_reindex() -> Response:
+    ctx = everturn()
+    operator(ctx)
+    indexer = indexer_of(ctx)
+    try:
+        return json_response(await indexer.reindex())
+    except SearchError as exc:
+        raise ApiError(503, "search/reindex_failed", str(exc)) from exc
 
 
 def indexer_of(ctx: "Everturn") -> "Indexer":
@@ -233,121 +345,6 @@ def campaigns_of(ctx: "Everturn", principal: "Principal") -> frozenset[str] | No
 def invalid(exc: Exception) -> ApiError:
     return ApiError(422, "search/invalid_query", str(exc))
 
-
-def register(app: "QuartTrio", ctx: "Everturn") -> None:
-    from .app import authenticate, json_body, json_response, operator, validated
-
-    async def in_thread(fn: Any, *args: Any) -> Any:
-        return await trio.to_thread.run_sync(fn, *args, limiter=ctx.runtime.workers.threads, abandon_on_cancel=True)
-
-    @app.get("/api/v1/search")
-    async def search() -> Response:
-        principal = authenticate(ctx)
-        index = indexer_of(ctx).index
-        args = request.args
-        unknown = sorted(set(args) - {"q", "scope", "limit", "cursor", *FILTERS})
-        if unknown:
-            raise ApiError(422, "search/invalid_query", f"unknown parameter {unknown[0]!r}; filters: "
-                           f"{', '.join(FILTERS)}")
-        campaigns = campaigns_of(ctx, principal)
-        filters = {name: args[name] for name in FILTERS if args.get(name)}
-        campaign = filters.get("campaign")
-        if campaign is not None:
-            if not CAMPAIGN_ID.fullmatch(campaign):
-                raise ApiError(422, "search/invalid_query", f"campaign {campaign!r} is not a campaign id")
-            if campaigns is not None and campaign not in campaigns:
-                raise not_found(f"campaign/{campaign}")
-        raw_limit = args.get("limit", "10")
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise ApiError(422, "search/invalid_query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
-        scope = args.get("scope", "all")
-        try:
-            offset = decode_cursor(args["cursor"]) if args.get("cursor") else 0
-            page = await in_thread(lambda: index.search(args.get("q", ""), scope, filters, campaigns,
-                                                        int(raw_limit), offset))
-        except InvalidQuery as exc:
-            raise invalid(exc) from exc
-        more = page["next_offset"]
-        return json_response({"q": args.get("q", ""), "scope": scope, "filters": filters, "total": page["total"],
-                              "highlight": HIGHLIGHT, "items": page["items"],
-                              "next_cursor": encode_cursor(more) if more is not None else None})
-
-    @app.post("/api/v1/rules/ask")
-    async def ask_rules() -> Response:
-        authenticate(ctx)
-        indexer = indexer_of(ctx)
-        body = validated(AskRequest, await json_body())
-        if body.book is not None and body.book not in (indexer.feeder.books if indexer.feeder else {}):
-            raise not_found(f"book {body.book}")
-        index: SearchIndex = indexer.index
-        try:
-            result = await in_thread(answer, index, body.question, body.book)
-        except InvalidQuery as exc:
-            raise invalid(exc) from exc
-        result = {"question": body.question, **result, "rephrased": False}
-        if body.rephrase and result["found"]:
-            result = await rephrased(ctx, body.question, result)
-        return json_response(result)
-
-    @app.get("/api/v1/rules")
-    async def rulebooks() -> Response:
-        authenticate(ctx)
-        books = await in_thread(list_books, ctx.runtime.store)
-        return json_response({"items": [info.model_dump() for info in books]})
-
-    @app.post("/api/v1/admin/rules")
-    async def admin_import_rules() -> Response:
-        operator(ctx)
-        indexer = indexer_of(ctx)
-        body = validated(RulebookImport, await json_body())
-
-        def parsed() -> Any:
-            if body.srd:
-                return srd_book()
-            book = parse_text(body.text or "", check_name(body.name or ""), body.title, body.attribution,
-                              body.license, source="POST /api/v1/admin/rules")
-            return book
-
-        try:
-            book = await in_thread(parsed)
-        except RulebookError as exc:
-            raise ApiError(422, "rules/invalid", str(exc)) from exc
-        if book.name == REFERENCE:
-            raise ApiError(409, "rules/reserved", f"{REFERENCE} is the rules reference this server ships; "
-                           f"import your book under another name")
-        replaced = book.name in {info.name for info in list_books(ctx.runtime.store)}
-        info = await in_thread(put_book, ctx.runtime.store, book)
-        await indexer.refresh_books()
-        return json_response({"book": info.model_dump(), "replaced": replaced}, 201)
-
-    @app.delete("/api/v1/admin/rules/<name>")
-    async def admin_remove_rules(name: str) -> Response:
-        operator(ctx)
-        indexer = indexer_of(ctx)
-        if name == REFERENCE:
-            raise ApiError(409, "rules/reserved", f"{REFERENCE} is the rules reference this server ships; "
-                           f"it comes back on every start")
-        if not await in_thread(remove_book, ctx.runtime.store, name):
-            raise not_found(f"book {name}")
-        await indexer.refresh_books()
-        return json_response({"removed": name})
-
-    @app.get("/api/v1/admin/search")
-    async def admin_search() -> Response:
-        operator(ctx)
-        indexer = ctx.search
-        if indexer is None:
-            raise ApiError(409, "search/disabled", "this server runs without search")
-        return json_response(await in_thread(indexer.status))
-
-    @app.post("/api/v1/admin/search/reindex")
-    async def admin_reindex() -> Response:
-        operator(ctx)
-        indexer = indexer_of(ctx)
-        try:
-            return json_response(await indexer.reindex())
-        except SearchError as exc:
-            raise ApiError(503, "search/reindex_failed", str(exc)) from exc
 
 
 async def rephrased(ctx: "Everturn", question: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,363 @@
+"""The HTTP API's bodies and answers as pydantic models: what the routes validate and the document describes.
+
+Routes name them in the route table (``server.routes.table``); ``server.openapi`` turns
+them into the document's components.  The search and narrator routes keep their own
+models beside them (``server.routes.search``, ``server.routes.narrator``).
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from actors.campaign.messages import Npc
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, namespaced (auth/invalid, ledger/zero, ...)")
+    message: str = Field(description="for a person")
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+    request_id: str | None
+
+
+class CommandAck(BaseModel):
+    address: str
+    seq: int = Field(description="journal sequence number the command is durable up to")
+    events: int = Field(description="events the command produced")
+
+
+PROJECTION = ("as this token may see it: a kind that hides part of itself from some readers sends them a "
+              "projection (a strategy game's players get their house's fog of war, see docs/strategy.md); "
+              "operators and the game's GM see everything")
+
+
+class ActorState(BaseModel):
+    address: str
+    seq: int
+    state: dict[str, Any] = Field(description=f"the state {PROJECTION}")
+
+
+class JournalEvent(BaseModel):
+    seq: int
+    type: str
+    version: int
+    data: dict[str, Any] = Field(description=f"the event's data {PROJECTION}")
+
+
+class EventPage(BaseModel):
+    items: list[JournalEvent]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at the end")
+
+
+class TokenRequest(BaseModel):
+    role: Literal["operator", "gm", "player", "bot", "bridge"]
+    campaign: str | None = None
+    character: str | None = None
+    acts_as: Literal["player", "gm"] | None = None
+
+
+class ActorStop(BaseModel):
+    reason: str = Field("", max_length=500, description="why, for the other operators (shown on inspect)")
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="shown once; store it")
+    token_id: str
+    role: str
+    campaign: str | None
+    character: str | None
+    acts_as: str | None
+    bot: bool
+
+
+class ClockAdvance(BaseModel):
+    seconds: float = Field(ge=0, le=366 * 86400)
+
+
+class ClockState(BaseModel):
+    now: float = Field(description="POSIX seconds")
+    virtual: bool
+
+
+class ClockAdvanced(ClockState):
+    fired: int = Field(description="timers fired on the way, each handled before time moved past it")
+    settled: bool = Field(description="false if the timers had not all been handled within the wait; "
+                                      "the clock then stopped where `now` says")
+
+
+class Health(BaseModel):
+    status: str
+
+
+class StorageFault(BaseModel):
+    code: str = Field(description="storage/full, storage/read_only or storage/io")
+    cause: str = Field(description="what the disk or RocksDB said")
+    since: float = Field(description="Unix seconds of the first failed write")
+    message: str
+    next_attempt_in_s: float | None = Field(description="when the server next tries to write (it recovers by itself)")
+
+
+class Ready(BaseModel):
+    status: str = Field(description="ok, degraded (the disk refuses writes; reads work) or unavailable")
+    storage: bool = Field(description="the store is open and takes writes")
+    runtime: bool = Field(description="the runtime takes messages (false while shutting down)")
+    reason: StorageFault | None = Field(None, description="why writes are refused, while degraded")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Endpoint(Strict):
+    method: str
+    path: str
+    body: dict[str, Any] = Field(description="send exactly this, filling in the '...' fields")
+
+
+class GmTask(Strict):
+    task: str
+    urgency: Literal["critical", "high", "normal", "low"]
+    due_in: float | None = Field(description="seconds until the server does it itself, if it will")
+    endpoint: Endpoint
+
+
+class Enforcement(Strict):
+    action: Literal["following", "inactive"]
+    at: str
+    in_s: float
+
+
+class PlayerActivity(Strict):
+    player_id: str
+    name: str
+    status: Literal["active", "following", "inactive"]
+    last_action_at: str | None
+    inactive_hours: float
+    inactive_status: Literal["active", "overdue", "stale", "abandoned", "never_acted"] = Field(
+        description="active < combat turn limit (4 h) <= overdue < exploration limit (12 h) <= stale < "
+                    "inactive limit (24 h) <= abandoned; never_acted until a first action")
+    next_enforcement: Enforcement | None = Field(description="what the server does next to this player, and when")
+    auto_skip_in: float | None = Field(description="seconds until their combat turn is skipped, on their turn")
+
+
+class EncounterStatus(Strict):
+    n: int
+    address: str
+    round: int
+    turn: int
+    current: str | None
+    name: str | None
+    player_id: str | None
+    turn_started_at: str | None
+    turn_waited_s: float
+    auto_skip_at: str | None
+    auto_skip_in: float | None
+    skip_required: bool
+    paused: bool = Field(description="every character is out of the initiative (their players went inactive): no "
+                         "turn runs, creatures' included, until one returns or the GM ends it")
+
+
+class Dormancy(Strict):
+    since: str | None = Field(description="asleep since (null: not yet, see at)")
+    for_s: float | None = None
+    quiet_since: str | None = None
+    at: str | None = Field(description="every player is inactive: when the campaign falls asleep unless one acts "
+                           "or the GM posts")
+    in_s: float | None = None
+
+
+class DeadlineStatus(Strict):
+    deadline_id: str
+    due: str
+    consequence: str
+    remaining_s: float
+    overdue_s: float
+    remaining: str
+
+
+class OrderStatus(Strict):
+    order_id: str
+    status: Literal["pending", "active"]
+    text: str
+    next_due: str
+    next_in_s: float
+    steps_done: int
+    steps: int
+
+
+class Stall(Strict):
+    """No narration for stall_s while a player is active: the server advances the story at auto_advance_at."""
+
+    awaiting_narration_since: str | None = Field(description="the first player action the GM has not answered "
+                                                 "(null: none; the story still advances daily while anyone plays)")
+    auto_advance_at: str
+    auto_advance_in: float
+
+
+class Waiting(Strict):
+    who: Literal["player", "gm", "players"]
+    player_id: str | None
+    name: str | None
+    since: str | None
+    what: str
+
+
+class NextStep(Strict):
+    instruction: str
+    endpoint: Endpoint
+    narrative_suggestion: str
+
+
+class SceneStatus(Strict):
+    n: int
+    title: str
+    started_at: str
+
+
+class GmStatus(Strict):
+    """What the GM must do next; every countdown is the time a durable timer fires."""
+
+    headline: str = Field(description="the first line: what matters most now (the most urgent task), in words")
+    campaign_id: str
+    title: str
+    now: str
+    mode: Literal["exploration", "encounter", "downtime"]
+    scene: SceneStatus | None = Field(description="the current scene (StartScene), None before the first")
+    needs_attention: bool
+    dormant: Dormancy | None = Field(description="null while a player plays; else asleep, or when it falls asleep")
+    waiting_for: Waiting
+    player_activity: list[PlayerActivity]
+    must_advance: bool
+    must_advance_reason: str | None
+    skip_required: bool
+    skip_required_player: str | None
+    auto_skip_in: float | None
+    auto_skip_at: str | None
+    encounter: EncounterStatus | None
+    story_deadlines: list[DeadlineStatus]
+    scheduled_orders: list[OrderStatus]
+    stall: Stall | None
+    gm_tasks: list[GmTask] = Field(description="most urgent first")
+    what_to_do_next: NextStep
+    settings: dict[str, Any]
+
+
+class HazardSpec(Strict):
+    level: int = Field(ge=-1, le=25)
+    complex: StrictBool = False
+
+
+class EstimateRequest(Strict):
+    """A GM building an encounter: who would fight, and how hard it would be."""
+
+    npcs: list[Npc] = Field(min_length=1, max_length=31, description="creatures with stat blocks (narrative ones "
+                            "without stats count for neither budget nor simulation)")
+    players: list[str] | None = Field(None, max_length=20, description="default: every player not inactive")
+    hazards: list[HazardSpec] = Field(default_factory=list, max_length=20)
+    fights: int = Field(10_000, ge=1, le=200_000, description="simulated fights")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="default: a fresh one, returned")
+    max_rounds: int = Field(20, ge=1, le=100, description="a fight not decided by then counts as not won")
+
+
+class PlayerLine(Strict):
+    player_id: str
+    name: str
+    status: str
+
+
+class CampaignSummary(Strict):
+    campaign_id: str
+    address: str = Field(description="the actor address to subscribe to: campaign/{campaign_id}")
+    title: str
+    mode: str
+    scene: str | None
+    players: list[PlayerLine]
+    post_count: int
+    last_post_at: str | None
+    created_at: str | None
+    awaiting_narration: bool = Field(description="players acted and the GM has not answered yet")
+    dormant: bool = Field(description="every player inactive long enough: timers and narration stopped until a "
+                          "player acts or the GM posts")
+    dormant_since: str | None
+
+
+class CampaignPage(Strict):
+    items: list[CampaignSummary]
+    next_cursor: str | None
+
+
+class TrainingJob(Strict):
+    address: str = Field(description="train/{id}: subscribe to it for every Checkpointed event (loss, lr, "
+                                     "samples/s, self-play wins); GET /api/v1/actors/train/{id} for its history")
+    status: Literal["running", "paused", "evaluating", "finished", "cancelled", "failed"]
+    step: int
+    total: int = Field(description="behaviour-cloning steps plus self-play updates")
+    name: str = Field(description="the model's name in the registry")
+    model_version: int | None = Field(description="the registered version, once finished")
+    started_at: float = Field(description="POSIX seconds")
+    updated_at: float = Field(description="POSIX seconds")
+    error: str | None = Field(description="why it failed or was cancelled, or the last failed attempt's error")
+
+
+class TrainingPage(Strict):
+    items: list[TrainingJob]
+    next_cursor: str | None
+
+
+class WinRate(BaseModel):
+    won: int
+    played: int
+    share: float
+    ci95: list[float] = Field(description="Wilson 95% interval of the share")
+
+
+class Evaluation(BaseModel):
+    games_each: int
+    seed: int
+    turns: int
+    vs: dict[str, WinRate] = Field(description="per rule-based personality")
+
+
+class ModelVersion(BaseModel):
+    """A registered model's meta.json, and whether it is the deployed version of its name."""
+
+    name: str
+    version: int
+    data: str | None = Field(None, description="the records it learned from")
+    job: str | None = Field(None, description="the training job that made it")
+    spec: dict[str, Any] = Field(default_factory=dict, description="its training spec")
+    evaluation: Evaluation | None = None
+    gate: dict[str, Any] | None = Field(None, description="the deployment gate's verdict (passed, against, won, "
+                                                          "lost, drawn), once it was tried")
+    playable: bool = Field(False, description="passed the gate: may play as policy:NAME@VERSION")
+    deployed: bool
+
+
+class ModelListing(BaseModel):
+    root: str = Field(description="the registry's folder on the server")
+    items: list[ModelVersion] = Field(description="by name, then version")
+
+
+class BackupInfo(BaseModel):
+    name: str
+    path: str = Field(description="on the server")
+    created: float = Field(description="Unix seconds: when it was finished")
+    bytes: int = Field(description="the size of its files")
+
+
+class InterruptedBackup(BaseModel):
+    name: str
+    path: str = Field(description="on the server")
+    removed_at: float | None = Field(description="Unix seconds: when the server removed it as it started; null: "
+                                                 "present now (left by a process other than this server)")
+
+
+class BackupListing(BaseModel):
+    backup_dir: str = Field(description="--backup-dir")
+    items: list[BackupInfo] = Field(description="completed backups, oldest first")
+    interrupted: list[InterruptedBackup] = Field(description="backups killed before they were complete: never "
+                                                             "usable, never under a completed backup's name")
