@@ -4,30 +4,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from actors.campaign.status import span  # the one wording of a duration, as the API's texts use it
+
 STATUS_COLORS = {"active": "positive", "following": "info", "inactive": "grey", "overdue": "warning",
                  "stale": "negative", "abandoned": "negative", "never_acted": "grey"}
 URGENCY_COLORS = {"critical": "negative", "high": "warning", "normal": "primary", "low": "grey"}
 
 
-def span(seconds: float) -> str:
-    """``3725`` → ``1h 02m 05s``; days when long, seconds always (a countdown must visibly tick)."""
-    seconds = int(max(0.0, seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s"
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s"
-
-
 def countdown(due: float | None, now: float) -> str:
-    """Time left until ``due`` (POSIX seconds), or how long ago it passed."""
+    """Time left until ``due`` (POSIX seconds), or how long ago it passed; seconds always (it must visibly tick)."""
     if due is None:
         return "—"
     left = due - now
-    return f"in {span(left)}" if left >= 0 else f"overdue by {span(-left)}"
+    return f"in {span(left, seconds=True)}" if left >= 0 else f"overdue by {span(-left, seconds=True)}"
 
 
 def timestamp(value: str | float | None) -> float | None:

@@ -265,12 +265,21 @@ def seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def span(value: float) -> str:
-    """4h 32m, 2d 3h, 45s: for people."""
+def span(value: float, *, seconds: bool = False) -> str:
+    """4h 32m, 2d 3h, 45s: a duration (seconds) for people, in the API's texts and the UI alike.
+
+    ``seconds``: down to the second, the smaller units two digits wide (4h 32m 05s, 1d 01h 01m 01s,
+    45s), for a countdown that must visibly tick.
+    """
     value = max(0, int(value))
     days, rest = divmod(value, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
+    if seconds:
+        units = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+        while len(units) > 1 and units[0][0] == 0:
+            units.pop(0)
+        return " ".join(f"{n}{unit}" if i == 0 else f"{n:02d}{unit}" for i, (n, unit) in enumerate(units))
     if days:
         return f"{days}d {hours}h"
     if hours:

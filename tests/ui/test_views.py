@@ -6,11 +6,12 @@ import orjson
 from actors import RuntimeConfig, TrioClock, open_runtime
 from actors.campaign.behavior import CampaignKind
 from actors.campaign.messages import PostAction, RollDice
+from actors.campaign.status import span
 from actors.strategy import StrategyKind
 from actors.strategy.messages import CreateGame, JoinHouse, SubmitOrders
 from server.frames import event_body
 from ui.console import flatten, storage_text, workers_text
-from ui.format import countdown, matches, span
+from ui.format import countdown, matches
 from ui.gauges import Gauges
 from ui.live import LiveActor
 from ui.strategy import SeenGame, star_map
@@ -40,8 +41,10 @@ async def test_a_page_folds_the_stream_into_exactly_the_servers_state(store, aut
 
 
 def test_countdowns_tick_by_the_second_and_say_when_overdue():
-    assert span(3725) == "1h 02m 05s" and span(59) == "0m 59s" and span(90061) == "1d 01h 01m 01s"
-    assert countdown(1000.0, 990.4) == "in 0m 09s"
+    assert span(3725, seconds=True) == "1h 02m 05s" and span(90061, seconds=True) == "1d 01h 01m 01s"
+    assert span(59, seconds=True) == "59s" and span(600, seconds=True) == "10m 00s"
+    assert (span(3725), span(90061), span(59)) == ("1h 2m", "1d 1h", "59s")   # the GM status's wording
+    assert countdown(1000.0, 990.4) == "in 9s"
     assert countdown(1000.0, 1130.0) == "overdue by 2m 10s"
     assert countdown(None, 0.0) == "—"
 
