@@ -21,13 +21,28 @@ import random
 import threading
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 log = logging.getLogger(__name__)
+
+RECONNECT_FIRST_S = 0.05
+RECONNECT_LAST_S = 5.0
+
+
+def reconnect_delays(rng: random.Random, first: float = RECONNECT_FIRST_S, last: float = RECONNECT_LAST_S) -> Iterator[float]:
+    """Seconds to wait before each next attempt: exponential backoff with full jitter.
+
+    Attempt ``n`` waits a uniform draw from ``[0, min(last, first * 2**n)]``, so clients that lost
+    the same server at the same moment spread their returns instead of knocking together.
+    """
+    ceiling = first
+    while True:
+        yield rng.uniform(0.0, ceiling)
+        ceiling = min(ceiling * 2, last)
 
 
 class ClientError(Exception):
@@ -42,7 +57,8 @@ class ClientError(Exception):
 
 class EverturnClient:
     def __init__(self, url: str, token: str, *, client: str = "everturn-python", reconnect: bool = True,
-                 timeout: float = 10.0, max_frame_bytes: int = 1 << 20) -> None:
+                 timeout: float = 10.0, max_frame_bytes: int = 1 << 20, rng: random.Random | None = None) -> None:
+        """``rng``: the reconnect backoff's jitter (seed one for a reproducible run)."""
         self.url = url
         self.token = token
         self.client = client
@@ -52,6 +68,7 @@ class EverturnClient:
         self.welcome: dict[str, Any] | None = None
         self.last_seq: dict[str, int | None] = {}       # topic -> last seq delivered (None: none yet)
         self.reconnects = 0
+        self._rng = rng or random.Random()
         self._messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self._pending: dict[str, tuple[dict[str, Any], Future[dict[str, Any]]]] = {}
         self._ids = itertools.count(1)
@@ -179,7 +196,7 @@ class EverturnClient:
     def _reconnect(self) -> None:
         with self._lock:
             self._socket = None
-        delay = 0.05
+        delays = reconnect_delays(self._rng)
         while not self._closing:
             try:
                 self._open()
@@ -187,8 +204,7 @@ class EverturnClient:
                 break
             except (OSError, WebSocketException, TimeoutError):  # refused, a failed handshake (a server
                 # still starting or stopping answers 5xx), a timeout: try again later
-                self._closed.wait(delay)
-                delay = min(delay * 2, 5.0)
+                self._closed.wait(next(delays))
         # hello is on its way; the reader sees the welcome and resumes (see _receive)
 
     def _resume(self) -> None:

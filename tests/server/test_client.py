@@ -1,10 +1,12 @@
 """The Python client: hello, subscribe, command acks, and resume after a dropped connection."""
 from __future__ import annotations
 
+import random
+
 import pytest
 import trio
 
-from server.client import ClientError, EverturnClient
+from server.client import ClientError, EverturnClient, reconnect_delays
 
 from .conftest import ws_url
 
@@ -104,3 +106,43 @@ async def test_a_failed_handshake_while_reconnecting_is_retried(server, monkeypa
 
     seq, reconnects = await trio.to_thread.run_sync(story)
     assert (seq, reconnects, len(refused)) == (2, 1, 2)
+
+
+def test_reconnect_waits_grow_to_a_ceiling_and_are_spread_by_full_jitter():
+    delays = reconnect_delays(random.Random(7), first=0.05, last=5.0)
+    waits = [next(delays) for _ in range(40)]
+    ceilings = [min(5.0, 0.05 * 2**n) for n in range(40)]
+    assert all(0.0 <= wait <= ceiling for wait, ceiling in zip(waits, ceilings))
+    assert len(set(waits[10:])) == 30 and min(waits[10:]) < 2.5 < max(waits[10:])   # spread, not 5 s each
+    again = reconnect_delays(random.Random(7), first=0.05, last=5.0)
+    assert [next(again) for _ in range(40)] == waits                                 # seeded: the same run
+
+
+def test_a_client_that_cannot_reach_its_server_backs_off_with_its_own_jitter():
+    """Two clients dropped at once, seeded differently, do not knock on the server together."""
+
+    def attempts(seed: int) -> list[float]:
+        client = EverturnClient("ws://127.0.0.1:9/ws", "token", rng=random.Random(seed))
+        waited: list[float] = []
+        failures = iter(range(6))
+
+        def refused() -> None:
+            if next(failures, None) is None:
+                return  # the server is back
+            raise ConnectionRefusedError("refused")
+
+        class Waits:
+            def wait(self, seconds: float) -> bool:
+                waited.append(seconds)
+                return False
+
+        client._open = refused  # type: ignore[method-assign]
+        client._closed = Waits()  # type: ignore[assignment]
+        client._reconnect()
+        assert client.reconnects == 1
+        return waited
+
+    first, second = attempts(1), attempts(2)
+    assert len(first) == len(second) == 6
+    assert first != second and first == attempts(1)
+    assert all(wait <= min(5.0, 0.05 * 2**n) for n, wait in enumerate(first))
