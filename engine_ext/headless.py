@@ -13,9 +13,10 @@ with the game's metadata (engine version, seed, houses, rings, and the seats' pl
 learned one plays).  Same seed, same records.
 
 A seat is a personality (``strategy_ai.PERSONALITIES``) or a learned player such as
-``policy:NAME@VERSION``.  engine_ext knows nothing of torch: ``PLAYER_SOURCES`` names, by
-prefix, the module that resolves such players, imported only when one sits at a table (in
-each worker process, which loads a model once).  ``jobs`` asks the module to ``pin`` each
+``policy:NAME@VERSION``.  engine_ext knows nothing of torch nor of who trains players: the
+caller gives ``jobs`` the ``sources`` (prefix -> the module that resolves such players, e.g.
+``training.registry.LEARNED_PLAYERS``), each imported only when one sits at a table (in each
+worker process, which loads a model once).  ``jobs`` asks the module to ``pin`` each
 one before any game starts (fixing its version; a missing or unplayable model raises
 ``ValueError``), and ``play`` asks it for the ``player``.
 """
@@ -24,7 +25,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -43,9 +44,9 @@ STATE_FIELDS = ("turn_share", "treasury", "prestige", "tax", "weapons", "constru
                 "rank")
 ACTIONS = ("set_tax", "declare_war", "research", "build_colony_ship", "build_warship", "build_transport",
            "build_starbase", "colonize", "attack", "move")
-# prefix of a learned player's name -> the module resolving it: pin(name, models) -> name with its version
-# fixed (ValueError if it cannot play), player(name, models, turns) -> a (game, house) -> orders callable
-PLAYER_SOURCES = {"policy": "training.players"}
+# ``sources``: prefix of a learned player's name -> the module resolving it (given by the caller): pin(name, models)
+# -> name with its version fixed (ValueError if it cannot play), player(name, models, turns) -> a (game, house) ->
+# orders callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Job:
     turns: int
     personalities: tuple[str, ...]   # one player per house: a personality or a pinned learned player
     models: str | None = None        # where learned players are found (their registry's root)
+    sources: tuple[tuple[str, str], ...] = ()  # prefix -> module resolving learned players (``jobs``' sources)
 
 
 def state_vector(game: Game, hid: int, turns: int) -> list[float]:
@@ -115,19 +117,19 @@ def action_mask(game: Game, hid: int) -> list[int]:
     return [int(probes[a] is not None and not validate(game, hid, [probes[a]])) for a in ACTIONS]
 
 
-def source(name: str) -> Any | None:
+def source(name: str, sources: Mapping[str, str]) -> Any | None:
     """The module resolving a learned player's ``name`` (None for a personality)."""
     prefix = name.partition(":")[0] if ":" in name else None
     if prefix is None:
         return None
-    if prefix not in PLAYER_SOURCES:
-        raise ValueError(f"no kind of player {prefix!r}; a personality or one of "
-                         f"{', '.join(p + ':NAME' for p in PLAYER_SOURCES)}")
-    return importlib.import_module(PLAYER_SOURCES[prefix])
+    if prefix not in sources:
+        kinds = ", ".join(p + ":NAME" for p in sources) or "none here"
+        raise ValueError(f"no kind of player {prefix!r}; a personality or a learned one ({kinds})")
+    return importlib.import_module(sources[prefix])
 
 
 def seat(name: str, job: Job) -> Callable[[Game, int], list[Order]]:
-    learned = source(name)
+    learned = source(name, dict(job.sources))
     if learned is None:
         return lambda game, hid: orders(game, hid, name)
     return learned.player(name, job.models, job.turns)
@@ -179,21 +181,22 @@ def write_records(result: dict[str, Any], sink: BinaryIO) -> dict[str, Any]:
 
 
 def jobs(games: int, seed: int, rings: int, houses: int, turns: int, ai: list[str],
-         models: str | None = None) -> list[Job]:
+         models: str | None = None, sources: Mapping[str, str] | None = None) -> list[Job]:
     """Game i plays seed + i; players go round the ``ai`` list, turned by one each game.
 
     Learned players (``policy:NAME[@VERSION]``) are looked up in ``models`` now and pinned to
     a version, so every game of the batch seats the same one; raises ``ValueError`` for an
     unknown personality, a missing model or one that may not play."""
+    sources = dict(sources or {})
     pinned = []
     for name in ai:
-        learned = source(name)
+        learned = source(name, sources)
         if learned is None and name not in PERSONALITIES:
-            raise ValueError(f"no AI personality {name!r}; one of {', '.join(PERSONALITIES)} "
-                             f"(or {', '.join(p + ':NAME[@VERSION]' for p in PLAYER_SOURCES)})")
+            learned_ones = f" (or {', '.join(p + ':NAME[@VERSION]' for p in sources)})" if sources else ""
+            raise ValueError(f"no AI personality {name!r}; one of {', '.join(PERSONALITIES)}{learned_ones}")
         pinned.append(name if learned is None else learned.pin(name, models))
-    return [Job(i, seed + i, rings, houses, turns, tuple(pinned[(i + h) % len(pinned)] for h in range(houses)), models)
-            for i in range(games)]
+    return [Job(i, seed + i, rings, houses, turns, tuple(pinned[(i + h) % len(pinned)] for h in range(houses)), models,
+                tuple(sorted(sources.items()))) for i in range(games)]
 
 
 def run(batch: list[Job], workers: int = 1, backend: str = "local", ordered: bool = False) -> Iterator[dict[str, Any]]:

@@ -34,7 +34,7 @@ from engine_ext.strategy_ai import PERSONALITIES
 from snapshots.files import write_atomically
 
 from .headless import Job, now
-from .registry import Registry, RegistryError, check_name
+from .registry import LEARNED_PLAYERS, Registry, RegistryError, check_name
 from .trainer import TrainSpec
 
 SIM_SEED_BASE = 10_000_000     # the loop's maps: apart from evaluation (9,000+), gate (77,000+), self-play (5M+)
@@ -201,7 +201,8 @@ def simulate(config: LoopConfig, out: Path, cycle: int, registry: Registry, shou
     ai = list(PERSONALITIES)
     if registry.deployed(config.name) is not None:
         ai.append(f"policy:{config.name}")
-    batch = jobs(config.games, config.seed(cycle), config.rings, HOUSES, config.turns, ai, models=config.models)
+    batch = jobs(config.games, config.seed(cycle), config.rings, HOUSES, config.turns, ai, models=config.models,
+                 sources=LEARNED_PLAYERS)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
     try:

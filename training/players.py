@@ -1,7 +1,7 @@
 """Learned players at headless tables: ``policy:NAME[@VERSION]`` from a model registry.
 
-``engine_ext.headless`` names this module in ``PLAYER_SOURCES`` and imports it only when a
-game seats a learned player.  ``pin`` runs once, before any game: it checks the model
+``engine_ext.headless`` is given this module's name (``training.registry.LEARNED_PLAYERS``,
+by the CLI) and imports it only when a game seats a learned player.  ``pin`` runs once, before any game: it checks the model
 exists and passed the deployment gate, and fixes its version (``policy:NAME`` is the
 deployed one at that moment), so a batch plays one model however the registry moves
 meanwhile.  ``player`` runs in each game (in worker processes too): a process loads each

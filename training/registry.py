@@ -39,6 +39,10 @@ class RegistryError(ValueError):
     """No such model or version, a bad name, or a version that never passed the gate."""
 
 
+# For engine_ext.headless.jobs(sources=...): learned players at headless tables, resolved by training.players
+# (named, not imported: it loads torch, and only a game seating one needs it).
+LEARNED_PLAYERS = {"policy": "training.players"}
+
 @dataclass(frozen=True)
 class Verdict:
     passed: bool

@@ -14,11 +14,13 @@ from actors.kinds import game_kinds
 from actors.narration.model import ModelError
 from actors.narration.service import Narrator, configured
 from server.app import ServerSettings
+from training.hosted import RegistryPolicies
+from training.worker import JOBS
 
 
 def kinds(data: Path, models: Path, narrator: Narrator | None) -> list[Behavior]:
     """The kinds the server registers: training checkpoints under ``data``, models in ``models``."""
-    return game_kinds(data, models, narrator)
+    return game_kinds(data, models, narrator, RegistryPolicies(Path(models)), JOBS)
 
 
 def runtime_config(training_workers: int, policy_workers: int) -> RuntimeConfig:

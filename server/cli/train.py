@@ -15,13 +15,14 @@ import orjson
 
 from engine_ext.galaxy import generate
 from engine_ext.headless import jobs, run, summarize, write_records
-from training.registry import Registry, RegistryError, check_name
+from training.registry import LEARNED_PLAYERS, Registry, RegistryError, check_name
 
 
 def sim(args: argparse.Namespace) -> int:
     try:
         batch = jobs(args.games, args.seed, args.rings, args.houses, args.turns,
-                     [name.strip() for name in args.ai.split(",") if name.strip()], models=str(args.models))
+                     [name.strip() for name in args.ai.split(",") if name.strip()], models=str(args.models),
+                     sources=LEARNED_PLAYERS)
         if not 1 <= args.games <= 1_000_000 or not 1 <= args.turns <= 1000:
             raise ValueError("--games is 1 to 1,000,000 and --turns 1 to 1,000")
         generate(args.rings, args.houses, args.seed)  # refuse a bad size before any process starts

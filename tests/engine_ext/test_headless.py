@@ -71,7 +71,7 @@ def test_bad_arguments_are_refused_plainly(tmp_path, args, says):
 
 
 def test_games_of_personalities_never_load_torch():
-    # engine_ext knows nothing of torch: learned players come through headless.PLAYER_SOURCES only when seated
+    # engine_ext knows nothing of torch: learned players come through the caller's sources, only when seated
     script = ("import sys; from engine_ext.headless import jobs, play; play(jobs(1, 5, 2, 2, 4, ['balanced'])[0]); "
               "sys.exit('torch' in sys.modules or 'training' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
