@@ -11,7 +11,7 @@ orders.
 The rule-based personalities play inline (fast pure Python).  A learned one
 (``policy:NAME[@VERSION]``, a model that passed the registry's gate) never runs on the
 loop: the turn journals ``PolicyAsked`` for those houses and the ``policy`` worker process
-computes their orders (``learned.orders``); ``PolicyOrders`` brings them back and the turn
+computes their orders (``Policies.orders``, given at composition: ``training.hosted``); ``PolicyOrders`` brings them back and the turn
 resolves.  Until then the turn is resolving: its timer is off and orders for it are
 refused (``strategy/turn_resolving``).  If the worker fails, crashes or does not answer
 within ``POLICY_LIMIT_S`` (it is then killed: ``PolicyFailed``), or gives orders that do
@@ -41,17 +41,17 @@ from engine_ext.strategy_ai import orders as ai_orders
 from engine_ext.strategy_orders import Order, compact, validate
 from engine_ext.strategy_turn import resolve
 from engine_ext.strategy_state import Game, new_game
-from training.registry import Registry, RegistryError
 
 from ..behavior import Behavior, planned_timers
 from ..errors import Forbidden, Rejected
 from ..messages import Command, Context, Decision, Event, TimerFired, Work
 from ..roles import is_gm
-from . import fog, learned
+from . import fog
 from .messages import (
     CreateGame, GameCreated, HouseJoined, JoinHouse, OrdersSubmitted, PolicyAsked, PolicyFailed, PolicyFellBack,
     PolicyOrders, SubmitOrders, TurnResolved,
 )
+from .policies import Policies
 from .state import Seat, Strategy, from_board, to_board
 
 log = logging.getLogger("everturn.actors")
@@ -72,10 +72,11 @@ class StrategyKind(Behavior[Strategy]):
     creates = (CreateGame,)
     events = (GameCreated, HouseJoined, OrdersSubmitted, PolicyAsked, PolicyFellBack, TurnResolved)
     snapshot_every = 20  # a turn's replay runs the resolver: keep replays short
-    worker_preload = ("actors.strategy.learned", "training.policy")  # what the policy worker runs, torch included
-
-    def __init__(self, models: Path | str = "models") -> None:
+    def __init__(self, models: Path | str = "models", policies: Policies | None = None) -> None:
+        """``policies``: the learned players this server offers (given by the composition root); None: none."""
         self.models = Path(models)
+        self.policies = policies
+        self.worker_preload = policies.preload if policies is not None else ()
 
     def decide(self, state: Strategy, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
@@ -83,6 +84,10 @@ class StrategyKind(Behavior[Strategy]):
         after = self.replay(state, events)
         fired = command.name if isinstance(command, TimerFired) else None
         asks = any(isinstance(e, PolicyAsked) for e in events)
+        if asks and self.policies is None:  # a game stored by a server that offered them: the balanced AI plays
+            events += self._learned(after, PolicyFailed(turn=after.turn, error="this server offers no learned "
+                                                        "players"), now)
+            after, asks = self.replay(state, events), False
         return Decision(events=events, timers=planned_timers(plan(state), plan(after), fired),
                         work=[self.ask(after)] if asks else [])
 
@@ -90,7 +95,8 @@ class StrategyKind(Behavior[Strategy]):
         """The learned players' orders for the houses ``state`` is asking for, computed in the policy worker."""
         turn = state.turn
         players = {seat.house: seat.personality for seat in state.seats if seat.house in state.asking}
-        return Work(learned.orders, (str(self.models), players, state),
+        assert self.policies is not None  # a game seats learned players only where the server offers them
+        return Work(self.policies.orders, (str(self.models), players, state),
                     lambda orders: PolicyOrders(turn=turn, orders=orders),
                     lambda error: PolicyFailed(turn=turn, error=error), where="process", pool="policy",
                     timeout_s=POLICY_LIMIT_S)
@@ -108,9 +114,12 @@ class StrategyKind(Behavior[Strategy]):
                                f"{len(command.personalities)} personalities")
             for personality in sorted(set(personalities)):
                 if personality.startswith("policy:"):
-                    try:  # a learned one must be playable now (the registry's files say so: torch is not needed)
-                        Registry(self.models).pin(personality)
-                    except RegistryError as exc:
+                    if self.policies is None:
+                        raise Rejected("strategy/no_such_policy", f"{personality}: this server offers no learned "
+                                       "players")
+                    try:  # a learned one must be playable now
+                        self.policies.pin(personality)
+                    except ValueError as exc:
                         raise Rejected("strategy/no_such_policy", str(exc)) from exc
             return [GameCreated(rings=command.rings, seed=command.seed, turn_limit=command.turn_limit,
                                 turn_deadline_s=command.turn_deadline_s, personalities=personalities, at=now)]

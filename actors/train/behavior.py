@@ -1,6 +1,7 @@
 """``train/{id}``: a training job as an actor; the work runs in a worker process, chunk by chunk.
 
-Each chunk trains from the newest checkpoint to the next one (``training.jobs.run_chunk``:
+Each chunk trains from the newest checkpoint to the next one (``Jobs.run_chunk``; the server's are
+``training.worker.JOBS``, given by the composition root:
 at most ``checkpoint_every`` steps or ``CHUNK_SECONDS``), saves it as a blob file in the
 job's folder and comes back as ``ChunkDone``; the job journals ``Checkpointed`` (its step,
 the blob's name and SHA-256, the figures subscribers plot) and starts the next chunk.
@@ -10,7 +11,7 @@ nothing.  Pause and cancel take effect at the end of the chunk in progress (a pa
 its checkpoint; a cancel discards it).  After a restart the runtime wakes every job
 (``Woken``) and a running one starts again from its newest checkpoint: the same steps, so
 the same weights as a run never interrupted.  At the end the model is evaluated against
-every personality and registered (``training.jobs.finish``); deploying it is the gate's
+every personality and registered (``Jobs.finish``); deploying it is the gate's
 business.  Operators only.
 
 The chunks and the evaluation run in the runtime's ``training`` process pool
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from engine_ext.strategy_ai import PERSONALITIES
-from training.evaluate import TURNS as EVALUATION_TURNS  # no torch there
 
 from ..behavior import Behavior
 from ..errors import Forbidden, Rejected
@@ -42,10 +42,10 @@ from .messages import (
     StartTraining, TrainingCancelled, TrainingFailed, TrainingFinished, TrainingPaused, TrainingResumed,
     TrainingStarted, WorkFailed, WorkRetried,
 )
+from .jobs import Jobs
 from .state import HISTORY, Training
 
 RETRIES = 3  # failed chunks in a row before the job fails
-TRAINING_NICE = 10  # the training worker's CPU priority (_batch_priority): below everything interactive
 # A chunk ends itself after training.jobs.CHUNK_SECONDS (10 s), but its last step, loading the records and saving
 # the checkpoint run to their end: a worker still busy ten minutes on is hung, not slow.
 LIMIT_S = 600.0
@@ -61,30 +61,10 @@ def chunk_limit_s(spec: dict[str, Any]) -> float:
     return LIMIT_S + (spec.get("games_per_update", 8) * spec.get("turns", 60) * DUEL_TURN_S if selfplay else 0.0)
 
 
-def evaluation_limit_s(eval_games: int) -> float:
-    """Seconds the final evaluation may run: ``LIMIT_S``, plus ``eval_games`` duels against each personality."""
-    return LIMIT_S + eval_games * len(PERSONALITIES) * EVALUATION_TURNS * DUEL_TURN_S
-
-
-def _batch_priority() -> None:
-    """The training worker runs at the lowest CPU priority: training is batch work, and on a busy
-    machine the server's loop and the narrator (which players wait on) come first.  Set, not
-    added: the same worker runs chunk after chunk."""
-    os.setpriority(os.PRIO_PROCESS, 0, TRAINING_NICE)
-
-
-def _run_chunk(*args: Any) -> dict[str, Any]:
-    from training.jobs import run_chunk  # in the training worker process: torch never loads in the server
-
-    _batch_priority()
-    return run_chunk(*args)
-
-
-def _finish(*args: Any) -> dict[str, Any]:
-    from training.jobs import finish
-
-    _batch_priority()
-    return finish(*args)
+def evaluation_limit_s(eval_games: int, turns: int) -> float:
+    """Seconds the final evaluation may run: ``LIMIT_S``, plus ``eval_games`` duels of ``turns`` against each
+    personality."""
+    return LIMIT_S + eval_games * len(PERSONALITIES) * turns * DUEL_TURN_S
 
 
 class TrainKind(Behavior[Training]):
@@ -96,10 +76,11 @@ class TrainKind(Behavior[Training]):
     events = (TrainingStarted, ChunkStarted, Checkpointed, Evaluating, TrainingPaused, TrainingResumed,
               TrainingCancelled, WorkRetried, TrainingFailed, TrainingFinished)
     wake_on_start = True
-    worker_preload = ("training.jobs",)  # torch and the trainer, loaded once by the forkserver
-
-    def __init__(self, blobs: Path | str = "blobs", models: Path | str = "models") -> None:
-        self.blobs, self.models = Path(blobs), Path(models)
+    def __init__(self, blobs: Path | str = "blobs", models: Path | str = "models", jobs: Jobs | None = None) -> None:
+        """``jobs``: how this server trains (given by the composition root: ``training.worker.JOBS``); None: it
+        does not, and ``StartTraining`` is refused."""
+        self.blobs, self.models, self.jobs = Path(blobs), Path(models), jobs
+        self.worker_preload = jobs.preload if jobs is not None else ()
 
     def folder(self, address: str) -> Path:
         return self.blobs / "train" / address.split("/", 1)[1]
@@ -148,19 +129,25 @@ class TrainKind(Behavior[Training]):
                 return self.dispatch(state, ctx, [], now, evaluate=state.status == "evaluating")
         return []  # a stale result, or nothing to do
 
+    def available(self) -> Jobs:
+        if self.jobs is None:
+            raise Rejected("train/unavailable", "this server runs no training jobs")
+        return self.jobs
+
     def dispatch(self, state: Training, ctx: Context, events: list[Event], now: float,
                  evaluate: bool = False) -> Decision:
         """``events``, then the next piece of work: a chunk, or the final evaluation."""
         run = state.run + 1
         folder = str(self.folder(ctx.address))
         if evaluate:
-            work = Work(_finish, (state.spec, folder, state.checkpoint, str(self.models), state.name,
-                                  state.eval_games, ctx.address),
+            jobs = self.available()
+            work = Work(jobs.finish, (state.spec, folder, state.checkpoint, str(self.models), state.name,
+                                      state.eval_games, ctx.address),
                         lambda r: Registered(run=run, model_version=r["version"], evaluation=r["evaluation"]),
                         lambda error: WorkFailed(run=run, error=error), where="process", pool="training",
-                        timeout_s=evaluation_limit_s(state.eval_games))
+                        timeout_s=evaluation_limit_s(state.eval_games, jobs.evaluation_turns))
             return Decision(events=[*events, Evaluating(run=run, at=now)], work=[work])
-        work = Work(_run_chunk, (state.spec, folder, state.checkpoint, state.sha256),
+        work = Work(self.available().run_chunk, (state.spec, folder, state.checkpoint, state.sha256),
                     lambda r: ChunkDone(run=run, **r), lambda error: WorkFailed(run=run, error=error),
                     where="process", pool="training", timeout_s=chunk_limit_s(state.spec))
         return Decision(events=[*events, ChunkStarted(run=run, step=state.step, at=now)], work=[work])

@@ -26,6 +26,7 @@ from engine_ext.strategy_state import new_game
 from snapshots import Store
 
 from ..training.hand_made import gated_registry
+from training.hosted import RegistryPolicies
 
 GM = {"token_id": "gm1", "role": "gm", "campaign": "g1"}
 DAY = 24 * 3600.0
@@ -225,7 +226,7 @@ async def learned_game(tmp_path, clock, personalities=("balanced", "policy:duke@
 
     store = Store.open(tmp_path / "data")
     try:
-        async with open_runtime(store, [StrategyKind(tmp_path / "models")], clock=TrioClock(),
+        async with open_runtime(store, [StrategyKind(tmp_path / "models", RegistryPolicies(tmp_path / "models"))], clock=TrioClock(),
                                 config=RuntimeConfig(lag_interval=None)) as rt:
             if not rt.state_of("strategy/g1")[0].created:
                 await rt.ask("strategy/g1", CreateGame(rings=3, houses=2, seed=4, turn_deadline_s=DAY,
@@ -361,7 +362,7 @@ async def test_a_game_resolving_when_the_server_stopped_asks_its_learned_players
 
 def test_a_lost_policy_request_is_asked_again_once_then_the_balanced_ai_plays():
     """The policy timer's decisions, given the journal so far (no runtime: decide alone)."""
-    kind = StrategyKind("models")
+    kind = StrategyKind("models", RegistryPolicies(Path("models")))
     created = GameCreated(rings=3, turn_limit=100, seed=4, turn_deadline_s=DAY, at=T0,
                           personalities=("balanced", "policy:duke@1"))
     asked = PolicyAsked(turn=1, houses=(1,), at=T0 + DAY)
@@ -390,3 +391,15 @@ def test_a_lost_policy_request_is_asked_again_once_then_the_balanced_ai_plays():
     assert resolved_state.asks == 0 and resolved_state.turn == 2
     late = fired([created, asked, again.events[0], *last.events], due + 2 * POLICY_TIMER_S)   # a timer delivered again
     assert late.events == [] and late.work == []
+
+
+def test_a_server_without_learned_players_lets_the_balanced_ai_play_a_stored_learned_house():
+    kind = StrategyKind("models")  # no policies given (not the server's composition)
+    created = GameCreated(rings=3, turn_limit=100, seed=4, turn_deadline_s=DAY, at=T0,
+                          personalities=("balanced", "policy:duke@1"))
+    state = kind.replay(kind.initial("strategy/g1"), [created])
+    timer = TimerFired(name="turn", id="t", due=datetime.fromtimestamp(T0 + DAY, tz=timezone.utc))
+    decision = kind.decide(state, timer, Context("strategy/g1", 1, datetime.fromtimestamp(T0 + DAY, tz=timezone.utc)))
+    assert decision.work == [] and any(isinstance(e, TurnResolved) for e in decision.events)
+    fell = [e for e in decision.events if isinstance(e, PolicyFellBack)]
+    assert fell and "offers no learned players" in fell[0].error

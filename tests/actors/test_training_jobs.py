@@ -25,6 +25,7 @@ from training.registry import Registry
 from training.trainer import TrainSpec, train
 
 from ..training.cli import simulated
+from training.worker import JOBS
 
 OPERATOR = {"token_id": "op", "role": "operator"}
 JOB = "train/j1"
@@ -44,7 +45,7 @@ def start(runs, **changes) -> StartTraining:
 @asynccontextmanager
 async def runtime(tmp_path):
     store = Store.open(tmp_path / "data")
-    kinds = [TrainKind(tmp_path / "data" / "blobs", tmp_path / "models")]
+    kinds = [TrainKind(tmp_path / "data" / "blobs", tmp_path / "models", JOBS)]
     try:
         async with open_runtime(store, kinds, clock=TrioClock(), config=RuntimeConfig(lag_interval=None)) as rt:
             yield rt
@@ -162,7 +163,7 @@ async def test_a_chunk_whose_worker_stops_answering_is_killed_at_its_time_limit_
     assert state.status == "finished", state.error
     [retried] = [e["d"] for e in journal if e["t"] == "WorkRetried"]
     assert retried["error"] == (f"WorkerTimeout: the training worker process {hung} did not answer within {limit:g} s "
-                                "while it ran _run_chunk; it was killed")
+                                "while it ran run_chunk; it was killed")
     assert [e["d"]["step"] for e in journal if e["t"] == "ChunkStarted"][:2] == [0, 0]   # the same chunk again
     assert (training.timeouts, training.crashes) == (1, 0)
     assert same_weights(Registry(tmp_path / "models"), state.model_version, uninterrupted(command))

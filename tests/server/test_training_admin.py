@@ -10,6 +10,7 @@ from server.app import ServerSettings
 
 from ..training.cli import simulated
 from .conftest import assert_error, bearer, command, http_client, operator_token, start_server
+from training.worker import JOBS
 
 EVALUATION = {"games_each": 2, "seed": 9000, "turns": 60, "rings": 3,
               "vs": {"balanced": {"won": 1, "played": 2, "share": 0.5, "ci95": [0.09, 0.91]}}}
@@ -20,7 +21,7 @@ async def trainer(nursery, tmp_path):
     """A server running training jobs, its registry in ``tmp_path/models``."""
     settings = ServerSettings(rate=1e6, burst=1e6, models=tmp_path / "models")
     running = await start_server(nursery, tmp_path / "data", settings,
-                                 kinds=[TrainKind(tmp_path / "data" / "blobs", tmp_path / "models")])
+                                 kinds=[TrainKind(tmp_path / "data" / "blobs", tmp_path / "models", JOBS)])
     yield running
     running.stop.set()
 

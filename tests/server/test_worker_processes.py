@@ -26,6 +26,7 @@ from ..kinds import LedgerKind
 from ..training.cli import simulated
 from ..training.hand_made import gated_registry
 from .conftest import WsClient, add, bearer, command, http_client, operator_token, start_server
+from training.worker import JOBS
 
 
 def pool(runtime, name: str):
@@ -37,7 +38,7 @@ async def trainer(nursery, tmp_path):
     """A server running ledgers (the campaigns that must not notice) and training jobs."""
     settings = ServerSettings(campaign_kinds=frozenset({"ledger"}), rate=1e6, burst=1e6, models=tmp_path / "models")
     running = await start_server(nursery, tmp_path / "data", settings,
-                                 kinds=[LedgerKind(), TrainKind(tmp_path / "data" / "blobs", tmp_path / "models")])
+                                 kinds=[LedgerKind(), TrainKind(tmp_path / "data" / "blobs", tmp_path / "models", JOBS)])
     yield running
     running.stop.set()
 
