@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 from quart import Response, request
@@ -80,12 +80,15 @@ def close_after_refusal(response: Response) -> None:
 
 
 def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None = None,
-               narrator: Narrator | None = None) -> QuartTrio:
+               narrator: Narrator | None = None, books: Any = None) -> QuartTrio:
+    """The app over ``runtime``; ``tokens`` and ``books`` (``Rulebooks``) are bound to the data directory where
+    it is opened (``server.serve.run_server``)."""
     settings = settings or ServerSettings()
     app = QuartTrio("everturn")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["BODY_TIMEOUT"] = 30
     ctx = Everturn(runtime, tokens, settings, RateLimiter(settings.rate, settings.burst), narrator=narrator)
+    ctx.books = books
     ctx.auth_throttle = AuthThrottle(settings.auth_failure_burst, settings.auth_failure_every_s)
     ctx.spec = functools.partial(build_spec, runtime, OPERATIONS)
     ctx.registry = metrics_registry(ctx.metrics, runtime, lambda: ctx.narrator)

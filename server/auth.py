@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from actors import parse_address
 from snapshots import Batch, Store, codec
-from snapshots.store import META
+from snapshots.protocol import META
 
 Role = Literal["operator", "gm", "player", "bot", "bridge"]
 ROLES: tuple[str, ...] = ("operator", "gm", "player", "bot", "bridge")

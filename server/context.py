@@ -60,6 +60,7 @@ class Everturn:
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_SAMPLES))
     narrator: Narrator | None = None  # the server's (everturn serve --narrator-model); None: templates only
     search: Any = None  # snapshots.search.Indexer, set by run_server once the index is open; None: no search
+    books: Any = None  # snapshots.search.rules.Rulebooks of the data directory (set by create_app)
     rephrase: Any = None  # async (question, answer) -> text: the narrator rephrasing rules answers; None: extracts
     subscriptions_by_token: Counter[str] = field(default_factory=Counter)  # live websocket subscriptions
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)

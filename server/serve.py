@@ -30,6 +30,7 @@ from wsproto.frame_protocol import CloseReason
 from actors import Behavior, Clock, Runtime, RuntimeConfig, open_runtime
 from snapshots import Store
 from snapshots.backups import remove_interrupted_backups
+from snapshots.search.rules import Rulebooks
 
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
@@ -148,7 +149,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
             async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
                 if narrator is not None:
                     narrator.attach(runtime.publish_transient)
-                app = create_app(runtime, tokens, settings, narrator=narrator)
+                app = create_app(runtime, tokens, settings, narrator=narrator, books=Rulebooks(store))
                 app.everturn.backups_removed = removed
                 hypercorn = Config()
                 hypercorn.bind = [f"{host}:{port}"]

@@ -19,11 +19,12 @@ from quart import Response, request
 
 from snapshots.search import (
     HIGHLIGHT, MAX_LIMIT, REFERENCE, BookInfo, InvalidQuery, RulebookError, SearchError, answer, check_name,
-    decode_cursor, encode_cursor, list_books, parse_text, put_book, remove_book, srd_book,
+    decode_cursor, encode_cursor, parse_text, srd_book,
 )
 
 from snapshots.search.index import MAX_QUERY
 from snapshots.search.rules import NAME as BOOK_NAME
+from snapshots.search.rules import Rulebooks
 
 from ..errors import ApiError, not_found
 from ..requests import authenticate, everturn, json_body, json_response, operator, validated
@@ -230,7 +231,7 @@ async def search_everything() -> Response:
 async def rulebooks() -> Response:
     ctx = everturn()
     authenticate(ctx)
-    books = await in_thread(ctx, list_books, ctx.runtime.store)
+    books = await in_thread(ctx, rulebooks(ctx).list)
     return json_response({"items": [info.model_dump() for info in books]})
 
 
@@ -279,8 +280,8 @@ async def admin_import_rules() -> Response:
     if book.name == REFERENCE:
         raise ApiError(409, "rules/reserved", f"{REFERENCE} is the rules reference this server ships; "
                        f"import your book under another name")
-    replaced = book.name in {info.name for info in list_books(ctx.runtime.store)}
-    info = await in_thread(ctx, put_book, ctx.runtime.store, book)
+    replaced = book.name in {info.name for info in rulebooks(ctx).list()}
+    info = await in_thread(ctx, rulebooks(ctx).put, book)
     await indexer.refresh_books()
     return json_response({"book": info.model_dump(), "replaced": replaced}, 201)
 
@@ -293,7 +294,7 @@ async def admin_remove_rules(name: str) -> Response:
     if name == REFERENCE:
         raise ApiError(409, "rules/reserved", f"{REFERENCE} is the rules reference this server ships; "
                        f"it comes back on every start")
-    if not await in_thread(ctx, remove_book, ctx.runtime.store, name):
+    if not await in_thread(ctx, rulebooks(ctx).remove, name):
         raise not_found(f"book {name}")
     await indexer.refresh_books()
     return json_response({"removed": name})
@@ -374,3 +375,10 @@ async def rephrased(ctx: "Everturn", question: str, result: dict[str, Any]) -> d
     if text.strip() == result["answer"]:
         return {**result, "rephrase_error": "the narrator kept the rules' own words"}
     return {**result, "answer": text.strip(), "extract": result["answer"], "rephrased": True}
+
+
+def rulebooks(ctx: Any) -> Rulebooks:
+    """The data directory's rulebooks, as the server was given them."""
+    if ctx.books is None:
+        raise ApiError(503, "rules/unavailable", "this server keeps no rulebooks")
+    return ctx.books

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import time
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -347,6 +348,23 @@ def _page_key(name: str, page: int) -> bytes:
 def book_info(store: Store, name: str) -> BookInfo | None:
     raw = store.get_meta(_BOOK + name.encode())
     return None if raw is None else BookInfo.model_validate(raw)
+
+
+@dataclass(frozen=True)
+class Rulebooks:
+    """The rulebooks stored in one data directory: what the server's rules routes read and write
+    (bound to the store where it is opened, like the tokens)."""
+
+    store: Store
+
+    def list(self) -> list[BookInfo]:
+        return list_books(self.store)
+
+    def put(self, book: Book) -> BookInfo:
+        return put_book(self.store, book)
+
+    def remove(self, name: str) -> bool:
+        return remove_book(self.store, name)
 
 
 def list_books(store: Store) -> list[BookInfo]:
