@@ -10,8 +10,9 @@ import pytest
 from actors import Rejected
 from actors.campaign.behavior import CampaignKind
 from actors.campaign.messages import (
-    CombatUpdate, CreateCampaign, DormancyChanged, JoinCampaign, PlayerActive, PostAction, PostNarration, RollDice,
-    SetDeadline,
+    CancelOrder, ClearDeadline, CombatUpdate, CreateCampaign, DormancyChanged, EndEncounter, JoinCampaign,
+    MarkFollowing, PlayerActive, PostAction, PostNarration, RollDice, ScheduleOrder, SetDeadline, SetMode,
+    StartEncounter, StartScene,
 )
 from actors.campaign.state import Character, EncounterView, Saves
 from actors.campaign.status import gm_status
@@ -240,3 +241,50 @@ def test_the_campaign_feed_gets_the_encounters_summary_when_it_ends():
     campaign, _ = when(CAMPAIGN, campaign, report, T0 + 60)
     [summary] = [p for p in campaign.posts if p.reason == "encounter_summary"]
     assert summary.kind == "notice" and summary.text == report.summary and campaign.encounter is None
+
+
+# -- the campaign's refusals, as a table: given a table, when a command by someone, then this code ---------------
+
+REFUSALS = [
+    (CreateCampaign(title="Again"), GM, "campaign/exists"),
+    (PostNarration(text="I narrate"), player("ayla"), "campaign/gm_only"),
+    (PostAction(text="x", player_id="bram"), player("ayla"), "campaign/not_your_character"),
+    (PostAction(text="x"), GM, "campaign/player_required"),
+    (PostAction(text="x", player_id="zed"), GM, "campaign/not_a_player"),
+    (JoinCampaign(character=hero("Ayla")), player("ayla"), "campaign/already_joined"),
+    (MarkFollowing(player_id="zed"), GM, "campaign/not_a_player"),
+    (SetMode(mode="downtime"), player("ayla"), "campaign/gm_only"),
+    (StartScene(title="Night"), player("ayla"), "campaign/gm_only"),
+    (EndEncounter(), GM, "campaign/no_encounter"),
+    (StartEncounter(players=()), GM, "campaign/empty_encounter"),
+    (ClearDeadline(deadline_id="none"), GM, "campaign/no_such_deadline"),
+    (SetDeadline(deadline_id="d", due=datetime.fromtimestamp(T0 - 1, tz=timezone.utc), consequence="x"), GM,
+     "campaign/deadline_in_past"),
+    (ScheduleOrder(order_id="o", due=datetime.fromtimestamp(T0 - 1, tz=timezone.utc), text="x"), GM,
+     "campaign/order_in_past"),
+    (CancelOrder(order_id="none"), GM, "campaign/no_such_order"),
+    (RollDice(expression="d20", player_id="zed"), GM, "campaign/not_a_player"),
+]
+
+
+@pytest.mark.parametrize("command, by, code", REFUSALS, ids=[f"{type(c).__name__}-{code}" for c, _, code in REFUSALS])
+def test_the_campaign_refuses_with_a_code_and_changes_nothing(command, by, code):
+    state = table("ayla")
+    with pytest.raises(Rejected) as refused:
+        CAMPAIGN.decide(state, command, ctx("campaign/c1", T0 + 60, by))
+    assert refused.value.code == code
+
+
+def test_a_command_before_the_campaign_exists_is_refused():
+    with pytest.raises(Rejected) as refused:
+        CAMPAIGN.decide(CAMPAIGN.initial("campaign/c1"), PostAction(text="x"), ctx("campaign/c1", T0, player("ayla")))
+    assert refused.value.code == "campaign/not_created"
+
+
+def test_a_gm_narration_answers_every_waiting_action_and_says_which():
+    state = table("ayla", "bram")
+    state, _ = when(CAMPAIGN, state, PostAction(text="I climb."), T0 + 1, player("ayla"))
+    state, _ = when(CAMPAIGN, state, PostAction(text="I wait."), T0 + 2, player("bram"))
+    state, decision = when(CAMPAIGN, state, PostNarration(text="The rope holds."), T0 + 3, GM)
+    [posted] = [e.post for e in decision.events if type(e).__name__ == "Posted"]
+    assert posted.responds_to == (2, 3) and state.unanswered == () and state.awaiting_narration_since is None
