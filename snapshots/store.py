@@ -95,7 +95,7 @@ class _Detached(dict):  # type: ignore[type-arg]
         self.why = why
 
     def __missing__(self, cf: str) -> Any:
-        raise StorageUnavailable("storage/io", f"the data directory is being reopened after a fault: {self.why}")
+        raise StorageUnavailable("storage/io", self.why)
 
 
 PROBE_BYTES = 1 << 20  # a recovery probe writes and syncs this much beside the data
@@ -110,6 +110,10 @@ class Store:
         self._sync = WriteOptions()
         self._sync.sync = True
         self._unsynced = WriteOptions()
+        self._setup()
+
+    def _setup(self) -> None:
+        """What every store keeps beside its column families (the memory store's too)."""
         self.health = StorageHealth()
         self.generation = 0  # counts reopenings: what was read before one may be stale
         self._wal_floor = 0  # sync_wal: every WAL numbered below this is synced and written no more
@@ -156,7 +160,7 @@ class Store:
         instance): the store is then detached, reads raise ``StorageUnavailable``, and the
         caller tries again later.
         """
-        old, self._cf, self._handles = self._db, _Detached("reopening"), {}
+        old, self._cf, self._handles = self._db, _Detached("the data directory is being reopened after a fault"), {}
         self._db = None  # type: ignore[assignment]
         if old is not None:  # None: the last reopening failed
             try:
@@ -170,7 +174,7 @@ class Store:
         try:
             db = _open_db(self.path)
         except StoreError as exc:
-            self._cf = _Detached(str(exc))
+            self._cf = _Detached(f"the data directory could not be reopened after a fault: {exc}")
             raise
         self._attach(db)
         self.generation += 1
@@ -230,6 +234,10 @@ class Store:
             self._db.write(wb, self._sync if sync else self._unsynced)
         except Exception as exc:  # rocksdict raises bare Exception with RocksDB's status message
             raise self.health.trip(exc, applied=False) from exc
+        self._written(batches)
+
+    def _written(self, batches: list[Batch]) -> None:
+        """Lower the due floor to the timers ``batches`` scheduled (they are in the store now)."""
         dues = [t.due_ms for batch in batches if batch.timers for t in batch.timers.values() if t is not None]
         if dues:
             with self._floor_lock:
