@@ -15,9 +15,13 @@ SplitMix64 stream of ``engine_ext.dice``), so a game's seed is its map.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .dice_ref import Stream
+
+T = TypeVar("T")
 
 MAJOR, MINOR, RESTRICTED = 0, 1, 2
 LANE_COST = (1, 2, 3)
@@ -42,6 +46,13 @@ class Galaxy:
     @property
     def systems(self) -> int:
         return len(self.coords)
+
+    def derived(self, key: str, make: Callable[[], T]) -> T:
+        """The table ``make`` builds from this map, built once per map and kept with it."""
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = make()
+        return found
 
     def neighbours(self, system: int) -> list[tuple[int, int]]:
         """(other system, lane class) of every lane at ``system``."""

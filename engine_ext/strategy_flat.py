@@ -75,18 +75,18 @@ class Routes:
 
 
 def routes(galaxy: Galaxy) -> Routes:
-    """The map's ``Routes``, made once per map (kept in its cache)."""
-    found = galaxy._cache.get("flat")
-    if found is None:
-        n = galaxy.systems
-        lanes = array("q", [-1]) * (n * 12)
-        for system, links in enumerate(galaxy.adjacency()):
-            for k, (other, kind) in enumerate(sorted(links)):
-                lanes[system * 12 + 2 * k], lanes[system * 12 + 2 * k + 1] = other, kind
-        found = galaxy._cache["flat"] = Routes(
-            n, array("q", galaxy.resource), array("q", galaxy.planet_class), array("q", galaxy.homeworlds), lanes,
-            array("q", [-1]) * (2 * n * n), array("q", [-1]) * (2 * n * n), array("q", [0]) * (2 * n))
-    return found
+    """The map's ``Routes``, made once per map (kept with it)."""
+    return galaxy.derived("flat", lambda: _routes(galaxy))
+
+
+def _routes(galaxy: Galaxy) -> Routes:
+    n = galaxy.systems
+    lanes = array("q", [-1]) * (n * 12)
+    for system, links in enumerate(galaxy.adjacency()):
+        for k, (other, kind) in enumerate(sorted(links)):
+            lanes[system * 12 + 2 * k], lanes[system * 12 + 2 * k + 1] = other, kind
+    return Routes(n, array("q", galaxy.resource), array("q", galaxy.planet_class), array("q", galaxy.homeworlds), lanes,
+                  array("q", [-1]) * (2 * n * n), array("q", [-1]) * (2 * n * n), array("q", [0]) * (2 * n))
 
 
 def pack(game: Game, spare: int = 0) -> Flat:
