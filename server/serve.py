@@ -196,9 +196,11 @@ async def _start_search(nursery: trio.Nursery, scope: trio.CancelScope, store: S
     every journaled event; None when search is off."""
     if not settings.search:
         return None
+    from actors.campaign.search import SearchProjection
     from snapshots.search import Indexer, search_root
 
-    indexer = Indexer(store, search_root(data), interval=settings.search_commit_s, limiter=runtime.workers.threads)
+    indexer = Indexer(store, SearchProjection(), search_root(data), interval=settings.search_commit_s,
+                      limiter=runtime.workers.threads)
     runtime.journal_listeners.append(indexer.journaled)
     await nursery.start(_index, indexer, scope)
     return indexer

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 
+from actors.campaign.search import SearchProjection
 from snapshots import Store, StoreLocked, backups
 from snapshots.search import (
     REFERENCE, RulebookError, list_books, put_book, read_book_file, rebuild, remove_book, search_root, srd_book,
@@ -161,7 +162,7 @@ def reindex(args: argparse.Namespace) -> int:
         print(f"\r  {done}/{total} journals", end="", file=sys.stderr, flush=True)
 
     try:
-        feeder = rebuild(store, search_root(args.data), progress)
+        feeder = rebuild(store, SearchProjection(), search_root(args.data), progress)
         counts = feeder.index.counts()
         feeder.close()
     finally:

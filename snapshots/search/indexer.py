@@ -14,6 +14,9 @@ start add the last batch again, and every document replaces its own id.
 writer).  :class:`Indexer` runs it from trio: the runtime's journal listener only marks
 addresses dirty (it never blocks), and a task feeds the dirty ones in a worker thread,
 committing at most once per ``interval``.
+
+Both are given the :class:`~snapshots.search.projection.Projection` that makes documents of the
+journals' events (this layer knows no event class); rulebooks are indexed here.
 """
 from __future__ import annotations
 
@@ -30,11 +33,10 @@ import trio
 
 from ..files import write_atomically
 from ..store import Store
-from .documents import (
-    CAMPAIGN, COMBAT, KINDS, CampaignFacts, campaign_id, encounter_document, post_documents, rule_documents,
-)
+from .documents import rule_documents
 from .errors import SearchError
 from .index import SCHEMA_VERSION, SearchIndex, first
+from .projection import Facts, Projection
 from .rules import ensure_reference, get_book, list_books
 
 log = logging.getLogger("everturn.search")
@@ -67,20 +69,20 @@ def save_state(root: Path, state: dict[str, Any]) -> None:
 class Feeder:
     """One index directory and what it holds: cursors per journal address, digests per book."""
 
-    def __init__(self, store: Store, root: Path, name: str, cursors: dict[str, int] | None = None,
-                 books: dict[str, str] | None = None) -> None:
-        self.store, self.root, self.name = store, root, name
+    def __init__(self, store: Store, projection: Projection, root: Path, name: str,
+                 cursors: dict[str, int] | None = None, books: dict[str, str] | None = None) -> None:
+        self.store, self.projection, self.root, self.name = store, projection, root, name
         self.index = SearchIndex(root / name)
         self.cursors: dict[str, int] = dict(cursors or {})
         self.books: dict[str, str] = dict(books or {})
-        self._facts: OrderedDict[str, CampaignFacts] = OrderedDict()
+        self._facts: OrderedDict[str, Facts] = OrderedDict()
         self._pending: dict[str, dict[str, Any]] = {}  # put, not committed yet (by id)
         self._committed = (dict(self.cursors), dict(self.books))  # what the index holds as committed
 
     # -- opening ----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, store: Store, root: Path) -> "Feeder":
+    def open(cls, store: Store, projection: Projection, root: Path) -> "Feeder":
         """The current index of ``root`` with its cursors, or a new empty one (none yet, another
         schema version, or one that cannot be opened); leftovers of other indexes are removed."""
         root.mkdir(parents=True, exist_ok=True)
@@ -88,22 +90,22 @@ class Feeder:
         feeder = None
         if state is not None and state.get("schema") == SCHEMA_VERSION and (root / state["index"]).is_dir():
             try:
-                feeder = cls(store, root, state["index"], state.get("cursors"), state.get("books"))
+                feeder = cls(store, projection, root, state["index"], state.get("cursors"), state.get("books"))
             except (OSError, ValueError) as exc:
                 log.warning("search index %s cannot be opened (%s); rebuilding it", root / state["index"], exc)
         if feeder is None:
-            feeder = cls.fresh(store, root)
+            feeder = cls.fresh(store, projection, root)
             feeder.save()
         feeder.remove_others()
         return feeder
 
     @classmethod
-    def fresh(cls, store: Store, root: Path) -> "Feeder":
+    def fresh(cls, store: Store, projection: Projection, root: Path) -> "Feeder":
         """A new, empty index directory beside the current one (not current until saved)."""
         taken = [int(p.name.split("-", 1)[1]) for p in root.glob("index-*") if p.name.split("-", 1)[1].isdigit()]
         name = f"index-{max(taken, default=0) + 1}"
         shutil.rmtree(root / name, ignore_errors=True)
-        return cls(store, root, name)
+        return cls(store, projection, root, name)
 
     def remove_others(self) -> None:
         for path in self.root.glob("index-*"):
@@ -115,7 +117,7 @@ class Feeder:
     def behind(self) -> list[str]:
         """Addresses of the indexed kinds with events past their cursor."""
         out = []
-        for kind in sorted(KINDS):
+        for kind in sorted(self.projection.kinds):
             for address, _ in self.store.known_actors(f"{kind}/"):
                 if self.store.last_seq(address) > self.cursors.get(address, 0):
                     out.append(address)
@@ -132,47 +134,54 @@ class Feeder:
         return docs
 
     def _feed(self, address: str) -> int:
-        kind = address.split("/", 1)[0]
+        projection = self.projection
         after = self.cursors.get(address, 0)
-        events = list(self.store.read_journal(address, after=after))
+        events = [(seq, projection.load(address, stored))
+                  for seq, stored in self.store.read_journal(address, after=after)]
         if not events:
             return 0
         docs: list[dict[str, Any]] = []
-        if kind == CAMPAIGN:
+        owner = projection.owner(address)
+        if owner == address:  # a journal with facts of its own (a campaign)
             facts = self.facts(address, upto=after)
-            for seq, stored in events:
+            for seq, event in events:
                 if seq > facts.seq:
-                    facts.read(seq, stored)
-            for seq, stored in events:
-                docs.extend(post_documents(address, seq, stored, facts))
-                if stored.get("t") == "EncounterClosed":
-                    docs.extend(self._summary(address, stored["d"]["n"], facts))
+                    facts.read(seq, event)
+            for seq, event in events:
+                docs.extend(projection.post_documents(address, seq, event, facts))
+                n = projection.ended(address, event)
+                if n is not None:
+                    docs.extend(self._summary(owner, n, facts))
             facts.forget(events[-1][0])
-        elif kind == COMBAT and any(stored.get("t") == "EncounterEnded" for _, stored in events):
-            campaign = f"{CAMPAIGN}/{campaign_id(address)}"
-            facts = self.facts(campaign)
-            docs.extend(self._summary(campaign, int(address.rsplit(".", 1)[1]), facts))
+        else:  # an encounter: its summary, once it ended
+            ended = [n for n in (projection.ended(address, event) for _, event in events) if n is not None]
+            if ended:
+                facts = self.facts(owner)
+                for n in dict.fromkeys(ended):
+                    docs.extend(self._summary(owner, n, facts))
         self.put(docs)
         self.cursors[address] = events[-1][0]
         return len(docs)
 
-    def facts(self, address: str, upto: int | None = None) -> CampaignFacts:
-        """The campaign's facts, read from its journal at least up to ``upto`` (None: its end)."""
-        facts = self._facts.pop(address, None) or CampaignFacts()
+    def facts(self, address: str, upto: int | None = None) -> Facts:
+        """The journal's facts, read from it at least up to ``upto`` (None: its end)."""
+        facts = self._facts.pop(address, None) or self.projection.facts()
         if upto is None or facts.seq < upto:
             for seq, stored in self.store.read_journal(address, after=facts.seq):
                 if upto is not None and seq > upto:
                     break
-                facts.read(seq, stored)
+                facts.read(seq, self.projection.load(address, stored))
             facts.forget(self.cursors.get(address, 0))  # posts settled before the cursor are indexed already
         self._facts[address] = facts
         while len(self._facts) > FACTS_KEPT:
             self._facts.popitem(last=False)
         return facts
 
-    def _summary(self, campaign: str, n: int, facts: CampaignFacts) -> list[dict[str, Any]]:
-        address = facts.started.get(n, {}).get("address") or f"{COMBAT}/{campaign_id(campaign)}.{n}"
-        doc = encounter_document(address, facts, (stored for _, stored in self.store.read_journal(address)))
+    def _summary(self, owner: str, n: int, facts: Facts) -> list[dict[str, Any]]:
+        projection = self.projection
+        address = projection.encounter_address(owner, n, facts)
+        doc = projection.encounter_document(
+            address, facts, (projection.load(address, stored) for _, stored in self.store.read_journal(address)))
         if doc is None or self.holds(doc):
             return []  # not finished yet, or already indexed as it is (the other end of it came first)
         return [doc]
@@ -234,22 +243,23 @@ class Feeder:
         self.index.close()
 
 
-def open_feeder(store: Store, root: Path) -> Feeder:
+def open_feeder(store: Store, projection: Projection, root: Path) -> Feeder:
     """The current index with the shipped rules reference stored and every stored book indexed."""
     ensure_reference(store)
-    feeder = Feeder.open(store, root)
+    feeder = Feeder.open(store, projection, root)
     if feeder.sync_books():
         feeder.commit()
     return feeder
 
 
-def rebuild(store: Store, root: Path, progress: Callable[[int, int], None] | None = None) -> Feeder:
+def rebuild(store: Store, projection: Projection, root: Path,
+            progress: Callable[[int, int], None] | None = None) -> Feeder:
     """A new index from the stored rulebooks and every journal, made current only once complete
     (until then searches keep the old one); the old directory is removed.  Not thread-safe
     against another writer of ``root``: stop the running feeder first, or let :class:`Indexer` call it."""
     ensure_reference(store)
     root.mkdir(parents=True, exist_ok=True)
-    feeder = Feeder.fresh(store, root)
+    feeder = Feeder.fresh(store, projection, root)
     try:
         feeder.sync_books()
         feeder.commit(save=False)
@@ -270,9 +280,10 @@ def rebuild(store: Store, root: Path, progress: Callable[[int, int], None] | Non
 class Indexer:
     """The live feed of a running server: journal listener, catch-up, commits, reindexing."""
 
-    def __init__(self, store: Store, root: Path, *, interval: float = 0.5,
+    def __init__(self, store: Store, projection: Projection, root: Path, *, interval: float = 0.5,
                  limiter: trio.CapacityLimiter | None = None) -> None:
-        self.store, self.root, self.interval, self.limiter = store, Path(root), interval, limiter
+        self.store, self.projection, self.root = store, projection, Path(root)
+        self.interval, self.limiter = interval, limiter
         self.feeder: Feeder | None = None
         self.ready = False            # caught up with the journal once since start
         self.commits = 0
@@ -296,7 +307,7 @@ class Indexer:
 
     def journaled(self, address: str, first_seq: int, events: list[Any]) -> None:
         """The runtime's journal listener: note the address, never block."""
-        if address.split("/", 1)[0] in KINDS:
+        if address.split("/", 1)[0] in self.projection.kinds:
             self._dirty[address] = None
             self._wake.set()
 
@@ -307,7 +318,7 @@ class Indexer:
     async def run(self, *, task_status: trio.TaskStatus["Indexer"] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the index (started once it answers searches), catch up with the journal, then feed it live."""
         try:
-            self.feeder = await self._in_thread(open_feeder, self.store, self.root)
+            self.feeder = await self._in_thread(open_feeder, self.store, self.projection, self.root)
         except Exception as exc:  # derived data: the server runs on without search rather than not at all
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("search: the index at %s cannot be opened; search is unavailable", self.root)
@@ -372,7 +383,7 @@ class Indexer:
 
     async def _reindex(self) -> None:
         started = time.perf_counter()
-        new = await self._in_thread(rebuild, self.store, self.root)
+        new = await self._in_thread(rebuild, self.store, self.projection, self.root)
         old, self.feeder = self.feeder, new  # events journaled meanwhile are dirty: fed to the new one next
         if old is not None:
             await self._in_thread(old.close)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from server.cli import main
+from actors.campaign.search import SearchProjection
 from snapshots import Store
 from snapshots.search import Feeder, search_root
 from server.bench.search import measure
@@ -26,7 +27,7 @@ def test_import_list_reindex_and_search_a_book(tmp_path, capsys):
     assert [b["name"] for b in books] == ["everturn-rules", "salt-road"]   # reindex stored the reference
     store = Store.open(data)
     try:
-        feeder = Feeder.open(store, search_root(data))
+        feeder = Feeder.open(store, SearchProjection(), search_root(data))
         [hit] = feeder.index.search("flanking", "rules", {"book": "salt-road"})["items"]
         assert (hit["citation"]["page"], hit["citation"]["section"]) == (41, "Flanking")
         feeder.close()

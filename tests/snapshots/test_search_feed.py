@@ -16,10 +16,10 @@ import trio
 
 from actors import RuntimeConfig, TrioClock, open_runtime
 from actors.campaign.messages import EndEncounter, Npc, PostAction, PostNarration, StartEncounter, StartScene
+from actors.campaign.search import SearchProjection
 from actors.kinds import game_kinds
 from snapshots import Batch
 from snapshots.search import Feeder, Indexer, rebuild
-from snapshots.search.documents import CampaignFacts, encounter_document
 from snapshots.search.indexer import load_state
 
 from ..campaigns import GM, player, started
@@ -37,7 +37,7 @@ async def runtime(store):
 @asynccontextmanager
 async def feeding(rt, root):
     """An Indexer fed by ``rt``'s journal (committing without delay), stopped on exit."""
-    indexer = Indexer(rt.store, root, interval=0.0)
+    indexer = Indexer(rt.store, SearchProjection(), root, interval=0.0)
     rt.journal_listeners.append(indexer.journaled)
     async with trio.open_nursery() as nursery:
         await nursery.start(indexer.run)
@@ -111,7 +111,7 @@ async def test_a_rebuilt_index_answers_exactly_as_the_live_one(store, tmp_path):
         await play(rt)
         await indexer.caught_up()
         live = answers(indexer.index)
-        rebuilt = rebuild(store, tmp_path / "rebuilt")  # on the loop: nothing journals meanwhile
+        rebuilt = rebuild(store, SearchProjection(), tmp_path / "rebuilt")  # on the loop: nothing journals meanwhile
         try:
             assert answers(rebuilt.index) == live
             assert rebuilt.index.counts() == indexer.index.counts()
@@ -142,12 +142,12 @@ async def test_a_kill_between_commit_and_cursors_only_adds_the_batch_again(store
     async with runtime(store) as rt:
         await started(rt)
         await rt.ask("campaign/c1", PostAction(text="I bar the door"), by=player("ayla"))
-    feeder = Feeder.open(store, root)
+    feeder = Feeder.open(store, SearchProjection(), root)
     feeder.sync_books()
     feeder.feed(feeder.behind())
     feeder.commit(save=False)   # the index has the batch; state.json does not know it (killed here)
     feeder.close()
-    again = Feeder.open(store, root)
+    again = Feeder.open(store, SearchProjection(), root)
     assert again.cursors == {} and again.index.counts()["posts"] == 1
     again.sync_books()
     again.feed(again.behind())
@@ -224,7 +224,7 @@ def test_a_pending_narration_is_indexed_once_with_its_final_text(store, tmp_path
         store.append_event(batch, "campaign/n1", seq, event)
         store.write([batch])
 
-    feeder = Feeder.open(store, tmp_path / "search")
+    feeder = Feeder.open(store, SearchProjection(), tmp_path / "search")
     append(1, post(1, "The torch flickers.", pending=True))
     append(2, post(2, "Footsteps echo somewhere ahead."))
     feeder.feed(feeder.behind())
@@ -239,32 +239,3 @@ def test_a_pending_narration_is_indexed_once_with_its_final_text(store, tmp_path
     assert hit["id"] == "posts/campaign/n1/1" and "snuffs" in hit["snippet"]
     assert feeder.index.documents() == feeder.index.counts()["posts"] + feeder.index.counts()["rules"] == 2
     feeder.close()
-
-
-def test_an_encounter_summary_tells_who_fought_how_long_and_how_it_ended():
-    facts = CampaignFacts()
-    facts.read(1, {"t": "PlayerJoined", "d": {"player": {"player_id": "ayla", "character": {"name": "Ayla"}}}})
-    facts.read(2, {"t": "SceneStarted", "d": {"scene": {"n": 2, "title": "The Bridge"}}})
-    facts.read(3, {"t": "EncounterStarted", "d": {"encounter": {"n": 1, "address": "combat/c1.1",
-                                                                 "started_at": 10.0}}})
-    combatants = [{"cid": "ayla", "name": "Ayla", "player_id": "ayla"}, {"cid": "g1", "name": "Goblin"},
-                  {"cid": "g2", "name": "Goblin Archer"}]
-    combat = [
-        {"t": "EncounterBegun", "d": {"combatants": combatants}},
-        {"t": "TurnStarted", "d": {"round": 1}},
-        {"t": "ActionTaken", "d": {"cid": "ayla", "attack": {"damage": 9}}},
-        {"t": "Damaged", "d": {"cid": "g1", "hp": 0, "dead": True}},
-        {"t": "TurnStarted", "d": {"round": 2}},
-        {"t": "ActionTaken", "d": {"cid": "g2", "attack": {"damage": 4}}},
-        {"t": "Fled", "d": {"cid": "g2"}},
-        {"t": "EncounterEnded", "d": {"reason": "victory", "at": 30.0}},
-    ]
-    assert encounter_document("combat/c1.1", facts, combat) is None        # the campaign has not closed it yet
-    facts.read(4, {"t": "EncounterClosed", "d": {"n": 1, "reason": "victory", "at": 31.0, "xp": 60}})
-    doc = encounter_document("combat/c1.1", facts, combat)
-    assert doc["body"] == ("Encounter 1 in scene 2 (The Bridge): Ayla against Goblin and Goblin Archer.\n"
-                           "2 rounds. Outcome: victory; each character earned 60 XP.\n"
-                           "Goblin died in round 1. Goblin Archer fled in round 2.\n"
-                           "Damage dealt: Ayla 9, Goblin Archer 4.")
-    assert (doc["outcome"], doc["rounds"], doc["scene"], doc["at"]) == ("victory", 2, 2, 31.0)
-

@@ -12,6 +12,7 @@ import random
 import sys
 from pathlib import Path
 
+from actors.campaign.search import SearchProjection
 from snapshots import Store
 from snapshots.search import Feeder, search_root
 
@@ -21,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository: the child imports 
 CHILD = r"""
 import sys
 from pathlib import Path
+from actors.campaign.search import SearchProjection
 from snapshots import Batch, Store
 from snapshots.search import Feeder, search_root
 
 data = Path(sys.argv[1])
 store = Store.open(data)
-feeder = Feeder.open(store, search_root(data))
+feeder = Feeder.open(store, SearchProjection(), search_root(data))
 feeder.sync_books()
 feeder.feed(feeder.behind())
 feeder.commit()
@@ -63,7 +65,7 @@ def test_every_post_is_indexed_once_after_kill_9(tmp_path):
     store = Store.open(data)
     try:
         posts = store.last_seq("campaign/k1")
-        feeder = Feeder.open(store, search_root(data))
+        feeder = Feeder.open(store, SearchProjection(), search_root(data))
         assert feeder.cursors.get("campaign/k1", 0) <= posts
         assert feeder.index.search("lantern", "posts")["total"] >= said, f"seed {seed}: a committed post is gone"
         feeder.feed(feeder.behind())
