@@ -8,7 +8,7 @@ the modifier, the total, the DC or AC and the degree.  An event these functions 
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .messages import (
@@ -52,20 +52,19 @@ def describe(state: Encounter, event: Any) -> str | None:
         return None
 
 
-def lines(state: Encounter, events: Iterable[Any]) -> list[str]:
+def lines(state: Encounter, events: Iterable[Any], evolve: Callable[[Encounter, Any], Encounter]) -> list[str]:
     """The log lines of ``events`` from ``state`` on (``Encounter()`` for the whole journal), in order.
 
-    Folds each event with the encounter's own ``evolve``; an event it cannot apply leaves the
-    state as it was."""
-    from .behavior import CombatKind  # late: the actor kind may report with this module one day
-
-    kind, out = CombatKind(), []
+    Folds each event with ``evolve`` (the encounter's own: ``CombatKind().evolve``, which reports
+    with this module, so it is given, not imported); an event it cannot apply leaves the state as
+    it was."""
+    out = []
     for event in events:
         line = describe(state, event)
         if line is not None:
             out.append(line)
         try:
-            state = kind.evolve(state, event)
+            state = evolve(state, event)
         except Exception:  # noqa: BLE001 - an unknown or impossible event: log what can be logged
             pass
     return out

@@ -7,13 +7,19 @@ the damage each dealt, from the encounter's typed events and its campaign's fact
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable, Protocol
 
 from ..messages import Event
 from .messages import ActionTaken, Damaged, EncounterBegun, EncounterEnded, Fled, TurnStarted
 
-if TYPE_CHECKING:  # the campaign's module imports this one
-    from ..campaign.search import CampaignFacts
+
+class CampaignFacts(Protocol):
+    """What an encounter's document needs of its campaign's facts (``actors.campaign.search.CampaignFacts``,
+    which imports this module: typed here by what is read)."""
+
+    closed: dict[int, dict[str, Any]]   # encounter n -> {reason, at, xp}
+    started: dict[int, dict[str, Any]]  # encounter n -> {scene, at, address}
+    scenes: dict[int, str]              # scene n -> title
 
 OUTCOMES = {"victory": "victory", "defeat": "defeat (the party fell)", "max_rounds": "ended at its last round",
             "gm": "ended by the GM", "nobody_left": "ended with nobody left to fight", "failed": "broke off (failed)"}

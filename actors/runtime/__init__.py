@@ -12,7 +12,8 @@ implements (``Behavior``, commands, events, ``Decision``) lives beside it, in
 from .cell import recover
 from .clock import Clock, SystemClock, TrioClock, VirtualClock, from_ms, now_ms, to_datetime, to_ms
 from .streams import BadSince, Published, Resync, Snapshot, Transient
-from .system import Runtime, RuntimeConfig, open_runtime
+from .config import RuntimeConfig
+from .system import Runtime, open_runtime
 from .work import Workers
 
 __all__ = [

@@ -36,7 +36,7 @@ from .streams import Attach, Subscriber
 
 if TYPE_CHECKING:
     from ..behavior import Behavior
-    from .system import Runtime
+    from .host import Host
 
 log = logging.getLogger("everturn.actors")
 
@@ -104,7 +104,7 @@ class ActorCell:
         "_stop_requested", "_accepts", "_snapshot_every", "subscribers", "generation",
     )
 
-    def __init__(self, runtime: "Runtime", address: str, kind: str, behavior: "Behavior") -> None:
+    def __init__(self, runtime: "Host", address: str, kind: str, behavior: "Behavior") -> None:
         self.address = address
         self.kind = kind
         self.behavior = behavior

@@ -30,7 +30,7 @@ from .mailbox import TaskSlot
 from ..messages import Event
 
 if TYPE_CHECKING:
-    from .system import Runtime
+    from .host import Host
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ class Subscriber:
         return self._items.popleft()
 
 
-async def stream(runtime: "Runtime", address: str, since: int | None, capacity: int) -> AsyncIterator[Any]:
+async def stream(runtime: "Host", address: str, since: int | None, capacity: int) -> AsyncIterator[Any]:
     behavior = runtime.behavior_of(address)
     window = runtime.config.resume_window
     last: int | None = since

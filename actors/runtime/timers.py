@@ -23,7 +23,7 @@ from ..errors import ActorCorrupt, ActorError, ActorHalted, Overloaded
 from ..messages import TimerFired
 
 if TYPE_CHECKING:
-    from .system import Runtime
+    from .host import Host
 
 log = logging.getLogger("everturn.timers")
 _RETRY_MS = 1000  # a full mailbox: try that timer again after this long
@@ -31,7 +31,7 @@ _CORRUPT_RETRY_MS = 60_000  # the timers' own storage is damaged: look again aft
 
 
 class TimerService:
-    def __init__(self, runtime: "Runtime") -> None:
+    def __init__(self, runtime: "Host") -> None:
         self.runtime = runtime
         self.fired = 0
         self._inflight: dict[tuple[str, str], str] = {}

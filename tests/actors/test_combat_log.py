@@ -18,6 +18,7 @@ from actors.combat.state import Combatant, Encounter, Stats, StrikeStat
 from actors.messages import Context, Event
 
 KIND = CombatKind()
+EVOLVE = KIND.evolve
 GM = {"role": "gm", "campaign": "c1"}
 
 
@@ -71,7 +72,7 @@ def test_a_short_fight_reads_as_a_story_with_every_roll():
     table.act({"kind": "strike", "target": "gob"}, (19, 8))       # (8 + 4) x 2 = 24: the goblin dies
     recovery = next(e for e in table.journal if isinstance(e, RecoveryRolled))
 
-    assert until_over(lines(Encounter(), table.journal)) == [
+    assert until_over(lines(Encounter(), table.journal, EVOLVE)) == [
         "Encounter 1 begins. Initiative: Ayla 20, Goblin 10, Bram 1",
         "Round 1 — Ayla's turn",
         "Ayla strikes Goblin with longsword (d20 14 +9 = 23 vs AC 16): hit, 9 slashing damage (rolled 5).",
@@ -101,7 +102,7 @@ def test_the_log_can_start_from_any_state_and_goes_on_with_the_fight():
     table = Table(AYLA, BRAM, GOBLIN)
     middle = table.state
     events = table.act({"kind": "demoralize", "target": "gob"}, (15,))   # 15 + 6 = 21 vs Will DC 13: success
-    assert lines(middle, events) == ["Ayla tries to demoralize Goblin (d20 15 +6 = 21 vs Will DC 13): success.",
+    assert lines(middle, events, EVOLVE) == ["Ayla tries to demoralize Goblin (d20 15 +6 = 21 vs Will DC 13): success.",
                                      "Goblin is frightened 1."]
     assert [describe(table.state, e) for e in table.act({"kind": "stride", "zone": "balcony"}, ())] == [
         None, "Ayla moves to balcony."]                                   # the action's cost needs no line
@@ -110,9 +111,9 @@ def test_the_log_can_start_from_any_state_and_goes_on_with_the_fight():
 def test_the_gm_ending_the_fight_and_a_skipped_turn_say_so():
     table = Table(AYLA, GOBLIN, max_rounds=3)
     table.end_turn()
-    assert lines(table.state, table.send(SkipTurn(round=1, turn=2)))[0] == "The GM skips Goblin's turn."
+    assert lines(table.state, table.send(SkipTurn(round=1, turn=2)), EVOLVE)[0] == "The GM skips Goblin's turn."
     ended = table.send(StopEncounter(reason="gm"))
-    assert lines(table.state, ended)[0] == "Encounter over after 2 rounds: the GM ended it."
+    assert lines(table.state, ended, EVOLVE)[0] == "Encounter over after 2 rounds: the GM ended it."
     assert summary(table.state, table.journal).startswith("Encounter 1 is over after 2 rounds: the GM ended it.")
 
 
@@ -121,7 +122,7 @@ def test_the_rounds_running_out_end_it_in_so_many_words():
     table.end_turn()
     table.end_turn()
     assert table.state.ended
-    assert lines(Encounter(), table.journal)[-1] == "Encounter over after 1 round: 1 round passed."
+    assert lines(Encounter(), table.journal, EVOLVE)[-1] == "Encounter over after 1 round: 1 round passed."
     assert summary(table.state).startswith("Encounter 1 is over after 1 round: 1 round passed.")  # from the state
 
 
@@ -165,7 +166,7 @@ def test_what_the_log_does_not_know_gives_no_line_and_never_raises():
     assert describe(state, Paused()) is None and describe(Encounter(), Paused()) is None
     assert describe(Encounter(), Damaged(cid="zed", amount=1, critical=False, hp=2, dying=0, dead=False)) == (
         "zed is down to 2 HP.")                          # a combatant it has never seen: its cid, no crash
-    assert lines(state, [Paused(), Fled(cid="nobody"), Fled(cid="gob")]) == [
+    assert lines(state, [Paused(), Fled(cid="nobody"), Fled(cid="gob")], EVOLVE) == [
         "nobody flees the fight.", "Goblin flees the fight."]
 
 
