@@ -35,8 +35,10 @@ def sync_file(path: Path) -> None:
 
 
 def publish(files: Mapping[Path, Path]) -> None:
-    """Rename each written temporary file (value) over its path (key), all or none as far as a
-    crash goes: every one is synced before the first rename, their directories after the last."""
+    """Rename each written temporary file (value) over its path (key), each whole or not at all: every
+    one is synced before the first rename, their directories after the last.  (A crash between two
+    renames leaves the first one done: order ``files`` so that is harmless, e.g. the data before the
+    record naming it.)"""
     for temporary in files.values():
         sync_file(temporary)
     for path, temporary in files.items():
