@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -30,6 +30,36 @@ def small_disk(path: Path, mib: int) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@contextlib.contextmanager
+def ext4_disk(path: Path, mib: int) -> Iterator[Callable[[], None]]:
+    """An ext4 file system (a loop device over a file) mounted at ``path`` with ``errors=remount-ro``;
+    yields a function that makes the kernel remount it read-only, as it does after an I/O error
+    (``/sys/fs/ext4/<dev>/trigger_fs_error``): writes then fail with EROFS, even to open files.
+    Skips where loop devices, mkfs.ext4 or that switch are not available."""
+    if shutil.which("mkfs.ext4") is None or shutil.which("losetup") is None:
+        pytest.skip("a read-only file system needs mkfs.ext4 and losetup")
+    image = path.with_name(path.name + ".img")
+    with open(image, "wb") as out:
+        out.truncate(mib << 20)
+    made = subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True)
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = made.returncode == 0 and subprocess.run(
+        ["mount", "-o", "loop,errors=remount-ro", str(image), str(path)], capture_output=True, text=True).returncode == 0
+    if not mounted:
+        pytest.skip(f"mounting an ext4 image needs loop devices and CAP_SYS_ADMIN: {made.stderr.strip()}")
+    device = subprocess.run(["findmnt", "-n", "-o", "SOURCE", str(path)], capture_output=True, text=True).stdout.strip()
+    switch = Path("/sys/fs/ext4") / Path(device).name / "trigger_fs_error"
+    try:
+        if not switch.exists():
+            pytest.skip(f"this kernel has no {switch} to make a file system read-only on purpose")
+        yield lambda: switch.write_text("1")
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+        if device.startswith("/dev/loop"):
+            subprocess.run(["losetup", "-d", device], capture_output=True)
+        image.unlink(missing_ok=True)
 
 
 def fill(disk: Path) -> Path:

@@ -22,7 +22,7 @@ from actors import RuntimeConfig
 from server.serve import Running, run_server
 from snapshots import Store
 
-from ..faults import Strace, fill, small_disk
+from ..faults import Strace, ext4_disk, fill, small_disk
 from ..kinds import LedgerKind
 from .conftest import GENEROUS, WAIT, add, assert_error, bearer, http_client, operator_token
 
@@ -155,3 +155,24 @@ async def test_a_stalled_disk_delays_acknowledgements_but_never_health_reads_or_
         assert order == ["live", "read", "write 503"]  # answered while the write waited on the disk
         retried = await add(http, token, "ledger/a", 1, **once("slow"))  # the timed-out command was applied, once
         assert retried.status_code == 200 and retried.json()["seq"] == 1
+
+
+async def test_a_file_system_the_kernel_remounts_read_only_degrades_the_server_which_keeps_reading(tmp_path):
+    """The real thing behind EROFS: ext4 remounting itself read-only after an error, under a running server."""
+    with ext4_disk(tmp_path / "ext4", 64) as remount_read_only:
+        async with serving(tmp_path / "ext4" / "data") as running, http_client(running) as http:
+            token = operator_token(running)
+            for n in range(1, 4):
+                assert (await add(http, token, "ledger/a", n)).json()["seq"] == n
+            remount_read_only()
+            error = assert_error(await add(http, token, "ledger/a", 4), 503, "storage/read_only")
+            assert error["details"]["applied"] in (False, None)
+            assert_error(await add(http, token, "ledger/b", 1), 503, "storage/read_only")  # refused at once
+            state = await http.get("/api/v1/actors/ledger/a", headers=bearer(token))
+            assert state.status_code == 200 and state.json()["seq"] == 3  # reads go on, nothing unacknowledged
+            assert (await http.get("/health/live")).status_code == 200
+            await trio.sleep(1)  # recovery attempts meet the read-only disk and back off; the server stays up
+            ready = (await http.get("/health/ready")).json()
+            assert ready["reason"]["code"] == "storage/read_only"
+            figures = (await http.get("/api/v1/admin/runtime", headers=bearer(token))).json()
+            assert figures["storage"]["attempts"] >= 1
