@@ -5,6 +5,8 @@ that prints it and returns the exit code; ``server.cli.bench`` loads only the on
 
 - ``runtime``: actor mailboxes, durable commands, recovery, activation (``everturn bench runtime``)
 - ``server``: websocket round trips and fan-out beside a bare hypercorn (``bench server``)
+- ``peers``: ``everturn serve`` beside the bare floor of its stack and Colyseus, one Node driver
+  (``bench peers``; ``floor`` is the bare echo and broadcast it shares with ``bench server``)
 - ``campaigns``: campaigns on durable timers on a virtual clock (``bench campaigns``)
 - ``engine``: Cython beside the pure-Python reference (``bench combat``, ``bench strategy``)
 - ``narrator``: the local model in real campaigns (``bench narrator``)

@@ -46,6 +46,8 @@ from typing import Any
 
 import orjson
 
+from .floor import bare_app, hypercorn_config
+
 RTT_CLIENTS = 100
 FANOUT_CLIENTS = 1000
 RTT_WARMUP_S = 1.0
@@ -60,72 +62,6 @@ WS_QUEUE = 1024
 
 
 # -- the servers (this process) ---------------------------------------------------------
-
-def _hypercorn_config(max_frame_bytes: int) -> Any:
-    """The same settings ``server.serve.run_server`` gives hypercorn."""
-    from hypercorn.config import Config
-
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.websocket_max_message_size = max_frame_bytes
-    config.graceful_timeout = 5
-    config.accesslog = None
-    return config
-
-
-def bare_app(queue: int) -> Any:
-    """A raw ASGI websocket app: echoes every text frame, except that a frame starting
-    ``{"type":"broadcast"`` goes to every other open connection instead."""
-    import trio
-
-    outboxes: dict[int, trio.MemorySendChannel[str]] = {}
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "websocket":
-            await send({"type": "http.response.start", "status": 404, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await receive()  # websocket.connect
-        await send({"type": "websocket.accept"})
-        outbox_send, outbox = trio.open_memory_channel[str](queue)
-
-        async def writer() -> None:
-            async for text in outbox:
-                await send({"type": "websocket.send", "text": text})
-
-        me = id(outbox_send)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(writer)
-            outboxes[me] = outbox_send
-            try:
-                while True:
-                    message = await receive()
-                    if message["type"] == "websocket.disconnect":
-                        break
-                    text = message.get("text") or (message.get("bytes") or b"").decode()
-                    if text.startswith('{"type":"broadcast"'):
-                        for who, other in list(outboxes.items()):
-                            if who != me:
-                                try:
-                                    other.send_nowait(text)
-                                except trio.WouldBlock:
-                                    pass  # a slow reader misses it, as ours would resync it
-                    else:
-                        await send({"type": "websocket.send", "text": text})
-            finally:
-                del outboxes[me]
-                nursery.cancel_scope.cancel()
-
-    return app
-
 
 @asynccontextmanager
 async def _ours(data: Path) -> AsyncIterator[tuple[str, str, Any]]:
@@ -157,7 +93,7 @@ async def _bare() -> AsyncIterator[tuple[str, str, Any]]:
 
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, bare_app(WS_QUEUE), _hypercorn_config(ServerSettings().max_frame_bytes),
+        binds = await nursery.start(partial(serve, bare_app(WS_QUEUE), hypercorn_config(ServerSettings().max_frame_bytes),
                                             shutdown_trigger=stop.wait))
         try:
             yield binds[0].replace("http://", "ws://") + "/ws", "bare", None

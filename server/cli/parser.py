@@ -100,6 +100,18 @@ def add_bench(commands: Commands) -> None:
     server = bench_kinds.add_parser("server", help="websocket round trips (100 clients) and fan-out (1,000 "
                                                    "subscribers) beside a bare hypercorn echo and broadcast")
     server.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    peers = bench_kinds.add_parser("peers", help="everturn serve beside the bare floor of its websocket stack and "
+                                                 "Colyseus 0.18, one Node driver: RTT, fan-out, acks/s, KB/connection")
+    peers.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    peers.add_argument("--rounds", type=int, default=3, help="alternating rounds; figures are medians (default 3)")
+    peers.add_argument("--clients", type=int, default=100, help="RTT and throughput clients (default 100)")
+    peers.add_argument("--round-trips", type=int, default=20, help="sequential round trips per client (default 20)")
+    peers.add_argument("--subscribers", type=int, default=1000, help="fan-out subscribers (default 1000)")
+    peers.add_argument("--triggers", type=int, default=5, help="fan-out triggers per round (default 5)")
+    peers.add_argument("--seconds", type=float, default=3.0, help="throughput window per round (default 3)")
+    peers.add_argument("--in-flight", type=int, default=8, help="requests in flight per throughput client (default 8)")
+    peers.add_argument("--idle", type=int, default=2000, help="idle connections for KB/connection (default 2000)")
+    peers.add_argument("--no-colyseus", action="store_true", help="skip Colyseus (the floor and everturn only)")
     combat = bench_kinds.add_parser("combat", help="simulated 4-vs-4 fights per second, the Cython build beside "
                                                    "the pure-Python reference (cython_ratio, fights_per_s)")
     combat.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
