@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RestoreTargetNotEmpty, StoreError
-from .files import sync_directory
+from .files import PARTIAL, sync_directory, sync_file
 from .store import Store
 
 
 BLOBS = "blobs"  # beside the RocksDB files: files the journal refers to by name
-PARTIAL = ".partial"  # a backup being built (a kill -9 leaves it behind)
 CHECKPOINT_TMP = ".tmp"  # RocksDB's checkpoint in progress, inside a backup being built
 RESTORING = ".restoring"  # a restore being copied beside its target
 
@@ -56,14 +55,10 @@ def backup(store: Store, target: str | os.PathLike[str]) -> Path:
 
 
 def _sync_tree(root: Path) -> None:
-    """fsync every file and directory under ``root`` (a rename must not publish unsynced data)."""
+    """Sync every file and directory under ``root`` (a rename must not publish unsynced data)."""
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            sync_file(Path(dirpath, name))
         sync_directory(Path(dirpath))
 
 

@@ -36,10 +36,10 @@ class StoreCorrupt(StoreError):
 
 
 FULL, READ_ONLY, IO = "storage/full", "storage/read_only", "storage/io"
-_WHAT = {
-    FULL: "the server's disk is full",
-    READ_ONLY: "the server's data directory is read-only",
-    IO: "the server's disk fails to write",
+CAUSES = {  # each fault in words, for errors, /health/ready and the operator console
+    FULL: "the disk is full",
+    READ_ONLY: "the data directory is read-only",
+    IO: "the disk fails to write",
 }
 
 
@@ -59,8 +59,8 @@ class StorageUnavailable(StoreError):
         self.applied = applied
         self.retry_after = retry_after
         outcome = "it was not saved" if applied is False else "it may or may not have been saved"
-        super().__init__(f"{_WHAT.get(code, _WHAT[IO])} ({cause}): {outcome}. Reads still work; writes resume "
-                         f"by themselves once the fault clears")
+        super().__init__(f"The server cannot write: {CAUSES.get(code, CAUSES[IO])} ({cause}): {outcome}. "
+                         "Reads still work; writes resume by themselves once the fault clears")
 
 
 def classify(exc: BaseException) -> str:

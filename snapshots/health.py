@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import StorageUnavailable, classify
+from .errors import CAUSES, StorageUnavailable, classify
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,13 @@ class StorageHealth:
         self.recoveries += 1
         self.last_recovered = time.time()
 
+    @property
+    def next_attempt_in_s(self) -> float | None:
+        """Seconds to the next recovery attempt, while degraded (None: healthy, or not scheduled yet)."""
+        if self.fault is None or self.next_attempt_at is None:
+            return None
+        return round(max(0.0, self.next_attempt_at - time.time()), 1)
+
     def _retry_after(self) -> float:
         if self.next_attempt_at is None:
             return 1.0
@@ -79,11 +86,11 @@ class StorageHealth:
         return {
             "state": "degraded" if fault else "ok",
             "code": fault.code if fault else None,
+            "what": CAUSES.get(fault.code) if fault else None,  # the fault in words
             "cause": fault.cause if fault else None,
             "since": fault.since if fault else None,
             "attempts": self.attempts,
-            "next_attempt_in_s": (round(max(0.0, self.next_attempt_at - time.time()), 1)
-                                  if fault and self.next_attempt_at is not None else None),
+            "next_attempt_in_s": self.next_attempt_in_s,
             "last_attempt_error": self.last_attempt_error,
             "faults": dict(self.faults),
             "refused": self.refused,

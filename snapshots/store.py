@@ -28,13 +28,12 @@ from rocksdict import Options, Rdict, RdictIter, WriteBatch, WriteOptions
 
 from . import codec, keys
 from .errors import CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, StoreLocked, UnknownSchema, classify
-from .files import sync_directory
+from .files import sync_directory, sync_file
 from .health import StorageHealth
 # The records and column families are the protocol's; imported here too, where callers have long found them.
 from .protocol import COLUMN_FAMILIES, JOURNAL, META, SNAPSHOTS, SNAPSHOTS_KEPT, TIMERS, Batch, Timer
 
-__all__ = ["COLUMN_FAMILIES", "JOURNAL", "META", "SNAPSHOTS", "SNAPSHOTS_KEPT", "TIMERS", "Batch", "Store", "Timer",
-           "sync_directory"]
+__all__ = ["COLUMN_FAMILIES", "JOURNAL", "META", "SNAPSHOTS", "SNAPSHOTS_KEPT", "TIMERS", "Batch", "Store", "Timer"]
 
 log = logging.getLogger("everturn.storage")
 FORMAT_VERSION = 1
@@ -263,13 +262,9 @@ class Store:
                 if number < self._wal_floor:
                     continue
                 try:
-                    fd = os.open(self.path / f"{number:06d}.log", os.O_RDONLY)
+                    sync_file(self.path / f"{number:06d}.log", data_only=True)
                 except FileNotFoundError:  # obsolete and deleted: its data is in a synced SST file
                     continue
-                try:
-                    os.fdatasync(fd)
-                finally:
-                    os.close(fd)
                 newest = max(newest, number)
             if newest > self._wal_floor:
                 sync_directory(self.path)

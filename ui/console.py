@@ -61,10 +61,6 @@ def flatten(tree: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-STORAGE_CAUSES = {"storage/full": "the disk is full", "storage/read_only": "the data directory is read-only",
-                  "storage/io": "the disk fails to write"}
-
-
 def storage_text(figures: dict[str, Any], now: float) -> str:
     """The banner over the console while the disk refuses writes ("" while it takes them)."""
     storage = figures.get("storage") or {}
@@ -73,7 +69,7 @@ def storage_text(figures: dict[str, Any], now: float) -> str:
     since = time.strftime("%H:%M:%S", time.localtime(storage["since"])) if storage.get("since") else "?"
     minutes = (now - storage["since"]) / 60 if storage.get("since") else 0.0
     retry = storage.get("next_attempt_in_s")
-    return (f"Storage degraded since {since} ({minutes:.0f} min): {STORAGE_CAUSES.get(storage['code'], storage['code'])}"
+    return (f"Storage degraded since {since} ({minutes:.0f} min): {storage.get('what') or storage['code']}"
             f" — {storage['cause']}. Writes are refused ({storage['refused']} so far), reads and live views work. "
             f"It recovers by itself once the disk writes again"
             + (f"; next attempt in {retry:.0f} s." if retry is not None else ".")

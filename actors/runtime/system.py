@@ -30,14 +30,14 @@ from snapshots import (
 
 from ..address import parse
 from ..behavior import Behavior
-from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
-from .clock import Clock, SystemClock, to_ms
 from ..errors import ActorCorrupt, ActorError, ActorHalted, ActorStopped, AskTimeout, UnknownKind
 from ..messages import ChildFailed, Command, Woken, Work
+from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
+from .clock import Clock, SystemClock, to_ms
+from .config import RuntimeConfig
 from .metrics import LagMonitor
 from .streams import Subscriber, Transient, stream
 from .timers import TimerService
-from .config import RuntimeConfig
 from .work import Workers
 
 if TYPE_CHECKING:

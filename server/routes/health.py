@@ -33,7 +33,7 @@ async def ready() -> Response:
     if fault is not None:  # reads, subscriptions and health go on; writes are refused until it clears
         body["reason"] = {"code": fault.code, "cause": fault.cause, "since": fault.since,
                           "message": "writes are refused, reads work; they resume by themselves once the disk "
-                                     "writes again", "next_attempt_in_s": storage.as_dict()["next_attempt_in_s"]}
+                                     "writes again", "next_attempt_in_s": storage.next_attempt_in_s}
     return json_response(body, 200 if ok else 503)
 
 

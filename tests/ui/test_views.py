@@ -166,8 +166,8 @@ def test_the_console_header_names_worker_crashes_and_timeouts_once_there_are_any
 def test_the_console_banner_says_why_writes_are_refused_and_that_it_recovers_by_itself():
     assert storage_text({"storage": {"state": "ok"}}, 0.0) == ""
     since = 1_767_225_600.0
-    degraded = {"state": "degraded", "code": "storage/full", "since": since, "refused": 7, "next_attempt_in_s": 4.2,
-                "cause": "IO error: No space left on device"}
+    degraded = {"state": "degraded", "code": "storage/full", "what": "the disk is full", "since": since, "refused": 7,
+                "next_attempt_in_s": 4.2, "cause": "IO error: No space left on device"}
     text = storage_text({"storage": degraded}, since + 600)
     assert text.startswith("Storage degraded since ") and "(10 min): the disk is full" in text
     assert "No space left on device" in text and "Writes are refused (7 so far)" in text
