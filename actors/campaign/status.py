@@ -213,9 +213,8 @@ def gm_tasks(state: Campaign, campaign_id: str, now: float, encounter: dict[str,
              f"post, the campaign goes dormant in {span(asleep_at - now)}; reach out to your players.",
              call(commands, "PostNarration", {"text": "..."}))
     if not tasks:
-        upcoming = sorted((d["remaining_s"], d["deadline_id"]) for d in deadlines if d["remaining_s"] > 0)
-        if upcoming:
-            first = next(d for d in deadlines if d["deadline_id"] == upcoming[0][1])
+        first = next((d for d in deadlines if d["remaining_s"] > 0), None)  # they come earliest first
+        if first is not None:
             task("low", first["remaining_s"], f"Nothing waits on you. Deadline {first['deadline_id']} lands in "
                  f"{first['remaining']}: {first['consequence']}", call(commands, "PostNarration", {"text": "..."}))
         else:
