@@ -257,7 +257,7 @@ class EncounterView:
 
     def ending(self, state: Any) -> str:
         """Why the fight is over: the state's word, the journal's, or what the state shows."""
-        reason = getattr(state, "end_reason", None) or self.reason or guess_reason(state)
+        reason = state.end_reason or self.reason or guess_reason(state)
         return ending_text(reason, state.max_rounds) if reason else "ended"
 
     # -- the combat log ----------------------------------------------------------------

@@ -66,7 +66,7 @@ class CombatKind(Behavior[Encounter]):
             raise Rejected("combat/not_begun", "this encounter has not begun; start it from its campaign")
         elif state.ended:
             if isinstance(command, PLAYED):
-                raise Rejected("combat/ended", "this encounter is over", {"reason": state.ending})
+                raise Rejected("combat/ended", "this encounter is over", {"reason": state.end_reason})
             return Decision()
         else:
             events = self._handle(state, command, ctx, now)

@@ -79,7 +79,7 @@ def summary(state: Encounter, events: Iterable[Any] = (), reason: str | None = N
     ``reason`` overrides the one read from the events or the state."""
     events = list(events)
     reason = (reason or next((e.reason for e in reversed(events) if isinstance(e, EncounterEnded)), None)
-              or getattr(state, "end_reason", None) or (guess_reason(state) if state.ended else None))
+              or state.end_reason or (guess_reason(state) if state.ended else None))
     title = f"Encounter {state.n}" if state.n else "The encounter"
     rounds = f"{state.round} round{'s' if state.round != 1 else ''}"
     if state.ended:

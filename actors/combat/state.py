@@ -139,11 +139,6 @@ class Encounter(State):
                       key=lambda c: (-c.initiative, c.tiebreak, c.player_id is not None, c.name, c.cid))
 
     @property
-    def ending(self) -> str | None:
-        """Why it ended (None while it runs)."""
-        return self.end_reason if self.ended else None
-
-    @property
     def paused(self) -> bool:
         """Begun, not over, and every character it had is out of the initiative (their players went
         inactive): no turn starts, creatures included, until one returns or the GM ends it."""
