@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from ..behavior import Behavior
 from ..combat.behavior import CombatKind
 from ..combat.messages import EncounterEnded
-from ..combat.search import encounter_document
+from ..combat.search import encounter_document, encounter_number
 from ..messages import Event
 from .behavior import CampaignKind
 from .enforcement import SERVER
@@ -135,7 +135,7 @@ class SearchProjection:
         if isinstance(event, EncounterClosed):
             return event.n
         if isinstance(event, EncounterEnded):
-            return int(address.rsplit(".", 1)[1])
+            return encounter_number(address)
         return None
 
     def encounter_address(self, owner: str, n: int, facts: CampaignFacts) -> str:
