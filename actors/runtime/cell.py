@@ -27,9 +27,9 @@ import trio
 from snapshots import Batch, CorruptRecord, StorageUnavailable, StoreCorrupt, Timer, UnknownSchema, codec
 from snapshots.protocol import Store
 
-from .clock import to_datetime, to_ms
 from ..errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected, StorageDown
 from ..messages import Ack, Cancel, Command, Context, Decision
+from .clock import to_datetime, to_ms
 from .mailbox import Mailbox, TaskSlot
 from .metrics import ActorMetrics
 from .streams import Attach, Subscriber

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 from snapshots import StoreCorrupt
 
 from ..errors import ActorCorrupt, ActorError, ActorStopped
-from .mailbox import TaskSlot
 from ..messages import Event
+from .mailbox import TaskSlot
 
 if TYPE_CHECKING:
     from .host import Host

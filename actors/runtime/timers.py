@@ -18,9 +18,9 @@ import trio
 
 from snapshots import StoreCorrupt, StoreError, Timer
 
-from .clock import VirtualClock, from_ms, now_ms, to_datetime, to_ms
 from ..errors import ActorCorrupt, ActorError, ActorHalted, Overloaded
 from ..messages import TimerFired
+from .clock import VirtualClock, from_ms, now_ms, to_datetime, to_ms
 
 if TYPE_CHECKING:
     from .host import Host
