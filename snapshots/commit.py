@@ -1,7 +1,10 @@
 """Group commit: many actors' batches, one durable RocksDB write.
 
-Actors call :meth:`GroupCommit.commit` and wait; a single committer task takes everything
-queued since its last write and writes it as one ``WriteBatch``.  While one write is on
+Actors call :meth:`GroupCommit.commit` and wait (or :meth:`GroupCommit.submit` now and
+:meth:`GroupCommit.wait` later, to decide their next command while this one is on its way
+to disk); a single committer task takes everything queued since its last write and writes it
+as one ``WriteBatch``.  Groups are written one after another, so they finish in the order
+they were submitted.  While one write is on
 its way to disk the next group gathers, so the cost of an fsync is shared by every actor
 that committed meanwhile.  ``commit`` returns only once its batch is durable: an
 acknowledgement built on it survives ``kill -9`` and power loss.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal
 
 import trio
@@ -33,11 +37,15 @@ from .errors import StorageUnavailable, StoreError
 from .protocol import Batch, Store
 
 
-@dataclass(slots=True)
-class _Group:
+@dataclass(slots=True, eq=False)
+class Group:
+    """The batches written together by one write; ``done`` once its outcome (``error``) is known."""
+
     batches: list[Batch] = field(default_factory=list)
     waiters: list[trio.lowlevel.Task] = field(default_factory=list)
+    notify: list[Callable[[], None]] = field(default_factory=list)
     error: BaseException | None = None
+    done: bool = False
 
 
 def _uncancellable(_: object) -> trio.lowlevel.Abort:
@@ -63,7 +71,7 @@ class GroupCommit:
         self.stats = CommitStats()
         self.io = trio.Lock()  # held through each write; the recovery holds it to reopen the store
         self._syncer = trio.CapacityLimiter(1)  # the WAL sync's own thread: never queued behind other work
-        self._open = _Group()
+        self._open = Group()
         self._committer: trio.lowlevel.Task | None = None  # set while it waits for work
         self._closed = False
         self._sync_in_thread = True
@@ -74,24 +82,37 @@ class GroupCommit:
         Raises ``StorageUnavailable`` when the write fails or the store is refusing writes
         (its breaker open), ``StoreError`` when the store is closed.
         """
+        await self.wait(self.submit(batch))
+
+    def submit(self, batch: Batch, notify: Callable[[], None] | None = None) -> Group:
+        """Queue ``batch`` for the next write and return its group; ``notify`` is called (on the loop)
+        once the group's outcome is known.  Raises at once what :meth:`commit` raises for a refused write.
+        """
         if self._closed:
             raise StoreError("store is closed")
         if self.store.health.fault is not None:
             raise self.store.health.refusal()
         group = self._open
         group.batches.append(batch)
-        group.waiters.append(trio.lowlevel.current_task())
+        if notify is not None:
+            group.notify.append(notify)
         if self._committer is not None:
             trio.lowlevel.reschedule(self._committer)
             self._committer = None
-        # Once queued the batch will be written; the caller must see the outcome so its
-        # in-memory state never diverges from the journal, so this wait is not cancellable.
-        await trio.lowlevel.wait_task_rescheduled(_uncancellable)
-        error = group.error
-        if isinstance(error, StorageUnavailable):  # one exception object per waiter
-            raise StorageUnavailable(error.code, error.cause, error.applied, error.retry_after) from error
-        if error is not None:
-            raise StoreError(f"commit failed: {error}") from error
+        return group
+
+    async def wait(self, group: Group) -> None:
+        """Wait until ``group`` is written; raise its failure as :meth:`commit` does.
+
+        Once queued the batch will be written; the caller must see the outcome so its
+        in-memory state never diverges from the journal, so this wait is not cancellable.
+        """
+        if group.done:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            group.waiters.append(trio.lowlevel.current_task())
+            await trio.lowlevel.wait_task_rescheduled(_uncancellable)
+        raise_failure(group)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         clock = trio.lowlevel.current_clock()
@@ -115,7 +136,7 @@ class GroupCommit:
                 await self._flush()
 
     async def _flush(self) -> None:
-        group, self._open = self._open, _Group()
+        group, self._open = self._open, Group()
         if not group.batches:
             return
         try:
@@ -137,5 +158,17 @@ class GroupCommit:
             self.stats.writes += 1
             self.stats.batches += len(group.batches)
             self.stats.largest_group = max(self.stats.largest_group, len(group.batches))
+            group.done = True
             for task in group.waiters:
                 trio.lowlevel.reschedule(task)
+            for notify in group.notify:
+                notify()
+
+
+def raise_failure(group: Group) -> None:
+    """Raise ``group``'s failure, if it failed: one exception object per caller."""
+    error = group.error
+    if isinstance(error, StorageUnavailable):
+        raise StorageUnavailable(error.code, error.cause, error.applied, error.retry_after) from error
+    if error is not None:
+        raise StoreError(f"commit failed: {error}") from error

@@ -2,8 +2,18 @@
 
 The loop takes one message at a time.  For each command: ``decide`` -> fold the events
 through ``evolve`` (on a copy: an ``evolve`` bug crashes here, before anything is
-durable) -> one atomic write of events, timer changes and maybe a snapshot -> swap in
-the new state -> reply -> side effects.  A crash restarts the actor from storage, with
+durable) -> one atomic write of events, timer changes and maybe a snapshot, queued to the
+group commit -> and, once that write is durable, swap in the new state -> reply -> side
+effects.
+
+Journaling is pipelined: while a command's write is on its way to disk the actor decides
+the next ones on the state after it (its *head*), up to ``pipeline_depth`` commands ahead,
+so one group commit carries many commands of a busy actor.  What others see leaves in
+order and only once durable: replies (rejections too, which were decided on the head),
+published events, tells, timers and work; ``state`` and ``seq`` stay the durable ones.  A
+write that fails fails the commands decided after it as well and the head falls back to
+the durable state.  A timer, a retried idempotency key still in the pipeline, or a store
+reopened after a fault first waits for the pipeline to empty.  A crash restarts the actor from storage, with
 exponential backoff; the message that crashed it is retried and, after
 ``max_attempts``, dead-lettered.  Crashing more often than ``restart_intensity`` in
 ``restart_period`` escalates to the parent and the kind's supervisor.  Unreadable history
@@ -24,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from snapshots import Batch, CorruptRecord, StorageUnavailable, StoreCorrupt, Timer, UnknownSchema, codec
+from snapshots import Batch, CorruptRecord, StorageUnavailable, StoreCorrupt, StoreError, Timer, UnknownSchema, codec
+from snapshots.commit import Group
 from snapshots.protocol import Store
 
 from ..errors import ActorCorrupt, ActorCrashed, ActorError, ActorStopped, Rejected, StorageDown
@@ -97,11 +108,43 @@ class Envelope:
             self.reply.fail(error)
 
 
+class Pending:
+    """A command decided on the head, waiting for its write (``group``; None: nothing to write) to be
+    known durable; ``events`` is None for one that wrote nothing (its ``outcome`` is all it has)."""
+
+    __slots__ = ("envelope", "started", "epoch", "group", "state", "seq", "events", "decision", "outcome",
+                 "snapshot_due", "earliest")
+
+    def __init__(self, envelope: Envelope, started: float, epoch: int, group: Group | None = None, state: Any = None,
+                 seq: int = 0, events: list[Any] | None = None, decision: Decision | None = None,
+                 outcome: Any = None, snapshot_due: bool = False, earliest: int | None = None) -> None:
+        self.envelope = envelope
+        self.started = started
+        self.epoch = epoch
+        self.group = group
+        self.state = state
+        self.seq = seq
+        self.events = events
+        self.decision = decision
+        self.outcome = outcome
+        self.snapshot_due = snapshot_due
+        self.earliest = earliest
+
+    @property
+    def key(self) -> str | None:
+        return self.envelope.key
+
+    @property
+    def timer(self) -> Timer | None:
+        return self.envelope.timer
+
+
 class ActorCell:
     __slots__ = (
         "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
         "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "_wait_scope",
         "_stop_requested", "_accepts", "_snapshot_every", "subscribers", "generation",
+        "head_state", "head_seq", "head_snapshot_seq", "pending", "epoch", "broken_by", "_depth",
     )
 
     def __init__(self, runtime: "Host", address: str, kind: str, behavior: "Behavior") -> None:
@@ -125,13 +168,31 @@ class ActorCell:
         self._snapshot_every = behavior.snapshot_every or runtime.config.snapshot_every
         self.subscribers: list[Subscriber] | None = None  # made by the first subscription
         self.generation = -1  # the store's generation its state was read at
+        # the pipeline: commands decided (in order) whose writes are not yet known durable, and the
+        # state after the last of them; ``epoch`` moves when a failed write discards that head
+        self.head_state: Any = None
+        self.head_seq = 0
+        self.head_snapshot_seq = 0
+        self.pending: list[Pending] = []
+        self.epoch = 0
+        self.broken_by: StorageUnavailable | None = None
+        self._depth = runtime.config.pipeline_depth
 
     # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued, in hand or waiting for its write."""
+        return self.inflight is None and not self.mailbox and not self.pending
 
     async def main(self) -> None:
         try:
             await self._supervise()
         finally:
+            for entry in self.pending:  # cancelled (shutdown) with writes under way
+                entry.envelope.fail(ActorStopped(f"{self.address}: stopped while its write was under way; "
+                                                 "the command may have been applied"))
+            self.pending.clear()
             self.status = "stopped"
             self.runtime.left_memory(self)
             for subscriber in self.subscribers or ():
@@ -160,6 +221,7 @@ class ActorCell:
                 await self._corrupt(exc)
                 return
             except Exception as exc:
+                await self._settle()  # what was decided before the crash is durable (or failed): answer it
                 try:
                     delay = await self._crashed(exc)
                 except Exception as failure:  # accounting for a crash must never take the runtime down
@@ -177,7 +239,11 @@ class ActorCell:
         store = self.runtime.store
         self.generation = store.generation
         self.state, self.seq, self.snapshot_seq = recover(self.behavior, store, self.address)
+        self._rewind()
 
+    def _rewind(self) -> None:
+        """The head falls back to the durable state."""
+        self.head_state, self.head_seq, self.head_snapshot_seq = self.state, self.seq, self.snapshot_seq
     def resync(self) -> None:
         """The store was reopened after a fault: a write whose sync failed may have reached the disk
         after all (or, on a lying disk, something acknowledged not): what is stored wins."""
@@ -192,19 +258,54 @@ class ActorCell:
     async def _loop(self) -> None:
         # Idle passivation is the runtime's reaper's job (it calls request_stop), so that
         # waiting for a message costs no cancel scope.
-        mailbox = self.mailbox
+        mailbox, pending = self.mailbox, self.pending
         while True:
+            while pending and (pending[0].group is None or pending[0].group.done):
+                await self._finish_oldest()
             envelope = self.inflight
             if envelope is None:
+                if pending and (len(pending) >= self._depth or (self._stop_requested and not mailbox)):
+                    await self._finish_oldest()
+                    continue
                 if self._stop_requested and not mailbox:
                     await self._passivate()
                     return
-                envelope = await mailbox.get()
+                envelope = await mailbox.get()  # woken by a message, a stop request or a finished write
                 if envelope is None:
                     continue
                 self.inflight = envelope
+            if pending and self._waits_for_pipeline(envelope):
+                while pending:
+                    await self._finish_oldest()
             await self._handle(envelope)
             self.inflight = None
+
+    def _waits_for_pipeline(self, envelope: Envelope) -> bool:
+        """Whether ``envelope`` must be handled on durable ground: a timer (checked against the stored
+        one), a retry of a key still in the pipeline (answered from the stored record), or anything
+        after the store was reopened (compared with it first)."""
+        key = envelope.key
+        return (envelope.timer is not None or self.generation != self.runtime.store.generation
+                or (key is not None and any(entry.key == key for entry in self.pending)))
+
+    async def _finish_oldest(self) -> None:
+        """Wait for the oldest pending command's write, then answer it and carry out its effects."""
+        entry = self.pending[0]
+        if entry.group is not None and not entry.group.done:
+            try:
+                await self.runtime.commits.wait(entry.group)
+            except StoreError:  # StorageUnavailable too: read from the group in _complete
+                pass
+        del self.pending[0]
+        await self._complete(entry)
+
+    async def _settle(self) -> None:
+        """Empty the pipeline, whatever its effects raise (logged): after a crash, before a restart."""
+        while self.pending:
+            try:
+                await self._finish_oldest()
+            except Exception:
+                log.exception("%s: completing a command after its write failed", self.address)
 
     async def _passivate(self) -> None:
         """Leave memory: unregister first (new messages activate a fresh cell), then snapshot."""
@@ -257,16 +358,17 @@ class ActorCell:
     # -- handling one command ------------------------------------------------------
 
     async def _handle(self, envelope: Envelope) -> None:
+        """Decide ``envelope`` on the head state and queue its write; :meth:`_complete` answers it."""
         started = time.perf_counter()
         runtime, behavior, store = self.runtime, self.behavior, self.runtime.store
         command = envelope.message
-        if type(command) is Attach:  # a subscription starts here, between two commands
+        if type(command) is Attach:  # a subscription starts here, from the durable state
             if self.subscribers is None:
                 self.subscribers = []
             self.subscribers.append(command.subscriber)
             envelope.succeed((self.state, self.seq))
             return
-        if self.generation != store.generation:
+        if self.generation != store.generation:  # the pipeline is empty (_waits_for_pipeline)
             self.resync()
         timer = envelope.timer
         if timer is not None and not self._timer_current(timer):
@@ -276,37 +378,35 @@ class ActorCell:
             refused = Rejected("runtime/unknown_command", f"{self.kind} does not accept {type(command).__name__}")
             if timer is not None:  # a stored timer must not be dropped unseen
                 await runtime.dead_letter(self, envelope, "kind does not accept TimerFired", refused)
-            envelope.fail(refused)
+            self._answer(envelope, refused, started)
             return
         key = envelope.key
         digest = command_digest(command) if key is not None else None
         if key is not None and (first := store.get_idempotent(self.address, key)) is not None:
             if first.get("digest", digest) != digest:  # records older than digests: taken on trust
-                envelope.fail(Rejected("idempotency/key_reused", "this idempotency key already carried a "
-                                       "different command to this actor; use a fresh key for a new command"))
+                self._answer(envelope, Rejected("idempotency/key_reused", "this idempotency key already carried a "
+                                                "different command to this actor; use a fresh key for a new command"),
+                             started)
                 return
-            envelope.succeed(Ack(first["seq"], first["events"]))  # a retry: already durable
+            self._answer(envelope, Ack(first["seq"], first["events"]), started)  # a retry: already durable
             return
-        ctx = Context(self.address, self.seq, to_datetime(runtime.clock.now()), envelope.by)
+        ctx = Context(self.address, self.head_seq, to_datetime(runtime.clock.now()), envelope.by)
         try:
-            result = behavior.decide(self.state, command, ctx)
+            result = behavior.decide(self.head_state, command, ctx)
         except Rejected as rejected:
             self.metrics.rejected += 1
-            if timer is not None:
+            if timer is not None:  # the pipeline is empty (_waits_for_pipeline)
                 await self._consume_timer(timer)
-            envelope.fail(rejected)
-            self.metrics.record(time.perf_counter() - started)
+            self._answer(envelope, rejected, started)
             return
         if isinstance(result, Decision):
             events, decision = result.events, result
         else:
             events, decision = (result if type(result) is list else list(result)), None
         if not events and decision is None and timer is None and key is None:  # nothing to write
-            self.escalations = 0
-            self.metrics.record(time.perf_counter() - started)
-            envelope.succeed(Ack(self.seq, 0))
+            self._answer(envelope, Ack(self.head_seq, 0), started)
             return
-        state, seq = self.state, self.seq
+        state, seq = self.head_state, self.head_seq
         for event in events:
             state = behavior.evolve(state, event)
         batch = Batch()
@@ -323,24 +423,73 @@ class ActorCell:
             at = ctx.now.timestamp()
             store.put_idempotent(batch, self.address, key, {"seq": seq, "events": len(events), "at": at,
                                                                  "digest": digest}, to_ms(at))
-        snapshot_due = seq - self.snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
+        snapshot_due = seq - self.head_snapshot_seq >= self._snapshot_every and self._snapshot(batch, seq, state)
+        group = None
         if batch:
             try:
-                await runtime.commits.commit(batch)
-            except StorageUnavailable as exc:
+                group = runtime.commits.submit(batch, self.mailbox.interrupt)
+            except StorageUnavailable as exc:  # refused at once (the breaker is open): nothing changes
                 self._not_stored(envelope, exc)
                 return
-        if self.seq == 0 and events:
-            runtime.known_actors += 1  # registered with its first events (above)
-        self.state, self.seq = state, seq
-        # Durable and applied: from here on a failure must never make the loop retry it.
-        self.inflight = None
-        if snapshot_due:
-            self.snapshot_seq = seq
-        self.escalations = 0
-        self.metrics.record(time.perf_counter() - started)
         reply = decision.reply if decision is not None else None
-        envelope.succeed(reply if reply is not None else Ack(seq, len(events)))
+        self.pending.append(Pending(envelope, started, self.epoch, group, state, seq, events, decision,
+                                    reply if reply is not None else Ack(seq, len(events)), snapshot_due, earliest))
+        self.head_state, self.head_seq = state, seq
+        if snapshot_due:
+            self.head_snapshot_seq = seq
+
+    def _answer(self, envelope: Envelope, outcome: Any, started: float) -> None:
+        """Answer a command that writes nothing: now, or in its turn after the pipeline's commands."""
+        if self.pending:
+            self.pending.append(Pending(envelope, started, self.epoch, outcome=outcome))
+            return
+        self._reply(envelope, outcome, started)
+
+    def _reply(self, envelope: Envelope, outcome: Any, started: float) -> None:
+        if isinstance(outcome, BaseException):
+            envelope.fail(outcome)
+        else:
+            self.escalations = 0
+            envelope.succeed(outcome)
+        self.metrics.record(time.perf_counter() - started)
+
+    async def _complete(self, entry: Pending) -> None:
+        """Answer the oldest decided command, its write's outcome known, and carry out its effects."""
+        runtime, envelope, group = self.runtime, entry.envelope, entry.group
+        failed = group is not None and group.error is not None
+        if entry.epoch != self.epoch:  # decided on a head an earlier failed write discarded
+            if group is not None and not failed:  # cannot happen while failed writes open the breaker
+                log.error("%s: a write decided after a failed one was stored; reloading from storage", self.address)
+                self._recover()
+            broken = group.error if failed and isinstance(group.error, StorageUnavailable) else self.broken_by
+            if entry.timer is not None:
+                runtime.timers.done(entry.timer)
+            self.metrics.last_error = f"not stored ({broken.code}): an earlier command failed to be stored"
+            envelope.fail(StorageDown(broken.code, f"not applied: an earlier command to {self.address} could not "
+                                      f"be stored ({broken.cause})", False, broken.retry_after))
+            return
+        if failed:
+            self.epoch += 1
+            self._rewind()
+            error = group.error
+            if not isinstance(error, StorageUnavailable):  # a store closed under us: crash, restart from storage
+                self.broken_by = StorageUnavailable("storage/io", str(error), False, None)
+                raise StoreError(f"commit failed: {error}") from error
+            # a copy, without the traceback: that holds the failed write's frames, and the store they
+            # reference could not be reopened while it lives
+            self.broken_by = StorageUnavailable(error.code, error.cause, error.applied, error.retry_after)
+            self._not_stored(envelope, self.broken_by)
+            return
+        if group is None and entry.events is None:  # a command that wrote nothing
+            self._reply(envelope, entry.outcome, entry.started)
+            return
+        events, seq, decision, timer = entry.events, entry.seq, entry.decision, entry.timer
+        if events and seq == len(events):
+            runtime.known_actors += 1  # registered with its first events
+        self.state, self.seq = entry.state, seq
+        if entry.snapshot_due:
+            self.snapshot_seq = seq
+        self._reply(envelope, entry.outcome, entry.started)
         if self.subscribers and events:
             for subscriber in self.subscribers:
                 subscriber.push(seq - len(events) + 1, events)
@@ -348,8 +497,8 @@ class ActorCell:
             runtime.journaled(self.address, seq - len(events) + 1, events)
         if timer is not None:
             runtime.timers.done(timer)
-        if earliest is not None:
-            runtime.timers.poke(earliest)
+        if entry.earliest is not None:
+            runtime.timers.poke(entry.earliest)
         if decision is not None:
             for work in decision.work:
                 runtime.start_work(self.address, work)

@@ -10,6 +10,7 @@ class RuntimeConfig:
 
     mailbox_capacity: int = 256
     snapshot_every: int = 100
+    pipeline_depth: int = 64               # commands an actor decides ahead of its durable writes (1: none)
     idle_passivate: float = 600.0          # seconds idle before an actor leaves memory
     max_active: int = 100_000              # active actors before LRU eviction
     restart_intensity: int = 1             # restarts allowed ...

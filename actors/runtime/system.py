@@ -209,8 +209,7 @@ class Runtime:
         for cell in list(itertools.islice(self.cells.values(), 0, len(self.cells) - 1)):
             if count <= 0:
                 break
-            if (cell.status == "running" and cell.inflight is None and not cell.mailbox
-                    and not cell.stopping and not cell.subscribers):
+            if cell.status == "running" and cell.idle and not cell.stopping and not cell.subscribers:
                 cell.request_stop()
                 count -= 1
 
@@ -244,14 +243,14 @@ class Runtime:
             for cell in list(self.cells.values()):  # least recently used first
                 if cell.last_active > cutoff:
                     break
-                if cell.inflight is None and not cell.mailbox and not cell.subscribers:
+                if cell.idle and not cell.subscribers:
                     cell.request_stop()
 
     def storage_recovered(self) -> None:
         """The disk takes writes again: idle actors compare their seq with the reopened store now (busy
         ones before their next command, ``ActorCell.resync``), and the timers held meanwhile fire."""
         for cell in list(self.cells.values()):
-            if cell.status == "running" and cell.inflight is None and cell.generation != self.store.generation:
+            if cell.status == "running" and cell.idle and cell.generation != self.store.generation:
                 try:
                     cell.resync()
                 except StoreError as exc:  # it meets the same before its next command, and is handled there
@@ -460,8 +459,8 @@ class Runtime:
         }
 
     def busy(self) -> bool:
-        """Some active actor has a message queued or in hand."""
-        return any(cell.inflight is not None or cell.mailbox for cell in self.cells.values())
+        """Some active actor has a message queued, in hand or waiting for its write."""
+        return any(not cell.idle for cell in self.cells.values())
 
     def acknowledged(self, address: str) -> int | None:
         """The seq of the last event an active actor has acknowledged; None when it is not in memory.
