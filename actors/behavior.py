@@ -126,9 +126,8 @@ def planned_timers(before: dict[str, float], after: dict[str, float], fired: str
     decision: what is new or moved is scheduled, what is gone is cancelled, and ``fired``
     (the timer being handled, no longer stored) is scheduled again if still planned.
     """
-    changes: list[Schedule | Cancel] = []
-    for name, due in sorted(after.items()):
-        if name == fired or before.get(name) != due:
-            changes.append(Schedule(name, at=datetime.fromtimestamp(due, tz=timezone.utc)))
-    changes.extend(Cancel(name) for name in sorted(before) if name not in after and name != fired)
+    changes: list[Schedule | Cancel] = [
+        Schedule(name, at=datetime.fromtimestamp(due, tz=timezone.utc))
+        for name, due in sorted((name, due) for name, due in after.items() if name == fired or before.get(name) != due)]
+    changes.extend(Cancel(name) for name in sorted(name for name in before if name not in after and name != fired))
     return changes

@@ -149,7 +149,9 @@ class Decision:
     """What ``decide`` returns when it needs more than a list of events.
 
     ``timers`` are written atomically with ``events``; ``tells`` are sent, ``work`` starts
-    and ``reply`` is returned to an ``ask`` only after the write.
+    and ``reply`` is returned to an ``ask`` only after the write.  ``after``: the state after
+    ``events``, when ``decide`` already folded them through ``evolve`` (the runtime then
+    takes it instead of folding them again); it must be exactly what that fold gives.
     """
 
     events: list[Event] = field(default_factory=list)
@@ -157,6 +159,7 @@ class Decision:
     tells: list[Tell] = field(default_factory=list)
     reply: Any = None
     work: list[Work] = field(default_factory=list)
+    after: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ orders; its encounters are child actors (``combat/{id}.{n}``) that report every 
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from engine_ext.dice_ref import Stream
@@ -38,6 +39,8 @@ from .state import (
 if TYPE_CHECKING:
     from ..narration.service import Narrator
 
+PLANS_KEPT = 256  # campaigns decided on recently whose timer plans are kept (each pins its state)
+
 
 class CampaignKind(Behavior[Campaign]):
     kind = "campaign"
@@ -60,6 +63,19 @@ class CampaignKind(Behavior[Campaign]):
     def __init__(self, narrator: Narrator | None = None) -> None:
         """``narrator``: the server's (``actors.narration.Narrator``); without one, the templates are posted."""
         self.narrator = narrator
+        # the plans of the states decided on last, by identity (states are never changed in place): the
+        # plan after one command is the plan before the next, and it walks every player
+        self._plans: OrderedDict[int, tuple[Campaign, dict[str, float]]] = OrderedDict()
+
+    def _plan(self, state: Campaign) -> dict[str, float]:
+        known = self._plans.get(id(state))
+        if known is not None and known[0] is state:
+            return known[1]
+        planned = enforcement.plan(state)
+        self._plans[id(state)] = (state, planned)
+        if len(self._plans) > PLANS_KEPT:
+            self._plans.popitem(last=False)
+        return planned
 
     def decide(self, state: Campaign, command: Command, ctx: Context) -> Decision:
         now = ctx.now.timestamp()
@@ -74,8 +90,8 @@ class CampaignKind(Behavior[Campaign]):
         voice = (command.npc, command.hint) if isinstance(command, NarrateNpc) else None
         events, work = narration.narrate(self.narrator, state, events, ctx.address, self.evolve, voice)
         after = self.replay(state, events)
-        return Decision(events=events, timers=planned_timers(enforcement.plan(state), enforcement.plan(after), fired),
-                        tells=encounter_tells(state, after, command, events), work=work)
+        return Decision(events=events, timers=planned_timers(self._plan(state), self._plan(after), fired),
+                        tells=encounter_tells(state, after, command, events), work=work, after=after)
 
     def _handle(self, state: Campaign, command: Command, ctx: Context, now: float) -> list[Event]:
         by = ctx.by or {}

@@ -144,7 +144,7 @@ class ActorCell:
         "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
         "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "_wait_scope",
         "_stop_requested", "_accepts", "_snapshot_every", "subscribers", "generation",
-        "head_state", "head_seq", "head_snapshot_seq", "pending", "epoch", "broken_by", "_depth",
+        "head_state", "head_seq", "head_snapshot_seq", "pending", "pending_keys", "epoch", "broken_by", "_depth",
     )
 
     def __init__(self, runtime: "Host", address: str, kind: str, behavior: "Behavior") -> None:
@@ -174,6 +174,7 @@ class ActorCell:
         self.head_seq = 0
         self.head_snapshot_seq = 0
         self.pending: list[Pending] = []
+        self.pending_keys: set[str] | None = None  # the idempotency keys among them (made when one comes)
         self.epoch = 0
         self.broken_by: StorageUnavailable | None = None
         self._depth = runtime.config.pipeline_depth
@@ -193,6 +194,7 @@ class ActorCell:
                 entry.envelope.fail(ActorStopped(f"{self.address}: stopped while its write was under way; "
                                                  "the command may have been applied"))
             self.pending.clear()
+            self.pending_keys = None
             self.status = "stopped"
             self.runtime.left_memory(self)
             for subscriber in self.subscribers or ():
@@ -284,9 +286,8 @@ class ActorCell:
         """Whether ``envelope`` must be handled on durable ground: a timer (checked against the stored
         one), a retry of a key still in the pipeline (answered from the stored record), or anything
         after the store was reopened (compared with it first)."""
-        key = envelope.key
         return (envelope.timer is not None or self.generation != self.runtime.store.generation
-                or (key is not None and any(entry.key == key for entry in self.pending)))
+                or (self.pending_keys is not None and envelope.key in self.pending_keys))
 
     async def _finish_oldest(self) -> None:
         """Wait for the oldest pending command's write, then answer it and carry out its effects."""
@@ -297,6 +298,8 @@ class ActorCell:
             except StoreError:  # StorageUnavailable too: read from the group in _complete
                 pass
         del self.pending[0]
+        if entry.key is not None and self.pending_keys is not None:
+            self.pending_keys.discard(entry.key)
         await self._complete(entry)
 
     async def _settle(self) -> None:
@@ -407,8 +410,11 @@ class ActorCell:
             self._answer(envelope, Ack(self.head_seq, 0), started)
             return
         state, seq = self.head_state, self.head_seq
-        for event in events:
-            state = behavior.evolve(state, event)
+        if decision is not None and decision.after is not None:  # decide folded them already
+            state = decision.after
+        else:
+            for event in events:
+                state = behavior.evolve(state, event)
         batch = Batch()
         if events:
             if seq == 0:
@@ -431,6 +437,10 @@ class ActorCell:
             except StorageUnavailable as exc:  # refused at once (the breaker is open): nothing changes
                 self._not_stored(envelope, exc)
                 return
+        if key is not None:
+            if self.pending_keys is None:
+                self.pending_keys = set()
+            self.pending_keys.add(key)
         reply = decision.reply if decision is not None else None
         self.pending.append(Pending(envelope, started, self.epoch, group, state, seq, events, decision,
                                     reply if reply is not None else Ack(seq, len(events)), snapshot_due, earliest))
