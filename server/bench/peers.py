@@ -27,6 +27,8 @@ Each workload runs against each server in turn (colyseus, floor, everturn, then 
   VmRSS) at rest and after each batch; KB per connection is the second batch's growth per
   connection (the first pays one-time costs; a later round would mostly reuse memory the
   earlier phases freed and measure next to nothing).
+  Then the clients all leave at once: ``sockets_released_s`` is the time until the server holds
+  no more sockets than at rest, ``rss_after_disconnect_mb`` its RSS 5 s later.
 
 The ratios are Everturn's figure over the other's (lower is better, except ``acked_vs_floor``
 where higher is). ``shard_scaling`` is null: ``everturn serve`` has no shards yet.
@@ -63,6 +65,7 @@ CHARACTER = {"name": "Ayla", "level": 3, "max_hp": 40, "hp": 40, "ac": 19,
 SUBSCRIBERS_PER_TOKEN = 100  # well under the 1,024 subscriptions a token may hold, even while old ones close
 START_TIMEOUT_S = 60.0
 ROUND_TIMEOUT_S = 10.0
+DISCONNECT_SETTLE_S = 5.0  # after a mass disconnect, the RSS is read again this much later
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -133,10 +136,31 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def open_sockets(pid: int) -> int:
+    """How many sockets the process holds open."""
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:  # closed meanwhile
+            pass
+    return count
+
+
+def sockets_released(pid: int, before: int, limit_s: float = 60.0) -> float | None:
+    """Seconds from now (the clients just left) until the server holds no more sockets than ``before``."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        if open_sockets(pid) <= before:
+            return round(time.perf_counter() - started, 2)
+        time.sleep(0.02)
+    return None
+
+
 def idle_kb_per_conn(cache: Path, plan: dict[str, Any], pid: int) -> dict[str, Any]:
     """The server's RSS at rest, with ``plan['connections']`` idle connections open, and with as many
     again: KB per connection is the second batch's growth (the first pays one-time costs)."""
-    at_rest = rss_kb(pid)
+    at_rest, sockets_at_rest = rss_kb(pid), open_sockets(pid)
     plan = {"timeout_s": 240, "round_timeout_s": ROUND_TIMEOUT_S, **plan, "mode": "idle", "batches": 2}
     driver = subprocess.Popen(["node", str(cache / "driver.js"), json.dumps(plan)], cwd=cache, stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -155,7 +179,11 @@ def idle_kb_per_conn(cache: Path, plan: dict[str, Any], pid: int) -> dict[str, A
     finally:
         driver.stdin.close()
         driver.wait(timeout=60)
+    released_s = sockets_released(pid, sockets_at_rest)
+    time.sleep(DISCONNECT_SETTLE_S)
     return {"kb_per_conn": round((rss[1] - rss[0]) / (counts[1] - counts[0]), 2),
+            "sockets_released_s": released_s,
+            f"rss_{DISCONNECT_SETTLE_S:.0f}s_after_disconnect_mb": round(rss_kb(pid) / 1024, 1),
             "rss_at_rest_mb": round(at_rest / 1024, 1),
             "rss_first_batch_mb": round(rss[0] / 1024, 1), "rss_second_batch_mb": round(rss[1] / 1024, 1),
             "kb_per_conn_first_batch": round((rss[0] - at_rest) / counts[0], 2), "connections": counts[1]}
@@ -364,6 +392,8 @@ def measure(scale: Scale = Scale(), with_colyseus: bool = True) -> dict[str, Any
                "rss_at_rest_mb": runs[f"{target}.idle"][0]["rss_at_rest_mb"],
                "rss_with_idle_mb": runs[f"{target}.idle"][0]["rss_second_batch_mb"],
                "rss_at_end_mb": rss_at_end[target],
+               "sockets_released_s": runs[f"{target}.idle"][0]["sockets_released_s"],
+               "rss_after_disconnect_mb": runs[f"{target}.idle"][0][f"rss_{DISCONNECT_SETTLE_S:.0f}s_after_disconnect_mb"],
                "errors": sum(x.get("errors", 0) for name, xs in runs.items() if name.startswith(target + ".")
                              for x in xs)}
         if target == "everturn":

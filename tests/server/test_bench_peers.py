@@ -50,6 +50,9 @@ def test_a_tiny_run_prints_every_ratio_with_positive_figures_behind_it():
             assert figures[key] > 0, (target, key)
         assert figures["fanout_missed"] == 0, target
         assert figures["rss_at_end_mb"] > 0, target
+        # the clients all left at once: the server let go of their sockets (within the minute it is given)
+        assert figures["sockets_released_s"] is not None and figures["sockets_released_s"] >= 0, target
+        assert figures["rss_after_disconnect_mb"] > 0, target
     ours = result["figures"]["everturn"]
     assert ours["rtt_one_campaign_p99_ms"] > 0 and ours["acked_per_s_one_campaign"] > 0
     if colyseus_missing:
