@@ -4,9 +4,8 @@ Actors call :meth:`GroupCommit.commit` and wait (or :meth:`GroupCommit.submit` n
 :meth:`GroupCommit.wait` later, to decide their next command while this one is on its way
 to disk); a single committer task takes everything queued since its last write and writes it
 as one ``WriteBatch``.  Groups are written one after another, so they finish in the order
-they were submitted.  While one write is on
-its way to disk the next group gathers, so the cost of an fsync is shared by every actor
-that committed meanwhile.  ``commit`` returns only once its batch is durable: an
+they were submitted.  While one write is on its way to disk the next group gathers, so the
+cost of an fsync is shared by every actor that committed meanwhile.  ``commit`` returns only once its batch is durable: an
 acknowledgement built on it survives ``kill -9`` and power loss.
 
 By default (``mode="thread"``) the committer writes the group to RocksDB unsynced, on the
@@ -26,8 +25,8 @@ synced on the loop instead, the same calls without the thread.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import trio

@@ -13,12 +13,14 @@ order and only once durable: replies (rejections too, which were decided on the 
 published events, tells, timers and work; ``state`` and ``seq`` stay the durable ones.  A
 write that fails fails the commands decided after it as well and the head falls back to
 the durable state.  A timer, a retried idempotency key still in the pipeline, or a store
-reopened after a fault first waits for the pipeline to empty.  A crash restarts the actor from storage, with
-exponential backoff; the message that crashed it is retried and, after
-``max_attempts``, dead-lettered.  Crashing more often than ``restart_intensity`` in
-``restart_period`` escalates to the parent and the kind's supervisor.  Unreadable history
-(``StoreCorrupt``) is no crash: a restart would read the same damage, so the actor stops
-for good (status ``corrupt``) and every message to it is refused with ``ActorCorrupt``.
+reopened after a fault first waits for the pipeline to empty.
+
+A crash restarts the actor from storage, with exponential backoff; the message that
+crashed it is retried and, after ``max_attempts``, dead-lettered.  Crashing more often
+than ``restart_intensity`` in ``restart_period`` escalates to the parent and the kind's
+supervisor.  Unreadable history (``StoreCorrupt``) is no crash: a restart would read the
+same damage, so the actor stops for good (status ``corrupt``) and every message to it is
+refused with ``ActorCorrupt``.
 Neither is a write the disk refuses (``StorageUnavailable``): the command fails with
 ``StorageDown``, the actor stays as it was and takes the next one.
 """
@@ -246,6 +248,7 @@ class ActorCell:
     def _rewind(self) -> None:
         """The head falls back to the durable state."""
         self.head_state, self.head_seq, self.head_snapshot_seq = self.state, self.seq, self.snapshot_seq
+
     def resync(self) -> None:
         """The store was reopened after a fault: a write whose sync failed may have reached the disk
         after all (or, on a lying disk, something acknowledged not): what is stored wins."""
