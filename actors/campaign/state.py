@@ -8,7 +8,8 @@ from __future__ import annotations
 from string import Formatter
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, ValidatorFunctionWrapHandler, field_validator
 
 from ..combat.state import StrikeStat
 from ..messages import State
@@ -22,6 +23,7 @@ FINISHED_ORDERS = 50  # completed or cancelled orders kept in the state
 RECENT_ROLLS = 50  # dice rolls kept in the state (the dice log); the journal keeps them all
 
 HOUR = 3600.0
+SETTINGS_KEPT = 64  # validated settings shared between campaigns (most keep the defaults)
 
 
 class Frozen(BaseModel):
@@ -287,3 +289,25 @@ class Campaign(State):
     dice_used: int = 0  # the dice stream's position: every roll reads on from here
     settings: Settings = Settings()
     narrations: dict[int, PendingNarration] = Field(default_factory=dict)  # post n -> the narrator is on it
+
+    @field_validator("settings", mode="wrap")
+    @classmethod
+    def _shared_settings(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Settings:
+        """Stored settings validate once per distinct value: they are most of a snapshot, most
+        campaigns keep the defaults, and the model is frozen, so campaigns share one instance."""
+        if not isinstance(value, dict):
+            return handler(value)  # type: ignore[no-any-return]
+        try:
+            key = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # not plain data: validation says what is wrong
+            return handler(value)  # type: ignore[no-any-return]
+        settings = _SHARED_SETTINGS.get(key)
+        if settings is None:
+            settings = handler(value)
+            if len(_SHARED_SETTINGS) >= SETTINGS_KEPT:
+                del _SHARED_SETTINGS[next(iter(_SHARED_SETTINGS))]
+            _SHARED_SETTINGS[key] = settings
+        return settings  # type: ignore[no-any-return]
+
+
+_SHARED_SETTINGS: dict[bytes, Settings] = {}  # sorted JSON -> validated, oldest first

@@ -22,6 +22,7 @@ from one ``random.Random(seed)``, planned before the clock starts moving.
 """
 from __future__ import annotations
 
+import gc
 import math
 import os
 import random
@@ -48,6 +49,7 @@ from actors.messages import Command
 from actors.runtime import Runtime, RuntimeConfig, open_runtime
 from actors.campaign.messages import CreateCampaign, FollowUp, JoinCampaign, PostAction, PostNarration, ScheduleOrder, SetDeadline
 from actors.campaign.state import HOUR, Character, Saves
+from server.serve import tune_collector
 
 WAVE = 25                # campaigns created concurrently, at one virtual instant
 CREATION_HOURS = 11.0    # waves spread over this much game time: less than the first enforcement (12 h)
@@ -274,6 +276,8 @@ async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None 
     clock = _WatchedClock()
     lag = _FireLag(clock)
     config = RuntimeConfig(max_active=max_active)
+    thresholds = gc.get_threshold()
+    tune_collector()  # as ``everturn serve`` runs (the script, planned above, is frozen with the modules)
     try:
         store = Store.open(root)
         try:
@@ -303,6 +307,8 @@ async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None 
             store.close()
         disk = _dir_bytes(root)
     finally:
+        gc.unfreeze()  # the caller's process collects as before
+        gc.set_threshold(*thresholds)
         if data_dir is None:
             shutil.rmtree(root, ignore_errors=True)
 

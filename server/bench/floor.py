@@ -134,13 +134,11 @@ def quart_app(queue: int = QUEUE) -> Any:
 
 
 async def _serve_floor(port: int) -> None:
-    import gc
-
     import trio
     from hypercorn.trio import serve
 
     from server.context import ServerSettings
-    from server.serve import GC_THRESHOLDS
+    from server.serve import tune_collector
 
     stop = trio.Event()
     config = hypercorn_config(ServerSettings().max_frame_bytes, port)
@@ -148,8 +146,7 @@ async def _serve_floor(port: int) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(partial(serve, quart_app(), config, shutdown_trigger=stop.wait))
-            gc.freeze()  # as ``everturn serve`` does (``tune_gc``), so both run under the same collector settings
-            gc.set_threshold(*GC_THRESHOLDS)
+            tune_collector()  # as ``everturn serve`` does, so both run under the same collector settings
             print(json.dumps({"url": binds[0]}), flush=True)
             async for _ in signals:
                 stop.set()
