@@ -88,8 +88,7 @@ class CampaignKind(Behavior[Campaign]):
             events = self._handle(state, command, ctx, now)
         events = enforcement.woken(state, events, now)
         voice = (command.npc, command.hint) if isinstance(command, NarrateNpc) else None
-        events, work = narration.narrate(self.narrator, state, events, ctx.address, self.evolve, voice)
-        after = self.replay(state, events)
+        events, work, after = narration.narrate(self.narrator, state, events, ctx.address, self.evolve, voice)
         return Decision(events=events, timers=planned_timers(self._plan(state), self._plan(after), fired),
                         tells=encounter_tells(state, after, command, events), work=work, after=after)
 

@@ -37,24 +37,24 @@ def pending(state: Campaign, post: Post) -> PendingNarration:
 
 def narrate(narrator: "Narrator | None", state: Campaign, events: list[Event], address: str,
             evolve: Callable[[Campaign, Event], Campaign], voice: tuple[str, str] | None = None,
-            ) -> tuple[list[Event], list[Work]]:
-    """``events`` with the server's narratable posts made pending, and the work that narrates them.
+            ) -> tuple[list[Event], list[Work], Campaign]:
+    """``events`` with the server's narratable posts made pending, the work that narrates them,
+    and the state after those events (folded on the way: each request sees the state before its post).
 
     ``voice``: ``(npc, hint)`` for an NPC the GM asked the narrator to voice.
     """
-    if narrator is None or not state.settings.narrator:
-        return events, []
+    on = narrator if state.settings.narrator else None
     out: list[Event] = []
     work: list[Work] = []
     for event in events:
-        if (isinstance(event, Posted) and event.post.author == enforcement.SERVER
+        if (on is not None and isinstance(event, Posted) and event.post.author == enforcement.SERVER
                 and event.post.reason in PURPOSES):
             post = event.post.model_copy(update={"pending": True, "meta": None})
-            work.append(_work(narrator, request(state, post, address, voice)))
+            work.append(_work(on, request(state, post, address, voice)))
             event = Posted(post=post)
         out.append(event)
         state = evolve(state, event)
-    return out, work
+    return out, work, state
 
 
 def request(state: Campaign, post: Post, address: str, voice: tuple[str, str] | None = None) -> NarrationRequest:

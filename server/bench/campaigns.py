@@ -9,8 +9,9 @@ scripted players and GMs post in a seeded few of the campaigns each hour:
 - ``sim_days_per_s``: simulated days per second of wall time over the advance phase
   (timers fired, the scripted commands, every activation and passivation they cause).
 - ``timer_lag_ms_p50`` / ``timer_lag_ms_p99``: per fired timer, the wall time from the
-  moment the virtual clock reached its due time to the moment its actor had handled it
-  (``TimerFired``'s events durable, or the delivery found stale).  In virtual time the lag is
+  moment the virtual clock reached its due time (or the timer was scheduled, when that was
+  later) to the moment its actor had handled it (``TimerFired``'s events durable, or the
+  delivery found stale).  In virtual time the lag is
   zero by construction; this is what a timer would wait in a real-time server under the
   same load.
 - ``rss_mb``: the process's peak resident set size (``ru_maxrss``).
@@ -179,7 +180,9 @@ class _FireLag:
 
     ``TimerService.done`` is what an actor calls once a delivered timer is handled (after
     its write is durable); the service keeps no wall times of its own, so this wraps
-    ``done`` on the one runtime instance under test.
+    ``done`` on the one runtime instance under test. A timer scheduled at a due time already
+    past (a campaign found quiet for three days only once its last player went inactive) is
+    due the moment it is scheduled: its lag counts from then (``put_timer`` is wrapped too).
     """
 
     clock: _WatchedClock
@@ -187,14 +190,22 @@ class _FireLag:
     recording: bool = False
 
     def attach(self, runtime: Runtime) -> None:
-        done = runtime.timers.done
+        done, put_timer = runtime.timers.done, runtime.store.put_timer
+        scheduled_ms: dict[str, int] = {}  # timer id -> virtual time it was scheduled at, while stored
+
+        def timed_put(batch: Any, timer: Timer) -> None:
+            scheduled_ms[timer.id] = to_ms(self.clock.now())
+            put_timer(batch, timer)
 
         def timed_done(timer: Timer, redeliver: bool = False) -> None:
-            if self.recording and not redeliver:
-                self.lags_ms.append((time.perf_counter() - self.clock.reached(timer.due_ms)) * 1000.0)
+            if not redeliver:
+                due_ms = max(timer.due_ms, scheduled_ms.pop(timer.id, timer.due_ms))
+                if self.recording:
+                    self.lags_ms.append((time.perf_counter() - self.clock.reached(due_ms)) * 1000.0)
             done(timer, redeliver)
 
         runtime.timers.done = timed_done  # type: ignore[method-assign]
+        runtime.store.put_timer = timed_put  # type: ignore[method-assign]
 
     def percentile(self, q: float) -> float:
         if not self.lags_ms:
