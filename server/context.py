@@ -33,6 +33,7 @@ class ServerSettings:
     rate: float = 50.0
     burst: float = 100.0
     ws_queue: int = 256
+    lean_ws: bool = True  # /ws on the lean edge (server.edge); off: every websocket through hypercorn and quart
     ws_subscriptions_per_connection: int = 256  # beyond: ws error ws/too_many_subscriptions
     ws_subscriptions_per_token: int = 1024      # over all of a token's connections, likewise
     auth_failure_burst: float = 10.0  # failed authentications per client address and per token id at once,

@@ -32,8 +32,10 @@ from snapshots import Store
 from snapshots.backups import remove_interrupted_backups
 from snapshots.search.rules import Rulebooks
 
+from . import edge
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
+from .ws import serve_connection
 
 if TYPE_CHECKING:
     from actors.narration.service import Narrator
@@ -68,6 +70,13 @@ class GuardedTCPServer(TCPServer):
 
     async def run(self) -> None:
         try:
+            lean_ws = getattr(getattr(self.app, "app", None), "lean_ws", None)  # run_server's, if on
+            if lean_ws is not None and isinstance(self.stream, trio.SocketStream):
+                head = await edge.read_head(self.stream)
+                if edge.is_upgrade(head):
+                    await lean_ws(self.stream, head, terminated=self.context.terminated)
+                    return
+                self.stream = edge.Replayed(self.stream, head)  # type: ignore[assignment]
             await super().run()
         except Exception as exc:
             log.warning("connection dropped after a protocol error: %r", exc)
@@ -162,6 +171,9 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     narrator.attach(runtime.publish_transient)
                 app = create_app(runtime, tokens, settings, narrator=narrator, books=Rulebooks(store))
                 app.everturn.backups_removed = removed
+                if settings.lean_ws:
+                    app.lean_ws = partial(edge.serve, session=partial(serve_connection, app.everturn),
+                                          max_bytes=settings.max_frame_bytes)
                 hypercorn = Config()
                 hypercorn.bind = [f"{host}:{port}"]
                 hypercorn.websocket_max_message_size = settings.max_frame_bytes

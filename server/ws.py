@@ -1,7 +1,10 @@
 """Websocket protocol v1 (``/ws``): see docs/protocol.md.
 
 One connection = a reader (parses frames in order), a writer (drains a bounded outbound
-queue onto the socket), a heartbeat, and one forwarder per subscription.  A slow socket
+queue onto the socket, up to :data:`WRITE_BATCH` frames a write), a heartbeat, and one
+forwarder per subscription.  The socket is a :class:`Socket`: the lean edge's
+(``server.edge``) for connections that open with the upgrade, quart's on its route
+(``server.routes.ws``) for one opened later on a kept-alive HTTP connection.  A slow socket
 fills the outbound queue, the forwarder waits, its subscription's buffer in the runtime
 overflows, and the runtime answers with ``Resync`` and a fresh snapshot: the actor never
 waits for a client.
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import trio
@@ -26,10 +29,24 @@ from .requests import admitted, existing, parse_command, reachable, state_json, 
 
 log = logging.getLogger("everturn.ws")
 PROTOCOL = 1
+WRITE_BATCH = 64  # frames queued for a connection leave in one write, up to this many
+
+
+class Socket(Protocol):
+    """A websocket connection as a session uses it; the connection ending cancels the session
+    or makes these raise."""
+
+    remote_addr: str | None
+
+    async def accept(self) -> None: ...
+
+    async def receive(self) -> str | bytes: ...
+
+    async def send_many(self, texts: list[str]) -> None: ...
 
 
 class Session:
-    def __init__(self, ctx: Everturn, socket: Any) -> None:
+    def __init__(self, ctx: Everturn, socket: Socket) -> None:
         self.ctx = ctx
         self.socket = socket
         self.id = secrets.token_hex(8)
@@ -53,9 +70,16 @@ class Session:
     # -- tasks -------------------------------------------------------------------------
 
     async def writer(self) -> None:
-        async for message in self.outbound:
-            await self.socket.send(message if isinstance(message, str) else orjson.dumps(message).decode())
-            self.ctx.metrics.ws_frames_out += 1
+        outbound, metrics = self.outbound, self.ctx.metrics
+        async for message in outbound:
+            batch = [_text(message)]
+            while len(batch) < WRITE_BATCH:
+                try:
+                    batch.append(_text(outbound.receive_nowait()))
+                except trio.WouldBlock:
+                    break
+            await self.socket.send_many(batch)
+            metrics.ws_frames_out += len(batch)
 
     async def heartbeat(self) -> None:
         while True:
@@ -242,6 +266,10 @@ class Session:
         await self.send({"type": "ack", "id": request_id, "topic": topic, "seq": ack.seq, "events": ack.events})
 
 
+def _text(message: dict[str, Any] | str) -> str:
+    return message if isinstance(message, str) else orjson.dumps(message).decode()
+
+
 def frame_id(frame: str | bytes) -> Any:
     """The ``id`` of a frame refused whole (too deep), so the client can tell which request failed."""
     try:
@@ -251,7 +279,7 @@ def frame_id(frame: str | bytes) -> Any:
     return message.get("id") if isinstance(message, dict) and isinstance(message.get("id"), str) else None
 
 
-async def serve_connection(ctx: Everturn, socket: Any) -> None:
+async def serve_connection(ctx: Everturn, socket: Socket) -> None:
     await socket.accept()
     session = Session(ctx, socket)
     ctx.metrics.websockets += 1

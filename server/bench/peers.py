@@ -6,8 +6,8 @@ Three servers, each a process of its own on 127.0.0.1, all driven by one Node lo
 - **colyseus**: a minimal Colyseus 0.18 server (``peers_js.COLYSEUS``: an echo room, a
   broadcast room; in memory), installed with npm into a cache directory
   (``~/.cache/everturn/peers``, or ``$EVERTURN_PEERS_CACHE``) the first time;
-- **floor**: a bare echo and broadcast on quart-trio and hypercorn, configured as ``everturn
-  serve`` configures them (``python -m server.bench.floor``);
+- **floor**: a bare echo and broadcast on the lean websocket edge ``everturn serve`` runs
+  ``/ws`` on (``python -m server.bench.floor``);
 - **everturn**: ``everturn serve --no-ui --no-narrator`` on a fresh data directory, stock
   settings; the bench takes the first operator token from its output and sets up campaigns,
   player tokens and players over HTTP.

@@ -1,8 +1,9 @@
-"""``everturn bench server``: the websocket edge measured beside a bare hypercorn server.
+"""``everturn bench server``: the websocket edge measured beside a bare echo on the same edge.
 
 Everything runs on loopback (127.0.0.1) in one run, each figure next to the same measure
-taken against a bare ASGI app served by the same hypercorn trio worker with the same
-settings, so a shared, noisy machine shifts both sides alike:
+taken against the floor (``server.bench.floor``: an echo and broadcast served by the lean
+websocket edge ``/ws`` runs on, with the same frame limit), so a shared, noisy machine
+shifts both sides alike:
 
 - ``rtt_p50_ms`` / ``rtt_p99_ms``: 100 clients, each commanding its own actor, each with
   one command in flight (``command`` -> ``ack``, a persisted event, so one synced group
@@ -46,7 +47,7 @@ from typing import Any
 
 import orjson
 
-from .floor import bare_app, hypercorn_config
+from .floor import serve_floor
 
 RTT_CLIENTS = 100
 FANOUT_CLIENTS = 1000
@@ -87,16 +88,12 @@ async def _ours(data: Path) -> AsyncIterator[tuple[str, str, Any]]:
 @asynccontextmanager
 async def _bare() -> AsyncIterator[tuple[str, str, Any]]:
     import trio
-    from hypercorn.trio import serve
-
-    from server.app import ServerSettings
 
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, bare_app(WS_QUEUE), hypercorn_config(ServerSettings().max_frame_bytes),
-                                            shutdown_trigger=stop.wait))
+        url = await nursery.start(partial(serve_floor, queue=WS_QUEUE, stop=stop))
         try:
-            yield binds[0].replace("http://", "ws://") + "/ws", "bare", None
+            yield url.replace("http://", "ws://") + "/ws", "bare", None
         finally:
             stop.set()
 
@@ -219,7 +216,7 @@ def run_server_bench(json_output: bool = False) -> int:
         print(orjson.dumps(result).decode())
         return 0
     print(f"everturn bench server (loopback; {RTT_CLIENTS} command clients, {FANOUT_CLIENTS} subscribers;"
-          " ratios: ours p50 / bare hypercorn p50, lower is better)")
+          " ratios: ours p50 / the bare echo's p50, lower is better)")
     for key, value in result.items():
         if key != "details":
             print(f"  {key:<22} {value}")
