@@ -16,6 +16,7 @@ from actors import Runtime
 from .auth import Tokens
 from .frames import EventFrames, StatesAfter
 from .limits import AuthThrottle, RateLimiter
+from .memory import Trimmer
 from .metrics import ServerMetrics
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class ServerSettings:
     models: Path = Path("models")  # the model registry GET /api/v1/admin/models lists (training jobs register there)
     search: bool = True  # index DATA/search (snapshots.search): posts, encounter summaries, rulebooks
     search_commit_s: float = 0.5  # the index commits at most this often
+    trim_after_closed: int = 500  # websockets closed since their peak before memory goes back (server.memory)
 
 
 @dataclass
@@ -67,14 +69,19 @@ class Everturn:
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
     backups_removed: list[dict[str, Any]] = field(default_factory=list)  # interrupted ones run_server cleared
     backups_running: set[str] = field(default_factory=set)  # names of the backups being written now
+    trimmer: Trimmer = field(init=False)  # memory back to the system after a crowd leaves
     # The OpenAPI document of this app's routes: create_app lends it, since the routes that serve it cannot
     # import the table that lists them.
     spec: Callable[[], dict[str, Any]] = dict
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)  # /metrics: see server.metrics
 
+    def __post_init__(self) -> None:
+        self.trimmer = Trimmer(self.settings.trim_after_closed)
+
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
-        return {**self.runtime.figures(), "at": time.time(), "websocket_clients": self.metrics.websockets}
+        return {**self.runtime.figures(), "at": time.time(), "websocket_clients": self.metrics.websockets,
+                "memory_trims": self.trimmer.trims}
 
     async def sample_forever(self) -> None:
         """Keep the last ``HISTORY_SAMPLES`` figures (the console's plots start with them)."""
@@ -82,4 +89,5 @@ class Everturn:
             figures = self.figures()
             figures["stopped"] = len(figures["stopped"])
             self.history.append(figures)
+            await self.trimmer.observe(self.metrics.websockets)
             await trio.sleep(self.settings.sample_interval_s)

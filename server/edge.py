@@ -31,6 +31,10 @@ from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
 log = logging.getLogger("everturn.edge")
+# The protocol logs each connection's opening and closing at INFO: thousands of lines when a
+# crowd arrives. Its warnings and errors stay; setLevel(logging.INFO) on it brings the rest back.
+protocol_log = logging.getLogger("everturn.edge.protocol")
+protocol_log.setLevel(logging.WARNING)
 
 HEAD_LIMIT = 16 * 1024  # a request head longer than this is hypercorn's to refuse
 HEAD_TIMEOUT_S = 5.0  # hypercorn's keep-alive timeout: a client that sends nothing is its to close
@@ -203,7 +207,7 @@ async def serve(stream: trio.SocketStream, head: bytes, *, session: Callable[[Ed
     """Serve a websocket whose request head (and perhaps first frames) ``head`` is: ``session``
     (the server's is ``server.ws.serve_connection``) runs on it until either side ends it or
     ``terminated`` (an event: hypercorn's shutdown) is set; then the stream is closed."""
-    protocol = ServerProtocol(max_size=max_bytes)
+    protocol = ServerProtocol(max_size=max_bytes, logger=protocol_log)
     protocol.receive_data(head)
     events = protocol.events_received()
     try:
