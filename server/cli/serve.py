@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from functools import partial
@@ -15,26 +14,7 @@ from . import compose
 
 
 def serve(args: argparse.Namespace) -> int:
-    _on_the_system_allocator()
     return trio.run(_serve, args)
-
-
-def _on_the_system_allocator() -> None:
-    """Run the server on the C library's allocator: this command runs again (same process, same
-    arguments) with ``PYTHONMALLOC=malloc`` unless ``PYTHONMALLOC`` is set already.
-
-    Python's own allocator keeps a 1 MiB arena while one object in it lives, so after thousands
-    of clients leave, a few long-lived objects hold their memory; glibc's gives the free pages
-    back when asked (``server.memory.Trimmer``). Measured: RSS 227 MB after 4,000 websockets
-    left, 108 MB with the system allocator (92 MB at rest), the actor path's CPU the same.
-    ``PYTHONMALLOC=pymalloc`` keeps Python's.
-    """
-    if "PYTHONMALLOC" in os.environ or not sys.platform.startswith("linux"):
-        return
-    os.environ["PYTHONMALLOC"] = "malloc"
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 async def _serve(args: argparse.Namespace) -> int:

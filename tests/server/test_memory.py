@@ -1,10 +1,5 @@
-"""Memory back to the system after a crowd of websockets leaves (``server.memory``), and the
-allocator ``everturn serve`` runs on."""
+"""Memory back to the system after a crowd of websockets leaves (``server.memory``)."""
 from __future__ import annotations
-
-import subprocess
-import sys
-from pathlib import Path
 
 import trio
 
@@ -48,17 +43,3 @@ async def test_the_server_trims_after_its_websockets_close(launch):
         with trio.fail_after(WAIT):
             while (await figures())["memory_trims"] < 1:
                 await trio.sleep(0.01)
-
-
-def test_everturn_serve_runs_on_the_system_allocator(tmp_path: Path):
-    serve = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(tmp_path / "data"),
-                              "--port", "0", "--no-ui", "--no-narrator"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = serve.stdout.readline()  # printed once serving: after the re-exec
-        assert line.startswith("everturn: serving "), line
-        environ = Path(f"/proc/{serve.pid}/environ").read_bytes().split(b"\0")
-        assert b"PYTHONMALLOC=malloc" in environ
-    finally:
-        serve.terminate()
-        serve.wait(timeout=30)
