@@ -4,7 +4,7 @@ One module per benchmark, each with ``measure(...) -> dict`` and a ``run_*_bench
 that prints it and returns the exit code; ``server.cli.bench`` loads only the one asked for.
 
 - ``runtime``: actor mailboxes, durable commands, recovery, activation (``everturn bench runtime``)
-- ``server``: websocket round trips and fan-out beside a bare hypercorn (``bench server``)
+- ``server``: websocket round trips and fan-out beside a bare echo on the same edge (``bench server``)
 - ``peers``: ``everturn serve`` beside the bare floor of its stack and Colyseus, one Node driver
   (``bench peers``; ``floor`` is the bare echo and broadcast it shares with ``bench server``)
 - ``campaigns``: campaigns on durable timers on a virtual clock (``bench campaigns``)

@@ -98,7 +98,8 @@ def add_bench(commands: Commands) -> None:
     runtime.add_argument("--idle-actors", type=int, default=10_000,
                          help="actors passivated and reactivated for activation_us (default 10000)")
     server = bench_kinds.add_parser("server", help="websocket round trips (100 clients) and fan-out (1,000 "
-                                                   "subscribers) beside a bare hypercorn echo and broadcast")
+                                                   "subscribers) beside a bare echo and broadcast on the same "
+                                                   "websocket edge")
     server.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     peers = bench_kinds.add_parser("peers", help="everturn serve beside the bare floor of its websocket stack and "
                                                  "Colyseus 0.18, one Node driver: RTT, fan-out, acks/s, KB/connection")
