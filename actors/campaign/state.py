@@ -9,7 +9,9 @@ from string import Formatter
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, ValidatorFunctionWrapHandler, field_validator
+from pydantic import (
+    BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, ValidatorFunctionWrapHandler, field_validator,
+)
 
 from ..combat.state import StrikeStat
 from ..messages import State

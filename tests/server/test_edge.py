@@ -37,7 +37,8 @@ async def http_on(stream: trio.SocketStream, request: bytes) -> bytes:
         while b"\r\n\r\n" not in data:
             data += await stream.receive_some(65536)
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length"))
         while len(body) < length:
             body += await stream.receive_some(65536)
     return head + b"\r\n\r\n" + body
