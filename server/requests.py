@@ -7,6 +7,7 @@ context (``server.context.Everturn``) inside a request.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 from typing import Any
@@ -15,7 +16,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from quart import Response, current_app, request
 
-from actors import ActorError, Command, Internal, Runtime, parse_address
+from actors import ActorError, Behavior, Command, Internal, Runtime, parse_address
 
 from . import decoding
 from .auth import SCOPE_ID_RULE, Principal, claimed_token_id, scope_id_allowed
@@ -181,8 +182,12 @@ def validated(model: type[BaseModel], body: Any) -> Any:
 
 
 def client_commands(runtime: Runtime, address: str) -> dict[str, type[Command]]:
-    behavior = runtime.behavior_of(address)
-    return {c.__name__: c for c in behavior.commands if not issubclass(c, Internal)}
+    return _client_commands(type(runtime.behavior_of(address)))
+
+
+@functools.cache
+def _client_commands(kind: type[Behavior]) -> dict[str, type[Command]]:  # a class's commands (a ClassVar) stay
+    return {c.__name__: c for c in kind.commands if not issubclass(c, Internal)}
 
 
 def parse_command(runtime: Runtime, address: str, body: Any) -> Command:

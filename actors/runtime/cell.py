@@ -29,7 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
+import os
+import random
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from .host import Host
 
 log = logging.getLogger("everturn.actors")
+# Timer ids tell one schedule of a timer from the next (a stale delivery is refused): unique, not
+# secret, so they come from a generator seeded once rather than a system call per timer.
+_timer_ids = random.Random(os.urandom(16))
 
 
 class Reply:
@@ -538,7 +542,8 @@ class ActorCell:
                 continue
             due = change.at if change.at is not None else ctx.now + change.after
             due_ms = max(0, round(due.timestamp() * 1000))
-            store.put_timer(batch, Timer(self.address, change.name, due_ms, secrets.token_hex(8), change.payload))
+            timer_id = f"{_timer_ids.getrandbits(64):016x}"
+            store.put_timer(batch, Timer(self.address, change.name, due_ms, timer_id, change.payload))
             earliest = due_ms if earliest is None else min(earliest, due_ms)
         return earliest
 
