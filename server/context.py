@@ -70,6 +70,7 @@ class Everturn:
     backups_removed: list[dict[str, Any]] = field(default_factory=list)  # interrupted ones run_server cleared
     backups_running: set[str] = field(default_factory=set)  # names of the backups being written now
     trimmer: Trimmer = field(init=False)  # memory back to the system after a crowd leaves
+    sessions: set[Any] = field(default_factory=set)  # the open websocket sessions (server.ws.Session)
     # The OpenAPI document of this app's routes: create_app lends it, since the routes that serve it cannot
     # import the table that lists them.
     spec: Callable[[], dict[str, Any]] = dict

@@ -35,7 +35,7 @@ from snapshots.search.rules import Rulebooks
 from . import edge
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
-from .ws import serve_connection
+from .ws import heartbeat_forever, serve_connection
 
 if TYPE_CHECKING:
     from actors.narration.service import Narrator
@@ -188,11 +188,11 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
                     if tune_gc:
                         tune_collector()
-                    sampling = trio.CancelScope()
-                    nursery.start_soon(_sample, app.everturn, sampling)
+                    periodic = trio.CancelScope()
+                    nursery.start_soon(_periodic, app.everturn, periodic)
                     task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))
                     await stop.wait()
-                    sampling.cancel()
+                    periodic.cancel()
                     indexing.cancel()
     finally:
         store.close()
@@ -231,6 +231,9 @@ async def _index(indexer: Indexer, scope: trio.CancelScope, task_status: trio.Ta
         await indexer.run(task_status=task_status)
 
 
-async def _sample(ctx: Everturn, scope: trio.CancelScope) -> None:
+async def _periodic(ctx: Everturn, scope: trio.CancelScope) -> None:
+    """The figures the console plots, and the websockets' heartbeats."""
     with scope:
-        await ctx.sample_forever()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ctx.sample_forever)
+            nursery.start_soon(heartbeat_forever, ctx)

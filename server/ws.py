@@ -1,8 +1,9 @@
 """Websocket protocol v1 (``/ws``): see docs/protocol.md.
 
 One connection = a reader (parses frames in order), a writer (drains a bounded outbound
-queue onto the socket, up to :data:`WRITE_BATCH` frames a write), a heartbeat, and one
-forwarder per subscription.  The socket is a :class:`Socket`: the lean edge's
+queue onto the socket, up to :data:`WRITE_BATCH` frames a write), and one forwarder per
+subscription; one task beats the heart of every connection (:func:`heartbeat_forever`: a
+task each cost 3 KB a connection).  The socket is a :class:`Socket`: the lean edge's
 (``server.edge``) for connections that open with the upgrade, quart's on its route
 (``server.routes.ws``) for one opened later on a kept-alive HTTP connection.  A slow socket
 fills the outbound queue, the forwarder waits, its subscription's buffer in the runtime
@@ -81,10 +82,6 @@ class Session:
             await self.socket.send_many(batch)
             metrics.ws_frames_out += len(batch)
 
-    async def heartbeat(self) -> None:
-        while True:
-            await trio.sleep(self.ctx.settings.heartbeat_s)
-            await self.send({"type": "heartbeat", "server_time": self.ctx.runtime.clock.now()})
 
     async def reader(self) -> None:
         while True:
@@ -287,10 +284,24 @@ async def serve_connection(ctx: Everturn, socket: Socket) -> None:
         async with trio.open_nursery() as nursery:
             session.nursery = nursery
             nursery.start_soon(session.writer)
-            nursery.start_soon(session.heartbeat)
+            ctx.sessions.add(session)
             await session.reader()
             nursery.cancel_scope.cancel()
     finally:
         ctx.metrics.websockets -= 1
+        ctx.sessions.discard(session)
         if session.subscriptions:
             session.count_subscriptions(-len(session.subscriptions))
+
+
+async def heartbeat_forever(ctx: Everturn) -> None:
+    """Every ``heartbeat_s``, a heartbeat (encoded once) into each open session's outbound queue;
+    a session whose queue is full misses it (its reader is slow: frames are on their way)."""
+    while True:
+        await trio.sleep(ctx.settings.heartbeat_s)
+        frame = orjson.dumps({"type": "heartbeat", "server_time": ctx.runtime.clock.now()}).decode()
+        for session in list(ctx.sessions):
+            try:
+                session.outbound_send.send_nowait(frame)
+            except (trio.WouldBlock, trio.ClosedResourceError):
+                pass
