@@ -197,50 +197,72 @@ class EdgeSocket:
 
 def _peer(stream: trio.SocketStream) -> str | None:
     try:
-        return str(stream.socket.getpeername()[0])
+        peer = stream.socket.getpeername()
     except OSError:
         return None
+    return str(peer[0]) if isinstance(peer, tuple) else None  # (host, port, ...); not a unix socket's path
+
+
+class Closing:
+    """The open connections of one server, each closed with 1001 once it shuts down: one task
+    (:meth:`run`) for all of them, not a watcher a connection (a task costs 3 KB)."""
+
+    def __init__(self) -> None:
+        self.open: dict[EdgeSocket, trio.CancelScope] = {}
+        self.closing = False
+
+    async def run(self, stop: trio.Event) -> None:
+        """Once ``stop`` is set: a close frame to every connection, a moment for the echoes, then end them."""
+        await stop.wait()
+        self.closing = True
+        if not self.open:
+            return
+        async with trio.open_nursery() as nursery:
+            for socket in list(self.open):
+                nursery.start_soon(self._close, socket)
+        for scope in list(self.open.values()):
+            scope.cancel()
+
+    async def _close(self, socket: EdgeSocket) -> None:
+        with trio.move_on_after(CLOSE_TIMEOUT_S):
+            try:
+                await socket.close(CloseCode.GOING_AWAY, "the server is shutting down")
+            except Closed:
+                return
+            while socket in self.open:  # the peer's echo ends the connection
+                await trio.sleep(0.05)
 
 
 async def serve(stream: trio.SocketStream, head: bytes, *, session: Callable[[EdgeSocket], Awaitable[None]],
-                max_bytes: int, terminated: Any) -> None:
+                max_bytes: int, closing: Closing) -> None:
     """Serve a websocket whose request head (and perhaps first frames) ``head`` is: ``session``
     (the server's is ``server.ws.serve_connection``) runs on it until either side ends it or
-    ``terminated`` (an event: hypercorn's shutdown) is set; then the stream is closed."""
+    ``closing`` closes it (the server shuts down); then the stream is closed."""
     protocol = ServerProtocol(max_size=max_bytes, logger=protocol_log)
     protocol.receive_data(head)
     events = protocol.events_received()
     try:
         response = protocol.accept(events[0]) if events and isinstance(events[0], Request) else None
-        if response is None or response.status_code != 101:  # not a request the protocol could parse, or refused
-            if response is not None:
+        if response is None or response.status_code != 101 or closing.closing:  # unparsable, refused, too late
+            if response is not None and response.status_code != 101:
                 protocol.send_response(response)
+            elif response is not None:
+                protocol.send_response(protocol.reject(503, "the server is shutting down\n"))
             await EdgeSocket(stream, protocol, None).accept()  # what the protocol answered (400, 426)
             return
         socket = EdgeSocket(stream, protocol, response)
         socket._take(events[1:])  # frames sent right behind the request
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_close_on, terminated, socket, nursery.cancel_scope)
+        with trio.CancelScope() as scope:
+            closing.open[socket] = scope
             try:
                 await session(socket)
             except* Closed:
                 pass
             finally:
-                nursery.cancel_scope.cancel()
+                del closing.open[socket]
     except Closed:
         pass
     finally:
         with trio.move_on_after(CLOSE_TIMEOUT_S) as scope:
             scope.shield = True
             await stream.aclose()
-
-
-async def _close_on(terminated: Any, socket: EdgeSocket, scope: trio.CancelScope) -> None:
-    """The server is shutting down: say so (1001), give the peer a moment to echo, then end."""
-    await terminated.wait()
-    try:
-        await socket.close(CloseCode.GOING_AWAY, "the server is shutting down")
-    except Closed:
-        pass
-    await trio.sleep(CLOSE_TIMEOUT_S)
-    scope.cancel()

@@ -74,7 +74,7 @@ class GuardedTCPServer(TCPServer):
             if lean_ws is not None and isinstance(self.stream, trio.SocketStream):
                 head = await edge.read_head(self.stream)
                 if edge.is_upgrade(head):
-                    await lean_ws(self.stream, head, terminated=self.context.terminated)
+                    await lean_ws(self.stream, head)
                     return
                 self.stream = edge.Replayed(self.stream, head)  # type: ignore[assignment]
             await super().run()
@@ -171,9 +171,10 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     narrator.attach(runtime.publish_transient)
                 app = create_app(runtime, tokens, settings, narrator=narrator, books=Rulebooks(store))
                 app.everturn.backups_removed = removed
+                closing = edge.Closing()
                 if settings.lean_ws:
                     app.lean_ws = partial(edge.serve, session=partial(serve_connection, app.everturn),
-                                          max_bytes=settings.max_frame_bytes)
+                                          max_bytes=settings.max_frame_bytes, closing=closing)
                 hypercorn = Config()
                 hypercorn.bind = [f"{host}:{port}"]
                 hypercorn.websocket_max_message_size = settings.max_frame_bytes
@@ -188,6 +189,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
                     if tune_gc:
                         tune_collector()
+                    nursery.start_soon(closing.run, stop)
                     periodic = trio.CancelScope()
                     nursery.start_soon(_periodic, app.everturn, periodic)
                     task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))

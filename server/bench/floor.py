@@ -79,19 +79,19 @@ async def serve_floor(port: int = 0, queue: int = QUEUE, *, stop: trio.Event,
     session = partial(echo, outboxes, queue=queue)
     max_bytes = ServerSettings().max_frame_bytes
 
+    closing = edge.Closing()
+
     async def connection(stream: trio.SocketStream) -> None:
         head = await edge.read_head(stream)
         if edge.is_upgrade(head):
-            await edge.serve(stream, head, session=session, max_bytes=max_bytes, terminated=stop)
+            await edge.serve(stream, head, session=session, max_bytes=max_bytes, closing=closing)
         else:
             await stream.aclose()
 
     async with trio.open_nursery() as nursery:
         listeners = await nursery.start(partial(trio.serve_tcp, connection, port, host="127.0.0.1"))
         task_status.started(f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}")
-        await stop.wait()
-        if outboxes:
-            await trio.sleep(edge.CLOSE_TIMEOUT_S)  # each connection closes with 1001 meanwhile
+        await closing.run(stop)  # each connection closes with 1001
         nursery.cancel_scope.cancel()
 
 

@@ -4,13 +4,14 @@ test_ws.py and test_ws_abuse.py, through the edge."""
 from __future__ import annotations
 
 import struct
+from functools import partial
 from typing import Any
 
 import pytest
 import trio
 
 import server.edge
-from server.edge import is_upgrade
+from server.edge import Closing, is_upgrade
 
 from .conftest import WAIT, WsClient, operator_token
 from .test_ws_abuse import CLOSE, PING, PONG, TEXT, RawWs
@@ -156,3 +157,18 @@ async def test_with_the_edge_off_every_websocket_takes_the_quart_route(launch, m
     await client.send({"type": "ping"})
     assert (await client.recv())["type"] == "pong"
     await client.close()
+
+
+async def test_an_upgrade_that_arrives_while_the_server_shuts_down_is_refused_with_503():
+    server_side, client_side = (trio.SocketStream(s) for s in trio.socket.socketpair())
+    closing = Closing()
+    closing.closing = True
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(server.edge.serve, server_side, UPGRADE, session=refuse, max_bytes=1024,
+                                   closing=closing))
+        data = b""
+        with trio.fail_after(WAIT):
+            while chunk := await client_side.receive_some(65536):
+                data += chunk
+    assert data.startswith(b"HTTP/1.1 503"), data
+    await client_side.aclose()
