@@ -239,3 +239,25 @@ def test_a_player_sees_the_star_map_and_submits_orders_with_errors_inline(served
     houses = page.inner_text("[data-test=houses]").splitlines()           # the fog of war: others' treasuries hidden
     assert [("PP" in line) for line in houses if line.startswith("House")] == [True, False, False]
     screenshot(page, "strategy")
+
+
+def test_a_browser_speaks_the_websocket_protocol_to_the_server_directly(served, page):
+    """Chromium's own WebSocket (its handshake offers permessage-deflate and sends an Origin)
+    against the lean edge that serves /ws: hello, welcome, a subscription's snapshot, ping, pong."""
+    seat(served, "c9")
+    page.goto(served.ui + "/login")  # any http origin (the API's own pages forbid connections by CSP)
+    seen = page.evaluate("""([url, token]) => new Promise((resolve, reject) => {
+        const ws = new WebSocket(url), seen = [];
+        ws.onopen = () => ws.send(JSON.stringify({type: "hello", token, client: "chromium"}));
+        ws.onmessage = (e) => {
+            const m = JSON.parse(e.data);
+            if (m.type === "heartbeat") return;
+            seen.push(m.type);
+            if (m.type === "welcome") ws.send(JSON.stringify({type: "subscribe", topic: "campaign/c9"}));
+            if (m.type === "snapshot") ws.send(JSON.stringify({type: "ping"}));
+            if (m.type === "pong") { ws.close(1000); resolve(seen); }
+        };
+        ws.onclose = (e) => reject(`closed ${e.code} after ${seen}`);
+        setTimeout(() => reject(`no pong after ${seen}`), 10000);
+    })""", [served.api.replace("http://", "ws://", 1) + "/ws", served.operator])
+    assert seen == ["welcome", "snapshot", "pong"]
