@@ -30,7 +30,6 @@ from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-log = logging.getLogger("everturn.edge")
 # The protocol logs each connection's opening and closing at INFO: thousands of lines when a
 # crowd arrives. Its warnings and errors stay; setLevel(logging.INFO) on it brings the rest back.
 protocol_log = logging.getLogger("everturn.edge.protocol")
