@@ -73,6 +73,9 @@ class GuardedTCPServer(TCPServer):
             lean_ws = getattr(getattr(self.app, "app", None), "lean_ws", None)  # run_server's, if on
             if lean_ws is not None and isinstance(self.stream, trio.SocketStream):
                 head = await edge.read_head(self.stream)
+                if not head:  # it left, or said nothing for as long as hypercorn keeps an idle connection
+                    await self._close()
+                    return
                 if edge.is_upgrade(head):
                     await lean_ws(self.stream, head)
                     return

@@ -172,3 +172,12 @@ async def test_an_upgrade_that_arrives_while_the_server_shuts_down_is_refused_wi
                 data += chunk
     assert data.startswith(b"HTTP/1.1 503"), data
     await client_side.aclose()
+
+
+async def test_a_connection_that_says_nothing_is_closed_once_hypercorn_would_close_it(launch, monkeypatch):
+    monkeypatch.setattr(server.edge, "HEAD_TIMEOUT_S", 0.2)  # hypercorn's keep-alive timeout is 5 s
+    running = await launch()
+    stream = await connect(running)
+    with trio.fail_after(3):  # not hypercorn's 5 s on top
+        assert await stream.receive_some(1024) == b""  # closed without a word
+    await stream.aclose()
