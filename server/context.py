@@ -16,7 +16,7 @@ from actors import Runtime
 from .auth import Tokens
 from .frames import EventFrames, StatesAfter
 from .limits import AuthThrottle, RateLimiter
-from .memory import Trimmer
+from .memory import DROP, Trimmer
 from .metrics import ServerMetrics
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class ServerSettings:
     models: Path = Path("models")  # the model registry GET /api/v1/admin/models lists (training jobs register there)
     search: bool = True  # index DATA/search (snapshots.search): posts, encounter summaries, rulebooks
     search_commit_s: float = 0.5  # the index commits at most this often
-    trim_after_closed: int = 500  # websockets closed since their peak before memory goes back (server.memory)
+    trim_after_closed: int = DROP  # websockets closed since their peak before memory goes back (server.memory)
 
 
 @dataclass

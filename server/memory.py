@@ -9,8 +9,8 @@ generation rarely) and asks glibc to return its free pages (``malloc_trim(0)``, 
 thread: it walks the heap). Elsewhere than glibc it does nothing.
 
 Python's own allocator (pymalloc, the default) gives back little this way: a 1 MiB arena
-stays while one object in it lives, and a few hundred long-lived objects made during the
-crowd hold most of them. On glibc's allocator (``PYTHONMALLOC=malloc everturn serve``) the
+stays while one object in it lives (after 4,000 connections closed and a full collection,
+it still held 137 arenas, 143 MB, with 36 MB of live blocks in them). On glibc's allocator (``PYTHONMALLOC=malloc everturn serve``) the
 trim returns it: measured with 4,000 websockets (``everturn bench peers``' mass
 disconnect), RSS 227 MB after they left on pymalloc, 108 MB on malloc (92 MB at rest). The
 price, measured in the same bench: RTT p50 about 25 % higher and acked commands/s about
