@@ -82,7 +82,6 @@ class Session:
             await self.socket.send_many(batch)
             metrics.ws_frames_out += len(batch)
 
-
     async def reader(self) -> None:
         while True:
             frame = await self.socket.receive()
