@@ -73,12 +73,7 @@ class Session:
     async def writer(self) -> None:
         outbound, metrics = self.outbound, self.ctx.metrics
         async for message in outbound:
-            batch = [_text(message)]
-            while len(batch) < WRITE_BATCH:
-                try:
-                    batch.append(_text(outbound.receive_nowait()))
-                except trio.WouldBlock:
-                    break
+            batch = [_text(queued) for queued in one_write(message, outbound)]
             await self.socket.send_many(batch)
             metrics.ws_frames_out += len(batch)
 
@@ -260,6 +255,17 @@ class Session:
             await self.error(error.code, error.message, request_id, details=error.details)
             return
         await self.send({"type": "ack", "id": request_id, "topic": topic, "seq": ack.seq, "events": ack.events})
+
+
+def one_write(first: Any, queue: trio.MemoryReceiveChannel[Any]) -> list[Any]:
+    """``first`` and what else ``queue`` holds now, up to :data:`WRITE_BATCH` items: one write's worth."""
+    batch = [first]
+    while len(batch) < WRITE_BATCH:
+        try:
+            batch.append(queue.receive_nowait())
+        except trio.WouldBlock:
+            break
+    return batch
 
 
 def _text(message: dict[str, Any] | str) -> str:

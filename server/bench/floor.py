@@ -9,8 +9,7 @@ serves until SIGTERM or SIGINT.
 
 Every text frame is echoed back, except that a frame starting ``{"type":"broadcast"`` goes
 to every other open connection instead. Both go through a per-connection outbound queue
-drained by one writer task, up to ``server.ws.WRITE_BATCH`` frames a write (as our
-connections have).
+drained by one writer task, a write at a time as ours are (``server.ws.one_write``).
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ import trio
 
 from server import edge
 from server.context import ServerSettings
-from server.ws import WRITE_BATCH
+from server.ws import one_write
 
 BROADCAST = '{"type":"broadcast"'
 QUEUE = 1024
@@ -38,13 +37,7 @@ async def echo(outboxes: dict[int, trio.MemorySendChannel[str]], socket: edge.Ed
 
     async def writer() -> None:
         async for text in outbox:
-            batch = [text]
-            while len(batch) < WRITE_BATCH:
-                try:
-                    batch.append(outbox.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            await socket.send_many(batch)
+            await socket.send_many(one_write(text, outbox))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(writer)
