@@ -214,22 +214,21 @@ class Closing:
         """Once ``stop`` is set: a close frame to every connection, a moment for the echoes, then end them."""
         await stop.wait()
         self.closing = True
-        if not self.open:
-            return
-        async with trio.open_nursery() as nursery:
-            for socket in list(self.open):
-                nursery.start_soon(self._close, socket)
+        with trio.move_on_after(CLOSE_TIMEOUT_S):
+            async with trio.open_nursery() as nursery:
+                for socket in list(self.open):
+                    nursery.start_soon(self._close, socket)
+            while self.open:  # each peer's echo ends its connection
+                await trio.sleep(0.05)
         for scope in list(self.open.values()):
             scope.cancel()
 
-    async def _close(self, socket: EdgeSocket) -> None:
-        with trio.move_on_after(CLOSE_TIMEOUT_S):
-            try:
-                await socket.close(CloseCode.GOING_AWAY, "the server is shutting down")
-            except Closed:
-                return
-            while socket in self.open:  # the peer's echo ends the connection
-                await trio.sleep(0.05)
+    @staticmethod
+    async def _close(socket: EdgeSocket) -> None:
+        try:
+            await socket.close(CloseCode.GOING_AWAY, "the server is shutting down")
+        except Closed:
+            pass
 
 
 async def serve(stream: trio.SocketStream, head: bytes, *, session: Callable[[EdgeSocket], Awaitable[None]],
