@@ -106,6 +106,15 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
         request.everturn_id = supplied if _REQUEST_ID.fullmatch(supplied) else secrets.token_hex(8)
         request.everturn_started = time.perf_counter()
 
+    @app.before_request
+    async def _route() -> Response | None:
+        """On a sharded server: the answer of the shards that own this request (server.shards.routing)."""
+        if ctx.shards is None:
+            return None
+        from .shards.routing import route
+
+        return await route(ctx.shards)
+
     @app.after_request
     async def _finish(response: Response) -> Response:
         await _drain_body()

@@ -113,6 +113,16 @@ class Tokens:
         """True when ``token_id`` names a token that exists (says nothing of its secret)."""
         return self.store.get_meta(_PREFIX + token_id.encode()) is not None
 
+    def record(self, token_id: str) -> dict[str, Any] | None:
+        """A token's stored record (the secret's digest, never the secret), to copy to a sibling shard."""
+        return self.store.get_meta(_PREFIX + token_id.encode())
+
+    def put_record(self, token_id: str, record: dict[str, Any]) -> None:
+        """Store a record :meth:`record` gave out (tokens live on every shard of a sharded server)."""
+        batch = Batch()
+        batch.put(META, _PREFIX + token_id.encode(), codec.encode(record))
+        self.store.write([batch])
+
     def revoke(self, token_id: str) -> bool:
         key = _PREFIX + token_id.encode()
         if self.store.get_meta(key) is None:
@@ -124,6 +134,17 @@ class Tokens:
 
     def any(self) -> bool:
         return self.store.meta_prefix_exists(_PREFIX)
+
+
+def create_everywhere(stores: list[Store], role: str, campaign: str | None = None, character: str | None = None,
+                      acts_as: str | None = None) -> tuple[str, Principal]:
+    """A token made in ``stores[0]`` and copied to the others (the shards of one data directory each
+    verify every token); as :meth:`Tokens.create` otherwise."""
+    token, principal = Tokens(stores[0]).create(role, campaign, character, acts_as)
+    record = Tokens(stores[0]).record(principal.token_id)
+    for store in stores[1:]:
+        Tokens(store).put_record(principal.token_id, record)  # type: ignore[arg-type]
+    return token, principal
 
 
 def claimed_token_id(token: str) -> str | None:

@@ -1,6 +1,7 @@
 """What every handler reaches through ``app.everturn``: the runtime, the tokens, the settings, the counters."""
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -75,14 +76,23 @@ class Everturn:
     # import the table that lists them.
     spec: Callable[[], dict[str, Any]] = dict
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)  # /metrics: see server.metrics
+    shards: Any = None  # server.shards.forwarding.Shards of a sharded server (everturn serve --shards N); None: one process
+    handoff: Any = None  # server.shards.handoff.Handoff of a sharded server: websockets moved to their owner
 
     def __post_init__(self) -> None:
         self.trimmer = Trimmer(self.settings.trim_after_closed)
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""
-        return {**self.runtime.figures(), "at": time.time(), "websocket_clients": self.metrics.websockets,
-                "memory_trims": self.trimmer.trims}
+        figures = {**self.runtime.figures(), "at": time.time(), "websocket_clients": self.metrics.websockets,
+                   "memory_trims": self.trimmer.trims}
+        if self.shards is not None:
+            peers = self.shards.peers
+            figures["shard"] = {"index": peers.index, "count": peers.count, "pid": os.getpid(),
+                                "private_port": peers.private_ports[peers.index],
+                                "requests_forwarded": self.shards.forwarded, "websockets_moved_out":
+                                self.handoff.moved_out, "websockets_moved_in": self.handoff.moved_in}
+        return figures
 
     async def sample_forever(self) -> None:
         """Keep the last ``HISTORY_SAMPLES`` figures (the console's plots start with them)."""

@@ -28,6 +28,7 @@ import trio
 from websockets.exceptions import InvalidState
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import Protocol, Side, State
 from websockets.server import ServerProtocol
 
 # The protocol logs each connection's opening and closing at INFO: thousands of lines when a
@@ -114,6 +115,7 @@ class EdgeSocket:
         self._fragments: list[bytes] = []
         self._fragmented: Opcode | None = None
         self.closed = False
+        self.unframed = 0  # bytes received that no whole frame has accounted for yet (a frame on its way)
 
     async def accept(self) -> None:
         if self.response is not None:
@@ -131,6 +133,7 @@ class EdgeSocket:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             if data:
+                self.unframed += len(data)
                 self.protocol.receive_data(data)
             else:
                 self.protocol.receive_eof()
@@ -144,6 +147,7 @@ class EdgeSocket:
         for frame in events:
             if not isinstance(frame, Frame):
                 continue
+            self.unframed -= _wire_size(frame)
             if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
                 self._fragmented, self._fragments = frame.opcode, [frame.data]
             elif frame.opcode is Opcode.CONT and self._fragmented is not None:
@@ -172,6 +176,19 @@ class EdgeSocket:
             raise Closed() from None
         await self._flush()
 
+    async def release(self) -> tuple[int, list[str | bytes]] | None:
+        """Give up the connection at a frame boundary: its socket's file descriptor (this process's
+        copy, now the caller's) and the whole messages received and not taken; None, and the
+        connection goes on here, when a frame is half received or a message half assembled.
+        Nothing is sent: the peer sees no change (``server.shards.handoff`` moves it to another
+        process)."""
+        async with self._lock:  # no write is half done
+            if self.closed or self.unframed or self._fragmented is not None:
+                return None
+            self.closed = True
+            messages, self._messages = list(self._messages), deque()
+            return self.stream.socket.detach(), messages
+
     async def close(self, code: CloseCode, reason: str = "") -> None:
         """Start the closing handshake (the peer's echo ends ``receive``)."""
         try:
@@ -192,6 +209,12 @@ class EdgeSocket:
             except (trio.BrokenResourceError, trio.ClosedResourceError, trio.BusyResourceError):
                 self.closed = True
                 raise Closed() from None
+
+
+def _wire_size(frame: Frame) -> int:
+    """Bytes ``frame`` took on the wire from a client (masked; no extension changes a payload's length here)."""
+    length = len(frame.data)
+    return length + 6 + (0 if length < 126 else 2 if length < 1 << 16 else 8)
 
 
 def _peer(stream: trio.SocketStream) -> str | None:
@@ -249,18 +272,47 @@ async def serve(stream: trio.SocketStream, head: bytes, *, session: Callable[[Ed
             await EdgeSocket(stream, protocol, None).accept()  # what the protocol answered (400, 426)
             return
         socket = EdgeSocket(stream, protocol, response)
+        socket.unframed = len(head) - (head.index(b"\r\n\r\n") + 4)  # what came behind the request head
         socket._take(events[1:])  # frames sent right behind the request
-        with trio.CancelScope() as scope:
-            closing.open[socket] = scope
-            try:
-                await session(socket)
-            except* Closed:
-                pass
-            finally:
-                del closing.open[socket]
+        await hold(socket, session, closing)
     except Closed:
         pass
     finally:
-        with trio.move_on_after(CLOSE_TIMEOUT_S) as scope:
-            scope.shield = True
-            await stream.aclose()
+        await _close(stream)
+
+
+async def _close(stream: trio.SocketStream) -> None:
+    """Close ``stream`` even while being cancelled (its last bytes get :data:`CLOSE_TIMEOUT_S`)."""
+    with trio.move_on_after(CLOSE_TIMEOUT_S) as scope:
+        scope.shield = True
+        await stream.aclose()
+
+
+async def hold(socket: EdgeSocket, session: Callable[[EdgeSocket], Awaitable[None]], closing: Closing) -> None:
+    """Run ``session`` on an open ``socket`` until either side ends it or ``closing`` closes it."""
+    with trio.CancelScope() as scope:
+        closing.open[socket] = scope
+        try:
+            await session(socket)
+        except* Closed:
+            pass
+        finally:
+            del closing.open[socket]
+
+
+async def serve_adopted(stream: trio.SocketStream, messages: list[str | bytes], *,
+                        session: Callable[[EdgeSocket], Awaitable[None]], max_bytes: int, closing: Closing) -> None:
+    """Serve an open websocket another process served until now (``EdgeSocket.release``): its next frame
+    starts on ``stream``, ``messages`` came before it; as :func:`serve` does after the handshake."""
+    protocol = Protocol(Side.SERVER, state=State.OPEN, max_size=max_bytes, logger=protocol_log)
+    socket = EdgeSocket(stream, protocol, None)  # type: ignore[arg-type]  # a server protocol past its handshake
+    socket._messages.extend(messages)
+    try:
+        if closing.closing:
+            await socket.close(CloseCode.GOING_AWAY, "the server is shutting down")
+            return
+        await hold(socket, session, closing)
+    except Closed:
+        pass
+    finally:
+        await _close(stream)

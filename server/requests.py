@@ -43,7 +43,8 @@ def authenticate(ctx: Everturn, token: str | None = None) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "auth/missing", "send 'Authorization: Bearer <token>'")
-    principal = verified(ctx, token.strip(), request.remote_addr or "unknown")
+    client = ctx.shards.client_address() if ctx.shards is not None else request.remote_addr or "unknown"
+    principal = verified(ctx, token.strip(), client)
     wait = ctx.limiter.take(principal.token_id)
     if wait is not None:
         raise ApiError(429, "rate_limited", "too many requests for this token", retry_after=wait)
@@ -288,6 +289,9 @@ def page_args(by_name: bool = False) -> tuple[Any, int]:
 
     ``after`` is a position (an int, 0 for the first page), or with ``by_name`` an address
     ("" for the first page)."""
+    unknown = sorted(set(request.args) - {"cursor", "limit"})
+    if unknown:
+        raise ApiError(400, "bad_query", f"unknown query parameter {unknown[0]!r}; pages take cursor and limit")
     raw_limit = request.args.get("limit", "50")
     if not LIMIT.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 200:
         raise ApiError(400, "bad_limit", "limit must be a whole number from 1 to 200")

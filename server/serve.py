@@ -35,10 +35,12 @@ from snapshots.search.rules import Rulebooks
 from . import edge
 from .app import Everturn, ServerSettings, create_app
 from .auth import Tokens
+from .shards.peers import SYSTEM_SHARD
 from .ws import heartbeat_forever, serve_connection
 
 if TYPE_CHECKING:
     from actors.narration.service import Narrator
+    from .shards.peers import Peers
     from snapshots.search import Indexer
 
 log = logging.getLogger("everturn.server")
@@ -150,7 +152,7 @@ class Running:
 async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.0.0.1", port: int = 8800,
                      clock: Clock | None = None, settings: ServerSettings | None = None,
                      config: RuntimeConfig | None = None, tune_gc: bool = False,
-                     narrator: Narrator | None = None,
+                     narrator: Narrator | None = None, peers: Peers | None = None, secret: str = "",
                      task_status: trio.TaskStatus[Running] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve until ``Running.stop`` is set (or the task is cancelled).
 
@@ -166,7 +168,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
     try:
         tokens = Tokens(store)
         first_token = None
-        if not tokens.any():
+        if peers is None and not tokens.any():
             first_token, _ = tokens.create("operator")
         async with narrator.serving() if narrator is not None else contextlib.nullcontext():
             async with open_runtime(store, kinds, clock=clock, config=config) as runtime:
@@ -180,6 +182,9 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                                           max_bytes=settings.max_frame_bytes, closing=closing)
                 hypercorn = Config()
                 hypercorn.bind = [f"{host}:{port}"]
+                if peers is not None:
+                    _shard(app, peers, secret, closing)
+                    hypercorn.bind = [f"fd://{peers.public_fd}", f"fd://{peers.private_fd}"]
                 hypercorn.websocket_max_message_size = settings.max_frame_bytes
                 hypercorn.graceful_timeout = 5
                 hypercorn.accesslog = None  # the app logs each request itself, with its request id
@@ -187,18 +192,28 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                 stop = trio.Event()
                 async with trio.open_nursery() as nursery:
                     indexing = trio.CancelScope()
-                    indexer = await _start_search(nursery, indexing, store, Path(data), runtime, settings)
+                    indexer = await _start_search(nursery, indexing, store, Path(data), runtime, settings,
+                                                  rules=peers is None or peers.index == SYSTEM_SHARD)
                     app.everturn.search = indexer
                     binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
                     if tune_gc:
                         tune_collector()
                     nursery.start_soon(closing.run, stop)
+                    handing = trio.CancelScope()
+                    if peers is not None:
+                        adopt = partial(edge.serve_adopted, session=partial(serve_connection, app.everturn),
+                                        max_bytes=settings.max_frame_bytes, closing=closing)
+                        await nursery.start(_handoffs, app.everturn.handoff, adopt, nursery, handing)
                     periodic = trio.CancelScope()
                     nursery.start_soon(_periodic, app.everturn, periodic)
                     task_status.started(Running(binds[0], runtime, tokens, first_token, stop, indexer))
                     await stop.wait()
                     periodic.cancel()
                     indexing.cancel()
+                    handing.cancel()
+                if app.everturn.shards is not None:
+                    await app.everturn.shards.aclose()
+                    app.everturn.handoff.close()
     finally:
         store.close()
 
@@ -216,19 +231,37 @@ def _remove_interrupted_backups(backup_dir: str | None) -> list[dict[str, Any]]:
 
 
 async def _start_search(nursery: trio.Nursery, scope: trio.CancelScope, store: Store, data: Path, runtime: Runtime,
-                        settings: ServerSettings) -> Indexer | None:
+                        settings: ServerSettings, rules: bool = True) -> Indexer | None:
     """The search index's feed, open (catching up with the journal in the background) and told of
-    every journaled event; None when search is off."""
+    every journaled event; None when search is off. ``rules``: it keeps and indexes the rulebooks
+    (on a sharded server only the system shard does)."""
     if not settings.search:
         return None
     from actors.campaign.search import SearchProjection
     from snapshots.search import Indexer, search_root
 
     indexer = Indexer(store, SearchProjection(), search_root(data), interval=settings.search_commit_s,
-                      limiter=runtime.workers.threads)
+                      limiter=runtime.workers.threads, rules=rules)
     runtime.journal_listeners.append(indexer.journaled)
     await nursery.start(_index, indexer, scope)
     return indexer
+
+
+def _shard(app: Any, peers: Peers, secret: str, closing: edge.Closing) -> None:
+    """Make ``app`` one shard's: requests and websockets for other shards' actors go to them."""
+    from .shards.handoff import Handoff
+    from .shards.internal import internal
+    from .shards.forwarding import Shards
+
+    app.everturn.shards = Shards(peers, secret)
+    app.everturn.handoff = Handoff(peers)
+    app.register_blueprint(internal)
+
+
+async def _handoffs(handoff: Any, adopt: Any, sessions: trio.Nursery, scope: trio.CancelScope,
+                    task_status: trio.TaskStatus[None]) -> None:
+    with scope:
+        await handoff.serve(adopt, sessions, task_status=task_status)
 
 
 async def _index(indexer: Indexer, scope: trio.CancelScope, task_status: trio.TaskStatus[None]) -> None:

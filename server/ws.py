@@ -27,9 +27,12 @@ from .context import Everturn
 from .errors import ApiError, from_actor_error
 from .frames import event_body
 from .requests import admitted, existing, parse_command, reachable, state_json, verified
+from .shards.handoff import HandedOver
+from .shards.relay import Relay, UpstreamFailed
 
 log = logging.getLogger("everturn.ws")
 PROTOCOL = 1
+RELAYED = frozenset({"subscribe", "unsubscribe", "command"})  # sent on to the shard owning their topic
 WRITE_BATCH = 64  # frames queued for a connection leave in one write, up to this many
 
 
@@ -58,6 +61,8 @@ class Session:
         self.outbound_send, self.outbound = trio.open_memory_channel[dict[str, Any] | str](ctx.settings.ws_queue)
         self.nursery: trio.Nursery | None = None
         self.client: str = getattr(socket, "remote_addr", None) or "unknown"  # for auth throttling
+        self.token: str | None = None  # the hello's, for the links to other shards (server.shards.relay)
+        self.relay: Relay | None = None
 
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.outbound_send.send(message)
@@ -104,6 +109,10 @@ class Session:
             return await self.send({"type": "pong", "server_time": self.ctx.runtime.clock.now()})
         if self.principal is None:
             return await self.error("auth/hello_first", "send hello {token} first", message.get("id"))
+        if kind in RELAYED and self.ctx.shards is not None:
+            shard = owner_elsewhere(self.ctx, message.get("topic"))
+            if shard is not None:
+                return await self.relay_to(shard, message)
         if kind == "subscribe":
             return await self.subscribe(message)
         if kind == "unsubscribe":
@@ -123,12 +132,28 @@ class Session:
             extra = {"retry_after": exc.details["retry_after"]} if exc.status == 429 else {}
             await self.error(exc.code, exc.message, **extra)
             return
-        self.principal, self.by = principal, principal.as_dict()
+        if principal.campaign is not None and self.ctx.handoff is not None:
+            shard = owner_elsewhere(self.ctx, f"campaign/{principal.campaign}")
+            if shard is not None and self.outbound.statistics().current_buffer_used == 0 and \
+                    await self.ctx.handoff.hand_over(shard, self.socket, orjson.dumps(message).decode()):
+                raise HandedOver()  # the owner says welcome
+        self.principal, self.by, self.token = principal, principal.as_dict(), token
         clock = self.ctx.runtime.clock
         await self.send({"type": "welcome", "session": self.id, "server_time": clock.now(),
                          "clock": "virtual" if isinstance(clock, VirtualClock) else "real",
                          "protocol": PROTOCOL, "role": principal.role, "campaign": principal.campaign,
                          "character": principal.character})
+
+    async def relay_to(self, shard: int, message: dict[str, Any]) -> None:
+        """Send ``message`` to the shard that owns its topic; its answers come back on their own."""
+        if self.relay is None:
+            self.relay = Relay(self.ctx.shards.peers, self.ctx.settings.max_frame_bytes, self.send)  # type: ignore[union-attr]
+        try:
+            await self.relay.forward(shard, message, self.token, self.nursery)  # type: ignore[arg-type]
+        except UpstreamFailed as exc:
+            log.warning("session %s: %s", self.id, exc)
+            await self.error("shard/unavailable", f"the shard that owns {message.get('topic')} does not answer now; "
+                             "try again", message.get("id"), topic=message.get("topic"))
 
     def topic(self, message: dict[str, Any]) -> str:
         topic = message.get("topic")
@@ -255,6 +280,15 @@ class Session:
             await self.error(error.code, error.message, request_id, details=error.details)
             return
         await self.send({"type": "ack", "id": request_id, "topic": topic, "seq": ack.seq, "events": ack.events})
+
+
+def owner_elsewhere(ctx: Everturn, topic: Any) -> int | None:
+    """The shard that owns ``topic`` when it is not this one (a sharded server); else None."""
+    if not isinstance(topic, str) or "/" not in topic:
+        return None  # the session refuses it itself
+    peers = ctx.shards.peers  # type: ignore[union-attr]
+    shard = peers.owner(topic)
+    return None if shard == peers.index else shard
 
 
 def one_write(first: Any, queue: trio.MemoryReceiveChannel[Any]) -> list[Any]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import RestoreTargetNotEmpty, StoreError
 from .files import PARTIAL, sync_directory, sync_file
+from .layout import LAYOUT_FILE, SHARDS_DIR, read_layout
 from .store import Store
 
 
@@ -105,11 +106,45 @@ def completed_backups(backup_dir: str | os.PathLike[str]) -> list[BackupInfo]:
         return []
     found = []
     for path in root.iterdir():
-        if not path.is_dir() or _interrupted(path.name) or not (path / "CURRENT").is_file():
+        if not path.is_dir() or _interrupted(path.name) or not is_backup(path):
             continue
         size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         found.append(BackupInfo(path.name, str(path), path.stat().st_mtime, size))
     return sorted(found, key=lambda b: (b.created, b.name))
+
+
+def is_backup(path: Path) -> bool:
+    """A complete backup: one store's checkpoint (RocksDB ``CURRENT``), or a shard set's (``shards.json``
+    beside ``shards/<k>/``, each a checkpoint)."""
+    return (path / "CURRENT").is_file() or (path / LAYOUT_FILE).is_file()
+
+
+def backup_shard_set(stores: list[Store], target: str | os.PathLike[str]) -> Path:
+    """Checkpoint every open store of a shard set (shard ``k`` is ``stores[k]``) into one backup at
+    ``target``: ``shards/<k>/`` each, the layout beside them; atomic as :func:`backup` is."""
+    target = Path(target)
+    if target.exists():
+        raise StoreError(f"backup target {target} already exists; choose a new directory")
+    staging = target.with_name(target.name + PARTIAL)
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        for index, store in enumerate(stores):
+            backup(store, staging / SHARDS_DIR / str(index))
+        return seal_shard_set(staging, target, len(stores))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def seal_shard_set(staging: Path, target: Path, count: int) -> Path:
+    """Finish a shard set's backup: every shard has checkpointed into ``staging/shards/<k>``; the layout
+    file goes beside them, all is synced, and ``staging`` (``NAME.partial``) becomes ``target``."""
+    (staging / LAYOUT_FILE).write_text(f'{{"shards": {count}}}\n')
+    _sync_tree(staging)
+    staging.rename(target)
+    sync_directory(target.parent)
+    return target
 
 
 def interrupted_restore(data: str | os.PathLike[str]) -> Path | None:
@@ -135,8 +170,8 @@ def restore(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
     ``target.restoring``, which running it again replaces.
     """
     source, target = Path(source), Path(target)
-    if not (source / "CURRENT").is_file():
-        raise StoreError(f"{source} is not an Everturn backup (no RocksDB CURRENT file)")
+    if not is_backup(source):
+        raise StoreError(f"{source} is not an Everturn backup (no RocksDB CURRENT file, no {LAYOUT_FILE})")
     if target.exists() and any(target.iterdir()):
         raise RestoreTargetNotEmpty(f"restore target {target} is not empty; restore only into a new or empty directory")
     staging = _restoring(target)
@@ -144,7 +179,9 @@ def restore(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
         shutil.rmtree(staging)
     shutil.copytree(source, staging)
     try:
-        Store.open(staging).close()
+        layout = read_layout(staging)
+        for shard in layout.dirs() if layout is not None else [staging]:
+            Store.open(shard).close()
         _sync_tree(staging)
     except StoreError:
         shutil.rmtree(staging, ignore_errors=True)

@@ -31,7 +31,10 @@ Each workload runs against each server in turn (colyseus, floor, everturn, then 
   no more sockets than at rest, ``rss_after_disconnect_mb`` its RSS 5 s later.
 
 The ratios are Everturn's figure over the other's (lower is better, except ``acked_vs_floor``
-where higher is). ``shard_scaling`` is null: ``everturn serve`` has no shards yet.
+where higher is). ``shard_scaling`` is the acked commands per second (own campaigns) of the
+stock server (one shard per core) over the same server with one shard (or, on one core, of two
+shards over the stock one), measured last, alternating, on its own data directory. On a sharded
+server the memory and socket figures add up its shard processes (``serving``).
 """
 from __future__ import annotations
 
@@ -129,21 +132,42 @@ def drive(cache: Path, plan: dict[str, Any]) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def serving(pid: int) -> list[int]:
+    """The processes that serve: ``pid`` and, for a sharded ``everturn serve``, its shard processes
+    (not its worker pools: the narrator's, training's and learned players' are not the server)."""
+    pids = [pid]
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and b"server.cli" in command and b"serve" in command:
+            pids.append(int(entry.name))
+    return pids
+
+
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    """The resident memory of what serves (:func:`serving`), in KB."""
+    total = 0
+    for one in serving(pid):
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
 
 
 def open_sockets(pid: int) -> int:
-    """How many sockets the process holds open."""
+    """How many sockets what serves (:func:`serving`) holds open."""
     count = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            count += os.readlink(fd).startswith("socket:")
-        except OSError:  # closed meanwhile
-            pass
+    for one in serving(pid):
+        for fd in Path(f"/proc/{one}/fd").iterdir():
+            try:
+                count += os.readlink(fd).startswith("socket:")
+            except OSError:  # closed meanwhile
+                pass
     return count
 
 
@@ -243,10 +267,10 @@ def floor() -> Iterator[Served]:
 
 
 @contextmanager
-def everturn(data: Path) -> Iterator[tuple[Served, str, str]]:
-    """``everturn serve`` (stock); yields it, its http url and the first operator token."""
+def everturn(data: Path, shards: int | None = None) -> Iterator[tuple[Served, str, str]]:
+    """``everturn serve`` (stock, or with ``--shards``); yields it, its http url and the first operator token."""
     command = [sys.executable, "-m", "server.cli", "serve", "--data", str(data), "--port", "0", "--no-ui",
-               "--no-narrator"]
+               "--no-narrator", *(["--shards", str(shards)] if shards else [])]
     with _process(command, r"first operator token \(shown once\): (\S+)", ROOT) as (process, lines):
         text = "".join(lines)
         http = re.search(r"serving (http://\S+)", text).group(1)
@@ -286,6 +310,19 @@ class Setup:
                       {"type": "JoinCampaign", "data": {"character": {**CHARACTER, "name": character}}}, token)
         return token
 
+    def shards(self) -> int:
+        """How many shards the server runs (1: one process)."""
+        figures = self.http.get("/api/v1/admin/runtime", headers={"Authorization": f"Bearer {self.operator}"}).json()
+        return figures.get("shard", {}).get("count", 1)
+
+    def own_campaigns(self, clients: int) -> tuple[list[str], list[str]]:
+        """``clients`` campaigns with a player each: their topics and the players' tokens."""
+        topics, tokens = [], []
+        for i in range(clients):
+            topics.append(self.campaign(f"own{i}"))
+            tokens.append(self.player(f"own{i}", f"p{i}"))
+        return topics, tokens
+
     def close(self) -> None:
         self.http.close()
 
@@ -322,10 +359,8 @@ def measure(scale: Scale = Scale(), with_colyseus: bool = True) -> dict[str, Any
             setup = Setup(http_url, operator)
             stack.callback(setup.close)
             setup_started = time.perf_counter()
-            own_topics, own_tokens = [], []
-            for i in range(scale.clients):
-                own_topics.append(setup.campaign(f"own{i}"))
-                own_tokens.append(setup.player(f"own{i}", f"p{i}"))
+            own_topics, own_tokens = setup.own_campaigns(scale.clients)
+            stock_shards = setup.shards()
             one_topic = setup.campaign("one")
             one_tokens = [setup.player("one", f"p{i}") for i in range(scale.clients)]
             fan_topic = setup.campaign("fan")
@@ -374,6 +409,22 @@ def measure(scale: Scale = Scale(), with_colyseus: bool = True) -> dict[str, Any
                                                                        in_flight=scale.in_flight,
                                                                        seconds=scale.seconds, warmup_s=0.5)))
             rss_at_end = {t: round(rss_kb(servers[t].process.pid) / 1024, 1) for t in targets}
+            # shard_scaling: the stock server's acked commands (own campaigns) against one with another shard
+            # count (one shard; or two when the stock one has one), alternating, after the rest has run.
+            other_shards = 1 if stock_shards > 1 else 2
+            other, other_http, other_operator = stack.enter_context(everturn(data / "other", other_shards))
+            other_setup = Setup(other_http, other_operator)
+            stack.callback(other_setup.close)
+            other_topics, other_tokens = other_setup.own_campaigns(scale.clients)
+            servers["everturn_other"] = other
+            for r in range(scale.rounds):
+                for name, topics, tokens in (("everturn", own_topics, own_tokens),
+                                             ("everturn_other", other_topics, other_tokens)):
+                    record(f"{name}.scaling", drive(cache, {"target": "everturn", "mode": "acked",
+                                                            "url": servers[name].url, "round": r, "tag": "scaling",
+                                                            "tokens": tokens, "topics": topics,
+                                                            "clients": scale.clients, "in_flight": scale.in_flight,
+                                                            "seconds": scale.seconds, "warmup_s": 0.5}))
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -426,7 +477,8 @@ def measure(scale: Scale = Scale(), with_colyseus: bool = True) -> dict[str, Any
         "fanout_p99_vs_colyseus": _ratio(ours["fanout_p99_ms"], peer_.get("fanout_p99_ms")),
         "acked_per_s_own": ours["acked_per_s"],
         "acked_per_s_one_campaign": ours["acked_per_s_one_campaign"],
-        "shard_scaling": None,
+        "shard_scaling": _ratio(*(_median(runs[f"{name}.scaling"], "per_s") for name in (
+            ("everturn", "everturn_other") if stock_shards > other_shards else ("everturn_other", "everturn")))),
         "figures": {"everturn": ours, "floor": bare, "colyseus": peer},
         "details": {
             **asdict(scale),
@@ -436,7 +488,11 @@ def measure(scale: Scale = Scale(), with_colyseus: bool = True) -> dict[str, Any
             "rtt_p99_vs_colyseus_one_campaign": _ratio(ours["rtt_one_campaign_p99_ms"], peer_.get("rtt_p99_ms")),
             "fanout_p50_vs_colyseus": _ratio(ours["fanout_p50_ms"], peer_.get("fanout_p50_ms")),
             "kb_per_conn_vs_colyseus": _ratio(ours["kb_per_conn"], peer_.get("kb_per_conn")),
-            "shard_scaling": "not measured: everturn serve has no --shards yet (a later step of issue 22)",
+            "shards": stock_shards,
+            "shard_scaling": f"acked commands/s (own campaigns) with {max(stock_shards, other_shards)} shards over "
+                             f"{min(stock_shards, other_shards)}, alternating rounds: "
+                             + ", ".join(f"{name}={_median(runs[f'{name}.scaling'], 'per_s')}"
+                                         for name in ("everturn", "everturn_other")),
             "colyseus": "skipped (--no-colyseus)" if not with_colyseus else (colyseus_missing or "0.18, in memory"),
             "setup_s": round(setup_s, 1),
             "run_s": round(time.perf_counter() - started, 1),
@@ -464,7 +520,6 @@ def run_peers_bench(json_output: bool = False, scale: Scale = Scale(), with_coly
     for key, value in result.items():
         if key not in ("figures", "details"):
             print(f"  {key:<32} {value}")
-    print("  shard_scaling is null: everturn serve has no shards yet")
     for target, figures in result["figures"].items():
         print(f"  {target}:")
         if figures is None:

@@ -17,7 +17,9 @@ from snapshots import Store, StoreLocked, backups
 from snapshots.search import (
     REFERENCE, RulebookError, list_books, put_book, read_book_file, rebuild, remove_book, search_root, srd_book,
 )
+from snapshots.layout import read_layout, shard_of
 from snapshots.verify import verify as verify_store
+from server.shards.peers import SYSTEM_SHARD
 from training.sessions import ExportError, export_campaign
 
 
@@ -33,19 +35,36 @@ def interrupted_restore(data: Path) -> bool:
     return True
 
 
+def shard_dirs(data: Path) -> list[Path]:
+    """The store directories of ``data``: itself, or each shard's (``everturn serve --shards``)."""
+    layout = read_layout(data)
+    return layout.dirs() if layout is not None else [Path(data)]
+
+
+def system_dir(data: Path) -> Path:
+    """Where ``data`` keeps its rulebooks: itself, or the system shard's directory."""
+    return shard_dirs(data)[SYSTEM_SHARD]
+
+
 def backup(args: argparse.Namespace) -> int:
+    stores: list[Store] = []
     try:
-        store = Store.open(args.data)
+        for path in shard_dirs(args.data):
+            stores.append(Store.open(path))
     except StoreLocked as exc:
+        for store in stores:
+            store.close()
         # A read-only RocksDB instance checkpoints without the WAL: such a backup would
         # silently miss the newest events, so a running server must take its own backup.
         raise StoreLocked(f"{exc}. A running server backs itself up (operator API); "
                           f"'everturn backup' works on a stopped one") from exc
     try:
-        target = backups.backup(store, args.target)
+        target = backups.backup(stores[0], args.target) if len(stores) == 1 else \
+            backups.backup_shard_set(stores, args.target)
     finally:
-        store.close()
-    print(f"backup of {args.data} written to {target}")
+        for store in stores:
+            store.close()
+    print(f"backup of {args.data} written to {target}" + (f" ({len(stores)} shards)" if len(stores) > 1 else ""))
     return 0
 
 
@@ -56,25 +75,28 @@ def restore(args: argparse.Namespace) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
-    report = verify_store(args.data)  # StoreError (cannot open): exit code 2, through main
-    if args.json:
-        print(orjson.dumps(report.as_dict()).decode())
-    else:
+    """Each store of the directory (each shard's), one report each: exit 1 if any has a problem."""
+    reports = [verify_store(path) for path in shard_dirs(args.data)]  # StoreError (cannot open): exit 2, via main
+    for report in reports:
+        if args.json:
+            print(orjson.dumps(report.as_dict()).decode())
+            continue
         for problem in report.problems:
             print(problem.line())
         print(f"{report.path}: {report.actors} actors, {report.events} events, {report.snapshots} snapshots, "
               f"{report.timers} timers checked; "
               + ("no problems" if report.clean else f"{len(report.problems)} problems in "
                  f"{len(report.damaged_actors())} actors: {', '.join(report.damaged_actors()) or '-'}"))
-    return 0 if report.clean else 1
+    return 0 if all(report.clean for report in reports) else 1
 
 
 def export(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         print(f"everturn: no data directory at {args.data}", file=sys.stderr)
         return 2
+    dirs = shard_dirs(args.data)
     try:
-        store = Store.open(args.data)
+        store = Store.open(dirs[shard_of(f"campaign/{args.campaign_id}", len(dirs))])
     except StoreLocked as exc:
         raise StoreLocked(f"{exc}. Stop the server first: 'everturn export' reads a stopped one") from exc
     try:
@@ -112,7 +134,7 @@ def rules(args: argparse.Namespace) -> int:
                                                                   args.license)
             if book.name == REFERENCE:
                 raise RulebookError(f"{REFERENCE} is the rules reference Everturn ships; use another --book")
-            store = _open_stopped(args.data, "everturn rules import", running, create=True)
+            store = _open_stopped(system_dir(args.data), "everturn rules import", running, create=True)
             try:
                 replaced = any(info.name == book.name for info in list_books(store))
                 info = put_book(store, book)
@@ -122,7 +144,7 @@ def rules(args: argparse.Namespace) -> int:
             print(f"{'replaced' if replaced else 'imported'} {info.name} ({info.title}): {info.pages} pages "
                   f"({pages}), {info.passages} sections; indexed when the server starts (or: everturn reindex)")
             return 0
-        store = _open_stopped(args.data, f"everturn rules {args.rules_command}", running)
+        store = _open_stopped(system_dir(args.data), f"everturn rules {args.rules_command}", running)
         try:
             if args.rules_command == "remove":
                 if args.name == REFERENCE:
@@ -150,9 +172,17 @@ def rules(args: argparse.Namespace) -> int:
 
 
 def reindex(args: argparse.Namespace) -> int:
+    """Rebuild each store's search index (a shard's holds its journals; the system shard's the rules too)."""
+    for index, path in enumerate(shard_dirs(args.data)):
+        code = _reindex(path, rules=index == SYSTEM_SHARD)
+        if code:
+            return code
+    return 0
+
+
+def _reindex(data: Path, rules: bool) -> int:
     try:
-        store = _open_stopped(args.data, "everturn reindex", "a running server takes POST "
-                              "/api/v1/admin/search/reindex")
+        store = _open_stopped(data, "everturn reindex", "a running server takes POST /api/v1/admin/search/reindex")
     except FileNotFoundError as exc:
         print(f"everturn reindex: {exc}", file=sys.stderr)
         return 2
@@ -162,12 +192,12 @@ def reindex(args: argparse.Namespace) -> int:
         print(f"\r  {done}/{total} journals", end="", file=sys.stderr, flush=True)
 
     try:
-        feeder = rebuild(store, SearchProjection(), search_root(args.data), progress)
+        feeder = rebuild(store, SearchProjection(), search_root(data), progress, rules=rules)
         counts = feeder.index.counts()
         feeder.close()
     finally:
         store.close()
     print(file=sys.stderr)
-    print(f"reindexed {args.data}: {counts['rules']} rule sections of {len(feeder.books)} books, {counts['posts']} "
+    print(f"reindexed {data}: {counts['rules']} rule sections of {len(feeder.books)} books, {counts['posts']} "
           f"posts, {counts['encounters']} encounter summaries in {time.monotonic() - started:.1f} s")
     return 0

@@ -72,6 +72,11 @@ def add_serve(commands: Commands) -> None:
                        help="CPU threads per generation, in each worker (default 2)")
     serve.add_argument("--no-narrator", action="store_true",
                        help="no local model: campaigns post their templates as they are")
+    serve.add_argument("--shards", type=int, default=None, metavar="N",
+                       help="serve with N processes, each owning a part of the campaigns (a campaign and its "
+                            "encounters stay together) with its own RocksDB under DATA/shards/, all on one port. "
+                            "Fixed when the data directory is made; default: one per core for a new directory, "
+                            "what it was made with for an existing one (one for a directory from before shards)")
 
 
 # -- ui ------------------------------------------------------------------------------------------------------------

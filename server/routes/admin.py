@@ -2,13 +2,12 @@
 training jobs and models, the clock, tokens, backups."""
 from __future__ import annotations
 
-import secrets
-import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import trio
-from quart import Response
+from quart import Response, request
 
 from actors import ActorError, Runtime, VirtualClock
 from snapshots import StoreError
@@ -24,6 +23,7 @@ from ..schemas import (
     ActorStop, BackupListing, ClockAdvance, ClockAdvanced, ClockState, ModelListing, TokenCreated, TokenRequest,
     TrainingPage,
 )
+from ..shards.merge import BACKUP_TARGET, backup_name
 from .table import Resource
 
 admin = Resource("admin", tag="operators")
@@ -186,6 +186,15 @@ async def admin_tokens() -> Response:
         token, principal = ctx.tokens.create(body.role, body.campaign, body.character, body.acts_as)
     except (TokenError, ActorError) as exc:
         raise ApiError(422, "token/invalid", str(exc)) from exc
+    if ctx.shards is not None:  # every shard verifies every token
+        from ..shards.internal import replicate_token
+
+        try:
+            await replicate_token(ctx, principal.token_id)
+        except (OSError, RuntimeError, httpx.HTTPError) as exc:
+            ctx.tokens.revoke(principal.token_id)
+            raise ApiError(503, "token/not_replicated", f"a shard did not take the new token ({exc}); nothing was "
+                           "created, try again") from exc
     return json_response({"token": token, **principal.as_dict()}, 201)
 
 
@@ -207,10 +216,14 @@ async def admin_backup() -> Response:
     backup_dir = ctx.settings.backup_dir
     if backup_dir is None:
         raise ApiError(409, "backup/disabled", "start the server with --backup-dir to allow online backups")
-    name = time.strftime("everturn-%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{secrets.token_hex(3)}"
+    name = backup_name()
+    target_path = f"{backup_dir}/{name}"
+    if ctx.shards is not None and ctx.shards.internal() and request.headers.get(BACKUP_TARGET):
+        target_path = request.headers[BACKUP_TARGET]  # this shard's part of a shard set's (server.shards.merge)
+        name = Path(target_path).parents[1].name.removesuffix(PARTIAL)
     ctx.backups_running.add(name)
     try:
-        target = await trio.to_thread.run_sync(ctx.runtime.backup, f"{backup_dir}/{name}")
+        target = await trio.to_thread.run_sync(ctx.runtime.backup, target_path)
     except StoreError as exc:
         raise ApiError(503, "backup/failed", str(exc)) from exc
     finally:

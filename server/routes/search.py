@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from quart import Response, request
 
 from snapshots.search import (
-    HIGHLIGHT, MAX_LIMIT, REFERENCE, BookInfo, InvalidQuery, RulebookError, SearchError, answer, check_name,
+    HIGHLIGHT, MAX_LIMIT, MAX_OFFSET, REFERENCE, BookInfo, InvalidQuery, RulebookError, SearchError, answer, check_name,
     decode_cursor, encode_cursor, parse_text, srd_book,
 )
 
@@ -212,7 +212,9 @@ async def search_everything() -> Response:
         if campaigns is not None and campaign not in campaigns:
             raise not_found(f"campaign/{campaign}")
     raw_limit = args.get("limit", "10")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+    # a sibling shard asks for its best offset + limit hits at once (server.shards.merge.search)
+    most = MAX_LIMIT + MAX_OFFSET if ctx.shards is not None and ctx.shards.internal() else MAX_LIMIT
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= most:
         raise ApiError(422, "search/invalid_query", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     scope = args.get("scope", "all")
     try:

@@ -6,7 +6,7 @@ rebuilds it from the journal and the rulebooks stored in RocksDB.
 """
 from .answer import NOT_FOUND, answer
 from .errors import InvalidQuery, RulebookError, SearchError
-from .index import HIGHLIGHT, MAX_LIMIT, SCOPES, SearchIndex, decode_cursor, encode_cursor
+from .index import HIGHLIGHT, MAX_LIMIT, MAX_OFFSET, SCOPES, SearchIndex, decode_cursor, encode_cursor
 from .indexer import Feeder, Indexer, open_feeder, rebuild, search_root
 from .projection import Facts, Projection
 from .rules import (
@@ -15,7 +15,7 @@ from .rules import (
 )
 
 __all__ = [
-    "Book", "BookInfo", "Facts", "Feeder", "HIGHLIGHT", "Indexer", "InvalidQuery", "MAX_LIMIT", "NOT_FOUND",
+    "Book", "BookInfo", "Facts", "Feeder", "HIGHLIGHT", "Indexer", "InvalidQuery", "MAX_LIMIT", "MAX_OFFSET", "NOT_FOUND",
     "Projection", "REFERENCE", "SCOPES", "SRD", "RulebookError", "SearchError", "SearchIndex", "answer", "book_info",
     "check_name", "decode_cursor", "encode_cursor", "ensure_reference", "get_book", "list_books", "open_feeder",
     "parse_text", "put_book", "read_book_file", "rebuild", "reference_book", "remove_book", "search_root", "srd_book",

@@ -243,9 +243,11 @@ class Feeder:
         self.index.close()
 
 
-def open_feeder(store: Store, projection: Projection, root: Path) -> Feeder:
-    """The current index with the shipped rules reference stored and every stored book indexed."""
-    ensure_reference(store)
+def open_feeder(store: Store, projection: Projection, root: Path, rules: bool = True) -> Feeder:
+    """The current index with the shipped rules reference stored and every stored book indexed
+    (``rules`` False: a shard that keeps no rulebooks, whose index holds its journals only)."""
+    if rules:
+        ensure_reference(store)
     feeder = Feeder.open(store, projection, root)
     if feeder.sync_books():
         feeder.commit()
@@ -253,11 +255,13 @@ def open_feeder(store: Store, projection: Projection, root: Path) -> Feeder:
 
 
 def rebuild(store: Store, projection: Projection, root: Path,
-            progress: Callable[[int, int], None] | None = None) -> Feeder:
+            progress: Callable[[int, int], None] | None = None, rules: bool = True) -> Feeder:
     """A new index from the stored rulebooks and every journal, made current only once complete
     (until then searches keep the old one); the old directory is removed.  Not thread-safe
-    against another writer of ``root``: stop the running feeder first, or let :class:`Indexer` call it."""
-    ensure_reference(store)
+    against another writer of ``root``: stop the running feeder first, or let :class:`Indexer` call it.
+    ``rules``: as :func:`open_feeder`'s."""
+    if rules:
+        ensure_reference(store)
     root.mkdir(parents=True, exist_ok=True)
     feeder = Feeder.fresh(store, projection, root)
     try:
@@ -281,9 +285,10 @@ class Indexer:
     """The live feed of a running server: journal listener, catch-up, commits, reindexing."""
 
     def __init__(self, store: Store, projection: Projection, root: Path, *, interval: float = 0.5,
-                 limiter: trio.CapacityLimiter | None = None) -> None:
+                 limiter: trio.CapacityLimiter | None = None, rules: bool = True) -> None:
         self.store, self.projection, self.root = store, projection, Path(root)
         self.interval, self.limiter = interval, limiter
+        self.rules = rules  # False: a shard that keeps no rulebooks (everturn serve --shards: the system shard does)
         self.feeder: Feeder | None = None
         self.ready = False            # caught up with the journal once since start
         self.commits = 0
@@ -318,7 +323,7 @@ class Indexer:
     async def run(self, *, task_status: trio.TaskStatus["Indexer"] = trio.TASK_STATUS_IGNORED) -> None:
         """Open the index (started once it answers searches), catch up with the journal, then feed it live."""
         try:
-            self.feeder = await self._in_thread(open_feeder, self.store, self.projection, self.root)
+            self.feeder = await self._in_thread(open_feeder, self.store, self.projection, self.root, self.rules)
         except Exception as exc:  # derived data: the server runs on without search rather than not at all
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("search: the index at %s cannot be opened; search is unavailable", self.root)
@@ -383,7 +388,7 @@ class Indexer:
 
     async def _reindex(self) -> None:
         started = time.perf_counter()
-        new = await self._in_thread(rebuild, self.store, self.projection, self.root)
+        new = await self._in_thread(rebuild, self.store, self.projection, self.root, None, self.rules)
         old, self.feeder = self.feeder, new  # events journaled meanwhile are dirty: fed to the new one next
         if old is not None:
             await self._in_thread(old.close)

@@ -104,7 +104,7 @@ async def test_everturn_serve_never_maps_torch_while_its_policy_worker_plays_a_l
     gated_registry(tmp_path / "models")
     serve = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--data", str(tmp_path / "data"),
                               "--port", "0", "--no-ui", "--no-narrator", "--models", str(tmp_path / "models"),
-                              "--policy-workers", "1"],
+                              "--policy-workers", "1", "--shards", "1"],  # one process tree to inspect
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         printed = {}

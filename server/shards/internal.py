@@ -1,0 +1,34 @@
+"""What one shard asks of another and no client may: copy a token's record here.
+
+Served on every shard, answered only to a request that carries the shards' secret
+(``server.shards.forwarding.Shards.internal``); to anyone else these paths do not exist.
+"""
+from __future__ import annotations
+
+import orjson
+from quart import Blueprint, Response, request
+
+from ..errors import not_found
+from ..requests import everturn, json_response
+
+internal = Blueprint("shards_internal", __name__)
+
+
+@internal.put("/internal/v1/tokens/<token_id>")
+async def put_token(token_id: str) -> Response:
+    ctx = everturn()
+    if ctx.shards is None or not ctx.shards.internal():
+        raise not_found(request.path)
+    ctx.tokens.put_record(token_id, orjson.loads(await request.get_data()))
+    return json_response({"stored": token_id}, 201)
+
+
+async def replicate_token(ctx: object, token_id: str) -> None:
+    """Copy token ``token_id``'s record from this shard to every other; raises ``OSError`` (httpx's
+    errors are ``OSError``-like) or ``RuntimeError`` when one does not take it."""
+    shards, tokens = ctx.shards, ctx.tokens  # type: ignore[attr-defined]
+    body = orjson.dumps(tokens.record(token_id))
+    for shard in shards.peers.others():
+        answer = await shards.send(shard, method="PUT", path=f"/internal/v1/tokens/{token_id}", body=body)
+        if answer.status_code != 201:
+            raise RuntimeError(f"shard {shard} answered {answer.status_code}")
