@@ -147,7 +147,8 @@ class Session:
     async def relay_to(self, shard: int, message: dict[str, Any]) -> None:
         """Send ``message`` to the shard that owns its topic; its answers come back on their own."""
         if self.relay is None:
-            self.relay = Relay(self.ctx.shards.peers, self.ctx.settings.max_frame_bytes, self.send)  # type: ignore[union-attr]
+            peers = self.ctx.shards.peers  # type: ignore[union-attr]
+            self.relay = Relay(peers, self.ctx.settings.max_frame_bytes, self.send)
         try:
             await self.relay.forward(shard, message, self.token, self.nursery)  # type: ignore[arg-type]
         except UpstreamFailed as exc:

@@ -19,7 +19,8 @@ BENCHES: dict[str, tuple[str, Callable[[ModuleType, argparse.Namespace], int]]] 
     "peers": ("peers", lambda bench, args: bench.run_peers_bench(
         json_output=args.json, with_colyseus=not args.no_colyseus, scale=bench.Scale(
             rounds=args.rounds, clients=args.clients, round_trips=args.round_trips, subscribers=args.subscribers,
-            triggers=args.triggers, seconds=args.seconds, in_flight=args.in_flight, idle=args.idle))),
+            triggers=args.triggers, seconds=args.seconds, in_flight=args.in_flight, idle=args.idle,
+            scaling_clients=args.scaling_clients))),
     "combat": ("engine", lambda bench, args: bench.run_combat_bench(json_output=args.json, seed=args.seed)),
     "strategy": ("engine", lambda bench, args: bench.run_strategy_bench(
         json_output=args.json, seed=args.seed, workers=args.workers)),

@@ -117,6 +117,9 @@ def add_bench(commands: Commands) -> None:
     peers.add_argument("--seconds", type=float, default=3.0, help="throughput window per round (default 3)")
     peers.add_argument("--in-flight", type=int, default=8, help="requests in flight per throughput client (default 8)")
     peers.add_argument("--idle", type=int, default=2000, help="idle connections for KB/connection (default 2000)")
+    peers.add_argument("--scaling-clients", type=int, default=300,
+                       help="clients (each on its own campaign, with its own token) of shard_scaling's throughput "
+                            "runs (default 300: above the per-token rate limit's reach)")
     peers.add_argument("--no-colyseus", action="store_true", help="skip Colyseus (the floor and everturn only)")
     combat = bench_kinds.add_parser("combat", help="simulated 4-vs-4 fights per second, the Cython build beside "
                                                    "the pure-Python reference (cython_ratio, fights_per_s)")

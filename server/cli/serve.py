@@ -16,8 +16,9 @@ from typing import Any
 import trio
 
 from server.serve import run_server
+from server.shards.peers import Peers
 from snapshots import StoreLocked
-from snapshots.layout import LayoutError, resolve_layout
+from snapshots.layout import Layout, LayoutError, resolve_layout
 
 from . import compose
 
@@ -25,8 +26,6 @@ HELD_WAIT_S = 60.0  # a restarted sharded server waits this long for its predece
 
 
 def serve(args: argparse.Namespace) -> int:
-    from server.shards.peers import Peers
-
     peers = Peers.from_env()
     if peers is not None:
         return trio.run(_serve_shard, args, peers)
@@ -66,12 +65,12 @@ async def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_shard(args: argparse.Namespace, peers: object) -> int:
+async def _serve_shard(args: argparse.Namespace, peers: Peers) -> int:
     """One shard of a supervised server: its own part of the data directory, the supervisor's sockets."""
     from server.shards.supervisor import SECRET_ENVIRONMENT, shard_data
 
     layout = resolve_layout(args.data, None)
-    data = shard_data(layout, peers)  # type: ignore[arg-type]
+    data = shard_data(layout, peers)
     config, clock, settings, narrator, _ = _parts(args)
     kinds = compose.kinds(data, args.models, narrator)
     parent = os.getppid()
@@ -109,27 +108,26 @@ async def _stop_with_parent(parent: int, stop: trio.Event, scope: trio.CancelSco
         stop.set()
 
 
-async def _supervise(args: argparse.Namespace, layout: object) -> int:
+async def _supervise(args: argparse.Namespace, layout: Layout) -> int:
     from server.shards import Sockets, Supervisor, first_token
 
     # The shards of a server killed just now stop on their own (draining their actors) and let go
     # of the stores and the port a few seconds later: wait for them rather than fail.
     token = await _patiently(partial(first_token, layout), StoreLocked, "its stores")
     try:
-        sockets = await _patiently(partial(Sockets.bind, args.host, args.port, layout.count),  # type: ignore[attr-defined]
-                                   OSError, f"{args.host}:{args.port}")
+        sockets = await _patiently(partial(Sockets.bind, args.host, args.port, layout.count), OSError,
+                                   f"{args.host}:{args.port}")
     except OSError as exc:
         raise SystemExit(f"everturn: cannot listen on {args.host}:{args.port}: {exc}") from None
-    supervisor = Supervisor(layout, shard_command(args), sockets)  # type: ignore[arg-type]
+    supervisor = Supervisor(layout, shard_command(args), sockets)
     try:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 url = await nursery.start(supervisor.run)
-                _announce(args, url, token, shards=layout.count)  # type: ignore[attr-defined]
+                _announce(args, url, token, shards=layout.count)
                 ui_scope = _ui(nursery, args, url)
                 async for signum in signals:
-                    print(f"everturn: {signal.Signals(signum).name}: stopping {layout.count} shards",  # type: ignore[attr-defined]
-                          flush=True)
+                    print(f"everturn: {signal.Signals(signum).name}: stopping {layout.count} shards", flush=True)
                     ui_scope.cancel()
                     break
                 await supervisor.stop()

@@ -32,7 +32,8 @@ class Shards:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=FORWARD_TIMEOUT_S, limits=httpx.Limits(max_keepalive_connections=64))
+            self._client = httpx.AsyncClient(timeout=FORWARD_TIMEOUT_S,
+                                             limits=httpx.Limits(max_keepalive_connections=64))
         return self._client
 
     def internal(self) -> bool:

@@ -77,7 +77,7 @@ class Handoff:
                         raise
                     log.info("the link to shard %d broke (%s); opening it again", shard, exc)
                     link = await self._link(shard)
-        except (OSError, trio.ClosedResourceError) as exc:  # the owner is gone just now: the client reconnects and lands again
+        except (OSError, trio.ClosedResourceError) as exc:  # the owner is gone just now: the client comes again
             log.warning("handing a connection to shard %d failed (%s); it is closed", shard, exc)
             return True
         finally:

@@ -186,6 +186,25 @@ async def search(shards: Shards) -> Response | None:
                           "next_cursor": encode_cursor(offset + limit) if more else None})
 
 
+async def narrator(shards: Shards) -> Response:
+    """Every shard's narrator (each shard runs its own workers) as one: counts add up, the workers are
+    listed with their ``shard``, and the health shown is the first shard's that is not ready."""
+    refused, parts = await gathered(shards)
+    if refused is not None:
+        return refused
+    merged = figures(parts)
+    merged["health"] = next((part["health"] for part in parts if part["health"]["state"] != "ready"),
+                            parts[shards.peers.index]["health"])
+    merged["workers"] = [{**worker, "shard": shard} for shard, part in enumerate(parts) for worker in part["workers"]]
+    merged["outcomes"] = {name: sum(part["outcomes"].get(name, 0) for part in parts) for name in parts[0]["outcomes"]}
+    merged["last_worker_crash"] = next((part["last_worker_crash"] for part in parts if part["last_worker_crash"]),
+                                       None)
+    for key in ("latency_p50_ms", "latency_p95_ms"):  # the slowest shard's
+        merged[key] = max((part[key] for part in parts if part[key] is not None), default=None)
+    merged["tokens_per_s"] = sum(part["tokens_per_s"] or 0 for part in parts) or None
+    return json_response({**merged, "shards": parts})
+
+
 async def per_shard(shards: Shards) -> Response:
     """This shard's answer, and every shard's under ``shards``."""
     refused, parts = await gathered(shards)
@@ -204,7 +223,7 @@ GATHERED: dict[str, Merge] = {
     "health.metrics": metrics,
     "search.search_everything": search,
     "search.admin_search": per_shard,
-    "narrator.admin_narrator": per_shard,
+    "narrator.admin_narrator": narrator,
 }
 
 
@@ -224,7 +243,8 @@ async def dead_letters(shards: Shards) -> Response | None:
     if refused is not None:
         return refused
     merged = sorted(({**item, "shard": shard, "at_position": item["n"] * count + shard}
-                     for shard, part in enumerate(parts) for item in part["items"]), key=lambda item: item["at_position"])
+                     for shard, part in enumerate(parts) for item in part["items"]),
+                    key=lambda item: item["at_position"])
     more = len(merged) > limit or any(part["next_cursor"] for part in parts)
     items = merged[:limit]
     return json_response({"items": items, "next_cursor": cursor_for(items[-1]["at_position"]) if more and items

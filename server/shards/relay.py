@@ -79,7 +79,8 @@ class Relay:
             if not isinstance(events[0], Response) or events[0].status_code != 101:
                 raise UpstreamFailed(f"shard {shard} refused the link")
             upstream._take(events[1:])
-            await upstream.send_many([orjson.dumps({"type": "hello", "token": token, "client": "everturn-relay"}).decode()])
+            hello = {"type": "hello", "token": token, "client": "everturn-relay"}
+            await upstream.send_many([orjson.dumps(hello).decode()])
             answer = orjson.loads(await upstream.receive())
             if answer.get("type") != "welcome":
                 raise UpstreamFailed(f"shard {shard} refused the session: {answer.get('code')}")

@@ -18,7 +18,7 @@ RATIOS = ("rtt_p50_vs_floor", "rtt_p99_vs_floor", "rtt_p99_vs_floor_one_campaign
           "acked_vs_floor", "kb_per_conn_vs_floor", "rtt_p50_vs_colyseus", "rtt_p99_vs_colyseus",
           "fanout_p99_vs_colyseus", "acked_per_s_own", "acked_per_s_one_campaign", "shard_scaling")
 TINY = ["--rounds", "1", "--clients", "5", "--round-trips", "3", "--subscribers", "20", "--triggers", "2",
-        "--seconds", "1", "--in-flight", "2", "--idle", "200"]
+        "--seconds", "1", "--in-flight", "2", "--idle", "200", "--scaling-clients", "5"]
 
 
 @pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import urllib.parse
 from typing import Any
@@ -258,7 +259,8 @@ async def test_requests_that_lie_about_their_framing_never_stop_the_server(serve
     await check_still_serving(server)
 
 
-async def test_malformed_websocket_frames_never_break_the_connection_or_the_server(server, open_ws):
+async def test_malformed_websocket_frames_never_break_the_connection_or_the_server(server, open_ws, caplog):
+    caplog.set_level(logging.WARNING, logger="everturn.server")  # a connection the server drops says why there
     token, _ = server.tokens.create("gm", campaign="c1")
     client = await open_ws(server, None, hello=False)
     conn = client.conn
@@ -318,7 +320,8 @@ async def test_malformed_websocket_frames_never_break_the_connection_or_the_serv
     try:
         await trio.to_thread.run_sync(fuzz)
     except ConnectionClosed as exc:  # pragma: no cover - this is the failure being looked for
-        raise AssertionError(f"the server closed the fuzzed connection: {exc}; last frames {frame_summary(seen)}") from exc
+        raise AssertionError(f"the server closed the fuzzed connection: {exc}; last frames {frame_summary(seen)}; "
+                             f"the server's log: {caplog.text[-3000:]}") from exc
     kinds = {m["type"] for m in seen}
     assert {"pong", "error"} <= kinds, kinds
 
