@@ -15,12 +15,9 @@ from typing import Any
 
 import trio
 
-from server.serve import run_server
 from server.shards.peers import Peers
 from snapshots import StoreLocked
 from snapshots.layout import Layout, LayoutError, resolve_layout
-
-from . import compose
 
 HELD_WAIT_S = 60.0  # a restarted sharded server waits this long for its predecessor's shards to let go
 
@@ -39,16 +36,22 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _parts(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
+    """What a server process registers; imported here, not by the supervisor (which stays small)."""
+    from . import compose
+
     config = compose.runtime_config(args.training_workers, args.policy_workers)
     clock = compose.clock(args.clock)
     settings = compose.settings(args.backup_dir, args.models)
     narrator = None if args.no_narrator else compose.narrator(args.narrator_model, args.narrator_workers,
                                                                  args.narrator_threads)
-    return config, clock, settings, narrator, compose.kinds(args.data, args.models, narrator)
+    return config, clock, settings, narrator, partial(compose.kinds, models=args.models, narrator=narrator)
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    config, clock, settings, narrator, kinds = _parts(args)
+    from server.serve import run_server
+
+    config, clock, settings, narrator, kinds_in = _parts(args)
+    kinds = kinds_in(args.data)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(run_server, args.data, kinds, host=args.host, port=args.port,
@@ -71,8 +74,10 @@ async def _serve_shard(args: argparse.Namespace, peers: Peers) -> int:
 
     layout = resolve_layout(args.data, None)
     data = shard_data(layout, peers)
-    config, clock, settings, narrator, _ = _parts(args)
-    kinds = compose.kinds(data, args.models, narrator)
+    from server.serve import run_server
+
+    config, clock, settings, narrator, kinds_in = _parts(args)
+    kinds = kinds_in(data)
     parent = os.getppid()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
