@@ -27,8 +27,6 @@ from .context import Everturn
 from .errors import ApiError, from_actor_error
 from .frames import event_body
 from .requests import admitted, existing, parse_command, reachable, state_json, verified
-from .shards.handoff import HandedOver
-from .shards.relay import Relay, UpstreamFailed
 
 log = logging.getLogger("everturn.ws")
 PROTOCOL = 1
@@ -62,7 +60,7 @@ class Session:
         self.nursery: trio.Nursery | None = None
         self.client: str = getattr(socket, "remote_addr", None) or "unknown"  # for auth throttling
         self.token: str | None = None  # the hello's, for the links to other shards (server.shards.relay)
-        self.relay: Relay | None = None
+        self.relay: Any = None  # server.shards.relay.Relay, once a frame went to another shard
 
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.outbound_send.send(message)
@@ -136,6 +134,8 @@ class Session:
             shard = owner_elsewhere(self.ctx, f"campaign/{principal.campaign}")
             if shard is not None and self.outbound.statistics().current_buffer_used == 0 and \
                     await self.ctx.handoff.hand_over(shard, self.socket, orjson.dumps(message).decode()):
+                from .shards.handoff import HandedOver
+
                 raise HandedOver()  # the owner says welcome
         self.principal, self.by, self.token = principal, principal.as_dict(), token
         clock = self.ctx.runtime.clock
@@ -146,6 +146,8 @@ class Session:
 
     async def relay_to(self, shard: int, message: dict[str, Any]) -> None:
         """Send ``message`` to the shard that owns its topic; its answers come back on their own."""
+        from .shards.relay import Relay, UpstreamFailed  # a sharded server's only
+
         if self.relay is None:
             peers = self.ctx.shards.peers  # type: ignore[union-attr]
             self.relay = Relay(peers, self.ctx.settings.max_frame_bytes, self.send)

@@ -114,7 +114,7 @@ async def _stop_with_parent(parent: int, stop: trio.Event, scope: trio.CancelSco
 
 
 async def _supervise(args: argparse.Namespace, layout: Layout) -> int:
-    from server.shards import Sockets, Supervisor, first_token
+    from server.shards.supervisor import Sockets, Supervisor, first_token
 
     # The shards of a server killed just now stop on their own (draining their actors) and let go
     # of the stores and the port a few seconds later: wait for them rather than fail.

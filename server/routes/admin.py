@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
+import secrets
+import time
+
 import trio
 from quart import Response, request
 
@@ -23,7 +25,7 @@ from ..schemas import (
     ActorStop, BackupListing, ClockAdvance, ClockAdvanced, ClockState, ModelListing, TokenCreated, TokenRequest,
     TrainingPage,
 )
-from ..shards.merge import BACKUP_TARGET, backup_name
+from ..shards.peers import BACKUP_TARGET
 from .table import Resource
 
 admin = Resource("admin", tag="operators")
@@ -191,7 +193,7 @@ async def admin_tokens() -> Response:
 
         try:
             await replicate_token(ctx, principal.token_id)
-        except (OSError, RuntimeError, httpx.HTTPError) as exc:
+        except (OSError, RuntimeError) as exc:
             ctx.tokens.revoke(principal.token_id)
             raise ApiError(503, "token/not_replicated", f"a shard did not take the new token ({exc}); nothing was "
                            "created, try again") from exc
@@ -241,6 +243,11 @@ async def admin_backups() -> Response:
     listing = await ctx.runtime.workers.in_thread(backup_listing, ctx.settings.backup_dir, ctx.backups_removed,
                                                   frozenset(ctx.backups_running))
     return json_response(listing)
+
+
+def backup_name() -> str:
+    """A new backup's name: when, and a few random characters."""
+    return time.strftime("everturn-%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{secrets.token_hex(3)}"
 
 
 def backup_listing(backup_dir: str, removed: list[dict[str, Any]], running: frozenset[str]) -> dict[str, Any]:

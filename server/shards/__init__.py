@@ -11,7 +11,5 @@
 Which shard owns an actor, and where each keeps its data: ``snapshots.layout``. The design,
 and how it grows past one machine: docs/scaling.md.
 """
-from .peers import Peers
-from .supervisor import Sockets, Supervisor, first_token
-
-__all__ = ["Peers", "Sockets", "Supervisor", "first_token"]
+# Nothing is imported here: a single-process server loads only what it touches (``peers``),
+# and the supervisor's command imports ``supervisor`` itself.

@@ -24,11 +24,16 @@ async def put_token(token_id: str) -> Response:
 
 
 async def replicate_token(ctx: object, token_id: str) -> None:
-    """Copy token ``token_id``'s record from this shard to every other; raises ``OSError`` (httpx's
-    errors are ``OSError``-like) or ``RuntimeError`` when one does not take it."""
+    """Copy token ``token_id``'s record from this shard to every other; raises ``RuntimeError`` when
+    one does not take it."""
+    import httpx
+
     shards, tokens = ctx.shards, ctx.tokens  # type: ignore[attr-defined]
     body = orjson.dumps(tokens.record(token_id))
     for shard in shards.peers.others():
-        answer = await shards.send(shard, method="PUT", path=f"/internal/v1/tokens/{token_id}", body=body)
+        try:
+            answer = await shards.send(shard, method="PUT", path=f"/internal/v1/tokens/{token_id}", body=body)
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"shard {shard} did not answer: {exc}") from exc
         if answer.status_code != 201:
             raise RuntimeError(f"shard {shard} answered {answer.status_code}")

@@ -7,9 +7,7 @@ refusal, so an error is never hidden behind a partial list.
 from __future__ import annotations
 
 import heapq
-import secrets
 import shutil
-import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -32,6 +30,8 @@ from snapshots.search import MAX_LIMIT, InvalidQuery, decode_cursor, encode_curs
 
 from ..errors import ApiError
 from ..requests import cursor_for, json_response, page_args
+
+from .peers import BACKUP_TARGET
 
 if TYPE_CHECKING:
     from .forwarding import Shards
@@ -251,13 +251,11 @@ async def dead_letters(shards: Shards) -> Response | None:
                           else None})
 
 
-BACKUP_TARGET = "x-everturn-backup-target"  # where a shard writes its part of a shard set's backup
-
-
 async def backup_set(shards: Shards) -> Response | None:
     """``POST /api/v1/admin/backup`` of a shard set: every shard checkpoints into ``NAME.partial/shards/<k>``
     at once; once all have, the layout goes beside them and ``NAME.partial`` becomes ``NAME``."""
     from ..requests import everturn
+    from ..routes.admin import backup_name
 
     backup_dir = everturn().settings.backup_dir
     if backup_dir is None:
@@ -271,10 +269,6 @@ async def backup_set(shards: Shards) -> Response | None:
         return refused
     target = await trio.to_thread.run_sync(seal_shard_set, staging, Path(backup_dir) / name, shards.peers.count)
     return json_response({"backup": str(target), "shards": [orjson.loads(a.content)["backup"] for a in answers]}, 201)
-
-
-def backup_name() -> str:
-    return time.strftime("everturn-%Y%m%dT%H%M%SZ", time.gmtime()) + f"-{secrets.token_hex(3)}"
 
 
 GATHERED["admin.admin_dead_letters"] = dead_letters

@@ -16,6 +16,7 @@ from snapshots.layout import shard_of
 
 ENVIRONMENT = "EVERTURN_SHARD"
 SYSTEM_SHARD = 0  # keeps the rulebooks (and indexes them); every shard keeps its campaigns and every token
+BACKUP_TARGET = "x-everturn-backup-target"  # where a shard writes its part of a shard set's backup (merge.backup_set)
 FORWARDED = "x-everturn-forwarded"  # a request one shard sent another: answer for yourself only
 
 
