@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
 import urllib.parse
 from typing import Any
@@ -57,6 +58,18 @@ segments = (st.sampled_from(["ledger", "c1", "c1.2", "c2", "nope", "Ledger", "..
 
 def quoted(segment: str) -> str:
     return urllib.parse.quote(segment, safe="") or "%20"
+
+
+def socket_state(conn: Any) -> str:
+    """What the client's socket is now (closed by whom?), for a failure message."""
+    import stat
+
+    fd = conn.socket.fileno()
+    try:
+        mode = os.fstat(fd).st_mode if fd >= 0 else None
+    except OSError as exc:
+        return f"client fd {fd}: {exc}"
+    return f"client fd {fd}: {'a socket' if mode is not None and stat.S_ISSOCK(mode) else mode}"
 
 
 def frame_summary(frames: list[Any]) -> str:
@@ -321,7 +334,8 @@ async def test_malformed_websocket_frames_never_break_the_connection_or_the_serv
         await trio.to_thread.run_sync(fuzz)
     except ConnectionClosed as exc:  # pragma: no cover - this is the failure being looked for
         raise AssertionError(f"the server closed the fuzzed connection: {exc}; last frames {frame_summary(seen)}; "
-                             f"the server's log: {caplog.text[-3000:]}") from exc
+                             f"the server's log: {caplog.text[-3000:]}; the client's reader ended with "
+                             f"{getattr(conn, 'recv_exc', None)!r}; {socket_state(conn)}") from exc
     kinds = {m["type"] for m in seen}
     assert {"pong", "error"} <= kinds, kinds
 
