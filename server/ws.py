@@ -66,8 +66,11 @@ class Session:
         await self.outbound_send.send(message)
 
     async def error(self, code: str, message: str, request_id: Any = None, **extra: Any) -> None:
-        body = {"type": "error", "code": code, "message": message, **extra}
-        if request_id is not None:
+        """An error frame. What the client sent is echoed (``id``, ``topic``) only when it is a string,
+        as the protocol has it: anything else may not even encode (an integer past 64 bits)."""
+        body = {"type": "error", "code": code, "message": message,
+                **{name: value for name, value in extra.items() if name != "topic" or isinstance(value, str)}}
+        if isinstance(request_id, str):
             body["id"] = request_id
         await self.send(body)
 
@@ -207,7 +210,7 @@ class Session:
         if scope is not None:
             scope.cancel()
             self.count_subscriptions(-1)
-        await self.send({"type": "unsubscribed", "topic": topic})
+        await self.send({"type": "unsubscribed", "topic": topic if isinstance(topic, str) else None})
 
     async def forward(self, topic: str, since: int | None, scope: trio.CancelScope) -> None:
         """Send ``topic``'s stream: shared frames, or for a reader who sees less, frames projected for it alone.

@@ -294,3 +294,20 @@ async def test_a_frame_over_the_limit_closes_only_that_connection(launch, open_w
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     fine = await open_ws(server, token)
     assert (await fine.command("ledger/c1", "Add", amount=1))["seq"] == 1
+
+
+async def test_an_id_or_topic_that_is_no_string_is_not_echoed_and_the_connection_lives(server, open_ws):
+    # Echoing them back once made an error frame orjson could not encode (an integer past 64 bits),
+    # and that dropped the connection (found by tests/server/test_fuzz.py).
+    token, _ = server.tokens.create("gm", campaign="c1")
+    client = await open_ws(server, token)
+    wide = 2**64 + 1
+    await client.send(f'{{"type": "command", "id": {wide}, "topic": "ledger/c1", "command": {{"type": "Add"}}}}')
+    refused = await client.expect()
+    assert (refused["type"], refused["code"], "id" in refused) == ("error", "bad_message", False), refused
+    await client.send(f'{{"type": "unsubscribe", "topic": {wide}}}')
+    assert await client.expect() == {"type": "unsubscribed", "topic": None}
+    await client.send(f'{{"type": "subscribe", "topic": {wide}}}')
+    refused = await client.expect()
+    assert refused["code"] == "bad_message" and "topic" not in refused, refused
+    assert (await client.command("ledger/c1", "Add", amount=1))["type"] == "ack"  # still served
