@@ -23,6 +23,8 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from server.auth import Tokens
+from snapshots import Store
 from snapshots.layout import LayoutError, partition_key, read_layout, resolve_layout, shard_of
 
 CHARACTER = {"name": "Ayla", "level": 3, "max_hp": 40, "hp": 40, "ac": 19,
@@ -272,6 +274,22 @@ def test_a_shard_set_is_backed_up_restored_and_verified_whole(tmp_path):
             listed = http.get("/api/v1/admin/backups").json()
         assert [item["name"] for item in listed["items"]] == [target.name]
         assert (target / "shards.json").is_file() and sorted(p.name for p in (target / "shards").iterdir()) == ["0", "1"]
+    # A stopped server's directory: the offline backup is a shard set too, and a token made there
+    # is on both shards.
+    offline = subprocess.run([sys.executable, "-m", "server.cli", "backup", str(tmp_path / "offline"),
+                              "--data", str(server.data)], capture_output=True, text=True, timeout=120)
+    assert offline.returncode == 0 and "(2 shards)" in offline.stdout, offline.stdout + offline.stderr
+    assert sorted(p.name for p in (tmp_path / "offline" / "shards").iterdir()) == ["0", "1"]
+    made = subprocess.run([sys.executable, "-m", "server.cli", "token", "create", "--role", "operator",
+                           "--data", str(server.data)], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    token_id = made.stdout.strip()[4:].partition("_")[0]
+    for shard in read_layout(server.data).dirs():
+        store = Store.open(shard)
+        try:
+            assert Tokens(store).known(token_id)
+        finally:
+            store.close()
     restored = tmp_path / "restored"
     run = subprocess.run([sys.executable, "-m", "server.cli", "restore", str(target), "--data", str(restored)],
                          capture_output=True, text=True, timeout=120)
