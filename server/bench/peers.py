@@ -315,7 +315,7 @@ class Setup:
     def shards(self) -> int:
         """How many shards the server runs (1: one process)."""
         figures = self.http.get("/api/v1/admin/runtime", headers={"Authorization": f"Bearer {self.operator}"}).json()
-        return figures.get("shard", {}).get("count", 1)
+        return len(figures.get("shards") or [figures])  # a sharded server's figures list each shard
 
     def own_campaigns(self, clients: int, prefix: str = "own") -> tuple[list[str], list[str]]:
         """``clients`` campaigns with a player each: their topics and the players' tokens."""

@@ -85,7 +85,9 @@ async def runtime(shards: Shards) -> Response:
     refused, parts = await gathered(shards)
     if refused is not None:
         return refused
-    return json_response({**figures(parts), "shards": parts})
+    merged = figures(parts)
+    merged.pop("shard", None)  # each shard's own is in "shards"
+    return json_response({**merged, "shards": parts})
 
 
 async def history(shards: Shards) -> Response:
