@@ -70,10 +70,10 @@ async def _serve(args: argparse.Namespace) -> int:
 
 async def _serve_shard(args: argparse.Namespace, peers: Peers) -> int:
     """One shard of a supervised server: its own part of the data directory, the supervisor's sockets."""
-    from server.shards.supervisor import SECRET_ENVIRONMENT, shard_data
+    from server.shards.supervisor import SECRET_ENVIRONMENT
 
     layout = resolve_layout(args.data, None)
-    data = shard_data(layout, peers)
+    data = layout.shard_dir(peers.index)
     from server.serve import run_server
 
     config, clock, settings, narrator, kinds_in = _parts(args)

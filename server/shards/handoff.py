@@ -120,9 +120,9 @@ class Handoff:
                 for level, kind, value in ancdata:
                     if level == stdlib_socket.SOL_SOCKET and kind == stdlib_socket.SCM_RIGHTS:
                         fds.frombytes(value[:len(value) - len(value) % fds.itemsize])
+                messages = [text if is_text else text.encode("latin-1") for is_text, text in orjson.loads(data)]
                 for fd in fds:
                     stream = trio.SocketStream(trio.socket.from_stdlib_socket(stdlib_socket.socket(fileno=fd)))
-                    messages = [text if is_text else text.encode("latin-1") for is_text, text in orjson.loads(data)]
                     self.moved_in += 1
                     nursery.start_soon(adopt, stream, messages)
 

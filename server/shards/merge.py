@@ -33,6 +33,8 @@ from ..requests import cursor_for, json_response, page_args
 
 from .peers import BACKUP_TARGET
 
+from .forwarding import relayed
+
 if TYPE_CHECKING:
     from .forwarding import Shards
 
@@ -42,9 +44,7 @@ MAX_FIGURES = frozenset({"loop_lag_ms", "loop_lag_ms_max", "commit_largest_group
 
 def _refusal(answers: list[httpx.Response]) -> Response | None:
     refused = next((answer for answer in answers if answer.status_code >= 400), None)
-    if refused is None:
-        return None
-    return Response(refused.content, status=refused.status_code, content_type=refused.headers.get("content-type"))
+    return None if refused is None else relayed(refused)
 
 
 def _bodies(answers: list[httpx.Response]) -> list[dict[str, Any]]:

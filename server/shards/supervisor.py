@@ -19,7 +19,6 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import trio
@@ -177,7 +176,3 @@ class Supervisor:
                 process.kill()
                 await process.wait()
 
-
-def shard_data(layout: Layout, peers: Peers) -> Path:
-    """The data directory a shard process serves."""
-    return layout.shard_dir(peers.index)
