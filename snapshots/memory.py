@@ -47,6 +47,9 @@ class _Cursor:
     def next(self) -> None:
         self._at += 1
 
+    def prev(self) -> None:
+        self._at -= 1
+
     def status(self) -> None:
         """Memory has no damaged blocks."""
 

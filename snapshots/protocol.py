@@ -110,8 +110,8 @@ class Store(Protocol):
     def put_snapshot(self, batch: Batch, address: str, seq: int, value: Any) -> int:
         """Add a snapshot at ``seq``, drop all but the newest ``SNAPSHOTS_KEPT``; returns its size."""
 
-    def snapshots_raw(self, address: str) -> list[tuple[int, bytes]]:
-        """Stored snapshots of ``address``, newest first, undecoded."""
+    def snapshots_raw(self, address: str, before: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """Stored snapshots of ``address`` (below seq ``before``), newest first, undecoded; lazy."""
 
     # -- timers --------------------------------------------------------------------
 

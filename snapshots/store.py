@@ -353,17 +353,39 @@ class Store:
     # -- snapshots -----------------------------------------------------------------
 
     def put_snapshot(self, batch: Batch, address: str, seq: int, value: Any) -> int:
-        """Add a snapshot at ``seq``, drop all but the newest ``SNAPSHOTS_KEPT``; returns its size."""
+        """Add a snapshot at ``seq``, drop all but the newest ``SNAPSHOTS_KEPT``; returns its size.
+
+        Every put keeps the store at ``SNAPSHOTS_KEPT`` snapshots an address at most, so only
+        that many below ``seq`` are looked at: older ones were deleted by earlier puts (a
+        scan from the oldest would walk their tombstones, one per snapshot ever taken).
+        """
         raw = codec.encode(value)
         batch.put(SNAPSHOTS, keys.seq_key(address, seq), raw)
-        older = [s for s, _ in self.snapshots_raw(address) if s < seq]
-        for old in older[SNAPSHOTS_KEPT - 1:]:
-            batch.delete(SNAPSHOTS, keys.seq_key(address, old))
+        for n, (old, _) in enumerate(self.snapshots_raw(address, before=seq)):
+            if n == SNAPSHOTS_KEPT - 1:  # the oldest of at most SNAPSHOTS_KEPT
+                batch.delete(SNAPSHOTS, keys.seq_key(address, old))
+                break
         return len(raw)
 
-    def snapshots_raw(self, address: str) -> list[tuple[int, bytes]]:
-        """Stored snapshots of ``address``, newest first, undecoded (callers fall back on corruption)."""
-        return sorted(self._scan(SNAPSHOTS, address, 0, None), reverse=True)
+    def snapshots_raw(self, address: str, before: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """Stored snapshots of ``address`` (those at seqs below ``before``), newest first, undecoded
+        (callers fall back on corruption). Lazy: a reader that stops at the newest it can use
+        reads only that one."""
+        lo, hi = keys.actor_range(address)
+        it = self._cf[SNAPSHOTS].iter()
+        if before is None:
+            it.seek_for_prev(hi)
+        elif before <= 0:
+            return
+        else:
+            it.seek_for_prev(keys.seq_key(address, before - 1))
+        while it.valid():
+            key = it.key()
+            if key < lo:
+                break
+            yield int.from_bytes(key[-8:], "big"), it.value()
+            it.prev()
+        _checked(it, SNAPSHOTS, f"the snapshots of {address}")
 
     # -- timers --------------------------------------------------------------------
 

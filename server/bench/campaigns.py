@@ -24,7 +24,7 @@ from one ``random.Random(seed)``, planned before the clock starts moving.
 from __future__ import annotations
 
 import gc
-import math
+import multiprocessing
 import os
 import random
 import resource
@@ -34,6 +34,8 @@ import tempfile
 import time
 from array import array
 from bisect import bisect_left
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -43,6 +45,7 @@ import orjson
 import trio
 
 from snapshots import Store, Timer
+from snapshots.layout import default_shards, shard_of
 
 from actors.runtime import VirtualClock, to_ms
 from actors.kinds import game_kinds
@@ -238,13 +241,13 @@ async def _send(runtime: Runtime, steps: list[Step]) -> None:
         await runtime.ask(address, command, by=by)
 
 
-async def _create(runtime: Runtime, clock: _WatchedClock, openings: list[list[Step]]) -> None:
-    waves = math.ceil(len(openings) / WAVE)
-    for w in range(waves):
+async def _create(runtime: Runtime, clock: _WatchedClock, waves: list[list[list[Step]]]) -> None:
+    """Each wave's campaigns at one virtual instant, the waves spread over ``CREATION_HOURS``."""
+    for wave in waves:
         async with trio.open_nursery() as nursery:
-            for steps in openings[w * WAVE:(w + 1) * WAVE]:
+            for steps in wave:
                 nursery.start_soon(_send, runtime, steps)
-        await runtime.timers.advance(clock, CREATION_HOURS * HOUR / waves)
+        await runtime.timers.advance(clock, CREATION_HOURS * HOUR / len(waves))
 
 
 async def _play(runtime: Runtime, clock: _WatchedClock, script: list[list[tuple[int, list[Step]]]]) -> int:
@@ -265,42 +268,71 @@ async def _play(runtime: Runtime, clock: _WatchedClock, script: list[list[tuple[
     return sent
 
 
-async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = None, seed: int = 1,
-              max_active: int | None = None) -> dict[str, Any]:
-    """Create ``campaigns`` campaigns, then play ``days`` simulated days; the figures.
+@dataclass
+class _Shard:
+    """What one shard (one process, its own store and clock) measured."""
 
-    ``data_dir``: a fresh directory for the store (kept); default a temporary one (removed).
-    ``max_active``: campaigns kept in memory (default 5% of them, at least 10). Days are
-    rounded to whole simulated hours (at least one). Raises whatever a command raises:
-    the script is valid, so a rejection is a bug.
+    campaigns: int
+    max_active: int
+    creation_s: float
+    creation_commands: int
+    play_s: float
+    lags_ms: array
+    timers_fired: int
+    scripted_commands: int
+    events_written: int
+    events_total: int
+    activations: int
+    commit_writes: int
+    active_at_end: int
+    loop_lag_ms_max: float
+    loop_lag_ms_p99: float
+    rss_mb_peak: float
+    rss_mb_after_creation: float
+    rss_mb_now: float
+    disk_bytes: int
+
+
+async def play_shard(campaigns: int, hours: int, root: Path, seed: int, shard: int = 0, shards: int = 1,
+                     max_active: int | None = None, go: Callable[[], object] | None = None) -> _Shard:
+    """Create shard ``shard``'s share of ``campaigns`` (``shard_of``, as ``everturn serve --shards``
+    places them) in a store at ``root``, then play ``hours`` simulated hours.
+
+    Every shard plans the whole world from ``seed`` and keeps its own campaigns' commands, so
+    the commands do not depend on the shard count. ``go`` (blocking; run in a thread) is
+    called between creation and play: the shards of one run start playing together.
     """
-    if campaigns < 1:
-        raise ValueError("campaigns must be at least 1")
-    hours = max(1, round(days * 24))
-    max_active = max_active or max(10, int(campaigns * ACTIVE_SHARE))
     rng = random.Random(seed)
     tables = [_Table(f"b{n:05d}", tuple(NAMES[:rng.randint(2, 4)])) for n in range(campaigns)]
     openings = [_opening(table, rng) for table in tables]
     script = [_hour(tables, rng) for _ in range(hours)]
+    waves = [openings[w:w + WAVE] for w in range(0, len(openings), WAVE)]  # the world's, whatever the shards
+    if shards > 1:
+        tables = [table for table in tables if shard_of(table.address, shards) == shard]
+        ours = {table.address for table in tables}
+        waves = [[steps for steps in wave if steps[0][0] in ours] for wave in waves]
+        script = [[(minute, kept) for minute, steps in hour if (kept := [s for s in steps if s[0] in ours])]
+                  for hour in script]
+    max_active = max_active or max(10, int(len(tables) * ACTIVE_SHARE))
 
-    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-")) if data_dir is None else Path(data_dir)
     clock = _WatchedClock()
     lag = _FireLag(clock)
-    config = RuntimeConfig(max_active=max_active)
     thresholds = gc.get_threshold()
     tune_collector()  # as ``everturn serve`` runs (the script, planned above, is frozen with the modules)
     try:
         store = Store.open(root)
         try:
-            async with open_runtime(store, game_kinds(), clock=clock, config=config) as rt:
+            async with open_runtime(store, game_kinds(), clock=clock, config=RuntimeConfig(max_active=max_active)) as rt:
                 lag.attach(rt)
                 started = time.perf_counter()
-                await _create(rt, clock, openings)
+                await _create(rt, clock, waves)
                 creation_s = time.perf_counter() - started
                 events_created = _events(store, tables)
                 rss_created = _rss_now_mb()
                 fired, activations = rt.timers.fired, rt.activations
                 writes, rt.lag.max_ms = rt.commits.stats.writes, 0.0
+                if go is not None:
+                    await trio.to_thread.run_sync(go)
 
                 lag.recording = True
                 started = time.perf_counter()
@@ -316,50 +348,117 @@ async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None 
             store.flush()  # what lives on disk, not the write-ahead log of every write
         finally:
             store.close()
-        disk = _dir_bytes(root)
     finally:
         gc.unfreeze()  # the caller's process collects as before
         gc.set_threshold(*thresholds)
-        if data_dir is None:
-            shutil.rmtree(root, ignore_errors=True)
+    return _Shard(
+        campaigns=len(tables), max_active=max_active, creation_s=creation_s,
+        creation_commands=sum(len(steps) for wave in waves for steps in wave), play_s=play_s, lags_ms=lag.lags_ms,
+        timers_fired=figures["timers_fired"] - fired, scripted_commands=commands,
+        events_written=events - events_created, events_total=events,
+        activations=figures["activations"] - activations, commit_writes=figures["commit_writes"] - writes,
+        active_at_end=active, loop_lag_ms_max=loop_lag_max, loop_lag_ms_p99=loop_lag_p99,
+        rss_mb_peak=_peak_rss_mb(), rss_mb_after_creation=rss_created, rss_mb_now=rss_end, disk_bytes=_dir_bytes(root))
 
+
+def _percentile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+
+
+def report(parts: list[_Shard], hours: int, seed: int) -> dict[str, Any]:
+    """The figures of a run from its shards' measurements (each shard played the same hours
+    from a common start, so the run took as long as its slowest shard)."""
+    lags = sorted(lag for part in parts for lag in part.lags_ms)
+    play_s = max(part.play_s for part in parts)
+    campaigns = sum(part.campaigns for part in parts)
+    total = {key: sum(getattr(part, key) for part in parts)
+             for key in ("max_active", "creation_commands", "timers_fired", "scripted_commands", "events_written",
+                         "events_total", "activations", "commit_writes", "active_at_end")}
     return {
         "sim_days_per_s": round(hours / 24 / play_s, 3),
-        "timer_lag_ms_p50": round(lag.percentile(0.50), 3),
-        "timer_lag_ms_p99": round(lag.percentile(0.99), 3),
-        "rss_mb": round(_peak_rss_mb(), 1),
+        "timer_lag_ms_p50": round(_percentile(lags, 0.50), 3),
+        "timer_lag_ms_p99": round(_percentile(lags, 0.99), 3),
+        "rss_mb": round(sum(part.rss_mb_peak for part in parts), 1),
         "details": {
             "campaigns": campaigns,
             "days": hours / 24,
             "seed": seed,
-            "max_active": max_active,
-            "active_at_end": active,
-            "passivated_at_end": campaigns - active,
-            "creation_s": round(creation_s, 2),
-            "creation_commands": sum(len(steps) for steps in openings),
+            "shards": len(parts),
+            "max_active": total["max_active"],
+            "active_at_end": total["active_at_end"],
+            "passivated_at_end": campaigns - total["active_at_end"],
+            "creation_s": round(max(part.creation_s for part in parts), 2),
+            "creation_commands": total["creation_commands"],
             "play_s": round(play_s, 2),
-            "timers_fired": figures["timers_fired"] - fired,
-            "timer_lag_samples": len(lag.lags_ms),
-            "timer_lag_ms_max": round(max(lag.lags_ms, default=0.0), 3),
-            "scripted_commands": commands,
-            "events_written": events - events_created,
-            "events_total": events,
-            "activations": figures["activations"] - activations,
-            "commit_writes": figures["commit_writes"] - writes,
-            "loop_lag_ms_max": round(loop_lag_max, 2),
-            "loop_lag_ms_p99": round(loop_lag_p99, 2),
-            "rss_mb_after_creation": round(rss_created, 1),
-            "rss_mb_now": round(rss_end, 1),
-            "disk_bytes_per_campaign": round(disk / campaigns),
+            "play_s_by_shard": [round(part.play_s, 2) for part in parts],
+            "timers_fired": total["timers_fired"],
+            "timer_lag_samples": len(lags),
+            "timer_lag_ms_max": round(lags[-1] if lags else 0.0, 3),
+            "scripted_commands": total["scripted_commands"],
+            "events_written": total["events_written"],
+            "events_total": total["events_total"],
+            "activations": total["activations"],
+            "commit_writes": total["commit_writes"],
+            "loop_lag_ms_max": round(max(part.loop_lag_ms_max for part in parts), 2),
+            "loop_lag_ms_p99": round(max(part.loop_lag_ms_p99 for part in parts), 2),
+            "rss_mb_after_creation": round(sum(part.rss_mb_after_creation for part in parts), 1),
+            "rss_mb_now": round(sum(part.rss_mb_now for part in parts), 1),
+            "disk_bytes_per_campaign": round(sum(part.disk_bytes for part in parts) / campaigns),
             "python": sys.version.split()[0],
             "cpus": os.cpu_count(),
         },
     }
 
 
-def measure(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = None, seed: int = 1) -> dict[str, Any]:
-    """:func:`run` in its own ``trio.run``."""
-    return trio.run(partial(run, campaigns, days, data_dir, seed))
+def _hours(days: float) -> int:
+    return max(1, round(days * 24))
+
+
+async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = None, seed: int = 1,
+              max_active: int | None = None) -> dict[str, Any]:
+    """Create ``campaigns`` campaigns in this process (one shard), then play ``days`` simulated days; the figures.
+
+    ``data_dir``: a fresh directory for the store (kept); default a temporary one (removed).
+    ``max_active``: campaigns kept in memory (default 5% of them, at least 10). Days are
+    rounded to whole simulated hours (at least one). Raises whatever a command raises:
+    the script is valid, so a rejection is a bug.
+    """
+    if campaigns < 1:
+        raise ValueError("campaigns must be at least 1")
+    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-")) if data_dir is None else Path(data_dir)
+    try:
+        part = await play_shard(campaigns, _hours(days), root, seed, max_active=max_active)
+    finally:
+        if data_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return report([part], _hours(days), seed)
+
+
+def _shard_process(campaigns: int, hours: int, root: Path, seed: int, shard: int, shards: int,
+                   go: Callable[[], object]) -> _Shard:
+    return trio.run(partial(play_shard, campaigns, hours, root, seed, shard, shards, go=go))
+
+
+def measure(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = None, seed: int = 1,
+            shards: int = 1) -> dict[str, Any]:
+    """:func:`run` in its own ``trio.run``; with ``shards`` > 1, one process a shard (each its own
+    store under ``DATA/shards/<k>``, as the server lays them out), playing together."""
+    if campaigns < 1 or shards < 1:
+        raise ValueError("campaigns and shards must be at least 1")
+    if shards == 1:
+        return trio.run(partial(run, campaigns, days, data_dir, seed))
+    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-")) if data_dir is None else Path(data_dir)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter each, as ``serve`` starts its shards
+    try:
+        with context.Manager() as manager, ProcessPoolExecutor(shards, mp_context=context) as pool:
+            barrier = manager.Barrier(shards)
+            futures = [pool.submit(_shard_process, campaigns, _hours(days), root / "shards" / str(k), seed, k, shards,
+                                   barrier.wait) for k in range(shards)]
+            parts = [future.result() for future in futures]
+    finally:
+        if data_dir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return report(parts, _hours(days), seed)
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -372,7 +471,8 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_campaign_bench(json_output: bool = False, campaigns: int = 10_000, days: float = 7.0, seed: int = 1) -> int:
-    result = measure(campaigns, days, seed=seed)
+def run_campaign_bench(json_output: bool = False, campaigns: int = 10_000, days: float = 7.0, seed: int = 1,
+                       shards: int | None = None) -> int:
+    result = measure(campaigns, days, seed=seed, shards=default_shards() if shards is None else shards)
     print(orjson.dumps(result).decode() if json_output else format_report(result))
     return 0

@@ -31,7 +31,7 @@ BENCHES: dict[str, tuple[str, Callable[[ModuleType, argparse.Namespace], int]]] 
     "search": ("search", lambda bench, args: bench.run_search_bench(
         json_output=args.json, count=args.queries, seed=args.seed)),
     "campaigns": ("campaigns", lambda bench, args: bench.run_campaign_bench(
-        json_output=args.json, campaigns=args.campaigns, days=args.days, seed=args.seed)),
+        json_output=args.json, campaigns=args.campaigns, days=args.days, seed=args.seed, shards=args.shards)),
 }
 
 

@@ -155,6 +155,9 @@ def add_bench(commands: Commands) -> None:
     campaigns.add_argument("--campaigns", type=int, default=10_000, help="campaigns (default 10000)")
     campaigns.add_argument("--days", type=float, default=7.0, help="simulated days to play (default 7)")
     campaigns.add_argument("--seed", type=int, default=1, help="seed of the scripted players and GMs (default 1)")
+    campaigns.add_argument("--shards", type=int, default=None, metavar="N",
+                           help="processes, each with its share of the campaigns in its own store, placed as "
+                                "'everturn serve --shards N' places them (default: one per core, as serve)")
 
 
 # -- sim, train, models --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def test_damaged_snapshots_fall_back_and_never_lose_events(tmp_path_factory, amo
     store = Store.open(tmp_path_factory.mktemp("recovery"))
     try:
         _journal(store, "ledger/a", amounts, every)
-        snapshots = store.snapshots_raw("ledger/a")
+        snapshots = list(store.snapshots_raw("ledger/a"))
         assert len(snapshots) <= 2
         for (seq, raw), how in zip(snapshots, damage, strict=False):   # damage the newest first
             if how == "truncate":

@@ -170,7 +170,7 @@ async def test_idle_actor_passivates_and_reactivates_transparently(store, autoju
         assert "ledger/a" in rt.cells
         await trio.sleep(7)   # the reaper looks every tenth of the idle time
         assert "ledger/a" not in rt.cells
-        assert store.snapshots_raw("ledger/a")[0][0] == 1      # snapshotted on the way out
+        assert next(store.snapshots_raw("ledger/a"))[0] == 1      # snapshotted on the way out
         assert await rt.ask("ledger/a", Add(amount=1)) == Ack(seq=2, events=1)
         assert rt.cells["ledger/a"].state.total == 5
         assert rt.activations == 2

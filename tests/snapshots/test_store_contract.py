@@ -78,9 +78,19 @@ def test_batches_written_together_land_together_or_not_at_all(store):
 def test_only_the_newest_snapshots_are_kept(store):
     for seq in (3, 6, 9, 12):
         written(store, lambda b, seq=seq: store.put_snapshot(b, "c/1", seq, {"at": seq}))
-    kept = store.snapshots_raw("c/1")
+    kept = list(store.snapshots_raw("c/1"))
     assert [seq for seq, _ in kept] == [12, 9][:SNAPSHOTS_KEPT]
-    assert store.snapshots_raw("c/10") == []
+    assert list(store.snapshots_raw("c/10")) == []
+
+
+def test_snapshots_are_read_newest_first_below_a_seq_and_never_past_their_address(store):
+    for address, seq in (("c/1", 10), ("c/1", 20), ("c/10", 30), ("c/", 40)):
+        written(store, lambda b, a=address, s=seq: store.put_snapshot(b, a, s, {"at": s}))
+    assert [seq for seq, _ in store.snapshots_raw("c/1")] == [20, 10]
+    assert [seq for seq, _ in store.snapshots_raw("c/1", before=20)] == [10]
+    assert [seq for seq, _ in store.snapshots_raw("c/1", before=11)] == [10]
+    assert list(store.snapshots_raw("c/1", before=10)) == list(store.snapshots_raw("c/1", before=0)) == []
+    assert [seq for seq, _ in store.snapshots_raw("c/10")] == [30]
 
 
 # -- timers ---------------------------------------------------------------------------
