@@ -148,7 +148,7 @@ class Pending:
 class ActorCell:
     __slots__ = (
         "address", "kind", "behavior", "runtime", "mailbox", "state", "seq", "snapshot_seq",
-        "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "_wait_scope",
+        "metrics", "status", "inflight", "restart_times", "escalations", "last_active", "touched", "_wait_scope",
         "_stop_requested", "_accepts", "_snapshot_every", "subscribers", "generation",
         "head_state", "head_seq", "head_snapshot_seq", "pending", "pending_keys", "epoch", "broken_by", "_depth",
     )
@@ -168,6 +168,7 @@ class ActorCell:
         self.restart_times: deque[float] | None = None  # made on the first crash: most actors never crash
         self.escalations = 0
         self.last_active = trio.current_time()
+        self.touched = 0  # the runtime's count of deliveries when a message last reached it
         self._wait_scope: trio.CancelScope | None = None
         self._stop_requested = False
         self._accepts = runtime.accepted_commands(behavior)

@@ -93,6 +93,8 @@ class Runtime:
                                backoff_max=config.worker_backoff_max,
                                preload=[module for kind in self.behaviors.values() for module in kind.worker_preload])
         self.activations = 0
+        self._touches = 0  # messages delivered (``_cell``); each cell notes the count at its last one
+        self._quiet_at = -1  # ``busy`` found every cell idle when the count was this
         self.passivations = 0
         self.known_actors = sum(1 for _ in store.known_actors())  # every actor that ever stored an event
         self.accepting = True
@@ -186,9 +188,10 @@ class Runtime:
 
     def _cell(self, address: str) -> ActorCell:
         cell = self.cells.get(address)
+        self._touches += 1
         if cell is not None:
             self.cells.move_to_end(address)
-            cell.last_active = trio.current_time()
+            cell.last_active, cell.touched = trio.current_time(), self._touches
             return cell
         if not self.accepting:
             raise ActorStopped("the runtime is shutting down")
@@ -198,6 +201,7 @@ class Runtime:
             raise ActorCorrupt(address, self.corrupt[address])
         behavior = self.behavior_of(address)
         cell = ActorCell(self, address, behavior.kind, behavior)
+        cell.touched = self._touches
         self.cells[address] = cell
         self.activations += 1
         self._nursery.start_soon(cell.main, name=address)
@@ -461,9 +465,18 @@ class Runtime:
     def busy(self) -> bool:
         """Some active actor has a message queued, in hand or waiting for its write.
 
-        Newest first: an actor with work was almost always touched last (the timer service
-        asks this on every pass while tells settle, over thousands of cells)."""
-        return any(not cell.idle for cell in reversed(self.cells.values()))
+        ``cells`` is in the order messages last reached them (``_cell``), and an idle actor
+        stays idle until one does: so only the actors reached since the last time this found
+        all idle are looked at, newest first (the timer service asks on every pass, over
+        thousands of cells)."""
+        quiet = self._quiet_at
+        for cell in reversed(self.cells.values()):
+            if cell.touched <= quiet:
+                break
+            if not cell.idle:
+                return True
+        self._quiet_at = self._touches
+        return False
 
     def acknowledged(self, address: str) -> int | None:
         """The seq of the last event an active actor has acknowledged; None when it is not in memory.

@@ -1,8 +1,8 @@
 """``everturn bench campaigns``: thousands of campaigns on durable timers, mostly passivated.
 
-One process holds ``campaigns`` campaigns (10,000 by default) on a real RocksDB store and a
-virtual clock, keeps only ``max_active`` of them in memory (the runtime's LRU passivation;
-5% by default) and moves game time forward ``days`` simulated days in steps of one hour
+A shard holds its share of ``campaigns`` campaigns (10,000 by default) on a real RocksDB store and a
+virtual clock, keeps only 5% of them in memory (the runtime's LRU passivation,
+``max_active``) and moves game time forward ``days`` simulated days in steps of one hour
 with ``TimerService.advance``, so every enforcement timer fires in due order while
 scripted players and GMs post in a seeded few of the campaigns each hour:
 
@@ -14,7 +14,14 @@ scripted players and GMs post in a seeded few of the campaigns each hour:
   delivery found stale).  In virtual time the lag is
   zero by construction; this is what a timer would wait in a real-time server under the
   same load.
-- ``rss_mb``: the process's peak resident set size (``ru_maxrss``).
+- ``rss_mb``: the peak resident set size (``ru_maxrss``), summed over the shards.
+
+With ``--shards N`` (default: one per core, as ``everturn serve`` runs) the campaigns are
+placed as the server places them (``snapshots.layout.shard_of``), and each shard is a
+process with its own store, runtime and virtual clock. Every shard plans the whole world
+from the seed and plays its own campaigns' part of it, so what the campaigns do does not
+depend on the shard count (the same events, the same timers). The shards start playing
+together; a run takes as long as its slowest shard.
 
 Campaigns are created in waves of ``WAVE`` at one virtual instant, the waves spread over
 the first ``CREATION_HOURS`` of game time, so up to a wave's campaigns share a due time

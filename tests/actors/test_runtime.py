@@ -304,3 +304,20 @@ async def test_decide_learns_who_sent_the_command(store, autojump_clock):
         await rt.tell("witness/a", Add(amount=1))
         await trio.testing.wait_all_tasks_blocked()
     assert [ctx.by for ctx in seen] == [{"role": "player", "subject": "ana"}, None]
+
+
+async def test_busy_sees_every_actor_with_work_however_long_it_was_quiet(store, autojump_clock):
+    # ``busy`` only looks at actors reached since it last found all idle: one that was quiet
+    # then gets a message (the oldest, or one passivated and woken) must still count.
+    async with open_runtime(store, KINDS, clock=TrioClock(), config=config(max_active=3)) as rt:
+        for name in "abc":
+            await rt.ask(f"ledger/{name}", Add(amount=1))
+        assert not rt.busy()
+        for name in "abcd":  # the oldest first, then one beyond max_active (a has left memory)
+            reply = rt.submit(f"ledger/{name}", Add(amount=1))
+            assert rt.busy()
+            while rt.busy():
+                await trio.sleep(0)
+            assert (await reply.wait()).events == 1
+        assert not rt.busy()
+        assert [rt.state_of(f"ledger/{name}")[0].total for name in "abcd"] == [2, 2, 2, 1]
