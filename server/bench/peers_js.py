@@ -53,6 +53,7 @@ class Json {
       const raw = data.toString();
       if (this.listener && this.listener(raw, at)) return;
       const frame = JSON.parse(raw);
+      if (frame.type === 'heartbeat') return;  // the server's keep-alive, sent to a connection quiet for a while
       const w = frame.id !== undefined && this.waiting.get(frame.id);
       if (w) { this.waiting.delete(frame.id); w(frame, at); }
       else if (this.next) { const n = this.next; this.next = null; n(frame, at); }
