@@ -30,6 +30,26 @@ def _reset_booms():
 
 
 @pytest.fixture(autouse=True)
+def _replan_is_plan(monkeypatch):
+    """Every timer plan a campaign works out from the one before (``enforcement.replan``), in any
+    test, must be the plan worked out whole: a mismatch inside ``decide`` would only crash the
+    actor, so they are collected and the test fails at its end."""
+    from actors.campaign import enforcement
+
+    replan, mismatches = enforcement.replan, []
+
+    def checked(before, planned, after):
+        got, whole = replan(before, planned, after), enforcement.plan(after)
+        if got != whole:
+            mismatches.append((got, whole))
+        return got
+
+    monkeypatch.setattr(enforcement, "replan", checked)
+    yield
+    assert not mismatches, f"replan differs from plan: {mismatches[:3]}"
+
+
+@pytest.fixture(autouse=True)
 def _quiet_crash_logs(caplog):
     caplog.set_level(logging.CRITICAL, logger="everturn")
 

@@ -67,11 +67,13 @@ class CampaignKind(Behavior[Campaign]):
         # plan after one command is the plan before the next, and it walks every player
         self._plans: OrderedDict[int, tuple[Campaign, dict[str, float]]] = OrderedDict()
 
-    def _plan(self, state: Campaign) -> dict[str, float]:
+    def _plan(self, state: Campaign, before: Campaign | None = None) -> dict[str, float]:
+        """The timers ``state`` needs (kept for the next decision, whose state this is); from
+        ``before``'s plan when given (a decision's state before its events)."""
         known = self._plans.get(id(state))
         if known is not None and known[0] is state:
             return known[1]
-        planned = enforcement.plan(state)
+        planned = enforcement.plan(state) if before is None else enforcement.replan(before, self._plan(before), state)
         self._plans[id(state)] = (state, planned)
         if len(self._plans) > PLANS_KEPT:
             self._plans.popitem(last=False)
@@ -89,7 +91,7 @@ class CampaignKind(Behavior[Campaign]):
         events = enforcement.woken(state, events, now)
         voice = (command.npc, command.hint) if isinstance(command, NarrateNpc) else None
         events, work, after = narration.narrate(self.narrator, state, events, ctx.address, self.evolve, voice)
-        return Decision(events=events, timers=planned_timers(self._plan(state), self._plan(after), fired),
+        return Decision(events=events, timers=planned_timers(self._plan(state), self._plan(after, state), fired),
                         tells=encounter_tells(state, after, command, events), work=work, after=after)
 
     def _handle(self, state: Campaign, command: Command, ctx: Context, now: float) -> list[Event]:

@@ -118,6 +118,52 @@ def plan(state: Campaign) -> dict[str, float]:
     return {**timers, **backstops}  # the narrator's backstops: the template serves by then
 
 
+def replan(before: Campaign, planned: dict[str, float], after: Campaign) -> dict[str, float]:
+    """:func:`plan` of ``after``, given ``planned``, the plan of ``before``: only what differs is worked out again.
+
+    States are frozen and ``evolve`` shares every player, deadline and order an event leaves
+    alone, so one that is the same object in both states has the same timer (a player's
+    depends on the settings and the mode too: when those change, everything is planned
+    again). A command to a table of 100 players changes one or two of them.
+    """
+    if (not before.created or after.settings is not before.settings or after.mode != before.mode
+            or before.dormant_since is not None or after.dormant_since is not None):
+        return plan(after)
+    timers = dict(planned)
+    for name in ("stall", "dormant", *(f"narration.{w.n}" for w in before.narrations.values())):
+        timers.pop(name, None)
+    if after.deadlines is not before.deadlines:
+        for deadline in before.deadlines.values():
+            timers.pop(f"deadline.{deadline.deadline_id}", None)
+        timers.update((f"deadline.{d.deadline_id}", d.due) for d in after.deadlines.values())
+    if after.orders is not before.orders:
+        for order in before.orders.values():
+            timers.pop(f"order.{order.order_id}", None)
+        for order in after.orders.values():
+            due = order.next_due()
+            if due is not None:
+                timers[f"order.{order.order_id}"] = due
+    if after.players is not before.players:
+        was = before.players
+        for player_id, player in after.players.items():
+            if was.get(player_id) is not player:
+                due = player_due(after, player)
+                if due is None:
+                    timers.pop(f"player.{player_id}", None)
+                else:
+                    timers[f"player.{player_id}"] = due[0]
+        for player_id in was.keys() - after.players.keys():
+            timers.pop(f"player.{player_id}", None)
+    stall = stall_due(after)
+    if stall is not None:
+        timers["stall"] = stall
+    dormant = dormant_due(after)
+    if dormant is not None:
+        timers["dormant"] = dormant
+    timers.update((f"narration.{w.n}", w.due) for w in after.narrations.values())
+    return timers
+
+
 def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, author: str = SERVER,
          meta: TurnMeta | None = None) -> Posted:
     """The next post; a narration answers every player action since the last one."""
