@@ -35,6 +35,7 @@ from ..messages import ChildFailed, Command, Woken, Work
 from .cell import ActorCell, Envelope, Reply, crashed_error, dead_letter_record, recover
 from .clock import Clock, SystemClock, to_ms
 from .config import RuntimeConfig
+from .deadlines import ReplyDeadlines
 from .metrics import LagMonitor
 from .streams import Subscriber, Transient, stream
 from .timers import TimerService
@@ -87,6 +88,7 @@ class Runtime:
         self.halted = store.halted_actors()  # address -> who stopped it, when, why
         self.corrupt: dict[str, str] = {}  # address -> why its stored history cannot be read (until restarted)
         self.timers = TimerService(self)
+        self.deadlines = ReplyDeadlines()  # answer()'s timeouts
         self.lag = LagMonitor(config.lag_interval or 0.5)
         self.workers = Workers(config.worker_threads, config.worker_processes, dict(config.thread_pools),
                                dict(config.process_pools), backoff_base=config.worker_backoff_base,
@@ -157,9 +159,10 @@ class Runtime:
     async def answer(self, reply: Reply, address: str, command: Command, timeout: float | None = None) -> Any:
         """Wait for a submitted command's reply; raises like :meth:`ask`."""
         timeout = self.config.ask_timeout if timeout is None else timeout
-        with trio.move_on_after(timeout):
-            return await reply.wait()
-        raise self._timed_out(reply, address, command, timeout)
+        if not reply.done:
+            self.deadlines.watch(reply, trio.current_time() + timeout,
+                                 partial(self._timed_out, reply, address, command, timeout))
+        return await reply.wait()
 
     @staticmethod
     def _timed_out(reply: Reply, address: str, command: Command, timeout: float) -> AskTimeout:
@@ -637,6 +640,7 @@ async def open_runtime(store: Store, kinds: Iterable[Behavior], *, clock: Clock 
                 await actors.start(partial(keep_writable, commits, runtime.storage_recovered,
                                            first=config.storage_retry_first, last=config.storage_retry_last))
                 await actors.start(runtime.timers.run)
+                await actors.start(runtime.deadlines.run)
                 await actors.start(runtime.reap_idle)
                 await actors.start(runtime.wake_stored)
                 if config.idempotency_sweep:

@@ -1,0 +1,55 @@
+"""Ask timeouts on the pipelined path (``Runtime.answer``): one task fails what ran out of time."""
+from __future__ import annotations
+
+import pytest
+import trio
+
+from actors import AskTimeout
+from actors.runtime.cell import Reply
+from actors.runtime.deadlines import ReplyDeadlines
+
+
+async def test_each_reply_fails_at_its_own_deadline_and_an_answered_one_never(autojump_clock):
+    deadlines, failed_at = ReplyDeadlines(), {}
+
+    async def answer(reply: Reply, name: str, after: float) -> None:
+        await trio.sleep(after)
+        reply.set(name)
+
+    async def waiting(name: str, seconds: float, answer_after: float | None = None, begin: float = 0.0) -> None:
+        await trio.sleep(begin)
+        reply, start = Reply(), trio.current_time()
+        deadlines.watch(reply, start + seconds, lambda: AskTimeout(f"{name} within {seconds} s"))
+        if answer_after is not None:
+            nursery.start_soon(answer, reply, name, answer_after)
+        try:
+            assert await reply.wait() == name
+        except AskTimeout as exc:
+            assert str(exc) == f"{name} within {seconds} s"
+            failed_at[name] = trio.current_time() - start
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(deadlines.run)
+        async with trio.open_nursery() as waiters:
+            waiters.start_soon(waiting, "slow", 30.0)
+            waiters.start_soon(waiting, "slower", 50.0)
+            waiters.start_soon(waiting, "sooner", 5.0, None, 10.0)  # at 10 s, while the task sleeps until 30 s
+            waiters.start_soon(waiting, "answered", 1.0, 0.5)     # in time: never failed
+            waiters.start_soon(waiting, "late", 2.0, 3.0)         # failed at 2 s; the answer at 3 s changes nothing
+        assert failed_at == {"sooner": pytest.approx(5.0), "slow": pytest.approx(30.0),
+                             "slower": pytest.approx(50.0), "late": pytest.approx(2.0)}
+        assert len(deadlines) == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_unanswered_submit_times_out_through_the_runtime(store, autojump_clock):
+    from actors import RuntimeConfig, TrioClock, open_runtime
+
+    from ..kinds import Boom, LedgerKind
+
+    async with open_runtime(store, [LedgerKind()], clock=TrioClock(),
+                            config=RuntimeConfig(lag_interval=None, backoff_base=100.0)) as rt:
+        start = trio.current_time()
+        with pytest.raises(AskTimeout, match="ledger/a did not answer Boom within 3.0 s"):
+            await rt.answer(rt.submit("ledger/a", Boom(times=1)), "ledger/a", Boom(times=1), 3.0)  # restart waits 100 s
+        assert trio.current_time() - start == pytest.approx(3.0)
