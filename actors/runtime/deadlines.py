@@ -5,8 +5,9 @@ cancel scope with a deadline around each wait cost about as much as a third of d
 campaign command (its deadline is registered and unregistered on the runner every time).
 Here each wait adds one entry to a heap by deadline, and one task wakes at the earliest
 deadline still unanswered and fails what has run out of time with the error it is given.
-A reply answered in time leaves its entry behind until that entry reaches the head: the
-task skips it then (so the heap holds the replies of the last ``ask_timeout`` seconds).
+A reply answered in time leaves its entry behind until that entry reaches the head; while
+any are waiting the task also looks every ``PRUNE_S`` and drops the answered ones at the
+head, so under load the heap holds about that long's replies, not ``ask_timeout``'s.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from typing import Callable
 import trio
 
 from .cell import Reply
+
+PRUNE_S = 0.5
 
 
 class ReplyDeadlines:
@@ -45,7 +48,7 @@ class ReplyDeadlines:
                     reply.fail(error())
             self._sooner = trio.Event()
             if heap:
-                with trio.move_on_at(heap[0][0]):
+                with trio.move_on_at(min(heap[0][0], now + PRUNE_S)):
                     await self._sooner.wait()
             else:
                 await self._sooner.wait()

@@ -53,3 +53,18 @@ async def test_an_unanswered_submit_times_out_through_the_runtime(store, autojum
         with pytest.raises(AskTimeout, match="ledger/a did not answer Boom within 3.0 s"):
             await rt.answer(rt.submit("ledger/a", Boom(times=1)), "ledger/a", Boom(times=1), 3.0)  # restart waits 100 s
         assert trio.current_time() - start == pytest.approx(3.0)
+
+
+async def test_answered_replies_are_let_go_soon_not_at_their_deadline(autojump_clock):
+    deadlines = ReplyDeadlines()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(deadlines.run)
+        for _ in range(100):
+            reply = Reply()
+            deadlines.watch(reply, trio.current_time() + 10.0, lambda: AskTimeout("late"))
+            reply.set("done")
+        waiting = Reply()
+        deadlines.watch(waiting, trio.current_time() + 10.0, lambda: AskTimeout("late"))
+        await trio.sleep(1.0)
+        assert len(deadlines) == 1  # only the one still waiting
+        nursery.cancel_scope.cancel()
