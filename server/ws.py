@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from functools import partial
 from typing import Any, Protocol
 
 import orjson
@@ -66,13 +67,7 @@ class Session:
         await self.outbound_send.send(message)
 
     async def error(self, code: str, message: str, request_id: Any = None, **extra: Any) -> None:
-        """An error frame. What the client sent is echoed (``id``, ``topic``) only when it is a string,
-        as the protocol has it: anything else may not even encode (an integer past 64 bits)."""
-        body = {"type": "error", "code": code, "message": message,
-                **{name: value for name, value in extra.items() if name != "topic" or isinstance(value, str)}}
-        if isinstance(request_id, str):
-            body["id"] = request_id
-        await self.send(body)
+        await self.send(error_frame(code, message, request_id, **extra))
 
     # -- tasks -------------------------------------------------------------------------
 
@@ -276,16 +271,38 @@ class Session:
         except ActorError as exc:
             error = from_actor_error(exc)
             return await self.error(error.code, error.message, request_id)
-        self.nursery.start_soon(self.acknowledge, reply, topic, command, request_id)  # type: ignore[union-attr]
+        self.ctx.runtime.on_answer(reply, topic, command, partial(self.acknowledge, topic, request_id))
 
-    async def acknowledge(self, reply: Any, topic: str, command: Any, request_id: str) -> None:
+    def acknowledge(self, topic: str, request_id: str, reply: Any) -> None:
+        """The command's ack or error into the outbound queue, from the actor's answer (no task waits
+        for it). A full queue (a slow reader) hands the frame to a task that waits for room."""
+        if reply.error is None:
+            frame = {"type": "ack", "id": request_id, "topic": topic, "seq": reply.value.seq, "events": reply.value.events}
+        elif isinstance(reply.error, ActorError):
+            error = from_actor_error(reply.error)
+            frame = error_frame(error.code, error.message, request_id, details=error.details)
+        else:  # never the runtime's answer to a client: a bug, said without its insides
+            log.error("%s: command %s failed: %r", topic, request_id, reply.error)
+            frame = error_frame("runtime/actor_crashed", "the server failed this command", request_id, details=None)
         try:
-            ack = await self.ctx.runtime.answer(reply, topic, command)
-        except ActorError as exc:
-            error = from_actor_error(exc)
-            await self.error(error.code, error.message, request_id, details=error.details)
-            return
-        await self.send({"type": "ack", "id": request_id, "topic": topic, "seq": ack.seq, "events": ack.events})
+            self.outbound_send.send_nowait(frame)
+        except trio.WouldBlock:
+            try:
+                self.nursery.start_soon(self.send, frame)  # type: ignore[union-attr]
+            except RuntimeError:  # the connection's nursery has closed: nobody to tell
+                pass
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+
+
+def error_frame(code: str, message: str, request_id: Any = None, **extra: Any) -> dict[str, Any]:
+    """An error frame. What the client sent is echoed (``id``, ``topic``) only when it is a string,
+    as the protocol has it: anything else may not even encode (an integer past 64 bits)."""
+    body = {"type": "error", "code": code, "message": message,
+            **{name: value for name, value in extra.items() if name != "topic" or isinstance(value, str)}}
+    if isinstance(request_id, str):
+        body["id"] = request_id
+    return body
 
 
 def owner_elsewhere(ctx: Everturn, topic: Any) -> int | None:

@@ -33,7 +33,7 @@ import os
 import random
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import trio
 
@@ -61,7 +61,7 @@ _timer_ids = random.Random(os.urandom(16))
 class Reply:
     """One-shot reply slot of an ``ask``: the asking task parks on it directly."""
 
-    __slots__ = ("request_id", "done", "value", "error", "_asker")
+    __slots__ = ("request_id", "done", "value", "error", "_asker", "then")
 
     def __init__(self, request_id: int = 0) -> None:
         self.request_id = request_id
@@ -69,16 +69,23 @@ class Reply:
         self.value: Any = None
         self.error: BaseException | None = None
         self._asker = TaskSlot()
+        # Called with the reply once it is set or failed, instead of a task waiting for it
+        # (``Runtime.on_answer``); it must not raise: it runs inside the actor's turn.
+        self.then: Callable[["Reply"], None] | None = None
 
     def set(self, value: Any) -> None:
         if not self.done:
             self.done, self.value = True, value
             self._asker.wake()
+            if self.then is not None:
+                self.then(self)
 
     def fail(self, error: BaseException) -> None:
         if not self.done:
             self.done, self.error = True, error
             self._asker.wake()
+            if self.then is not None:
+                self.then(self)
 
     async def wait(self) -> Any:
         """Wait for the reply; cancellable (the command may still be handled)."""

@@ -164,6 +164,19 @@ class Runtime:
                                  partial(self._timed_out, reply, address, command, timeout))
         return await reply.wait()
 
+    def on_answer(self, reply: Reply, address: str, command: Command, then: Callable[[Reply], None],
+                  timeout: float | None = None) -> None:
+        """Call ``then(reply)`` once a submitted command is answered or has failed (``AskTimeout``
+        after ``timeout``), instead of a task waiting for it: for edges that pipeline many commands
+        (a task each cost more than the wait). ``then`` runs inside the actor's turn: it must not
+        raise, nor block."""
+        if reply.done:
+            then(reply)
+            return
+        reply.then = then
+        timeout = self.config.ask_timeout if timeout is None else timeout
+        self.deadlines.watch(reply, trio.current_time() + timeout, partial(self._timed_out, reply, address, command, timeout))
+
     @staticmethod
     def _timed_out(reply: Reply, address: str, command: Command, timeout: float) -> AskTimeout:
         return AskTimeout(f"request {reply.request_id}: {address} did not answer "

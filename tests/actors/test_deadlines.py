@@ -68,3 +68,31 @@ async def test_answered_replies_are_let_go_soon_not_at_their_deadline(autojump_c
         await trio.sleep(1.0)
         assert len(deadlines) == 1  # only the one still waiting
         nursery.cancel_scope.cancel()
+
+
+async def test_on_answer_calls_back_once_answered_failed_or_out_of_time(store, autojump_clock):
+    from actors import Ack, Rejected, RuntimeConfig, TrioClock, open_runtime
+
+    from ..kinds import Add, Boom, LedgerKind
+
+    async with open_runtime(store, [LedgerKind()], clock=TrioClock(),
+                            config=RuntimeConfig(lag_interval=None, backoff_base=100.0)) as rt:
+        seen: dict[str, tuple[float, object]] = {}
+        start = trio.current_time()
+
+        def then(name):
+            return lambda reply: seen.setdefault(name, (trio.current_time() - start, reply.error or reply.value))
+
+        for name, command, timeout in (("acked", Add(amount=2), 5.0), ("rejected", Add(amount=0), 5.0),
+                                       ("late", Boom(times=1), 3.0)):  # the restart waits 100 s
+            rt.on_answer(rt.submit(f"ledger/{name}", command), f"ledger/{name}", command, then(name), timeout)
+        await trio.sleep(10)
+        assert seen["acked"] == (0.0, Ack(seq=1, events=1))
+        assert isinstance(seen["rejected"][1], Rejected) and seen["rejected"][0] == 0.0
+        assert isinstance(seen["late"][1], AskTimeout) and seen["late"][0] == pytest.approx(3.0)
+
+        done = rt.submit("ledger/acked", Add(amount=1))
+        while not done.done:
+            await trio.sleep(0)
+        rt.on_answer(done, "ledger/acked", Add(amount=1), then("already"))  # answered before: called at once
+        assert seen["already"][1] == Ack(seq=2, events=1)
