@@ -401,10 +401,22 @@ class Store:
         """Cancel the named timer (as ``batch`` would leave it); with ``only_id``, only if
         it is still that schedule."""
         queued = self._queued_timers(batch)
-        current = queued[(address, name)] if (address, name) in queued else self.get_timer(address, name)
-        if current is None or (only_id is not None and current.id != only_id):
+        if (address, name) in queued:
+            current = queued[(address, name)]
+            due_ms = None if current is None else current.due_ms
+            if current is not None and only_id is not None and current.id != only_id:
+                return False
+        elif only_id is not None:
+            current = self.get_timer(address, name)
+            if current is None or current.id != only_id:
+                return False
+            due_ms = current.due_ms
+        else:  # any schedule of that name goes: its due time is all the delete needs (one read, not two)
+            due = self._get(TIMERS, keys.timer_name_key(address, name))
+            due_ms = None if due is None else int.from_bytes(due, "big")
+        if due_ms is None:
             return False
-        batch.delete(TIMERS, keys.timer_due_key(current.due_ms, address, name))
+        batch.delete(TIMERS, keys.timer_due_key(due_ms, address, name))
         batch.delete(TIMERS, keys.timer_name_key(address, name))
         queued[(address, name)] = None
         return True

@@ -123,6 +123,7 @@ def test_a_timer_is_cancelled_only_while_it_is_the_same_schedule(store):
 
     written(store, lambda b: store.delete_timer(b, "c/1", "tick"))
     assert store.get_timer("c/1", "tick") is None and store.timer_count() == 0 and store.next_timer_due() is None
+    assert not store.delete_timer(Batch(), "c/1", "tick") and not store.delete_timer(Batch(), "c/1", "never")
 
 
 # -- meta: idempotency, actors, stops, dead letters ------------------------------------
