@@ -97,25 +97,12 @@ def plan(state: Campaign) -> dict[str, float]:
     """Every timer the campaign needs now: name -> due (seconds)."""
     if not state.created:
         return {}
-    backstops = {f"narration.{w.n}": w.due for w in state.narrations.values()}
     if state.dormant_since is not None:  # asleep: no story clock runs
-        return backstops
-    timers = {f"deadline.{d.deadline_id}": d.due for d in state.deadlines.values()}
-    for order in state.orders.values():
-        due = order.next_due()
-        if due is not None:
-            timers[f"order.{order.order_id}"] = due
+        return _backstops(state)
+    timers = {**_deadline_timers(state), **_order_timers(state)}
     for player in state.players.values():
-        due = player_due(state, player)
-        if due is not None:
-            timers[f"player.{player.player_id}"] = due[0]
-    stall = stall_due(state)
-    if stall is not None:
-        timers["stall"] = stall
-    dormant = dormant_due(state)
-    if dormant is not None:
-        timers["dormant"] = dormant
-    return {**timers, **backstops}  # the narrator's backstops: the template serves by then
+        _plan_player(timers, state, player)
+    return {**timers, **_clock_timers(state), **_backstops(state)}
 
 
 def replan(before: Campaign, planned: dict[str, float], after: Campaign) -> dict[str, float]:
@@ -130,38 +117,49 @@ def replan(before: Campaign, planned: dict[str, float], after: Campaign) -> dict
             or before.dormant_since is not None or after.dormant_since is not None):
         return plan(after)
     timers = dict(planned)
-    for name in ("stall", "dormant", *(f"narration.{w.n}" for w in before.narrations.values())):
+    for name in ("stall", "dormant", *_backstops(before)):  # worked out again below
         timers.pop(name, None)
-    if after.deadlines is not before.deadlines:
-        for deadline in before.deadlines.values():
-            timers.pop(f"deadline.{deadline.deadline_id}", None)
-        timers.update((f"deadline.{d.deadline_id}", d.due) for d in after.deadlines.values())
-    if after.orders is not before.orders:
-        for order in before.orders.values():
-            timers.pop(f"order.{order.order_id}", None)
-        for order in after.orders.values():
-            due = order.next_due()
-            if due is not None:
-                timers[f"order.{order.order_id}"] = due
+    for field, section in (("deadlines", _deadline_timers), ("orders", _order_timers)):
+        if getattr(after, field) is not getattr(before, field):
+            for name in section(before):
+                timers.pop(name, None)
+            timers.update(section(after))
     if after.players is not before.players:
         was = before.players
         for player_id, player in after.players.items():
             if was.get(player_id) is not player:
-                due = player_due(after, player)
-                if due is None:
-                    timers.pop(f"player.{player_id}", None)
-                else:
-                    timers[f"player.{player_id}"] = due[0]
+                timers.pop(f"player.{player_id}", None)
+                _plan_player(timers, after, player)
         for player_id in was.keys() - after.players.keys():
             timers.pop(f"player.{player_id}", None)
-    stall = stall_due(after)
-    if stall is not None:
-        timers["stall"] = stall
-    dormant = dormant_due(after)
-    if dormant is not None:
-        timers["dormant"] = dormant
-    timers.update((f"narration.{w.n}", w.due) for w in after.narrations.values())
+    timers.update(_clock_timers(after))
+    timers.update(_backstops(after))
     return timers
+
+
+def _deadline_timers(state: Campaign) -> dict[str, float]:
+    return {f"deadline.{d.deadline_id}": d.due for d in state.deadlines.values()}
+
+
+def _order_timers(state: Campaign) -> dict[str, float]:
+    return {f"order.{order.order_id}": due for order in state.orders.values() if (due := order.next_due()) is not None}
+
+
+def _plan_player(timers: dict[str, float], state: Campaign, player: Player) -> None:
+    due = player_due(state, player)
+    if due is not None:
+        timers[f"player.{player.player_id}"] = due[0]
+
+
+def _clock_timers(state: Campaign) -> dict[str, float]:
+    """The story's own clocks: the stall and the dormancy."""
+    clocks = {"stall": stall_due(state), "dormant": dormant_due(state)}
+    return {name: due for name, due in clocks.items() if due is not None}
+
+
+def _backstops(state: Campaign) -> dict[str, float]:
+    """The narrator's backstops: the template serves by then."""
+    return {f"narration.{w.n}": w.due for w in state.narrations.values()}
 
 
 def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, author: str = SERVER,
