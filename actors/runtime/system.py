@@ -158,10 +158,8 @@ class Runtime:
 
     async def answer(self, reply: Reply, address: str, command: Command, timeout: float | None = None) -> Any:
         """Wait for a submitted command's reply; raises like :meth:`ask`."""
-        timeout = self.config.ask_timeout if timeout is None else timeout
         if not reply.done:
-            self.deadlines.watch(reply, trio.current_time() + timeout,
-                                 partial(self._timed_out, reply, address, command, timeout))
+            self._fail_late(reply, address, command, timeout)
         return await reply.wait()
 
     def on_answer(self, reply: Reply, address: str, command: Command, then: Callable[[Reply], None],
@@ -174,6 +172,10 @@ class Runtime:
             then(reply)
             return
         reply.then = then
+        self._fail_late(reply, address, command, timeout)
+
+    def _fail_late(self, reply: Reply, address: str, command: Command, timeout: float | None) -> None:
+        """``reply`` fails with ``AskTimeout`` unless answered within ``timeout`` (default ``ask_timeout``)."""
         timeout = self.config.ask_timeout if timeout is None else timeout
         self.deadlines.watch(reply, trio.current_time() + timeout, partial(self._timed_out, reply, address, command, timeout))
 
