@@ -41,8 +41,9 @@ import tempfile
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -216,12 +217,6 @@ class _FireLag:
 
         runtime.timers.done = timed_done  # type: ignore[method-assign]
         runtime.store.put_timer = timed_put  # type: ignore[method-assign]
-
-    def percentile(self, q: float) -> float:
-        if not self.lags_ms:
-            return 0.0
-        ordered = sorted(self.lags_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _rss_now_mb() -> float:
@@ -417,6 +412,19 @@ def report(parts: list[_Shard], hours: int, seed: int) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def _data_root(data_dir: Path | None) -> Iterator[Path]:
+    """``data_dir`` (kept), or a temporary directory removed afterwards."""
+    if data_dir is not None:
+        yield Path(data_dir)
+        return
+    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def _hours(days: float) -> int:
     return max(1, round(days * 24))
 
@@ -432,12 +440,8 @@ async def run(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None 
     """
     if campaigns < 1:
         raise ValueError("campaigns must be at least 1")
-    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-")) if data_dir is None else Path(data_dir)
-    try:
+    with _data_root(data_dir) as root:
         part = await play_shard(campaigns, _hours(days), root, seed, max_active=max_active)
-    finally:
-        if data_dir is None:
-            shutil.rmtree(root, ignore_errors=True)
     return report([part], _hours(days), seed)
 
 
@@ -454,17 +458,13 @@ def measure(campaigns: int = 10_000, days: float = 7.0, data_dir: Path | None = 
         raise ValueError("campaigns and shards must be at least 1")
     if shards == 1:
         return trio.run(partial(run, campaigns, days, data_dir, seed))
-    root = Path(tempfile.mkdtemp(prefix="everturn-bench-campaigns-")) if data_dir is None else Path(data_dir)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter each, as ``serve`` starts its shards
-    try:
-        with context.Manager() as manager, ProcessPoolExecutor(shards, mp_context=context) as pool:
-            barrier = manager.Barrier(shards)
-            futures = [pool.submit(_shard_process, campaigns, _hours(days), root / "shards" / str(k), seed, k, shards,
-                                   barrier.wait) for k in range(shards)]
-            parts = [future.result() for future in futures]
-    finally:
-        if data_dir is None:
-            shutil.rmtree(root, ignore_errors=True)
+    with _data_root(data_dir) as root, context.Manager() as manager, \
+            ProcessPoolExecutor(shards, mp_context=context) as pool:
+        barrier = manager.Barrier(shards)
+        futures = [pool.submit(_shard_process, campaigns, _hours(days), root / "shards" / str(k), seed, k, shards,
+                               barrier.wait) for k in range(shards)]
+        parts = [future.result() for future in futures]
     return report(parts, _hours(days), seed)
 
 
