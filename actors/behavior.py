@@ -36,6 +36,9 @@ class Behavior(Generic[S]):
     # the client commands that may bring a new actor of this kind into being (CreateCampaign); any other
     # command, read or subscription naming an actor with nothing stored answers "not found" and activates nothing
     creates: ClassVar[tuple[type[Command], ...]] = ()
+    # ``project_event`` reads the state right after the event (a strategy game's view); False: the event
+    # alone says what a reader sees (a campaign's whisper), and projected streams keep no state
+    projection_reads_state: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -78,9 +81,11 @@ class Behavior(Generic[S]):
         """The state as ``viewer`` may see it, JSON-ready."""
         return state.model_dump(mode="json")
 
-    def project_event(self, state: S, event: Event, viewer: dict[str, Any] | None) -> dict[str, Any]:
-        """``event``'s data as ``viewer`` may see it; ``state`` is the state right after the event."""
-        return event.model_dump(mode="json")
+    def project_event(self, state: S | None, event: Event, viewer: dict[str, Any] | None) -> dict[str, Any] | None:
+        """``event``'s data as ``viewer`` may see it, or None when it sees the event as it is (then the frame
+        every reader shares is sent); ``state`` is the state right after the event (None unless
+        ``projection_reads_state``)."""
+        return None
 
     # -- storage form of events and state ------------------------------------------
 

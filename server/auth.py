@@ -132,6 +132,11 @@ class Tokens:
         self.store.write([batch])
         return True
 
+    def listing(self) -> list[dict[str, Any]]:
+        """Every token's record without its secret's digest, oldest first."""
+        records = [{k: v for k, v in record.items() if k != "hash"} for _, record in self.store.meta_items(_PREFIX)]
+        return sorted(records, key=lambda record: record.get("created", 0.0))
+
     def any(self) -> bool:
         return self.store.meta_prefix_exists(_PREFIX)
 

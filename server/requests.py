@@ -43,12 +43,16 @@ def authenticate(ctx: Everturn, token: str | None = None) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "auth/missing", "send 'Authorization: Bearer <token>'")
-    client = ctx.shards.client_address() if ctx.shards is not None else request.remote_addr or "unknown"
-    principal = verified(ctx, token.strip(), client)
+    principal = verified(ctx, token.strip(), client_address(ctx))
     wait = ctx.limiter.take(principal.token_id)
     if wait is not None:
         raise ApiError(429, "rate_limited", "too many requests for this token", retry_after=wait)
     return principal
+
+
+def client_address(ctx: Everturn) -> str:
+    """The address of the client behind this request (on a sharded server, as the first shard saw it)."""
+    return ctx.shards.client_address() if ctx.shards is not None else request.remote_addr or "unknown"
 
 
 def verified(ctx: Everturn, token: str, client: str) -> Principal:
@@ -260,13 +264,16 @@ def projected_events(runtime: Runtime, address: str, after: int, limit: int, vie
     rebuilt from storage, then each event of the page is folded in.
     """
     behavior = runtime.behavior_of(address)
-    state, at = runtime.state_at(address, after)
-    if at != after:
-        return []  # nothing after the cursor (yet)
+    state = None
+    if behavior.projection_reads_state:
+        state, at = runtime.state_at(address, after)
+        if at != after:
+            return []  # nothing after the cursor (yet)
     items = []
     for seq, stored in runtime.journal(address, after=after, limit=limit):
         event = behavior.load_event(stored)
-        state = behavior.evolve(state, event)
+        if state is not None:
+            state = behavior.evolve(state, event)
         items.append({"seq": seq, **event_body(event, behavior.project_event(state, event, viewer))})
     return items
 

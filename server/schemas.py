@@ -64,14 +64,40 @@ class ActorStop(BaseModel):
     reason: str = Field("", max_length=500, description="why, for the other operators (shown on inspect)")
 
 
-class TokenCreated(BaseModel):
-    token: str = Field(description="shown once; store it")
+class TokenScope(BaseModel):
     token_id: str
     role: str
     campaign: str | None
     character: str | None
     acts_as: str | None
     bot: bool
+
+
+class TokenCreated(TokenScope):
+    token: str = Field(description="shown once; store it")
+
+
+class TokenInfo(TokenScope):
+    created: float = Field(description="POSIX seconds")
+
+
+class TokenListing(BaseModel):
+    items: list[TokenInfo] = Field(description="every token, oldest first (never a secret)")
+
+
+class SessionInfo(BaseModel):
+    session: str
+    token_id: str | None = Field(description="null until the connection said hello")
+    role: str | None
+    campaign: str | None
+    character: str | None
+    client: str = Field(description="the client's address")
+    connected_at: float = Field(description="POSIX seconds")
+    subscriptions: list[str]
+
+
+class SessionListing(BaseModel):
+    items: list[SessionInfo] = Field(description="the open websocket connections, oldest first (every shard's)")
 
 
 class ClockAdvance(BaseModel):
@@ -361,3 +387,46 @@ class BackupListing(BaseModel):
     items: list[BackupInfo] = Field(description="completed backups, oldest first")
     interrupted: list[InterruptedBackup] = Field(description="backups killed before they were complete: never "
                                                              "usable, never under a completed backup's name")
+
+
+SEAT = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class InviteRequest(Strict):
+    player_id: str | None = Field(None, pattern=SEAT, description="the seat: the player id the claimed token "
+                                  "plays (default: the next free seat-N)")
+    expires_in_hours: float = Field(168.0, gt=0, le=30 * 24, description="the link works this long (default: a week)")
+    note: str = Field("", max_length=200, description="for the GM: who it is meant for")
+
+
+class Invite(Strict):
+    invite_id: str
+    player_id: str = Field(description="the seat")
+    note: str
+    status: Literal["open", "claimed", "revoked", "expired"]
+    created_at: float
+    expires_at: float
+    claimed_at: float | None
+    token_id: str | None = Field(description="the player token it became")
+    character: str | None = Field(description="the character's name, once its player created it")
+
+
+class InviteIssued(Invite):
+    code: str = Field(description="the secret part of the link, shown once")
+    path: str = Field(description="the link's path on the web UI: /join/{campaign_id}/{code}")
+
+
+class InviteListing(Strict):
+    items: list[Invite]
+
+
+class InviteClaim(Strict):
+    code: str = Field(min_length=3, max_length=200, description="the code from the invite's link")
+
+
+class InviteClaimed(Strict):
+    token: str = Field(description="the player's token, shown once: it logs in from any device")
+    token_id: str
+    campaign: str
+    character: str = Field(description="the seat (player id) the token plays")
+    title: str = Field(description="the campaign's title")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from functools import partial
 from typing import Any, Protocol
 
@@ -62,6 +63,15 @@ class Session:
         self.client: str = getattr(socket, "remote_addr", None) or "unknown"  # for auth throttling
         self.token: str | None = None  # the hello's, for the links to other shards (server.shards.relay)
         self.relay: Any = None  # server.shards.relay.Relay, once a frame went to another shard
+        self.connected_at = time.time()
+
+    def describe(self) -> dict[str, Any]:
+        """This connection as the operators' session listing shows it."""
+        principal = self.principal
+        return {"session": self.id, "token_id": principal.token_id if principal else None,
+                "role": principal.role if principal else None, "campaign": principal.campaign if principal else None,
+                "character": principal.character if principal else None, "client": self.client,
+                "connected_at": self.connected_at, "subscriptions": sorted(self.subscriptions)}
 
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.outbound_send.send(message)
@@ -216,10 +226,11 @@ class Session:
         runtime, frames = self.ctx.runtime, self.ctx.event_frames
         behavior = runtime.behavior_of(topic)
         projected = behavior.projects(self.by)
-        state, at = None, since  # projected streams: the state after event ``at``
+        stateful = projected and behavior.projection_reads_state
+        state, at = None, since  # stateful projected streams: the state after event ``at``
         with scope:
             try:
-                if projected and since is not None:
+                if stateful and since is not None:
                     state, at = await runtime.workers.in_thread(runtime.state_at, topic, since)
                     if at != since:
                         raise BadSince(f"{topic} has {at} events; cannot resume after {since}")
@@ -228,11 +239,16 @@ class Session:
                         if isinstance(item, Published) and not projected:
                             await self.send(frames.get(topic, item.seq, item.event))
                         elif isinstance(item, Published):
-                            if at is None or item.seq != at + 1:
-                                raise AssertionError(f"{topic}: event {item.seq} does not follow {at}")
-                            state = self.ctx.states_after.after(behavior, topic, item.seq, state, item.event)
-                            at = item.seq
-                            body = event_body(item.event, behavior.project_event(state, item.event, self.by))
+                            if stateful:
+                                if at is None or item.seq != at + 1:
+                                    raise AssertionError(f"{topic}: event {item.seq} does not follow {at}")
+                                state = self.ctx.states_after.after(behavior, topic, item.seq, state, item.event)
+                                at = item.seq
+                            data = behavior.project_event(state, item.event, self.by)
+                            if data is None:  # this reader sees it as it is: the shared frame
+                                await self.send(frames.get(topic, item.seq, item.event))
+                                continue
+                            body = event_body(item.event, data)
                             await self.send({"type": "event", "topic": topic, "seq": item.seq, "event": body})
                         elif isinstance(item, Snapshot):
                             state, at = item.state, item.seq

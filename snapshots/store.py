@@ -513,6 +513,15 @@ class Store:
         _checked(it, META, f"the keys after {prefix!r}")
         return False
 
+    def meta_items(self, prefix: bytes) -> Iterator[tuple[bytes, Any]]:
+        """Every meta record under ``prefix``, in key order, decoded."""
+        it = self._cf[META].iter()
+        it.seek(prefix)
+        while it.valid() and it.key().startswith(prefix):
+            yield it.key(), codec.decode(it.value())
+            it.next()
+        _checked(it, META, f"the keys under {prefix!r}")
+
     # -- meta: idempotency records ---------------------------------------------------
 
     def put_idempotent(self, batch: Batch, address: str, key: str, record: dict[str, Any], at_ms: int) -> None:

@@ -13,7 +13,9 @@ import tempfile
 import time
 from nicegui import app, background_tasks, run, ui
 
-from .link import Link, LinkError, error_text, hello
+from fastapi import Request
+
+from .link import Link, LinkError, Who, error_text, hello
 
 DEFAULT_PORT = 8801
 IDLE_LOGOUT_S = 12 * 3600  # a browser not seen this long logs in again
@@ -60,6 +62,14 @@ async def logout() -> None:
     ui.navigate.to("/login")
 
 
+def remember(token: str, who: Who) -> None:
+    """Log this browser in with ``token`` (kept in this process only)."""
+    old = _links.pop(app.storage.browser["id"], None)
+    if old is not None:
+        background_tasks.create(old[0].close(), name="close replaced link")
+    _links[app.storage.browser["id"]] = (Link(_server["url"], token, who), time.monotonic())
+
+
 def require_login() -> Link | None:
     link = current()
     if link is None:
@@ -88,7 +98,7 @@ def login_page() -> None:
                 return
             if who is None:
                 return
-            _links[app.storage.browser["id"]] = (Link(_server["url"], value, who), time.monotonic())
+            remember(value, who)
             ui.navigate.to("/")
 
         token.on("keydown.enter", submit)
@@ -107,14 +117,36 @@ async def campaigns_page() -> None:
 
 
 @ui.page("/campaign/{campaign_id}")
-async def table_page(campaign_id: str) -> None:
+async def table_page(campaign_id: str, post: int | None = None) -> None:
     link = require_login()
     if link is None:
         return
     frame(campaign_id, link)
     from .table import table_view
 
-    await table_view(link, campaign_id)
+    await table_view(link, campaign_id, focus=post)
+
+
+@ui.page("/campaign/{campaign_id}/setup")
+async def setup_page(campaign_id: str, request: Request) -> None:
+    link = require_login()
+    if link is None:
+        return
+    frame(f"{campaign_id} · setup", link)
+    if not link.who.gm:
+        ui.label("Setting up a campaign is for its GM.").classes("text-negative")
+        return
+    from .setup import setup_view
+
+    await setup_view(link, campaign_id, f"{request.url.scheme}://{request.url.netloc}")
+
+
+@ui.page("/join/{campaign_id}/{code}")
+async def join(campaign_id: str, code: str) -> None:
+    frame("Join a table", current())
+    from .join import join_page
+
+    await join_page(_server["url"], campaign_id, code, remember)
 
 
 @ui.page("/campaign/{campaign_id}/encounter/{n}")
@@ -140,7 +172,7 @@ async def strategy_page(game_id: str) -> None:
 
 
 @ui.page("/console")
-async def console_page() -> None:
+async def console_page(request: Request) -> None:
     link = require_login()
     if link is None:
         return
@@ -150,7 +182,7 @@ async def console_page() -> None:
         return
     from .console import console
 
-    await console(link)
+    await console(link, f"{request.url.scheme}://{request.url.netloc}")
 
 
 async def _exit_with(parent: int) -> None:

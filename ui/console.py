@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import orjson
-from nicegui import ui
+from nicegui import background_tasks, ui
 
+from .access import Access
 from .format import clock_time, matches
 from .gauges import SERIES, Gauges
 from .link import Link, LinkError, error_text
@@ -103,8 +104,9 @@ def workers_text(figures: dict[str, Any]) -> str:
 
 
 class Console:
-    def __init__(self, link: Link) -> None:
+    def __init__(self, link: Link, origin: str) -> None:
         self.link = link
+        self.access = Access(link, origin)
         self.gauges = Gauges()
         self.rows: list[dict[str, Any]] = []
         self.selected: str | None = None
@@ -132,6 +134,7 @@ class Console:
             training_tab = ui.tab("Training").props("data-test=tab-training")
             models_tab = ui.tab("Models").props("data-test=tab-models")
             narrator_tab = ui.tab("Narrator").props("data-test=tab-narrator")
+            access_tab = ui.tab("Access").props("data-test=tab-access")
         with ui.tab_panels(tabs, value=tree_tab).classes("w-full"):
             with ui.tab_panel(tree_tab):
                 self.tree_panel()
@@ -146,6 +149,10 @@ class Console:
                 self.models.build()
             with ui.tab_panel(narrator_tab):
                 self.narrator.build()
+            with ui.tab_panel(access_tab):
+                self.access.build()
+        tabs.on_value_change(lambda e: background_tasks.create(self.access.refresh(), name="access")
+                             if e.value == "Access" else None)
         ui.timer(POLL_S, self.poll)
 
     # -- the tree ----------------------------------------------------------------------
@@ -322,8 +329,8 @@ class Console:
             ui.notify("Some timers were still being handled after 30 s; the clock stopped there.", type="warning")
 
 
-async def console(link: Link) -> None:
-    view = Console(link)
+async def console(link: Link, origin: str) -> None:
+    view = Console(link, origin)
     view.build()
     try:                                         # the plots start with the server's last ten minutes
         for sample in (await link.get("/api/v1/admin/runtime/history"))["samples"]:

@@ -1,10 +1,14 @@
 """Pure helpers that turn server data into what the pages show (tested without a browser)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from actors.campaign.status import span  # the one wording of a duration, as the API's texts use it
+from actors.campaign.enforcement import SERVER
+from actors.campaign.posts import visible
+from actors.campaign.status import span
+from actors.roles import is_gm  # the one wording of a duration, as the API's texts use it
 
 STATUS_COLORS = {"active": "positive", "following": "info", "inactive": "grey", "overdue": "warning",
                  "stale": "negative", "abandoned": "negative", "never_acted": "grey"}
@@ -26,8 +30,9 @@ def timestamp(value: str | float | None) -> float | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def clock_time(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M")
+def clock_time(at: float, zone: str | None = None) -> str:
+    """``at`` as a wall-clock time in ``zone`` (a campaign's time zone; None: UTC)."""
+    return datetime.fromtimestamp(at, tz=ZoneInfo(zone) if zone else timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def hp_bar(current: int, maximum: int) -> tuple[float, str, str]:
@@ -38,13 +43,91 @@ def hp_bar(current: int, maximum: int) -> tuple[float, str, str]:
 
 
 def post_author(post: Any, state: Any) -> str:
-    """Who a post is by, as the table sees it: a character's name, the GM, or the server."""
+    """Who a post is by, as the table sees it: a character's name, an NPC the GM voices, the GM, or the server."""
+    player = state.players.get(post.author)
+    if player is not None:
+        return player.character.name
+    if post.speaker:
+        return post.speaker
+    if post.author == SERVER:
+        return "The story (server)" if post.kind == "narration" else "Server"
     if post.kind == "action":
-        player = state.players.get(post.author)
-        return player.character.name if player else post.author
-    if post.kind == "narration":
-        return "GM" if not post.reason else "The story (server)"
-    return "Server"
+        return post.author
+    return "GM"
+
+
+KIND_LABELS = {"action": ("in character", "primary"), "narration": ("narration", "secondary"),
+               "notice": ("notice", "grey"), "ooc": ("out of character", "blue-grey"), "whisper": ("whisper", "purple")}
+COMBAT_REASONS = frozenset({"encounter", "skip", "auto_skip", "encounter_summary", "encounter_over", "victory",
+                            "defeat", "encounter_failed"})
+FILTERS = {"all": "Everything", "ic": "In character", "ooc": "Out of character and dice", "whispers": "Whispers",
+           "combat": "Combat"}
+
+
+def post_tags(post: Any, state: Any) -> list[tuple[str, str]]:
+    """The badges a post shows: its kind (a whisper: to whom), why the server posted it, edited."""
+    label, color = KIND_LABELS[post.kind]
+    if post.kind == "whisper" and post.to:
+        label = "whisper to " + ", ".join("GM" if name == "gm" else post_author_name(name, state) for name in post.to)
+    tags = [(label, color)]
+    if post.speaker:
+        tags.append(("NPC", "teal"))
+    if post.reason:
+        tags.append((post.reason.replace("_", " "), "grey-6"))
+    if post.edited_at is not None and not post.deleted:
+        tags.append(("edited", "grey-5"))
+    return tags
+
+
+def shown(post: Any, viewer: dict[str, Any], feed_filter: str = "all") -> bool:
+    """Whether the feed shows ``post`` to ``viewer`` under ``feed_filter`` (a key of ``FILTERS``)."""
+    if not visible(post, viewer) or (post.kind == "whisper" and not post.author):
+        return False  # a whisper for other eyes (the server sends players only its number)
+    match feed_filter:
+        case "ic":
+            return post.kind in ("action", "narration", "notice")
+        case "ooc":
+            return post.kind == "ooc" or post.roll is not None
+        case "whispers":
+            return post.kind == "whisper"
+        case "combat":
+            return post.reason in COMBAT_REASONS
+    return True
+
+
+def may_change(post: Any, viewer: dict[str, Any], state: Any) -> tuple[bool, bool]:
+    """(may edit, may delete) ``post``, as the campaign decides (``actors.campaign.posts.own_post``): a player
+    their own posts; the GM edits its own and deletes any."""
+    if post.deleted or post.pending or not post.author:
+        return False, False
+    if is_gm(viewer):
+        return post.author != SERVER and post.author not in state.players, True
+    mine = post.author == viewer.get("character")
+    return mine, mine
+
+
+def new_posts(post_count: int, read_upto: int) -> int:
+    """Posts made since this browser last read the campaign (the campaign list's marker)."""
+    return max(0, post_count - read_upto)
+
+
+def my_clocks(state: Any, me: str | None, now: float) -> list[tuple[str, float]]:
+    """The countdowns a player should know about: their combat turn's auto-skip, going idle, the story's
+    deadlines, in time order."""
+    out: list[tuple[str, float]] = []
+    settings = state.settings
+    encounter = state.encounter
+    if me and encounter is not None and encounter.player_id == me and encounter.turn_due is not None:
+        out.append(("Your turn is skipped", encounter.turn_due))
+    player = state.players.get(me) if me else None
+    if player is not None and state.dormant_since is None:
+        if player.status == "active" and state.mode == "exploration":
+            out.append(("Your character follows the party", player.last_seen + settings.exploration_idle_s))
+        if player.status != "inactive":
+            out.append(("You count as inactive", player.last_seen + settings.inactive_s))
+    for deadline in state.deadlines.values():
+        out.append((f"Deadline: {deadline.consequence[:60]}", deadline.due))
+    return sorted(out, key=lambda clock: clock[1])
 
 
 def narrator_line(post: Any) -> str | None:
@@ -79,3 +162,10 @@ def matches(actor: dict[str, Any], text: str, status: str | None) -> bool:
         return False
     needle = text.strip().lower()
     return not needle or needle in actor["address"].lower() or needle in str(actor.get("last_error") or "").lower()
+
+
+def sheet_line(character: Any) -> str:
+    """``Elf Rogue 2 · AC 18 · Perception +7``."""
+    who = " ".join(part for part in (character.ancestry, character.class_name) if part)
+    level = f"{who} {character.level}" if who else f"level {character.level}"
+    return f"{level} · AC {character.ac} · Perception {character.perception:+d}"

@@ -39,6 +39,11 @@ class Who:
     def gm(self) -> bool:
         return self.role in ("operator", "gm")
 
+    @property
+    def viewer(self) -> dict[str, Any]:
+        """This token as the campaign's rules read a principal (``ctx.by``): who may see and change what."""
+        return {"role": self.role, "campaign": self.campaign, "character": self.character}
+
 
 def ws_url(server: str) -> str:
     return server.replace("https://", "wss://", 1).replace("http://", "ws://", 1).rstrip("/") + "/ws"
@@ -58,6 +63,16 @@ def hello(server: str, token: str) -> Who:
     return Who(welcome["role"], welcome.get("campaign"), welcome.get("character"), welcome.get("clock", "real"))
 
 
+async def claim_invite(server: str, campaign_id: str, code: str) -> dict[str, Any]:
+    """Turn an invite's code into a player token (no token needed); ``LinkError`` says why not."""
+    async with httpx.AsyncClient(base_url=server.rstrip("/"), timeout=TIMEOUT, trust_env=False) as http:
+        try:
+            response = await http.post(f"/api/v1/campaigns/{campaign_id}/invites/claim", json={"code": code})
+        except httpx.HTTPError as exc:
+            raise LinkError(503, "ui/server_unreachable", f"cannot reach the server: {exc}") from exc
+    return Link._answer(response)  # type: ignore[no-any-return]
+
+
 class Link:
     def __init__(self, server: str, token: str, who: Who) -> None:
         self.server = server.rstrip("/")
@@ -71,6 +86,9 @@ class Link:
 
     async def post(self, path: str, body: Any = None) -> Any:
         return self._answer(await self._request("POST", path, json=body if body is not None else {}))
+
+    async def delete(self, path: str) -> Any:
+        return self._answer(await self._request("DELETE", path))
 
     async def command(self, address: str, type_: str, data: dict[str, Any]) -> Any:
         return await self.post(f"/api/v1/actors/{address}/commands", {"type": type_, "data": data})

@@ -11,15 +11,22 @@ from typing import Any
 
 from nicegui import background_tasks, ui
 
-from actors.campaign.behavior import CampaignKind
-from actors.campaign.messages import Posted, PostNarrated
+from nicegui import app
 
+from actors.campaign.behavior import CampaignKind
+from actors.campaign.messages import PlayerJoined, PostDeleted, PostEdited, Posted, PostNarrated
+
+from .components import PostCard, condition_chips, countdown_label, hp_line
 from .format import (
-    STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, hp_bar, narrator_line, post_author, roll_line, timestamp,
+    FILTERS, STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, my_clocks, new_posts, roll_line, sheet_line, shown,
+    timestamp,
 )
+from .forms import FormError, post_command
+from .join import character_form
 from .link import Link, LinkError, error_text
 from .live import LiveActor
 from .search import SearchPanel
+from .setup import new_campaign_form
 from .stream import Follower
 
 STATUS_REFRESH_S = 15.0  # the GM status is fetched again at least this often (and after every event)
@@ -32,20 +39,33 @@ async def campaign_list(link: Link) -> None:
     except LinkError as exc:
         ui.label(error_text(exc)).classes("text-negative")
         return
-    if not page["items"]:
-        ui.label("No campaigns here yet. A GM starts one with the CreateCampaign command.")
+    own = link.who.campaign
+    if link.who.gm and own is not None and not any(item["campaign_id"] == own for item in page["items"]):
+        new_campaign_form(link, fixed_id=own)  # a GM token for a campaign nobody has set up yet
+    elif link.who.operator:
+        with ui.expansion("Start a campaign", icon="add").classes("w-full max-w-3xl").props(
+                "data-test=start-campaign"):
+            new_campaign_form(link)
+    if not page["items"] and not link.who.gm:
+        ui.label("No campaigns here yet: your GM has not set this one up.").classes("text-grey-7")
     with ui.column().classes("w-full gap-2"):
         for item in page["items"]:
             with ui.card().classes("w-full").props(f"data-test=campaign-{item['campaign_id']}"):
-                ui.link(item["title"] or item["campaign_id"], f"/campaign/{item['campaign_id']}").classes("text-lg")
+                with ui.row().classes("items-center gap-2"):
+                    ui.link(item["title"] or item["campaign_id"], f"/campaign/{item['campaign_id']}").classes("text-lg")
+                    fresh = new_posts(item["post_count"], read_upto(item["campaign_id"]))
+                    if fresh:
+                        ui.badge(f"{fresh} new", color="accent").props(f"data-test=unread-{item['campaign_id']}")
+                    if link.who.gm:
+                        ui.link("set up", f"/campaign/{item['campaign_id']}/setup").classes("text-sm")
                 players = ", ".join(f"{p['name']} ({p['status']})" for p in item["players"]) or "no players yet"
                 last = item["last_post_at"]
                 ui.label(f"{item['mode']} · {players} · {item['post_count']} posts"
-                         + (f" · last post {clock_time(timestamp(last))}" if last else ""))
+                         + (f" · last post {clock_time(timestamp(last))} UTC" if last else ""))
                 if item["awaiting_narration"]:
                     ui.badge("awaiting narration", color="warning")
                 if item.get("dormant"):  # every player gone quiet: it sleeps until one returns or the GM posts
-                    ui.badge(f"dormant since {clock_time(timestamp(item['dormant_since']))}", color="grey") \
+                    ui.badge(f"dormant since {clock_time(timestamp(item['dormant_since']))} UTC", color="grey") \
                         .props("data-test=dormant")
     if page["next_cursor"]:
         ui.label("Showing the first 200 campaigns.").classes("text-xs text-grey-7")
@@ -54,20 +74,22 @@ async def campaign_list(link: Link) -> None:
 class TableView:
     """One browser's view of one campaign."""
 
-    def __init__(self, link: Link, campaign_id: str) -> None:
+    def __init__(self, link: Link, campaign_id: str, focus: int | None = None) -> None:
         self.link = link
         self.campaign_id = campaign_id
         self.address = f"campaign/{campaign_id}"
         self.live = LiveActor(CampaignKind())
-        self.shown = 0                      # the highest post number on the page
+        self.viewer = link.who.viewer
+        self.focus = focus                  # a permalink's post: scrolled to once the feed is shown
         self.status: dict[str, Any] | None = None
         self.status_at = 0.0                # monotonic time the status was fetched
         self.status_stale = True
-        self.countdowns: list[tuple[ui.label, float | None]] = []
+        self.countdowns: list[tuple[ui.label, float | None]] = []  # the GM status's
+        self.my_countdowns: list[tuple[ui.label, float | None]] = []  # a player's own clocks
         self.follower: Follower | None = None
-        self.texts: dict[int, ui.markdown] = {}  # post n -> its text on the page
-        self.narrators: dict[int, ui.label] = {}  # post n -> how the narrator made it
+        self.cards: dict[int, PostCard] = {}  # post n -> its card on the page
         self.drafts: dict[int, str] = {}  # post n -> the narrator's tokens so far
+        self.feed_filter = "all"
 
     # -- time --------------------------------------------------------------------------
 
@@ -75,7 +97,7 @@ class TableView:
         """The server's clock as best known: it runs on between fetches unless it is virtual."""
         if self.status is None:
             return time.time()
-        server_now = timestamp(self.status["now"]) or time.time()
+        server_now = timestamp(self.status["now"]) or time.time()  # the GM status's, or /api/v1/clock's
         if self.link.who.clock == "virtual":
             return server_now
         return server_now + (time.monotonic() - self.status_at)
@@ -88,17 +110,22 @@ class TableView:
             self.scene = ui.label("").classes("text-grey-7")
             self.mode = ui.badge("", color="primary").props("data-test=mode")
             ui.space()
+            if self.link.who.gm:
+                ui.link("Set up", f"/campaign/{self.campaign_id}/setup").props("data-test=open-setup")
             self.connection = ui.badge("connecting…", color="grey").props("data-test=connection")
         self.problem = ui.label("").classes("text-negative")
         self.encounter_box = ui.row().classes("w-full").props("data-test=encounter-box")
         if self.link.who.gm:
             self.builder()
-        with ui.row().classes("w-full no-wrap items-start gap-4"):
-            with ui.column().classes("grow gap-2"):
-                with ui.scroll_area().classes("w-full h-[60vh] border rounded") as self.scroller:
+        with ui.element("div").classes("w-full flex flex-col md:flex-row md:flex-nowrap items-start gap-4"):
+            with ui.column().classes("w-full md:grow gap-2 min-w-0"):
+                self.filter = ui.toggle(FILTERS, value="all", on_change=self.refilter).props(
+                    "dense no-caps data-test=feed-filter").classes("flex-wrap")
+                with ui.scroll_area().classes("w-full h-[55vh] md:h-[60vh] border rounded") as self.scroller:
                     self.feed = ui.column().classes("w-full gap-2 p-2").props("data-test=feed")
-                self.composer()
-            with ui.column().classes("w-96 shrink-0 gap-4"):
+                self.compose_box = ui.column().classes("w-full")
+            with ui.column().classes("w-full md:w-96 shrink-0 gap-4"):
+                self.clocks_box = ui.column().classes("w-full").props("data-test=my-clocks")
                 self.party = ui.column().classes("w-full").props("data-test=party")
                 if self.link.who.gm:
                     self.gm = ui.column().classes("w-full").props("data-test=gm-status")
@@ -108,19 +135,51 @@ class TableView:
         ui.timer(0.5, self.refresh_status_if_stale)
 
     def composer(self) -> None:
+        """Post, in character or not, a whisper, dice with the post; the GM as itself or an NPC."""
         who = self.link.who
-        with ui.card().classes("w-full"):
+        self.compose_box.clear()
+        with self.compose_box, ui.card().classes("w-full"):
+            modes = {"ic": "Narrate" if who.gm else "In character", "ooc": "Out of character", "whisper": "Whisper"}
+            if who.gm:
+                modes = {"ic": "Narrate", "npc": "As an NPC", "ooc": "Out of character", "whisper": "Whisper"}
+            self.post_mode = ui.toggle(modes, value="ic", on_change=self.show_mode).props(
+                "dense no-caps data-test=post-mode").classes("flex-wrap")
+            with ui.row().classes("w-full items-center gap-2") as self.mode_row:
+                self.speaker = ui.input("NPC name", placeholder="Bridge troll").props(
+                    "dense data-test=speaker").classes("w-40")
+                self.whisper_to = ui.select({}, multiple=True, label="Whisper to").props(
+                    "dense use-chips data-test=whisper-to").classes("min-w-[12rem]")
+                if who.gm:
+                    self.as_whom = ui.select({"gm": "as the GM"}, value="gm", label="Post").props(
+                        "dense data-test=post-as").classes("w-44")
             self.text = ui.textarea(placeholder="What do you do? (markdown works)").classes("w-full").props(
                 "autogrow outlined").props("data-test=composer")
-            with ui.row().classes("items-center gap-2"):
-                if who.gm:
-                    self.as_whom = ui.select({"narration": "Narrate as GM"}, value="narration").props(
-                        "data-test=post-as")
+            with ui.row().classes("w-full items-center gap-2"):
+                self.with_roll = ui.input("Roll with it", placeholder="1d20+7").props(
+                    "dense data-test=post-roll").classes("w-32")
                 ui.button("Post", on_click=self.post).props("data-test=post")
-                ui.space()
-                self.expression = ui.input("Dice", placeholder="1d20+7").props("dense data-test=dice").classes("w-28")
+            with ui.row().classes("w-full items-center gap-2"):
+                ui.label("Or only roll:").classes("text-sm text-grey-7")
+                self.expression = ui.input("Dice", placeholder="1d20+7").props("dense data-test=dice").classes("w-24")
                 self.reason = ui.input("For", placeholder="Stealth").props("dense").classes("w-28")
                 ui.button("Roll", on_click=self.roll).props("outline").props("data-test=roll")
+        self.show_mode()
+
+    def show_mode(self) -> None:
+        mode = self.post_mode.value
+        self.speaker.set_visibility(mode == "npc")
+        self.whisper_to.set_visibility(mode == "whisper")
+        if self.link.who.gm:
+            self.as_whom.set_visibility(mode in ("ic", "ooc"))
+
+    def sheet(self) -> None:
+        """A player whose character has not joined: the character sheet form instead of the composer."""
+        self.compose_box.clear()
+        with self.compose_box:
+            character_form(self.join)
+
+    async def join(self, character: dict[str, Any]) -> bool:
+        return await self.send("JoinCampaign", {"character": character})
 
     def builder(self) -> None:
         """GM: a group of identical creatures, its XP budget and simulated odds, and Start."""
@@ -179,7 +238,7 @@ class TableView:
         try:
             await self.link.command(self.address, type_, data)
         except LinkError as exc:
-            ui.notify(error_text(exc), type="negative")
+            ui.notify(error_text(exc), type="negative", multi_line=True)
             return False
         return True
 
@@ -188,13 +247,17 @@ class TableView:
         if not text:
             ui.notify("Write something first.", type="warning")
             return
-        choice = self.as_whom.value if self.link.who.gm else "action"
-        if choice == "narration":
-            sent = await self.send("PostNarration", {"text": text})
-        else:
-            sent = await self.send("PostAction", {"text": text, **({"player_id": choice} if self.link.who.gm else {})})
+        try:
+            command = post_command(self.post_mode.value, text, self.link.who.gm, {
+                "roll": self.with_roll.value, "speaker": self.speaker.value, "to": self.whisper_to.value,
+                "as": self.as_whom.value if self.link.who.gm else None})
+        except FormError as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        sent = await self.send(*command)
         if sent:
             self.text.set_value("")
+            self.with_roll.set_value("")
 
     async def roll(self) -> None:
         expression = (self.expression.value or "").strip()
@@ -204,7 +267,14 @@ class TableView:
         if await self.send("RollDice", {"expression": expression, "reason": (self.reason.value or "").strip()}):
             self.expression.set_value("")
 
-    # -- the stream --------------------------------------------------------------------
+    async def edit_post(self, change: dict[str, Any]) -> None:
+        if not change["text"]:
+            ui.notify("A post needs some text; delete it instead.", type="warning")
+            return
+        await self.send("EditPost", change)
+
+    async def delete_post(self, change: dict[str, Any]) -> None:
+        await self.send("DeletePost", change)
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -221,22 +291,50 @@ class TableView:
         if not state.created:
             self.problem.set_text("This campaign has not been created yet.")
         self.render_header()
+        self.render_composer()
         self.feed.clear()
-        self.shown = 0
-        self.texts.clear()
-        self.narrators.clear()
+        self.cards.clear()
         self.append_posts(state.posts)
-        self.render_party()
-        self.render_dice()
+        self.render_side()
+        if self.focus is not None and self.focus in self.cards:
+            ui.run_javascript(f"document.getElementById('post-{self.focus}')?.scrollIntoView()")
+            self.focus = None
 
     def render_events(self, events: list[Any]) -> None:
         self.render_header()
-        self.append_posts([event.post for event in events if isinstance(event, Posted)])
+        state = self.live.state
+        posted = [event.post for event in events if isinstance(event, Posted)]
+        self.append_posts(posted)
         for event in events:
             if isinstance(event, PostNarrated):
-                self.settle(event.n)
+                self.drafts.pop(event.n, None)
+            if isinstance(event, (PostNarrated, PostEdited, PostDeleted)) and event.n in self.cards:
+                post = next((p for p in state.posts if p.n == event.n), None)
+                if post is not None:
+                    self.cards[event.n].update(post, state)
+            if isinstance(event, PlayerJoined):
+                self.render_composer()
+        self.render_side()
+
+    def render_side(self) -> None:
         self.render_party()
         self.render_dice()
+        self.render_clocks()
+        remember_read(self.campaign_id, self.live.state.post_count)
+
+    def render_composer(self) -> None:
+        """The composer, or the character sheet for a player who has not joined (yet)."""
+        who, state = self.link.who, self.live.state
+        wants_sheet = not who.gm and who.character is not None and who.character not in state.players
+        if wants_sheet != getattr(self, "showing_sheet", None):
+            self.showing_sheet = wants_sheet
+            self.sheet() if wants_sheet else self.composer()
+
+    def refilter(self) -> None:
+        self.feed_filter = self.filter.value or "all"
+        self.feed.clear()
+        self.cards.clear()
+        self.append_posts(self.live.state.posts)
 
     def render_header(self) -> None:
         state = self.live.state
@@ -249,51 +347,41 @@ class TableView:
                         ).props("data-test=open-encounter")
         self.scene.set_text(f"Scene {state.scene.n}: {state.scene.title}" if state.scene else "")
         self.mode.set_text(state.mode)
+        if not hasattr(self, "whisper_to"):
+            return
+        me = self.link.who.character
+        people = {"gm": "GM", **{pid: p.character.name for pid, p in state.players.items() if pid != me}}
+        self.whisper_to.set_options(people, value=[v for v in (self.whisper_to.value or []) if v in people])
         if self.link.who.gm:
-            options = {"narration": "Narrate as GM"}
-            options.update({pid: f"Act for {p.character.name}" for pid, p in state.players.items()})
-            keep = self.as_whom.value if self.as_whom.value in options else "narration"
+            options = {"gm": "as the GM"}
+            options.update({pid: f"for {p.character.name}" for pid, p in state.players.items()})
+            keep = self.as_whom.value if self.as_whom.value in options else "gm"
             self.as_whom.set_options(options, value=keep)
 
     def append_posts(self, posts: Any) -> None:
         state = self.live.state
         with self.feed:
             for post in posts:
-                if post.n <= self.shown:
+                if post.n in self.cards or not shown(post, self.viewer, self.feed_filter):
                     continue
-                self.shown = post.n
-                kind_color = {"action": "primary", "narration": "secondary", "notice": "grey"}[post.kind]
-                with ui.card().classes("w-full").props(f"data-test=post-{post.n}").props("flat bordered"):
-                    with ui.row().classes("items-center gap-2 text-sm"):
-                        ui.label(post_author(post, state)).classes("font-bold")
-                        ui.badge(post.kind, color=kind_color)
-                        if post.reason:
-                            ui.badge(post.reason, color="grey-6")
-                        ui.label(f"#{post.n} · {clock_time(post.at)}").classes("text-grey-7")
-                        self.narrators[post.n] = ui.label(narrator_line(post) or "").classes(
-                            "text-xs text-grey-7 italic").props(f"data-test=narrator-{post.n}")
-                    self.texts[post.n] = ui.markdown(post.text).classes("post-text").props(f"data-test=text-{post.n}")
+                self.cards[post.n] = PostCard(post, state, self.viewer, self.campaign_id, self.edit_post,
+                                              self.delete_post)
+        if not self.cards:
+            with self.feed:
+                ui.label("Nothing here yet." if self.feed_filter == "all" else "No posts of this kind yet.").classes(
+                    "text-grey-7")
         self.scroller.scroll_to(percent=1.0)
 
     def on_transient(self, message: dict[str, Any]) -> None:
         """A narration's tokens as the model writes them: shown in place of the template until it settles."""
         n = message.get("post")
-        if message.get("type") != "narration" or n not in self.texts:
+        if message.get("type") != "narration" or n not in self.cards:
             return
         if message.get("restart"):  # the checks refused what came so far; the narrator writes it again
             self.drafts[n] = ""
             return
         self.drafts[n] = self.drafts.get(n, "") + str(message.get("delta", ""))
-        self.texts[n].set_content(self.drafts[n] + " ▍")
-
-    def settle(self, n: int) -> None:
-        """The post's final text (the model's, or the template) and how it was made."""
-        self.drafts.pop(n, None)
-        post = next((p for p in self.live.state.posts if p.n == n), None)
-        if post is None or n not in self.texts:
-            return
-        self.texts[n].set_content(post.text)
-        self.narrators[n].set_text(narrator_line(post) or "")
+        self.cards[n].text.set_content(self.drafts[n] + " ▍")
 
     def render_party(self) -> None:
         state = self.live.state
@@ -304,20 +392,16 @@ class TableView:
                 ui.label("Nobody has joined yet.").classes("text-grey-7")
             for player in state.players.values():
                 c = player.character
-                fraction, label, color = hp_bar(c.hp, c.max_hp)
                 with ui.card().classes("w-full").props(f"data-test=player-{player.player_id}"):
                     with ui.row().classes("items-center gap-2"):
                         ui.label(c.name).classes("font-bold")
-                        ui.label(f"level {c.level} · AC {c.ac} · Perception {c.perception:+d}").classes("text-xs")
+                        ui.label(sheet_line(c)).classes("text-xs")
                         if player.status != "active":
                             badge = STATUS_COLORS.get(player.status, "grey")
                             ui.badge(player.status, color=badge).props(f"data-test=badge-{player.player_id}")
-                    ui.linear_progress(value=fraction, show_value=False, color=color).props("rounded size=10px")
-                    ui.label(label).classes("text-xs").props(f"data-test=hp-{player.player_id}")
-                    if c.conditions:
-                        with ui.row().classes("gap-1"):
-                            for condition in c.conditions:
-                                ui.chip(condition, color="orange-3").props("dense")
+                    with ui.column().classes("w-full gap-0").props(f"data-test=hp-{player.player_id}"):
+                        hp_line(c)
+                    condition_chips(c.conditions)
 
     def render_dice(self) -> None:
         state = self.live.state
@@ -329,22 +413,41 @@ class TableView:
             for roll in reversed(state.rolls[-15:]):
                 ui.label(roll_line(roll, state)).classes("text-sm").props(f"data-test=roll-{roll.n}")
 
+    def render_clocks(self) -> None:
+        """A player's own countdowns: their turn's auto-skip, going idle, the story's deadlines."""
+        if self.link.who.gm:
+            return
+        state = self.live.state
+        self.clocks_box.clear()
+        self.my_countdowns = []
+        clocks = my_clocks(state, self.link.who.character, self.now())
+        if not clocks:
+            return
+        with self.clocks_box, ui.card().classes("w-full bg-amber-50"):
+            ui.label("Your clocks").classes("text-lg")
+            for text, due in clocks:
+                with ui.row().classes("w-full justify-between text-sm no-wrap gap-2"):
+                    ui.label(text)
+                    self.my_countdowns.append((countdown_label(due, self.now()), due))
+
     # -- GM status ---------------------------------------------------------------------
 
     async def refresh_status_if_stale(self) -> None:
-        if not self.link.who.gm or self.live.state is None or (self.follower and self.follower.closed):
+        """The GM status (a player: the server's clock) again after events, and every ``STATUS_REFRESH_S``."""
+        if self.live.state is None or (self.follower and self.follower.closed):
             return
         if not self.status_stale and time.monotonic() - self.status_at < STATUS_REFRESH_S:
             return
         self.status_stale = False
+        gm = self.link.who.gm
         try:
-            status = await self.link.get(f"/api/v1/campaigns/{self.campaign_id}/gm/status")
+            status = await self.link.get(f"/api/v1/campaigns/{self.campaign_id}/gm/status" if gm else "/api/v1/clock")
         except LinkError as exc:
             if exc.code != "not_found":
                 self.problem.set_text(error_text(exc))
             return
         self.status, self.status_at = status, time.monotonic()
-        self.render_gm()
+        self.render_gm() if gm else self.render_clocks()
 
     def render_gm(self) -> None:
         status = self.status
@@ -392,12 +495,23 @@ class TableView:
 
     def tick(self) -> None:
         now = self.now()
-        for label, due in self.countdowns:
+        for label, due in [*self.countdowns, *self.my_countdowns]:
             label.set_text(countdown(due, now))
 
 
-async def table_view(link: Link, campaign_id: str) -> None:
-    view = TableView(link, campaign_id)
+def remember_read(campaign_id: str, upto: int) -> None:
+    """This browser has seen the campaign's posts up to ``upto`` (the campaign list's unread markers)."""
+    read = app.storage.user.setdefault("read", {})
+    if read.get(campaign_id, 0) < upto:
+        read[campaign_id] = upto
+
+
+def read_upto(campaign_id: str) -> int:
+    return int(app.storage.user.get("read", {}).get(campaign_id, 0))
+
+
+async def table_view(link: Link, campaign_id: str, focus: int | None = None) -> None:
+    view = TableView(link, campaign_id, focus)
     view.build()
     view.follower = Follower(link, view.address, view.live, view.connection, view.problem, view.on_snapshot,
                              view.on_events, view.on_transient)

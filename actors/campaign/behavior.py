@@ -22,14 +22,15 @@ from ..combat.state import Combatant, Stats
 from ..errors import Forbidden, Rejected
 from ..messages import ChildFailed, Command, Context, Decision, Event, Tell, TimerFired
 from ..roles import is_gm
-from . import enforcement, narration
+from . import enforcement, invites, narration, posts, privacy
 from .messages import (
-    CampaignCreated, CancelOrder, CharacterChanged, ClearDeadline, CombatUpdate, CreateCampaign, DeadlineCleared,
-    DeadlineSet, DiceRolled, EncounterClosed, EncounterStarted, EncounterUpdated, EndEncounter, JoinCampaign,
-    DormancyChanged, MarkFollowing, ModeChanged, NarrateNpc, NarrationDone, OrderChanged, OrderScheduled, PlayerActive,
-    PlayerJoined, PlayerStatusChanged, PostAction, Posted, PostNarrated, PostNarration, RollDice, SceneStarted,
-    ScheduleOrder,
-    SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene, UpdateSettings,
+    CampaignCreated, CancelOrder, CharacterChanged, ClaimInvite, ClearDeadline, CombatUpdate, CreateCampaign,
+    CreateInvite, DeadlineCleared, DeadlineSet, DeletePost, DiceRolled, EditPost, EncounterClosed, EncounterStarted,
+    EncounterUpdated, EndEncounter, InviteClaimed, InviteCreated, InviteRevoked, JoinCampaign, DormancyChanged,
+    MarkFollowing, ModeChanged, NarrateNpc, NarrationDone, OrderChanged, OrderScheduled, PlayerActive, PlayerJoined,
+    PlayerStatusChanged, PostAction, PostDeleted, Posted, PostEdited, PostNarrated, PostNarration, RevokeInvite,
+    RollDice, SceneStarted, ScheduleOrder, SetDeadline, SetMode, SettingsUpdated, StartEncounter, StartScene,
+    UpdateSettings, Whisper,
 )
 from .state import (
     FINISHED_ORDERS, HOUR, RECENT_POSTS, RECENT_ROLLS, Campaign, Character, Deadline, EncounterView, Order, Player,
@@ -45,13 +46,15 @@ PLANS_KEPT = 256  # campaigns decided on recently whose timer plans are kept (ea
 class CampaignKind(Behavior[Campaign]):
     kind = "campaign"
     State = Campaign
-    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, RollDice, MarkFollowing, SetMode, StartScene,
-                StartEncounter, EndEncounter, SetDeadline, ClearDeadline, ScheduleOrder, CancelOrder, UpdateSettings,
-                NarrateNpc, CombatUpdate, NarrationDone, TimerFired, ChildFailed)
+    commands = (CreateCampaign, JoinCampaign, PostAction, PostNarration, Whisper, EditPost, DeletePost, RollDice,
+                MarkFollowing, SetMode, StartScene, StartEncounter, EndEncounter, SetDeadline, ClearDeadline,
+                ScheduleOrder, CancelOrder, UpdateSettings, NarrateNpc, CreateInvite, ClaimInvite, RevokeInvite,
+                CombatUpdate, NarrationDone, TimerFired, ChildFailed)
     creates = (CreateCampaign,)
     events = (CampaignCreated, PlayerJoined, Posted, PlayerStatusChanged, DeadlineSet, DeadlineCleared,
               SettingsUpdated, ModeChanged, SceneStarted, EncounterStarted, EncounterUpdated, EncounterClosed,
-              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged, PostNarrated, PlayerActive, DormancyChanged)
+              OrderScheduled, OrderChanged, DiceRolled, CharacterChanged, PostNarrated, PlayerActive, DormancyChanged,
+              PostEdited, PostDeleted, InviteCreated, InviteClaimed, InviteRevoked)
 
     def owns(self, address: str, state: Campaign, child: str) -> bool:
         """Its encounters ``combat/{id}.{n}``, for each ``n`` it started (1 to ``encounters``)."""
@@ -59,6 +62,17 @@ class CampaignKind(Behavior[Campaign]):
         own_id, _, n = rest.rpartition(".")
         return (kind == "combat" and own_id == address.split("/", 1)[1] and n.isdigit() and str(int(n)) == n
                 and 1 <= int(n) <= state.encounters)
+
+    projection_reads_state = False  # a whisper's event says who may read it
+
+    def projects(self, viewer: dict[str, Any] | None) -> bool:
+        return privacy.projects(viewer)
+
+    def project_state(self, state: Campaign, viewer: dict[str, Any] | None) -> dict[str, Any]:
+        return privacy.project_state(state, viewer)
+
+    def project_event(self, state: Campaign | None, event: Event, viewer: dict[str, Any] | None) -> dict[str, Any] | None:
+        return privacy.project_event(event, viewer)
 
     def __init__(self, narrator: Narrator | None = None) -> None:
         """``narrator``: the server's (``actors.narration.Narrator``); without one, the templates are posted."""
@@ -114,13 +128,39 @@ class CampaignKind(Behavior[Campaign]):
                 if character.hp > character.max_hp:
                     raise Rejected("campaign/invalid_character", "hp cannot exceed max_hp")
                 return [PlayerJoined(player=Player(player_id=player_id, character=character, joined_at=now))]
-            case PostAction(text=text):
+            case PostAction(text=text, ooc=ooc, roll=roll):
                 player_id = acting_player(by, command.player_id)
-                return player_acted(state, player_id, text, now)
-            case PostNarration(text=text):
+                rolled = dice_rolled(state, RollDice(expression=roll, player_id=player_id, reason=headline(text)),
+                                     by, ctx.address, now) if roll else None
+                events = player_acted(state, player_id, text, now, "ooc" if ooc else "action")
+                return [*events[:-1], *([rolled] if rolled else []), posts.with_roll(events[-1], rolled)]
+            case PostNarration(text=text, roll=roll):
                 require_gm(by)
-                return [enforcement.post(state, "narration", text, now, None, author=by.get("token_id") or "gm",
-                                         meta=command.meta)]
+                rolled = dice_rolled(state, RollDice(expression=roll, reason=headline(text)), by, ctx.address,
+                                     now) if roll else None
+                posted = enforcement.post(state, "ooc" if command.ooc else "narration", text, now, None,
+                                          author=by.get("token_id") or "gm", meta=command.meta)
+                if command.speaker:
+                    posted = Posted(post=posted.post.model_copy(update={"speaker": command.speaker}))
+                return [*([rolled] if rolled else []), posts.with_roll(posted, rolled)]
+            case Whisper():
+                author = posts.author_of(by) if is_gm(by) and command.player_id is None else acting_player(
+                    by, command.player_id)
+                if author in state.players:
+                    return [*returning(state, author, now), posts.whisper(state, command, author, now)]
+                return [posts.whisper(state, command, author, now)]
+            case EditPost():
+                return posts.edited(state, command, by, now)
+            case DeletePost():
+                return posts.deleted(state, command, by, now)
+            case CreateInvite():
+                require_gm(by)
+                return invites.created(state, command, now)
+            case ClaimInvite():
+                return invites.claimed(state, command, now)
+            case RevokeInvite():
+                require_gm(by)
+                return invites.revoked(state, command, now)
             case RollDice():
                 rolled = dice_rolled(state, command, by, ctx.address, now)
                 return [*returning(state, rolled.roll.by, now), rolled]
@@ -223,6 +263,8 @@ class CampaignKind(Behavior[Campaign]):
                     update["unanswered"] = (*state.unanswered, post.n)
                     if state.awaiting_narration_since is None:
                         update["awaiting_narration_since"] = post.at
+                elif post.author in state.players:  # a player's table talk or whisper: activity, not an action
+                    update["players"] = active_at(state, post.author, post.at)
                 else:
                     if post.kind == "narration":
                         update["last_narration_at"] = post.at
@@ -268,6 +310,10 @@ class CampaignKind(Behavior[Campaign]):
                                                 "players": active_at(state, roll.by, roll.at)})
             case PlayerActive(player_id=player_id, at=at):
                 return state.model_copy(update={"players": active_at(state, player_id, at)})
+            case PostEdited() | PostDeleted():
+                return state.model_copy(update={"posts": posts.changed(state, event)})
+            case InviteCreated() | InviteClaimed() | InviteRevoked():
+                return state.model_copy(update={"invites": invites.evolve(state, event)})
             case DormancyChanged(dormant=True, at=at):
                 return state.model_copy(update={"dormant_since": at})
             case DormancyChanged(slept_s=slept):
@@ -275,10 +321,10 @@ class CampaignKind(Behavior[Campaign]):
         raise AssertionError(f"unknown event {event!r}")
 
 
-def player_acted(state: Campaign, player_id: str, text: str, at: float) -> list[Event]:
-    """A player's action: it comes first in the log, and brings an idle player back."""
+def player_acted(state: Campaign, player_id: str, text: str, at: float, kind: str = "action") -> list[Event]:
+    """A player's post (an action, or ``ooc`` table talk): it brings an idle player back; the post comes last."""
     known_player(state, player_id)
-    return [*returning(state, player_id, at), enforcement.post(state, "action", text, at, None, author=player_id)]
+    return [*returning(state, player_id, at), enforcement.post(state, kind, text, at, None, author=player_id)]
 
 
 def returning(state: Campaign, player_id: str, at: float) -> list[Event]:
@@ -501,6 +547,12 @@ def dice_rolled(state: Campaign, command: RollDice, by: dict[str, Any], address:
     roll = Roll(n=state.roll_count + 1, by=roller, expression=command.expression.replace(" ", "").lower(),
                 faces=faces, total=total, reason=command.reason, at=now)
     return DiceRolled(roll=roll, dice_used=stream.counter)
+
+
+def headline(text: str, width: int = 80) -> str:
+    """A post's first line, cut to ``width``: what dice rolled with it are for, in the dice log."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[:width - 1] + "…"
 
 
 def require_gm(by: dict[str, Any]) -> None:

@@ -1,19 +1,30 @@
 """Campaign commands (what clients ask) and events (what happened, stored forever)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, field_validator, model_validator
+from pydantic import AfterValidator, Field, StrictBool, field_validator, model_validator
 
 from ..combat.state import Stats
 from ..dice import parse
 from ..messages import Command, Event, Internal
-from .state import Character, EncounterView, FollowUp, Frozen, Order, Player, Post, Roll, Scene, Settings, TurnMeta
+from .state import (
+    Character, EncounterView, FollowUp, Frozen, Invite, Order, Player, Post, Roll, Scene, Settings, TurnMeta,
+)
 
 ID = r"^[A-Za-z0-9_-]{1,64}$"
 TEXT = Field(min_length=1, max_length=8000)
+
+
+def _readable(expression: str) -> str:
+    parse(expression)  # DiceError is a ValueError: a command/invalid answer that says why
+    return expression
+
+
+Dice = Annotated[str, Field(min_length=1, max_length=100, examples=["1d20+7"]), AfterValidator(_readable)]
 
 
 # -- commands --------------------------------------------------------------------------
@@ -32,8 +43,13 @@ class JoinCampaign(Command):
 
 
 class PostAction(Command):
+    """A player's post: in character (an action the GM answers), or out of character (``ooc``: table
+    talk, no action); ``roll`` rolls dice with it and puts the result in the post."""
+
     text: str = TEXT
     player_id: str | None = Field(None, pattern=ID, description="for GM and operator tokens acting for a player")
+    ooc: StrictBool = Field(False, description="out of character: table talk, not an action the GM answers")
+    roll: Dice | None = Field(None, description="dice rolled with the post (the result is part of it)")
 
 
 class PostNarration(Command):
@@ -41,6 +57,61 @@ class PostNarration(Command):
 
     text: str = TEXT
     meta: TurnMeta | None = Field(None, description="model, tool calls, timing: stored with the turn")
+    speaker: str | None = Field(None, min_length=1, max_length=80, description="a named NPC the GM speaks as")
+    ooc: StrictBool = Field(False, description="the GM out of character: table talk, not a turn of the story")
+    roll: Dice | None = Field(None, description="dice rolled with the post (the result is part of it)")
+
+
+class Whisper(Command):
+    """A private message: a player to the GM (and other players named), or the GM to players.
+    Only its author, its recipients and the GM see it; it is not an action the GM must answer."""
+
+    text: str = TEXT
+    to: tuple[str, ...] = Field(("gm",), min_length=1, max_length=20, description='"gm" and player ids')
+    player_id: str | None = Field(None, pattern=ID, description="for GM and operator tokens writing as a player")
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, to: tuple[str, ...]) -> tuple[str, ...]:
+        for name in to:
+            if not re.fullmatch(ID, name):
+                raise ValueError(f"{name!r} is not a player id or \"gm\"")
+        return tuple(dict.fromkeys(to))
+
+
+class EditPost(Command):
+    """Change the text of one's own post (the GM: its own posts); the GM keeps seeing the earlier text."""
+
+    n: int = Field(ge=1)
+    text: str = TEXT
+
+
+class DeletePost(Command):
+    """Take back one's own post (the GM: any post); the GM keeps seeing what it said."""
+
+    n: int = Field(ge=1)
+
+
+class CreateInvite(Internal):
+    """From ``POST /api/v1/campaigns/{id}/invites``: the GM invites a seat (the route holds the secret)."""
+
+    invite_id: str
+    player_id: str
+    digest: str
+    note: str = ""
+    expires_at: float
+
+
+class ClaimInvite(Internal):
+    """From the invite's link: the token made for it (revoked again if this is refused)."""
+
+    invite_id: str
+    digest: str
+    token_id: str
+
+
+class RevokeInvite(Internal):
+    invite_id: str
 
 
 class RollDice(Command):
@@ -51,15 +122,9 @@ class RollDice(Command):
     stored with the event, so everyone sees the same roll, forever.
     """
 
-    expression: str = Field(min_length=1, max_length=100, examples=["1d20+7"])
+    expression: Dice
     reason: str = Field("", max_length=200, description="what the roll is for, e.g. 'Stealth'")
     player_id: str | None = Field(None, pattern=ID, description="GM: roll for this player")
-
-    @field_validator("expression")
-    @classmethod
-    def _readable(cls, expression: str) -> str:
-        parse(expression)  # DiceError is a ValueError: a command/invalid answer that says why
-        return expression
 
 
 class MarkFollowing(Command):
@@ -318,6 +383,35 @@ class EncounterClosed(Event):
 
 class OrderScheduled(Event):
     order: Order
+
+
+class PostEdited(Event):
+    n: int
+    text: str
+    at: float
+    by: str
+    to: tuple[str, ...] | None = None  # a whisper's recipients: only they, its author and the GM read the text
+
+
+class PostDeleted(Event):
+    n: int
+    at: float
+    by: str
+
+
+class InviteCreated(Event):
+    invite: Invite
+
+
+class InviteClaimed(Event):
+    invite_id: str
+    token_id: str
+    at: float
+
+
+class InviteRevoked(Event):
+    invite_id: str
+    at: float
 
 
 class OrderChanged(Event):

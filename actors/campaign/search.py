@@ -6,7 +6,8 @@ stored record is read with its kind's ``load_event`` (so older versions are upca
 documents are made from the typed events.  Every document has a deterministic id, so adding
 one again replaces it:
 
-    posts/<campaign address>/<seq>   a ``Posted`` event of ``campaign/<id>`` (with its final text)
+    posts/<campaign address>/<seq>   a ``Posted`` event of ``campaign/<id>`` (with its final text, made
+                                     again after an edit, emptied by a deletion; never a whisper)
     encounters/<combat address>      one finished encounter ``combat/<id>.<n>`` (``actors.combat.search``)
 """
 from __future__ import annotations
@@ -21,8 +22,10 @@ from ..combat.search import encounter_document, encounter_number
 from ..messages import Event
 from .behavior import CampaignKind
 from .enforcement import SERVER
-from .messages import EncounterClosed, EncounterStarted, PlayerJoined, PostNarrated, Posted, SceneStarted
-from .state import Post
+from .messages import (
+    EncounterClosed, EncounterStarted, PlayerJoined, PostDeleted, PostEdited, PostNarrated, Posted, SceneStarted,
+)
+from .state import RECENT_POSTS, Post
 
 CAMPAIGN, COMBAT = "campaign", "combat"
 
@@ -46,6 +49,8 @@ class CampaignFacts:
     pending: dict[int, tuple[int, Post]] = field(default_factory=dict)  # post n -> (its seq, the post)
     narrated: dict[int, tuple[int, int, Post]] = field(default_factory=dict)  # post n -> (PostNarrated's seq,
     # the post's seq, the post with its final text): settled, its document not made yet
+    recent: dict[int, tuple[int, Post]] = field(default_factory=dict)  # post n -> (its seq, the post): the last
+    # RECENT_POSTS, the ones an edit or a deletion may still change
 
     def read(self, seq: int, event: Event) -> None:
         """Take in the campaign's event at ``seq`` (in journal order)."""
@@ -60,12 +65,24 @@ class CampaignFacts:
                 self.started[view.n] = {"scene": self.scene, "at": view.started_at, "address": view.address}
             case EncounterClosed(n=n, reason=reason, at=at, xp=xp):
                 self.closed[n] = {"reason": reason, "at": at, "xp": xp}
-            case Posted(post=post) if post.pending:
-                self.pending[post.n] = (seq, post)
+            case Posted(post=post):
+                if post.pending:
+                    self.pending[post.n] = (seq, post)
+                self.recent[post.n] = (seq, post)
+                if len(self.recent) > RECENT_POSTS:
+                    del self.recent[next(iter(self.recent))]
             case PostNarrated(n=n, text=text):
                 posted = self.pending.pop(n, None)
                 if posted is not None:
                     self.narrated[n] = (seq, posted[0], posted[1].model_copy(update={"text": text, "pending": False}))
+                    if n in self.recent:
+                        self.recent[n] = (posted[0], self.narrated[n][2])
+            case PostEdited(n=n, text=text) if n in self.recent:
+                at, post = self.recent[n]
+                self.recent[n] = (at, post.model_copy(update={"text": text}))
+            case PostDeleted(n=n) if n in self.recent:
+                at, post = self.recent[n]
+                self.recent[n] = (at, post.model_copy(update={"text": "", "deleted": True}))
 
     def forget(self, upto: int) -> None:
         """Drop settled posts whose documents were made (their PostNarrated at or before ``upto``)."""
@@ -88,12 +105,16 @@ def post_documents(address: str, seq: int, event: Event, facts: CampaignFacts) -
     still writing it; then its ``PostNarrated`` makes it, with the final text (so each post is indexed
     once).  ``facts`` must have read the event already."""
     match event:
-        case Posted(post=post) if not post.pending:
+        case Posted(post=post) if not post.pending and post.kind != "whisper":  # a whisper is for few eyes
             return [post_document(address, seq, post, facts)]
         case PostNarrated(n=n):
             settled = facts.narrated.pop(n, None)
             if settled is not None:
                 return [post_document(address, settled[1], settled[2], facts)]
+        case PostEdited(n=n) | PostDeleted(n=n) if n in facts.recent and facts.recent[n][1].kind != "whisper":
+            posted_at, post = facts.recent[n]  # the post's document again, with its text now (none: deleted)
+            if not post.pending:
+                return [post_document(address, posted_at, post, facts)]
     return []
 
 

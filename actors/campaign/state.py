@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from string import Formatter
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from pydantic import (
@@ -19,7 +20,8 @@ from ..narration.prompts import Prompts
 
 Mode = Literal["exploration", "encounter", "downtime"]
 PlayerStatus = Literal["active", "following", "inactive"]
-PostKind = Literal["action", "narration", "notice"]
+PostKind = Literal["action", "narration", "notice", "ooc", "whisper"]
+GM = "gm"  # a whisper's recipient: the campaign's GM (a player id names a player)
 RECENT_POSTS = 200  # posts kept in the state; the journal keeps them all
 FINISHED_ORDERS = 50  # completed or cancelled orders kept in the state
 RECENT_ROLLS = 50  # dice rolls kept in the state (the dice log); the journal keeps them all
@@ -42,6 +44,8 @@ class Character(Frozen):
     """A compact PF2e Remaster stat block."""
 
     name: str = Field(min_length=1, max_length=80)
+    ancestry: str = Field("", max_length=60, description="free text, e.g. Dwarf")
+    class_name: str = Field("", max_length=60, description="free text, e.g. Fighter")
     level: int = Field(ge=1, le=20)
     max_hp: int = Field(ge=1, le=2000)
     hp: int = Field(ge=0, le=2000)
@@ -90,6 +94,18 @@ class TurnMeta(Frozen):
                               "(rejected, dry run)")
 
 
+class Roll(Frozen):
+    """One roll of the dice log: who rolled what, for what, and every face."""
+
+    n: int
+    by: str  # a player id, or "gm"
+    expression: str
+    faces: tuple[tuple[int, ...], ...]  # per dice term, in the order written
+    total: int
+    reason: str = ""
+    at: float
+
+
 class Post(Frozen):
     n: int
     kind: PostKind
@@ -101,6 +117,12 @@ class Post(Frozen):
     meta: TurnMeta | None = None
     scene: int = 0  # the scene it was posted in (0: before the first)
     pending: bool = False  # the narrator is writing it: the text is the template until PostNarrated
+    speaker: str | None = None  # a GM post in a named NPC's voice
+    to: tuple[str, ...] = ()  # a whisper's recipients: "gm" and player ids (its author sees it too)
+    roll: Roll | None = None  # dice rolled with the post: the result is part of it
+    edited_at: float | None = None
+    deleted: bool = False  # its author (or the GM) took it back: the text is gone, the history keeps it
+    history: tuple[str, ...] = ()  # earlier texts, oldest first: the GM sees them, players do not
 
 
 class PendingNarration(Frozen):
@@ -117,18 +139,6 @@ class Scene(Frozen):
     title: str
     description: str = ""
     started_at: float
-
-
-class Roll(Frozen):
-    """One roll of the dice log: who rolled what, for what, and every face."""
-
-    n: int
-    by: str  # a player id, or "gm"
-    expression: str
-    faces: tuple[tuple[int, ...], ...]  # per dice term, in the order written
-    total: int
-    reason: str = ""
-    at: float
 
 
 class Deadline(Frozen):
@@ -171,6 +181,28 @@ class Order(Frozen):
         if self.status == "active" and self.dispatched_at is not None and self.steps_done <= len(self.follow_ups):
             return self.dispatched_at + self.follow_ups[self.steps_done - 1].after_hours * HOUR
         return None
+
+
+class Invite(Frozen):
+    """A seat's invitation: a single-use, expiring grant the server turns into a player token
+    for ``player_id`` when it is claimed.  Only the secret's SHA-256 is kept."""
+
+    invite_id: str
+    player_id: str  # the seat: the character the claimed token plays
+    digest: str  # SHA-256 of the secret in the link; "" in what players see
+    note: str = ""
+    created_at: float
+    expires_at: float
+    claimed_at: float | None = None
+    token_id: str | None = None  # the player token it became
+    revoked_at: float | None = None
+
+    def status(self, now: float) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.claimed_at is not None:
+            return "claimed"
+        return "expired" if now >= self.expires_at else "open"
 
 
 class EncounterView(Frozen):
@@ -260,8 +292,19 @@ class Settings(Frozen):
     narrator_deadline_s: float = Field(20.0, ge=1, le=600, description="how long a narration may take, queue "
                                        "included, before the template serves")
     narrator_max_tokens: int = Field(96, ge=8, le=512)
+    timezone: str = Field("UTC", min_length=1, max_length=64, description="an IANA time zone (Europe/Berlin): "
+                          "the table shows times and takes due times in it")
     templates: Templates = Field(default_factory=Templates)
     prompts: Prompts = Field(default_factory=Prompts, description="the narrator's prompts per purpose")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r}; use an IANA name such as Europe/Berlin or UTC") from None
+        return zone
 
 
 class Campaign(State):
@@ -291,6 +334,7 @@ class Campaign(State):
     dice_used: int = 0  # the dice stream's position: every roll reads on from here
     settings: Settings = Settings()
     narrations: dict[int, PendingNarration] = Field(default_factory=dict)  # post n -> the narrator is on it
+    invites: dict[str, Invite] = Field(default_factory=dict)  # invite id -> the seat's invitation
 
     @field_validator("settings", mode="wrap")
     @classmethod

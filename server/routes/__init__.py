@@ -11,12 +11,13 @@ from .actors import actors
 from .admin import admin
 from .campaigns import campaigns
 from .health import health
+from .invites import invites
 from .narrator import narrator
 from .search import search
 from .table import COMMAND, Operation, Resource
 from .ws import sockets
 
-RESOURCES: tuple[Resource, ...] = (health, actors, campaigns, admin, narrator, search, sockets)
+RESOURCES: tuple[Resource, ...] = (health, actors, campaigns, invites, admin, narrator, search, sockets)
 OPERATIONS: tuple[Operation, ...] = tuple(op for resource in RESOURCES for op in resource.operations)
 
 __all__ = ["COMMAND", "OPERATIONS", "RESOURCES", "Operation", "Resource"]

@@ -16,14 +16,14 @@ from snapshots import StoreError
 from snapshots.backups import PARTIAL, completed_backups, interrupted_backups
 from training.registry import Registry
 
-from ..auth import TokenError
 from ..errors import ApiError, from_actor_error, not_found
+from ..grants import issue_token
 from ..requests import (
     everturn, json_body, json_response, operator, operator_target, page_args, page_json, valid_address, validated,
 )
 from ..schemas import (
-    ActorStop, BackupListing, ClockAdvance, ClockAdvanced, ClockState, ModelListing, TokenCreated, TokenRequest,
-    TrainingPage,
+    ActorStop, BackupListing, ClockAdvance, ClockAdvanced, ClockState, ModelListing, SessionListing, TokenCreated,
+    TokenListing, TokenRequest, TrainingPage,
 )
 from ..shards.peers import BACKUP_TARGET
 from .table import Resource
@@ -184,20 +184,25 @@ async def admin_tokens() -> Response:
     ctx = everturn()
     operator(ctx)
     body = validated(TokenRequest, await json_body())
-    try:
-        token, principal = ctx.tokens.create(body.role, body.campaign, body.character, body.acts_as)
-    except (TokenError, ActorError) as exc:
-        raise ApiError(422, "token/invalid", str(exc)) from exc
-    if ctx.shards is not None:  # every shard verifies every token
-        from ..shards.internal import replicate_token
-
-        try:
-            await replicate_token(ctx, principal.token_id)
-        except (OSError, RuntimeError) as exc:
-            ctx.tokens.revoke(principal.token_id)
-            raise ApiError(503, "token/not_replicated", f"a shard did not take the new token ({exc}); nothing was "
-                           "created, try again") from exc
+    token, principal = await issue_token(ctx, body.role, body.campaign, body.character, body.acts_as)
     return json_response({"token": token, **principal.as_dict()}, 201)
+
+
+@admin.get("/api/v1/admin/tokens", "every token: id, role, scope, when it was made (never a secret)",
+           response=TokenListing)
+async def admin_token_listing() -> Response:
+    ctx = everturn()
+    operator(ctx)
+    return json_response({"items": ctx.tokens.listing()})
+
+
+@admin.get("/api/v1/admin/sessions", "who is connected: every open websocket, its token, client address and "
+           "subscriptions", response=SessionListing)
+async def admin_sessions() -> Response:
+    ctx = everturn()
+    operator(ctx)
+    sessions = sorted(ctx.sessions, key=lambda session: session.connected_at)
+    return json_response({"items": [session.describe() for session in sessions]})
 
 
 @admin.delete("/api/v1/admin/tokens/{token_id}", "revoke a token")

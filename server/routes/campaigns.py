@@ -15,10 +15,12 @@ from actors.campaign.status import summary as campaign_summary
 from actors.roles import is_gm
 from engine_ext.combat import estimate
 
+from ..auth import Principal
 from ..context import Everturn
 from ..errors import ApiError, not_found
 from ..requests import authenticate, everturn, json_body, json_response, page_args, page_json, reachable, validated
-from ..schemas import CampaignPage, EstimateRequest, GmStatus
+from ..schemas import CampaignPage, ClockState, EstimateRequest, GmStatus
+from .admin import clock_json
 from .table import Resource
 
 campaigns = Resource("campaigns", tag="campaigns")
@@ -49,12 +51,20 @@ async def list_campaigns() -> Response:
     return json_response(page_json(items, limit, "address"))
 
 
+@campaigns.get("/api/v1/clock", "the server's clock for any token: the time every countdown counts to (a virtual "
+               "clock moves only when an operator advances it)", response=ClockState)
+async def clock() -> Response:
+    ctx = everturn()
+    authenticate(ctx)
+    return json_response(clock_json(ctx.runtime))
+
+
 @campaigns.post("/api/v1/campaigns/{campaign_id}/encounters/estimate",
                 "GM: the XP budget and threat of an encounter, and the party's odds from simulated fights (win "
                 "probability, expected rounds, knockouts and deaths with 95% intervals)", body=EstimateRequest)
 async def estimate_encounter(campaign_id: str) -> Response:
     ctx = everturn()
-    address = gm_campaign(ctx, campaign_id, "encounter estimates are for the campaign's GM (or an operator)")
+    address, _ = gm_campaign(ctx, campaign_id, "encounter estimates are for the campaign's GM (or an operator)")
     body = validated(EstimateRequest, await json_body())
     state = created_campaign(ctx, address)
     try:
@@ -72,18 +82,19 @@ async def estimate_encounter(campaign_id: str) -> Response:
                response=GmStatus)
 async def gm_status(campaign_id: str) -> Response:
     ctx = everturn()
-    address = gm_campaign(ctx, campaign_id, "the GM status is for the campaign's GM (or an operator)")
+    address, _ = gm_campaign(ctx, campaign_id, "the GM status is for the campaign's GM (or an operator)")
     state = created_campaign(ctx, address)
     return json_response(campaign_status(state, campaign_id, ctx.runtime.clock.now()))
 
 
-def gm_campaign(ctx: Everturn, campaign_id: str, refusal: str) -> str:
-    """The campaign's address, for its GM or an operator only (else 403 ``campaign/gm_only``, ``refusal``)."""
+def gm_campaign(ctx: Everturn, campaign_id: str, refusal: str) -> tuple[str, Principal]:
+    """The campaign's address and the request's principal, for its GM or an operator only (else 403
+    ``campaign/gm_only``, ``refusal``)."""
     principal = authenticate(ctx)
     address = reachable(ctx, principal, f"campaign/{campaign_id}")
     if not is_gm(principal.as_dict()):
         raise ApiError(403, "campaign/gm_only", refusal)
-    return address
+    return address, principal
 
 
 def created_campaign(ctx: Everturn, address: str) -> Any:

@@ -215,6 +215,15 @@ async def per_shard(shards: Shards) -> Response:
     return json_response({**parts[shards.peers.index], "shards": parts})
 
 
+async def listed(shards: Shards) -> Response:
+    """Every shard's ``items``, one list (oldest first where they say when)."""
+    refused, parts = await gathered(shards)
+    if refused is not None:
+        return refused
+    items = [item for part in parts for item in part["items"]]
+    return json_response({"items": sorted(items, key=lambda item: item.get("connected_at", 0.0))})
+
+
 GATHERED: dict[str, Merge] = {
     "admin.admin_tree": tree,
     "admin.admin_runtime": runtime,
@@ -226,6 +235,7 @@ GATHERED: dict[str, Merge] = {
     "search.search_everything": search,
     "search.admin_search": per_shard,
     "narrator.admin_narrator": narrator,
+    "admin.admin_sessions": listed,
 }
 
 

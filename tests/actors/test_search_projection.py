@@ -100,3 +100,20 @@ def test_a_post_document_is_the_same_from_the_typed_event_as_it_was_from_the_sto
     assert doc == {"id": "posts/campaign/c1/7", "source": "posts", "campaign": "c1", "address": "campaign/c1",
                    "seq": 7, "n": 3, "kind": "narration", "author": "server", "names": "Server", "scene": 0,
                    "title": "", "body": "The bridge sways.", "at": 1003.0, "reason": "stalled"}
+
+
+def test_a_whisper_is_never_indexed_and_an_edit_or_deletion_remakes_the_posts_document():
+    projection, facts, address = SearchProjection(), CampaignFacts(), "campaign/c1"
+    said = Post(n=1, kind="action", author="ayla", text="I open the chset.", at=1.0)
+    whispered = Post(n=2, kind="whisper", author="ayla", text="I keep the ring.", at=2.0, to=("gm",))
+    docs = []
+    for seq, stored in enumerate(stored_campaign(
+            campaign.Posted(post=said), campaign.Posted(post=whispered),
+            campaign.PostEdited(n=1, text="I open the chest.", at=3.0, by="ayla"),
+            campaign.PostEdited(n=2, text="I keep both rings.", at=4.0, by="ayla", to=("gm",)),
+            campaign.PostDeleted(n=1, at=5.0, by="ayla")), 1):
+        event = projection.load(address, stored)
+        facts.read(seq, event)
+        docs.append([(doc["id"], doc["body"]) for doc in projection.post_documents(address, seq, event, facts)])
+    assert docs == [[("posts/campaign/c1/1", "I open the chset.")], [],
+                    [("posts/campaign/c1/1", "I open the chest.")], [], [("posts/campaign/c1/1", "")]]

@@ -173,6 +173,8 @@ def test_raw_meta_records_of_the_layers_above(store):
     written(store, lambda b: b.put(META, b"token:1", codec.encode({"t": 1})))
     assert store.get_meta(b"token:1") == {"t": 1} and store.get_meta(b"token:3") is None
     assert store.meta_prefix_exists(b"token:") and not store.meta_prefix_exists(b"tokens:")
+    assert list(store.meta_items(b"token:")) == [(b"token:1", {"t": 1}), (b"token:2", 2)]
+    assert list(store.meta_items(b"tokens:")) == []
     written(store, lambda b: (b.delete(META, b"token:1"), b.delete(META, b"token:2")))
     assert not store.meta_prefix_exists(b"token:")
 

@@ -144,6 +144,7 @@ def page(browser) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # else the fixed header is drawn where the page was scrolled to
     page.screenshot(path=str(path), full_page=True)
     return path
 

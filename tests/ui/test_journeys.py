@@ -1,0 +1,218 @@
+"""Whole journeys in the browser (issue 23), from an empty data directory: the operator hands a GM a token,
+the GM sets up and runs a table, a player joins from an invite link on a phone and plays.  The API is
+called only to assert what the UI did.  No page may log an error to the browser console."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import pytest
+
+from .conftest import ARTIFACTS, Served, log_in, screenshot, serve
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> Iterator[Served]:
+    served = serve(tmp_path_factory.mktemp("journeys"), "--clock", "virtual", "--no-narrator")
+    yield served
+    served.stop()
+
+
+class Console:
+    """Every message a page logs at level error, for the test to assert there were none."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Any) -> Any:
+        page.on("console", lambda message: self.errors.append(f"{page.url}: {message.text}")
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+        return page
+
+
+@pytest.fixture(scope="module")
+def console() -> Console:
+    return Console()
+
+
+@pytest.fixture(scope="module")
+def pages(browser, console) -> Iterator[dict[str, Any]]:
+    """One browser context per person (each logs in on its own), kept across the journey's steps."""
+    made: dict[str, Any] = {}
+
+    def person(name: str, viewport: dict[str, int]) -> Any:
+        context = browser.new_context(viewport=viewport)
+        made[name] = console.watch(context.new_page())
+        return made[name]
+
+    made["_new"] = person
+    yield made
+    for name, page in made.items():
+        if name != "_new":
+            page.context.close()
+
+
+@pytest.fixture(scope="module")
+def handed() -> dict[str, str]:
+    """What one person handed the next: a token, a link."""
+    return {}
+
+
+def shot(page: Any, name: str) -> None:
+    screenshot(page, f"journey-{name}")
+
+
+def test_1_the_operator_makes_a_gm_token_in_the_console(table, pages, handed, console):
+    operator = pages["_new"]("operator", {"width": 1400, "height": 900})
+    log_in(operator, table, table.operator)
+    operator.goto(table.ui + "/console")
+    operator.click("[data-test=tab-access]")
+    operator.click("[data-test=token-role]")
+    operator.click(".q-menu >> text=gm")
+    operator.fill("input[data-test=token-campaign]", "crown")
+    operator.click("[data-test=create-token]")
+    token = operator.locator("input[data-test=made-token]")
+    token.wait_for()
+    handed["gm_token"] = token.input_value()
+    assert handed["gm_token"].startswith("evt_")
+    operator.wait_for_selector("[data-test=tokens] >> text=crown")
+    shot(operator, "console-access")
+    assert not console.errors, console.errors
+
+
+def test_2_a_gm_creates_the_campaign_and_sets_up_the_table(table, pages, handed, console):
+    gm = pages["_new"]("gm", {"width": 1400, "height": 900})
+    log_in(gm, table, handed["gm_token"])
+    gm.wait_for_selector("[data-test=new-campaign]")
+    shot(gm, "gm-new-campaign")
+    gm.fill("input[data-test=new-title]", "The Sunken Crown")
+    gm.fill("input[data-test=pace-combat_turn_idle_s]", "2")
+    gm.click("[data-test=timezone]")
+    gm.keyboard.type("Europe/Berl")
+    gm.click(".q-menu >> text=Europe/Berlin")
+    gm.click("[data-test=create-campaign]")
+    gm.wait_for_url(table.ui + "/campaign/crown/setup")
+    gm.wait_for_selector("[data-test=setup-title]:has-text('The Sunken Crown')")
+
+    gm.fill("input[data-test=scene-title]", "The flooded crypt")
+    gm.fill("textarea[data-test=scene-description]", "Black water laps at the stairs.")
+    gm.click("[data-test=open-scene]")
+    gm.wait_for_selector("[data-test=current-scene]:has-text('The flooded crypt')")
+
+    gm.fill("input[data-test=deadline-id]", "ritual")
+    gm.fill("textarea[data-test=deadline-consequence]", "The ritual completes; the dead walk.")
+    gm.click("[data-test=set-deadline]")
+    gm.wait_for_selector("[data-test=deadline-ritual]:has-text('the dead walk')")
+
+    gm.fill("input[data-test=order-id]", "drums")
+    gm.fill("textarea[data-test=order-text]", "Drums sound from the ridge.")
+    gm.fill("textarea[data-test=order-follow-ups]", "+6h The drums come closer.\n+12h The gate is breached.")
+    gm.click("[data-test=schedule-order]")
+    gm.wait_for_selector("[data-test=order-drums]:has-text('pending')")
+
+    gm.fill("input[data-test=invite-note]", "Sam")
+    gm.click("[data-test=invite]")
+    link = gm.locator("input[data-test=invite-link]")
+    link.wait_for()
+    handed["invite"] = link.input_value()
+    assert handed["invite"].startswith(table.ui + "/join/crown/")
+    gm.wait_for_selector("[data-test=invite-status-seat-1]:has-text('open')")
+    shot(gm, "gm-setup")
+
+    with table.http(handed["gm_token"]) as http:  # what the form sent is what the server holds
+        state = http.get("/api/v1/actors/campaign/crown").json()["state"]
+    assert state["settings"]["combat_turn_idle_s"] == 7200 and state["settings"]["timezone"] == "Europe/Berlin"
+    assert state["scene"]["title"] == "The flooded crypt"
+    assert [f["after_hours"] for f in state["orders"]["drums"]["follow_ups"]] == [6, 12]
+    assert state["deadlines"]["ritual"]["due"] == pytest.approx(state["created_at"] + 24 * 3600, abs=5)
+
+    gm.fill("input[data-test=pace-exploration_idle_s]", "6")  # and change it later
+    gm.click("[data-test=save-settings]")
+    gm.wait_for_selector(".q-notification:has-text('Settings saved')")
+    with table.http(handed["gm_token"]) as http:
+        assert http.get("/api/v1/actors/campaign/crown").json()["state"]["settings"]["exploration_idle_s"] == 21600
+    assert not console.errors, console.errors
+
+
+def test_3_a_player_joins_from_the_link_on_a_phone_and_plays(table, pages, handed, console):
+    player = pages["_new"]("player", PHONE)
+    player.goto(handed["invite"])
+    player.click("[data-test=claim]")
+    player.locator("input[data-test=claimed-token]").wait_for()
+    shot(player, "phone-claimed")
+    player.click("[data-test=to-table]")
+    player.wait_for_url(table.ui + "/campaign/crown")
+    player.wait_for_selector("[data-test=sheet]")
+    player.fill("input[data-test=sheet-name]", "Ayla")
+    player.fill("input[data-test=sheet-ancestry]", "Elf")
+    player.fill("input[data-test=sheet-class]", "Rogue")
+    player.fill("input[data-test=sheet-max_hp]", "30")
+    player.fill("input[data-test=sheet-skills]", "Stealth +9, Thievery +8")
+    player.fill("textarea[data-test=sheet-strikes]", "Shortsword +9 1d6+3 piercing agile finesse\nShortbow +8 1d6 "
+                "piercing ranged")
+    shot(player, "phone-sheet")
+    player.click("[data-test=sheet-join]")
+    player.wait_for_selector("[data-test=player-seat-1]:has-text('Elf Rogue 1')")
+    player.wait_for_selector("textarea[data-test=composer]")
+
+    player.fill("textarea[data-test=composer]", "I sneak down the stairs.")
+    player.fill("input[data-test=post-roll]", "1d20+9")
+    player.click("[data-test=post]")
+    post = player.locator("[data-test=feed] .q-card", has_text="I sneak down the stairs")
+    post.locator("[data-test=roll-total]").wait_for()
+
+    player.click("[data-test=post-mode] >> text=Out of character")
+    player.fill("textarea[data-test=composer]", "brb, coffee")
+    player.click("[data-test=post]")
+    player.wait_for_selector("[data-test=feed] >> text=brb, coffee")
+
+    player.click("[data-test=post-mode] >> text=Whisper")
+    player.click("[data-test=whisper-to]")
+    player.click(".q-menu >> text=GM")
+    player.keyboard.press("Escape")
+    player.fill("textarea[data-test=composer]", "I pocket the ring.")
+    player.click("[data-test=post]")
+    player.wait_for_selector("[data-test=feed] >> text=I pocket the ring")
+    player.wait_for_selector("[data-test=my-clocks] >> text=The ritual completes")
+    shot(player, "phone-table")
+    width = player.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the table is {width} px wide on a {PHONE['width']} px phone"
+
+    with table.http(handed["gm_token"]) as http:
+        posts = http.get("/api/v1/actors/campaign/crown").json()["state"]["posts"]
+    mine = [(p["kind"], p["text"]) for p in posts if p["author"] == "seat-1"]
+    assert mine == [("action", "I sneak down the stairs."), ("ooc", "brb, coffee"), ("whisper", "I pocket the ring.")]
+    assert [p for p in posts if p["author"] == "seat-1"][0]["roll"]["expression"] == "1d20+9"
+    assert not console.errors, console.errors
+
+
+def test_4_the_gm_sees_the_whisper_answers_as_an_npc_and_a_player_edits(table, pages, console):
+    gm = pages["gm"]
+    gm.goto(table.ui + "/campaign/crown")
+    gm.wait_for_selector("[data-test=feed] >> text=I pocket the ring")
+    gm.click("[data-test=post-mode] >> text=As an NPC")
+    gm.fill("input[data-test=speaker]", "Crypt warden")
+    gm.fill("textarea[data-test=composer]", "Who walks my halls?")
+    gm.click("[data-test=post]")
+    gm.wait_for_selector("[data-test=feed] .q-card:has-text('Who walks my halls') >> text=Crypt warden")
+
+    player = pages["player"]
+    player.wait_for_selector("[data-test=feed] >> text=Who walks my halls")
+    card = player.locator("[data-test=feed] .q-card", has_text="I sneak down the stairs")
+    card.locator("[data-test^=edit-]").click()
+    player.fill("textarea[data-test=edit-text]", "I creep down the stairs.")
+    player.click("[data-test=edit-save]")
+    player.wait_for_selector("[data-test=feed] >> text=I creep down the stairs")
+    gm.wait_for_selector("[data-test=feed] >> text=I creep down the stairs")
+    gm.locator("[data-test^=history-]").first.wait_for()
+
+    player.click("[data-test=feed-filter] >> text=Whispers")
+    player.wait_for_selector("[data-test=feed] >> text=I pocket the ring")
+    assert player.locator("[data-test=feed] >> text=Who walks my halls").count() == 0
+    player.click("[data-test=feed-filter] >> text=Everything")
+    shot(gm, "gm-table")
+    shot(player, "phone-table-after-edit")
+    assert not console.errors, console.errors
+    assert (ARTIFACTS / "journey-gm-setup.png").exists()
