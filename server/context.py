@@ -48,6 +48,11 @@ class ServerSettings:
     search: bool = True  # index DATA/search (snapshots.search): posts, encounter summaries, rulebooks
     search_commit_s: float = 0.5  # the index commits at most this often
     trim_after_closed: int = DROP  # websockets closed since their peak before memory goes back (server.memory)
+    webhooks_allow_private: bool = False  # webhooks may call http and private, loopback, link-local addresses
+    webhook_timeout_s: float = 5.0
+    webhook_attempts: int = 8  # tries of one delivery before it counts as failed
+    webhook_backoff_s: float = 60.0  # the first retry's wait; each next one waits twice as long (at most 6 h)
+    ui_url: str | None = None  # the web UI's address, for links in notices (everturn serve sets it)
 
 
 @dataclass
@@ -63,6 +68,7 @@ class Everturn:
     states_after: StatesAfter = field(default_factory=StatesAfter)
     history: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=HISTORY_SAMPLES))
     narrator: Narrator | None = None  # the server's (everturn serve --narrator-model); None: templates only
+    webhooks: Any = None  # server.webhooks.service.Webhooks, set by run_server
     search: Any = None  # snapshots.search.Indexer, set by run_server once the index is open; None: no search
     books: Any = None  # snapshots.search.rules.Rulebooks of the data directory (set by create_app)
     rephrase: Any = None  # async (question, answer) -> text: the narrator rephrasing rules answers; None: extracts

@@ -430,3 +430,52 @@ class InviteClaimed(Strict):
     campaign: str
     character: str = Field(description="the seat (player id) the token plays")
     title: str = Field(description="the campaign's title")
+
+
+NoticeKind = Literal["your_turn", "turn_ending", "deadline", "whisper", "mention", "narration"]
+ALL_NOTICES = ["your_turn", "turn_ending", "deadline", "whisper", "mention", "narration"]
+
+
+class WebhookRequest(Strict):
+    url: str = Field(min_length=8, max_length=2000, description="https only (an operator may allow http and private "
+                     "addresses); redirects are not followed")
+    scope: Literal["table", "gm", "player"] | None = Field(None, description="table: what the whole table may see "
+                                                           "(a shared channel; never a whisper); gm: that and what is "
+                                                           "for the GM; player: what is for one player (default: a "
+                                                           "player's token their own, a GM's token the table)")
+    player_id: str | None = Field(None, pattern=SEAT, description="scope player, from a GM: for this player")
+    kinds: list[NoticeKind] = Field(default_factory=lambda: list(ALL_NOTICES), min_length=1, max_length=6,
+                                    description="your_turn; turn_ending (an hour before an idle turn is skipped); "
+                                    "deadline (an hour before it lands); whisper; mention (@name); narration (the "
+                                    "GM's)")
+
+
+class WebhookDelivery(Strict):
+    id: str
+    kind: str
+    text: str
+    status: Literal["delivered", "retrying", "failed", "skipped", "waiting"]
+    attempts: int
+    http_status: int | None
+    error: str | None
+    at: float = Field(description="when it was tried (waiting: when it will be)")
+    retry_at: float | None
+
+
+class Webhook(Strict):
+    hook_id: str
+    url: str
+    scope: Literal["table", "gm", "player"]
+    player_id: str | None
+    kinds: list[str]
+    created: float
+    deliveries: list[WebhookDelivery] = Field(description="waiting ones first, then the last 20 tries, newest first")
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(description="shown once: X-Everturn-Signature is sha256=HMAC-SHA256(secret, "
+                        "X-Everturn-Timestamp + '.' + body), hex")
+
+
+class WebhookListing(Strict):
+    items: list[Webhook]

@@ -195,6 +195,8 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     indexer = await _start_search(nursery, indexing, store, Path(data), runtime, settings,
                                                   rules=peers is None or peers.index == SYSTEM_SHARD)
                     app.everturn.search = indexer
+                    hooking = trio.CancelScope()
+                    app.everturn.webhooks = await nursery.start(_webhooks, store, runtime, settings, hooking)
                     binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
                     if tune_gc:
                         tune_collector()
@@ -210,6 +212,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     await stop.wait()
                     periodic.cancel()
                     indexing.cancel()
+                    hooking.cancel()
                     handing.cancel()
                 if app.everturn.shards is not None:
                     await app.everturn.shards.aclose()
@@ -262,6 +265,21 @@ async def _handoffs(handoff: Any, adopt: Any, sessions: trio.Nursery, scope: tri
                     task_status: trio.TaskStatus[None]) -> None:
     with scope:
         await handoff.serve(adopt, sessions, task_status=task_status)
+
+
+async def _webhooks(store: Store, runtime: Runtime, settings: ServerSettings, scope: trio.CancelScope,
+                    task_status: trio.TaskStatus[Any]) -> None:
+    """The webhooks' feed and deliveries (``server.webhooks``), told of every journaled event."""
+    from .webhooks.service import Webhooks
+
+    service = Webhooks(store, runtime, allow_private=settings.webhooks_allow_private,
+                       timeout_s=settings.webhook_timeout_s, max_attempts=settings.webhook_attempts,
+                       backoff_s=settings.webhook_backoff_s, link_base=settings.ui_url)
+    runtime.journal_listeners.append(service.journaled)
+    with scope:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(service.run)
+            task_status.started(service)
 
 
 async def _index(indexer: Indexer, scope: trio.CancelScope, task_status: trio.TaskStatus[None]) -> None:

@@ -8,6 +8,7 @@ import trio.testing
 from snapshots import Store
 
 from .kinds import BOOMS
+from .receiver import receiver  # noqa: F401 - a fixture: a local HTTP receiver for webhooks
 
 
 @pytest.fixture

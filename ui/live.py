@@ -26,6 +26,8 @@ class LiveActor:
     state: Any = None
     seq: int = 0
     events: list[Any] = field(default_factory=list)  # applied since the last call to take_events
+    keep_changes: bool = False  # also keep (state before, event, state after) for take_changes
+    changes: list[tuple[Any, Any, Any]] = field(default_factory=list)
 
     def apply(self, message: dict[str, Any]) -> bool:
         """Take one stream message; True when the state changed (a snapshot or an event)."""
@@ -40,7 +42,9 @@ class LiveActor:
                 return False  # already folded into the snapshot
             body = message["event"]
             event = self.behavior.load_event({"t": body["type"], "v": body["version"], "d": body["data"]})
-            self.state = self.behavior.evolve(self.state, event)
+            before, self.state = self.state, self.behavior.evolve(self.state, event)
+            if self.keep_changes:
+                self.changes.append((before, event, self.state))
             self.seq = message["seq"]
             self.events.append(event)
             return True
@@ -49,3 +53,8 @@ class LiveActor:
     def take_events(self) -> list[Any]:
         events, self.events = self.events, []
         return events
+
+    def take_changes(self) -> list[tuple[Any, Any, Any]]:
+        """(state before, event, state after) of each event since the last call (with ``keep_changes``)."""
+        changes, self.changes = self.changes, []
+        return changes

@@ -21,6 +21,7 @@ from .forms import PACE_FIELDS, ZONES, FormError, campaign_id, follow_ups, pace_
 from .link import Link, LinkError, error_text
 from .live import LiveActor
 from .stream import Follower
+from .webhooks import WebhookPanel
 
 DEFAULTS = Settings()
 
@@ -124,6 +125,8 @@ class SetupView:
                 self.build_invites()
             self.deadlines_card = ui.card().classes("w-full").props("data-test=deadlines")
             self.orders_card = ui.card().classes("w-full").props("data-test=orders")
+            self.hooks = WebhookPanel(self.link, self.campaign_id)
+            self.hooks.build()
         ui.timer(1.0, self.tick)
 
     # -- sending -------------------------------------------------------------------------
@@ -157,6 +160,8 @@ class SetupView:
         self.render_deadlines()
         self.render_orders()
         background_tasks.create(self.render_invites(), name="invites")
+        self.hooks.zone = self.zone
+        background_tasks.create(self.hooks.refresh(), name="webhooks")
         background_tasks.create(self.read_clock(), name="clock")
 
     def tick(self) -> None:

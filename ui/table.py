@@ -24,10 +24,12 @@ from .format import (
 from .forms import FormError, post_command
 from .join import character_form
 from .link import Link, LinkError, error_text
+from .alerts import BrowserAlerts
 from .live import LiveActor
 from .search import SearchPanel
 from .setup import new_campaign_form
 from .stream import Follower
+from .webhooks import WebhookPanel
 
 STATUS_REFRESH_S = 15.0  # the GM status is fetched again at least this often (and after every event)
 
@@ -78,7 +80,7 @@ class TableView:
         self.link = link
         self.campaign_id = campaign_id
         self.address = f"campaign/{campaign_id}"
-        self.live = LiveActor(CampaignKind())
+        self.live = LiveActor(CampaignKind(), keep_changes=True)
         self.viewer = link.who.viewer
         self.focus = focus                  # a permalink's post: scrolled to once the feed is shown
         self.status: dict[str, Any] | None = None
@@ -110,6 +112,8 @@ class TableView:
             self.scene = ui.label("").classes("text-grey-7")
             self.mode = ui.badge("", color="primary").props("data-test=mode")
             ui.space()
+            self.alerts = BrowserAlerts(self.viewer)
+            self.alerts.switch()
             if self.link.who.gm:
                 ui.link("Set up", f"/campaign/{self.campaign_id}/setup").props("data-test=open-setup")
             self.connection = ui.badge("connecting…", color="grey").props("data-test=connection")
@@ -130,6 +134,13 @@ class TableView:
                 if self.link.who.gm:
                     self.gm = ui.column().classes("w-full").props("data-test=gm-status")
                 SearchPanel(self.link, self.campaign_id).build()
+                if not self.link.who.gm and self.link.who.character:  # the GM's are on the setup page
+                    self.hooks = WebhookPanel(self.link, self.campaign_id)
+                    with ui.expansion("Notify me elsewhere", icon="notifications_active").classes("w-full").props(
+                            "data-test=my-webhooks") as box:
+                        self.hooks.build()
+                    box.on_value_change(lambda e: background_tasks.create(self.hooks.refresh(), name="hooks")
+                                        if e.value else None)
                 self.dice = ui.column().classes("w-full").props("data-test=dice-log")
         ui.timer(1.0, self.tick)
         ui.timer(0.5, self.refresh_status_if_stale)
@@ -279,11 +290,13 @@ class TableView:
     # -- rendering ---------------------------------------------------------------------
 
     def on_snapshot(self) -> None:
+        self.live.take_changes()  # what happened before the page was open is no news
         self.render_all()
         self.status_stale = True
 
     def on_events(self, events: list[Any]) -> None:
         self.render_events(events)
+        self.alerts.tell(self.live.take_changes(), self.now())
         self.status_stale = True
 
     def render_all(self) -> None:

@@ -35,8 +35,10 @@ def clock(name: str) -> Clock:
     return VirtualClock() if name == "virtual" else SystemClock()
 
 
-def settings(backup_dir: Path | None, models: Path) -> ServerSettings:
-    return ServerSettings(backup_dir=str(backup_dir) if backup_dir else None, models=models)
+def settings(backup_dir: Path | None, models: Path, ui_url: str | None = None,
+             webhooks_allow_private: bool = False) -> ServerSettings:
+    return ServerSettings(backup_dir=str(backup_dir) if backup_dir else None, models=models,
+                          ui_url=ui_url.rstrip("/") if ui_url else None, webhooks_allow_private=webhooks_allow_private)
 
 
 def narrator(specs: list[str], workers: int, threads: int) -> Narrator:

@@ -52,6 +52,12 @@ def add_serve(commands: Commands) -> None:
     serve.add_argument("--ui-port", type=int, default=8801,
                        help="port of the web UI, started beside the server in its own process (default 8801)")
     serve.add_argument("--no-ui", action="store_true", help="serve the API only, without the web UI")
+    serve.add_argument("--ui-url", default=None, metavar="URL",
+                       help="the web UI's address as players reach it, for links in webhook notices (default: the UI "
+                            "started beside the server, http://HOST:UI_PORT)")
+    serve.add_argument("--webhooks-allow-private", action="store_true",
+                       help="let webhooks call http:// URLs and private, loopback and link-local addresses (default: "
+                            "https to public addresses only, against server-side request forgery)")
     serve.add_argument("--models", type=Path, default=Path("models"),
                        help="the model registry: where training jobs register models and hosted games find learned "
                             "players (default ./models); training checkpoints go under DATA/blobs")

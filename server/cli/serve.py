@@ -41,7 +41,8 @@ def _parts(args: argparse.Namespace) -> tuple:  # type: ignore[type-arg]
 
     config = compose.runtime_config(args.training_workers, args.policy_workers)
     clock = compose.clock(args.clock)
-    settings = compose.settings(args.backup_dir, args.models)
+    ui_url = args.ui_url or (None if args.no_ui else f"http://{args.host}:{args.ui_port}")
+    settings = compose.settings(args.backup_dir, args.models, ui_url, args.webhooks_allow_private)
     narrator = None if args.no_narrator else compose.narrator(args.narrator_model, args.narrator_workers,
                                                                  args.narrator_threads)
     return config, clock, settings, narrator, partial(compose.kinds, models=args.models, narrator=narrator)
@@ -168,6 +169,11 @@ def shard_command(args: argparse.Namespace) -> list[str]:
         command += ["--backup-dir", str(args.backup_dir)]
     if args.no_narrator:
         command.append("--no-narrator")
+    if args.webhooks_allow_private:
+        command.append("--webhooks-allow-private")
+    ui_url = args.ui_url or (None if args.no_ui else f"http://{args.host}:{args.ui_port}")
+    if ui_url:
+        command += ["--ui-url", ui_url]
     for spec in args.narrator_model:
         command += ["--narrator-model", spec]
     return command

@@ -15,9 +15,10 @@ from .invites import invites
 from .narrator import narrator
 from .search import search
 from .table import COMMAND, Operation, Resource
+from .webhooks import webhooks
 from .ws import sockets
 
-RESOURCES: tuple[Resource, ...] = (health, actors, campaigns, invites, admin, narrator, search, sockets)
+RESOURCES: tuple[Resource, ...] = (health, actors, campaigns, invites, admin, narrator, search, webhooks, sockets)
 OPERATIONS: tuple[Operation, ...] = tuple(op for resource in RESOURCES for op in resource.operations)
 
 __all__ = ["COMMAND", "OPERATIONS", "RESOURCES", "Operation", "Resource"]

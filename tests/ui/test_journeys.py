@@ -14,7 +14,8 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory) -> Iterator[Served]:
-    served = serve(tmp_path_factory.mktemp("journeys"), "--clock", "virtual", "--no-narrator")
+    served = serve(tmp_path_factory.mktemp("journeys"), "--clock", "virtual", "--no-narrator",
+                   "--webhooks-allow-private")  # the webhooks' receiver is on this machine
     yield served
     served.stop()
 
@@ -43,7 +44,7 @@ def pages(browser, console) -> Iterator[dict[str, Any]]:
     made: dict[str, Any] = {}
 
     def person(name: str, viewport: dict[str, int]) -> Any:
-        context = browser.new_context(viewport=viewport)
+        context = browser.new_context(viewport=viewport, permissions=["notifications"])
         made[name] = console.watch(context.new_page())
         return made[name]
 
@@ -216,3 +217,36 @@ def test_4_the_gm_sees_the_whisper_answers_as_an_npc_and_a_player_edits(table, p
     shot(player, "phone-table-after-edit")
     assert not console.errors, console.errors
     assert (ARTIFACTS / "journey-gm-setup.png").exists()
+
+
+def test_5_nobody_misses_their_turn_webhooks_and_browser_notifications(table, pages, console, receiver):
+    gm, player = pages["gm"], pages["player"]
+    gm.goto(table.ui + "/campaign/crown/setup")
+    gm.fill("input[data-test=webhook-url]", receiver.url + "/table")
+    gm.click("[data-test=add-webhook]")
+    gm.locator("input[data-test=webhook-secret]").wait_for()
+
+    player.click("[data-test=my-webhooks]")
+    player.fill("input[data-test=webhook-url]", receiver.url + "/ayla")
+    player.click("[data-test=add-webhook]")
+    player.locator("input[data-test=webhook-secret]").wait_for()
+
+    gm.goto(table.ui + "/campaign/crown")
+    gm.click("[data-test=builder]")
+    gm.fill("input[data-test=npc-count]", "1")
+    gm.click("[data-test=start-encounter]")
+    heard = {}
+    while {"/hook/table", "/hook/ayla"} - heard.keys():
+        got = receiver.next(timeout=20)
+        if got["headers"]["X-Everturn-Event"] == "your_turn":
+            heard[got["path"]] = got
+    assert b"It is Ayla's turn" in heard["/hook/ayla"]["body"]
+    player.wait_for_function("(window.__everturnNotices || []).some(n => n.tag === 'your_turn')", timeout=10_000)
+    told = player.evaluate("window.__everturnNotices.filter(n => n.tag === 'your_turn')[0]")
+    assert told["body"].startswith("It is Ayla's turn")
+
+    gm.goto(table.ui + "/campaign/crown/setup")
+    gm.wait_for_selector("[data-test=webhook-delivery]:has-text('delivered')")
+    shot(gm, "gm-setup-webhooks")
+    shot(player, "phone-table-encounter")
+    assert not console.errors, console.errors
