@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from actors import Runtime
 
 from .auth import Tokens
+from .bestiary import Bestiary
 from .frames import EventFrames, StatesAfter
 from .limits import AuthThrottle, RateLimiter
 from .memory import DROP, Trimmer
@@ -76,7 +77,8 @@ class Everturn:
     auth_throttle: AuthThrottle = field(default_factory=AuthThrottle)
     backups_removed: list[dict[str, Any]] = field(default_factory=list)  # interrupted ones run_server cleared
     backups_running: set[str] = field(default_factory=set)  # names of the backups being written now
-    trimmer: Trimmer = field(init=False)  # memory back to the system after a crowd leaves
+    trimmer: Trimmer = field(init=False)
+    bestiary: Bestiary = field(init=False)  # memory back to the system after a crowd leaves
     sessions: set[Any] = field(default_factory=set)  # the open websocket sessions (server.ws.Session)
     # The OpenAPI document of this app's routes: create_app lends it, since the routes that serve it cannot
     # import the table that lists them.
@@ -87,6 +89,7 @@ class Everturn:
 
     def __post_init__(self) -> None:
         self.trimmer = Trimmer(self.settings.trim_after_closed)
+        self.bestiary = Bestiary(self.tokens.store)  # the GMs' saved creatures, beside the tokens
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""

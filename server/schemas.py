@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from actors.campaign.messages import Npc
+from actors.combat.state import Stats
 
 
 class ErrorDetail(BaseModel):
@@ -479,3 +480,18 @@ class WebhookCreated(Webhook):
 
 class WebhookListing(Strict):
     items: list[Webhook]
+
+
+class CreatureRequest(Strict):
+    name: str = Field(min_length=1, max_length=80)
+    stats: Stats = Field(description="the normal version; weak and elite are applied when it joins an encounter")
+    notes: str = Field("", max_length=2000, description="for the GM: where it comes from, how it fights")
+
+
+class Creature(CreatureRequest):
+    creature_id: str
+    updated: float
+
+
+class CreatureListing(Strict):
+    items: list[Creature]

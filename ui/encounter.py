@@ -28,9 +28,10 @@ from .stream import Follower
 JOURNAL_PAGE = 200  # the most the events API gives in one page
 
 
-def tracker_rows(state: Any) -> list[dict[str, Any]]:
-    """One row per combatant in initiative order: what the tracker shows."""
-    return [row(state, combatant) for combatant in state.order()]
+def tracker_rows(state: Any, weapon: str | None = None) -> list[dict[str, Any]]:
+    """One row per combatant in initiative order: what the tracker shows (``weapon``: the strike the one
+    whose turn it is has picked, for its next strike's penalty)."""
+    return [row(state, combatant, weapon if combatant.cid == state.current else None) for combatant in state.order()]
 
 
 def fallen_rows(state: Any) -> list[dict[str, Any]]:
@@ -47,15 +48,16 @@ def fallen_rows(state: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def row(state: Any, combatant: Any) -> dict[str, Any]:
-    """What the tracker shows of one combatant."""
+def row(state: Any, combatant: Any, weapon: str | None = None) -> dict[str, Any]:
+    """What the tracker shows of one combatant; its next strike's penalty is for ``weapon`` (default: its first)."""
     fighter = state.fighters.get(combatant.cid)
     shown = {"cid": combatant.cid, "name": combatant.name, "initiative": combatant.initiative,
              "current": combatant.cid == state.current, "side": "party" if combatant.player_id else "foes",
              "hp": None, "zone": None, "conditions": "", "actions": None, "next_map": None, "state": ""}
     if fighter is not None:
         strikes = combatant.stats.strikes
-        agile = bool(strikes) and strikes[0].agile
+        chosen = next((s for s in strikes if s.name == weapon), strikes[0] if strikes else None)
+        agile = chosen is not None and chosen.agile
         shown.update(hp=f"{fighter.hp}/{combatant.stats.max_hp}", zone=fighter.zone,
                      conditions=", ".join(k if k in FLAGS else f"{k} {v}"
                                           for k, v in sorted(fighter.conditions.items())),
@@ -65,6 +67,17 @@ def row(state: Any, combatant: Any) -> dict[str, Any]:
                      f"dying {fighter.dying}" if fighter.dying else
                      "unconscious" if fighter.hp <= 0 else "agent" if fighter.agent else "")
     return shown
+
+
+def weapon_options(combatant: Any) -> dict[str, str]:
+    """The strikes the combatant whose turn it is may make: ``{name: "Longsword +9 (1d8+4, agile)"}``."""
+    if combatant is None or combatant.stats is None:
+        return {}
+    out = {}
+    for strike in combatant.stats.strikes:
+        traits = ", ".join(t for t, on in (("agile", strike.agile), ("ranged", strike.ranged)) if on)
+        out[strike.name] = f"{strike.name} {strike.attack:+d} ({strike.damage}{', ' + traits if traits else ''})"
+    return out
 
 
 def zones(state: Any) -> dict[str, list[str]]:
@@ -100,7 +113,10 @@ class EncounterView:
             ui.label("Actions").classes("text-lg")
             with ui.row().classes("items-center gap-2"):
                 self.target = ui.select({}, label="Target").classes("w-40").props("data-test=target")
-                self.button("Strike", on_click=lambda: self.act({"kind": "strike", "target": self.target.value})
+                self.weapon = ui.select({}, label="Weapon", on_change=self.weapon_changed).classes("w-40").props(
+                    "data-test=weapon")
+                self.button("Strike", on_click=lambda: self.act({"kind": "strike", "target": self.target.value,
+                                                                 "strike": self.weapon.value})
                           ).props("data-test=strike")
                 self.button("Demoralize", on_click=lambda: self.act({"kind": "demoralize", "target": self.target.value})
                           ).props("outline data-test=demoralize")
@@ -133,6 +149,11 @@ class EncounterView:
             with self.log:
                 ui.label("Reading the journal…").classes("text-grey")
 
+    def weapon_changed(self) -> None:
+        """Another weapon picked: the next strike's penalty shown is that weapon's (agile or not)."""
+        if self.live.state is not None and self.live.state.begun:
+            self.render()
+
     def button(self, *args: Any, **kwargs: Any) -> ui.button:
         """An action button: it goes grey when the encounter ends."""
         made = ui.button(*args, **kwargs)
@@ -150,8 +171,10 @@ class EncounterView:
                 self.condition_value = ui.number("Value (0 ends it)", value=1, min=0, max=10, precision=0).classes(
                     "w-32")
                 self.button("Apply to the target", on_click=self.adjust).props("data-test=apply-adjust")
-                self.button("Hand to an agent", on_click=lambda: self.control(True)).props("outline")
-                self.button("Back to tactics", on_click=lambda: self.control(False)).props("outline")
+                self.button("Run it by hand", on_click=lambda: self.control(True)).props("outline")
+                self.button("Back to its tactics", on_click=lambda: self.control(False)).props("outline")
+                self.button("End the encounter", on_click=self.end_encounter, color="negative").props(
+                    "outline data-test=end-encounter")
 
     async def adjust(self) -> None:
         if not self.target.value:
@@ -162,6 +185,12 @@ class EncounterView:
         if self.condition.value:
             data["conditions"] = {self.condition.value: int(self.condition_value.value or 0)}
         await self.send("Adjust", data)
+
+    async def end_encounter(self) -> None:
+        try:
+            await self.link.command(f"campaign/{self.campaign_id}", "EndEncounter", {})
+        except LinkError as exc:
+            self.error.set_text(error_text(exc))
 
     async def control(self, agent: bool) -> None:
         if self.target.value:
@@ -214,7 +243,7 @@ class EncounterView:
         self.tracker.clear()
         with self.tracker:
             fallen = fallen_rows(state)
-            for row in [*tracker_rows(state), *fallen]:
+            for row in [*tracker_rows(state, self.weapon.value), *fallen]:
                 if fallen and row is fallen[0]:
                     ui.label("Out of the fight").classes("text-xs text-grey mt-2")
                 with ui.row().classes("w-full items-center gap-3 p-1 " + ("bg-amber-100" if row["current"] else "")
@@ -243,6 +272,9 @@ class EncounterView:
                     ui.label(", ".join(names)).classes("text-sm")
         self.target.set_options({cid: state.combatants[cid].name for cid, f in state.fighters.items() if not f.out},
                                 value=self.target.value if self.target.value in state.fighters else None)
+        weapons = weapon_options(current)
+        self.weapon.set_options(weapons, value=self.weapon.value if self.weapon.value in weapons else next(
+            iter(weapons), None))
         waiting = {cid: state.combatants[cid].name for cid, f in state.fighters.items()
                    if f.readied is not None or f.delayed is not None}
         self.who.set_options(waiting, value=self.who.value if self.who.value in waiting else None)

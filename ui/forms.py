@@ -211,3 +211,51 @@ def post_command(mode: str, text: str, gm: bool, extra: dict[str, Any]) -> tuple
     if acting_for is not None:
         data["player_id"] = acting_for
     return "PostAction", data
+
+
+def creature_data(values: dict[str, Any]) -> dict[str, Any]:
+    """A bestiary entry (``PUT .../bestiary/{id}``) from the creature form: its normal stat block."""
+    name = (values.get("name") or "").strip()
+    if not name:
+        raise FormError("give the creature a name")
+    stats = {"level": number(values, "level", "Level"), "max_hp": number(values, "max_hp", "HP"),
+             "ac": number(values, "ac", "AC"), "fortitude": number(values, "fortitude", "Fortitude"),
+             "reflex": number(values, "reflex", "Reflex"), "will": number(values, "will", "Will"),
+             "perception": number(values, "perception", "Perception"), "skills": skills(values.get("skills") or ""),
+             "strikes": strikes(values.get("strikes") or ""), "tactics": values.get("tactics") or "brute",
+             "shield": bool(values.get("shield"))}
+    if not stats["strikes"]:
+        raise FormError("give the creature at least one strike, e.g. 'Claw +9 2d6+4 slashing'")
+    return {"name": name[:80], "stats": stats, "notes": (values.get("notes") or "").strip()[:2000]}
+
+
+def creature_id(name: str, taken: set[str]) -> str:
+    """A new bestiary id from a creature's name, not one of ``taken``."""
+    base = slug(name)[:56] or "creature"
+    found, n = base, 1
+    while found in taken:
+        n += 1
+        found = f"{base}-{n}"
+    return found
+
+
+def roster_npcs(roster: list[dict[str, Any]], creatures: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``StartEncounter`` npcs from the builder's rows (creature id, count, weak/elite, run by hand): names
+    numbered where a creature comes more than once (``Goblin 1``, ``Goblin 2``)."""
+    total: dict[str, int] = {}
+    for row in roster:
+        total[row["creature_id"]] = total.get(row["creature_id"], 0) + int(row["count"])
+    seen: dict[str, int] = {}
+    npcs = []
+    for row in roster:
+        creature = creatures.get(row["creature_id"])
+        if creature is None:
+            raise FormError(f"the bestiary has no {row['creature_id']!r} any more")
+        for _ in range(int(row["count"])):
+            seen[row["creature_id"]] = seen.get(row["creature_id"], 0) + 1
+            name = creature["name"] + (f" {seen[row['creature_id']]}" if total[row["creature_id"]] > 1 else "")
+            npcs.append({"name": name[:80], "stats": creature["stats"], "adjustment": row.get("adjustment", "normal"),
+                         "agent": bool(row.get("by_hand"))})
+    if not npcs:
+        raise FormError("add at least one creature to the encounter")
+    return npcs

@@ -87,6 +87,9 @@ class Link:
     async def post(self, path: str, body: Any = None) -> Any:
         return self._answer(await self._request("POST", path, json=body if body is not None else {}))
 
+    async def put(self, path: str, body: Any) -> Any:
+        return self._answer(await self._request("PUT", path, json=body))
+
     async def delete(self, path: str) -> Any:
         return self._answer(await self._request("DELETE", path))
 

@@ -15,6 +15,7 @@ from actors.campaign.behavior import CampaignKind
 from actors.campaign.state import PLACEHOLDERS, Settings, Templates
 from actors.narration.prompts import Prompts
 
+from .bestiary import BestiaryPanel
 from .components import countdown_label
 from .format import clock_time, countdown, timestamp
 from .forms import PACE_FIELDS, ZONES, FormError, campaign_id, follow_ups, pace_hours, settings_data, slug, when
@@ -103,6 +104,7 @@ class SetupView:
         self.countdowns: list[tuple[ui.label, float]] = []
         self.follower: Follower | None = None
         self.settings_shown = False
+        self.bestiary_shown = False
         self.server_now: tuple[float, float] | None = None  # (the server's time, monotonic time it was read)
 
     @property
@@ -127,6 +129,8 @@ class SetupView:
             self.orders_card = ui.card().classes("w-full").props("data-test=orders")
             self.hooks = WebhookPanel(self.link, self.campaign_id)
             self.hooks.build()
+            self.bestiary = BestiaryPanel(self.link, self.campaign_id)
+            self.bestiary.build()
         ui.timer(1.0, self.tick)
 
     # -- sending -------------------------------------------------------------------------
@@ -162,6 +166,9 @@ class SetupView:
         background_tasks.create(self.render_invites(), name="invites")
         self.hooks.zone = self.zone
         background_tasks.create(self.hooks.refresh(), name="webhooks")
+        if not self.bestiary_shown:
+            self.bestiary_shown = True
+            background_tasks.create(self.bestiary.refresh(), name="bestiary")
         background_tasks.create(self.read_clock(), name="clock")
 
     def tick(self) -> None:

@@ -25,6 +25,7 @@ from .forms import FormError, post_command
 from .join import character_form
 from .link import Link, LinkError, error_text
 from .alerts import BrowserAlerts
+from .builder import EncounterBuilder
 from .live import LiveActor
 from .search import SearchPanel
 from .setup import new_campaign_form
@@ -120,7 +121,7 @@ class TableView:
         self.problem = ui.label("").classes("text-negative")
         self.encounter_box = ui.row().classes("w-full").props("data-test=encounter-box")
         if self.link.who.gm:
-            self.builder()
+            EncounterBuilder(self.link, self.campaign_id, self.send).build()
         with ui.element("div").classes("w-full flex flex-col md:flex-row md:flex-nowrap items-start gap-4"):
             with ui.column().classes("w-full md:grow gap-2 min-w-0"):
                 self.filter = ui.toggle(FILTERS, value="all", on_change=self.refilter).props(
@@ -191,57 +192,6 @@ class TableView:
 
     async def join(self, character: dict[str, Any]) -> bool:
         return await self.send("JoinCampaign", {"character": character})
-
-    def builder(self) -> None:
-        """GM: a group of identical creatures, its XP budget and simulated odds, and Start."""
-        with ui.expansion("Build an encounter", icon="shield").classes("w-full").props("data-test=builder"):
-            with ui.row().classes("items-end gap-2"):
-                self.npc = {
-                    "name": ui.input("Creature", value="Goblin").classes("w-32").props("data-test=npc-name"),
-                    "count": ui.number("Count", value=2, min=1, max=12, precision=0).classes("w-20").props(
-                        "data-test=npc-count"),
-                    "level": ui.number("Level", value=1, min=-1, max=25, precision=0).classes("w-20"),
-                    "max_hp": ui.number("HP", value=20, min=1, max=5000, precision=0).classes("w-20"),
-                    "ac": ui.number("AC", value=16, min=0, max=80, precision=0).classes("w-20"),
-                    "saves": ui.number("Saves", value=5, min=-10, max=60, precision=0).classes("w-20"),
-                    "perception": ui.number("Perception", value=5, min=-10, max=60, precision=0).classes("w-24"),
-                    "attack": ui.number("Attack", value=7, min=-10, max=60, precision=0).classes("w-20"),
-                    "damage": ui.input("Damage", value="1d6+2").classes("w-24"),
-                    "adjustment": ui.select(["normal", "elite", "weak"], value="normal").classes("w-24"),
-                    "tactics": ui.select(["brute", "cowardly"], value="brute").classes("w-24"),
-                }
-                ui.button("Estimate", on_click=self.estimate).props("outline data-test=estimate")
-                ui.button("Start encounter", on_click=self.start_encounter).props("data-test=start-encounter")
-            self.estimate_label = ui.label("").classes("text-sm").props("data-test=estimate-result")
-
-    def npcs(self) -> list[dict[str, Any]]:
-        v = {k: field.value for k, field in self.npc.items()}
-        saves = int(v["saves"] or 0)
-        stats = {"level": int(v["level"] or 0), "max_hp": int(v["max_hp"] or 1), "ac": int(v["ac"] or 0),
-                 "fortitude": saves, "reflex": saves, "will": saves, "perception": int(v["perception"] or 0),
-                 "strikes": [{"name": "attack", "attack": int(v["attack"] or 0), "damage": v["damage"] or "1d4"}],
-                 "tactics": v["tactics"]}
-        count = max(1, int(v["count"] or 1))
-        return [{"name": f"{v['name']} {i}" if count > 1 else v["name"], "stats": stats,
-                 "adjustment": v["adjustment"]} for i in range(1, count + 1)]
-
-    async def estimate(self) -> None:
-        try:
-            answer = await self.link.post(f"/api/v1/campaigns/{self.campaign_id}/encounters/estimate",
-                                          {"npcs": self.npcs(), "fights": 10_000})
-        except LinkError as exc:
-            self.estimate_label.set_text(error_text(exc))
-            return
-        budget, odds = answer["budget"], answer["estimate"]
-        low, high = odds["win_probability_ci95"]
-        self.estimate_label.set_text(
-            f"{budget['threat']} threat · {budget['xp']} XP for {budget['party_size']} level-{budget['party_level']} "
-            f"characters · party wins {odds['win_probability']:.0%} ({low:.0%}–{high:.0%}) · "
-            f"{odds['expected_rounds']['mean']:.1f} rounds · {odds['expected_knockouts']['mean']:.2f} knocked out · "
-            f"{odds['expected_deaths']['mean']:.2f} deaths" + "".join(f" · ⚠ {w}" for w in budget["warnings"]))
-
-    async def start_encounter(self) -> None:
-        await self.send("StartEncounter", {"npcs": self.npcs()})
 
     # -- commands ----------------------------------------------------------------------
 

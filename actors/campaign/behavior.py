@@ -436,6 +436,8 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
     """Mirror what the encounter reports; post its actions and skips; close it when it ends."""
     view = state.encounter
     if view is None or view.n != update.n:
+        if update.ended and state.encounter is None and update.n == state.encounters:
+            return aftermath(state, update, evolve)  # the GM ended it: its marks and its summary still count
         return []  # a report from an encounter that is already closed
     events: list[Event] = []
     for player_id, text in update.acted:
@@ -455,16 +457,10 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
         events.append(event)
         state = evolve(state, event)
     if update.ended:
-        for player_id, hp, conditions in update.characters:  # the fight's marks go back on the sheets
-            character = state.players[player_id].character if player_id in state.players else None
-            if character is None:
-                continue
-            story = tuple(c for c in character.conditions if not kept_by_rules(c))
-            if (character.hp, character.conditions) != (hp, story + conditions):
-                events.append(CharacterChanged(player_id=player_id, hp=hp, conditions=story + conditions))
-        if update.summary:
-            events.append(enforcement.post(state, "notice", update.summary, update.at, "encounter_summary"))
-            state = evolve(state, events[-1])
+        closing = aftermath(state, update, evolve)
+        for event in closing:
+            state = evolve(state, event)
+        events += closing
         if update.reason == "max_rounds":
             events.append(enforcement.post(state, "narration", state.settings.templates.encounter_over, update.at,
                                            "encounter_over"))
@@ -479,6 +475,22 @@ def combat_update(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Ev
         "round": update.round, "turn": update.turn, "current": update.current, "name": update.name,
         "player_id": update.player_id, "turn_started_at": update.turn_started_at, "turn_due": update.turn_due,
         "paused": update.paused})))
+    return events
+
+
+def aftermath(state: Campaign, update: CombatUpdate, evolve: Any) -> list[Event]:
+    """An ended encounter's marks on the character sheets (hit points, conditions) and its summary post."""
+    events: list[Event] = []
+    for player_id, hp, conditions in update.characters:
+        character = state.players[player_id].character if player_id in state.players else None
+        if character is None:
+            continue
+        story = tuple(c for c in character.conditions if not kept_by_rules(c))
+        if (character.hp, character.conditions) != (hp, story + conditions):
+            events.append(CharacterChanged(player_id=player_id, hp=hp, conditions=story + conditions))
+            state = evolve(state, events[-1])
+    if update.summary:
+        events.append(enforcement.post(state, "notice", update.summary, update.at, "encounter_summary"))
     return events
 
 

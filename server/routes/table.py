@@ -29,7 +29,7 @@ Answer = type[BaseModel] | dict[str, Any] | None  # a model, a whole OpenAPI res
 class Operation:
     """One method on one path, as the document describes it."""
 
-    method: str                # GET, POST, DELETE
+    method: str                # GET, POST, PUT, DELETE
     path: str                  # /api/v1/actors/{kind}/{actor_id}
     summary: str
     tag: str
@@ -73,6 +73,9 @@ class Resource:
 
     def post(self, path: str, summary: str, **described: Any) -> Callable[[Any], Any]:
         return self.route("POST", path, summary, **described)
+
+    def put(self, path: str, summary: str, **described: Any) -> Callable[[Any], Any]:
+        return self.route("PUT", path, summary, **described)
 
     def delete(self, path: str, summary: str, **described: Any) -> Callable[[Any], Any]:
         return self.route("DELETE", path, summary, **described)

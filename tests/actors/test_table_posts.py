@@ -206,3 +206,21 @@ def test_only_the_gm_invites():
     with pytest.raises(Forbidden):
         when(CAMPAIGN, table("ayla"), CreateInvite(invite_id="i1", player_id="s", digest="d", expires_at=T0 + 9), T0,
              player("ayla"))
+
+
+# -- an encounter the GM ends ------------------------------------------------------------------------------
+
+def test_an_encounter_the_gm_ends_still_leaves_its_summary_and_marks():
+    from actors.campaign.messages import CombatUpdate, EndEncounter, StartEncounter
+
+    state, _ = when(CAMPAIGN, table("ayla"), StartEncounter(npcs=({"name": "Goblin", "initiative": 1},)), T0, GM)
+    state, _ = when(CAMPAIGN, state, EndEncounter(), T0 + 60, GM)
+    assert state.encounter is None
+    report = CombatUpdate(n=1, round=2, turn=0, current=None, name=None, player_id=None, turn_started_at=T0,
+                          turn_due=None, ended=True, reason="gm", at=T0 + 61, summary="Encounter 1 is over.",
+                          characters=(("ayla", 20, ("frightened 1",)),))
+    state, decision = when(CAMPAIGN, state, report, T0 + 61)
+    assert [type(e).__name__ for e in decision.events] == ["CharacterChanged", "Posted"]
+    assert last(state).text == "Encounter 1 is over." and state.players["ayla"].character.hp == 20
+    _, again = when(CAMPAIGN, state, report.model_copy(update={"n": 0}), T0 + 62)
+    assert again.events == []  # a report of an older encounter changes nothing

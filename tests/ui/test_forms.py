@@ -161,3 +161,55 @@ def test_a_players_clocks_in_time_order():
     assert [text for text, _ in clocks] == ["Your character follows the party", "You count as inactive"]
     assert [due for _, due in clocks] == [12 * 3600.0, 24 * 3600.0]
     assert my_clocks(state, None, 0.0) == []
+
+
+BOG = {"name": "Bog mummy", "stats": {"level": 1, "max_hp": 30, "ac": 16, "fortitude": 9, "reflex": 5, "will": 7,
+                                      "perception": 6, "strikes": [{"name": "Claw", "attack": 9, "damage": "1d6+3"}]}}
+
+
+def test_a_roster_from_the_bestiary_numbers_creatures_that_come_more_than_once():
+    from ui.forms import roster_npcs
+
+    roster = [{"creature_id": "bog", "count": 2, "adjustment": "elite", "by_hand": True},
+              {"creature_id": "rat", "count": 1, "adjustment": "weak", "by_hand": False},
+              {"creature_id": "bog", "count": 1, "adjustment": "normal", "by_hand": False}]
+    npcs = roster_npcs(roster, {"bog": BOG, "rat": {**BOG, "name": "Rat"}})
+    assert [(n["name"], n["adjustment"], n["agent"]) for n in npcs] == [
+        ("Bog mummy 1", "elite", True), ("Bog mummy 2", "elite", True), ("Rat", "weak", False),
+        ("Bog mummy 3", "normal", False)]
+    with pytest.raises(FormError, match="no 'gone'"):
+        roster_npcs([{"creature_id": "gone", "count": 1}], {})
+    with pytest.raises(FormError, match="at least one"):
+        roster_npcs([], {})
+
+
+def test_a_creature_from_the_form_and_its_new_id():
+    from ui.forms import creature_data, creature_id
+
+    data = creature_data({"name": "Bog mummy", "level": 1, "max_hp": 30, "ac": 16, "fortitude": 9, "reflex": 5,
+                          "will": 7, "perception": 6, "strikes": "Claw +9 1d6+3 slashing", "tactics": "cowardly"})
+    assert data["stats"]["strikes"][0]["damage_type"] == "slashing" and data["stats"]["tactics"] == "cowardly"
+    assert creature_id("Bog mummy", {"bog-mummy", "bog-mummy-2"}) == "bog-mummy-3"
+    with pytest.raises(FormError, match="at least one strike"):
+        creature_data({**{k: 1 for k in ("level", "max_hp", "ac", "fortitude", "reflex", "will", "perception")},
+                       "name": "Blob"})
+
+
+def test_the_next_strikes_penalty_is_the_chosen_weapons():
+    from actors.combat.state import Combatant, Stats, StrikeStat
+    from ui.encounter import row, weapon_options
+
+    stats = Stats(level=1, max_hp=20, ac=16, fortitude=5, reflex=5, will=5, perception=5, strikes=(
+        StrikeStat(name="Shortsword", attack=9, damage="1d6+3", agile=True),
+        StrikeStat(name="Shortbow", attack=8, damage="1d6", ranged=True)))
+    ayla = Combatant(cid="ayla", name="Ayla", player_id="ayla", stats=stats)
+    assert weapon_options(ayla) == {"Shortsword": "Shortsword +9 (1d6+3, agile)", "Shortbow": "Shortbow +8 (1d6, ranged)"}
+
+    class Fighter:
+        hp, zone, conditions, actions, attacks, dead, fled, dying, agent = 20, "melee", {}, 2, 1, False, False, 0, False
+
+    class State:
+        fighters, current = {"ayla": Fighter()}, "ayla"
+
+    assert row(State(), ayla, "Shortsword")["next_map"] == -4
+    assert row(State(), ayla, "Shortbow")["next_map"] == -5
