@@ -213,3 +213,33 @@ def test_the_next_strikes_penalty_is_the_chosen_weapons():
 
     assert row(State(), ayla, "Shortsword")["next_map"] == -4
     assert row(State(), ayla, "Shortbow")["next_map"] == -5
+
+
+def strategy_seen() -> dict:
+    return {"house": 0, "turn": 2, "view": {
+        "houses": [{"hid": 0, "treasury": 900, "tech": [1, 2, 1], "prestige": 100, "alive": True}],
+        "colonies": [{"system": 4, "owner": 0, "starbases": 0, "docks": 1, "population": 5, "industry": 5,
+                      "blockaded": False},
+                     {"system": 7, "owner": 1, "starbases": 0, "population": 5, "industry": 5, "blockaded": False}],
+        "fleets": [{"fid": 3, "owner": 0, "system": 4, "ships": 2}, {"fid": 9, "owner": 1, "system": 4, "ships": 1}]}}
+
+
+def test_a_colony_builds_what_its_construction_level_and_docks_allow():
+    from ui.strategy import buildable
+
+    options = buildable(strategy_seen(), 4)
+    assert "cruiser" in options and "battlecruiser" not in options  # construction 2
+    assert options["starbase"] == "starbase (900 PP)" and "shipyard" in options and "army" in options
+    assert buildable(strategy_seen(), 7) == {}  # not ours
+
+
+def test_orders_read_as_sentences_and_a_turn_report_says_what_changed():
+    from ui.strategy import my_fleets, order_text, turn_report
+
+    assert [f["fid"] for f in my_fleets(strategy_seen(), 4)] == [3]
+    assert order_text({"kind": "move", "fleet": 3, "system": 12}) == "fleet 3: move to system 12"
+    assert order_text({"kind": "build", "system": 4, "ship": "light_cruiser", "count": 2}) == \
+        "build 2 light cruiser at system 4"
+    before = {**strategy_seen()["view"], "houses": [{"hid": 0, "treasury": 1000}], "fleets": []}
+    assert turn_report(before, strategy_seen(), [{"kind": "set_tax", "amount": 35}]) == [
+        "Turn 1 resolved.", "Ordered: set tax to 35%", "Treasury 1000 → 900 PP.", "Fleets 0 → 1.", "Ships 0 → 2."]

@@ -308,3 +308,60 @@ def test_6_the_gm_runs_a_fight_from_the_bestiary_and_the_player_strikes_with_a_c
     gm.wait_for_selector("[data-test=feed] >> text=Encounter 2 is over")
     shot(gm, "gm-after-fight")
     assert not console.errors, console.errors
+
+
+NODE_AT = """([color, nth]) => {
+  const el = document.querySelector('[data-test=star-map]');
+  const chart = getElement(el).chart;
+  const nodes = chart.getOption().series[0].data.filter(n => !color || n.itemStyle.color === color);
+  const node = nodes[nth];
+  const [x, y] = chart.convertToPixel({seriesIndex: 0}, [node.x, node.y]);
+  const box = el.getBoundingClientRect();
+  return {name: node.name, x: box.left + x, y: box.top + y};
+}"""
+
+
+def test_7_a_strategy_player_orders_by_clicking_the_map(table, browser, console):
+    gm = table.token(role="gm", campaign="realm")  # a strategy game is set up by its GM over the API (not a journey)
+    with table.http(gm) as http:
+        assert http.post("/api/v1/actors/strategy/realm/commands", json={"type": "CreateGame", "data": {
+            "rings": 3, "houses": 3, "seed": 5, "turn_deadline_s": 3600}}).status_code == 200
+    ann = table.token(role="player", campaign="realm", character="ann")
+    page = console.watch(browser.new_context(viewport={"width": 1400, "height": 900}).new_page())
+    log_in(page, table, ann)
+    page.goto(table.ui + "/strategy/realm")
+    page.click("[data-test=join]")
+    page.wait_for_selector("[data-test=game-title]:has-text('you are house 0')")
+    page.wait_for_selector("[data-test=star-map] canvas")
+    page.wait_for_timeout(300)  # the chart draws its new options on the next frame
+
+    home = page.evaluate(NODE_AT, ["#e15759", 0])  # house 0's colour: its home colony
+    page.mouse.click(home["x"], home["y"])
+    page.wait_for_selector(f"[data-test=map-hint]:has-text('System {home['name']}')")
+    fleet = page.locator("[data-test^=pick-fleet-]").first
+    fleet_id = fleet.get_attribute("data-test").removeprefix("pick-fleet-")
+    fleet.click()
+    page.wait_for_selector(f"[data-test=map-hint]:has-text('Fleet {fleet_id} chosen')")
+    page.wait_for_timeout(300)
+    target = next(node for node in (page.evaluate(NODE_AT, [None, i]) for i in range(6))
+                  if node["name"] != home["name"])
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_selector(f"[data-test=staged-orders] >> text=fleet {fleet_id}: move to system {target['name']}")
+    page.mouse.click(home["x"], home["y"])
+    page.click("[data-test=build-ship]")
+    page.click(".q-menu >> text=scout (70 PP)")
+    page.click("[data-test=add-build]")
+    page.wait_for_selector(f"[data-test=staged-orders] >> text=build 1 scout at system {home['name']}")
+    shot(page, "strategy-orders")
+    page.click("[data-test=submit-orders]")
+    page.wait_for_selector("[data-test=game-title]:has-text('Turn 2')")
+    report = page.wait_for_selector("[data-test=turn-report]:has-text('Turn 1 resolved')").inner_text()
+    assert f"Ordered: fleet {fleet_id}: move to system {target['name']}" in report
+    shot(page, "strategy-report")
+    with table.http(gm) as http:  # what the clicks sent is what the game resolved
+        events = http.get("/api/v1/actors/strategy/realm/events").json()["items"]
+    resolved = next(e for e in events if e["type"] == "TurnResolved")["data"]["orders"]["0"]
+    assert {"kind": "move", "fleet": int(fleet_id), "system": int(target["name"])} in resolved
+    assert {"kind": "build", "system": int(home["name"]), "ship": "scout"} in resolved
+    assert not console.errors, console.errors
+    page.context.close()
