@@ -6,7 +6,9 @@ from typing import Any, Awaitable, Callable
 
 from nicegui import ui
 
-from .format import clock_time, countdown, hp_bar, may_change, narrator_line, post_author, post_tags
+from .format import (
+    clock_time, countdown, hp_bar, may_change, narrator_line, post_author, post_tags, status_line,
+)
 
 Action = Callable[[Any], Awaitable[None]]
 
@@ -76,6 +78,9 @@ class PostCard:
                     f"data-test=text-{post.n}")
             if post.roll is not None:
                 dice_result(post.roll)
+            status = status_line(post, state)
+            if status:
+                ui.label(status).classes("text-xs text-grey-8 border-t pt-1").props(f"data-test=status-{post.n}")
             self.narrator = ui.label(narrator_line(post) or "").classes("text-xs text-grey-7 italic").props(
                 f"data-test=narrator-{post.n}")
             if post.history:  # the GM's only: players are sent none

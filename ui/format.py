@@ -84,6 +84,8 @@ def shown(post: Any, viewer: dict[str, Any], feed_filter: str = "all") -> bool:
     if not visible(post, viewer) or (post.kind == "whisper" and not post.author):
         return False  # a whisper for other eyes (the server sends players only its number)
     match feed_filter:
+        case "combat" if post.encounter is not None:
+            return True
         case "ic":
             return post.kind in ("action", "narration", "notice")
         case "ooc":
@@ -169,3 +171,12 @@ def sheet_line(character: Any) -> str:
     who = " ".join(part for part in (character.ancestry, character.class_name) if part)
     level = f"{who} {character.level}" if who else f"level {character.level}"
     return f"{level} · AC {character.ac} · Perception {character.perception:+d}"
+
+
+def status_line(post: Any, state: Any) -> str | None:
+    """Under a character's combat post, the character as it stands: ``Ayla · 26/30 HP · AC 18 · frightened 1``."""
+    player = state.players.get(post.author)
+    if post.encounter is None or player is None or post.deleted:
+        return None
+    c = player.character
+    return " · ".join([c.name, f"{c.hp}/{c.max_hp} HP", f"AC {c.ac}", *c.conditions])

@@ -108,6 +108,7 @@ class TableView:
     # -- layout ------------------------------------------------------------------------
 
     def build(self) -> None:
+        self.client = ui.context.client
         with ui.row().classes("w-full items-center gap-3"):
             self.title = ui.label(self.campaign_id).classes("text-2xl").props("data-test=campaign-title")
             self.scene = ui.label("").classes("text-grey-7")
@@ -283,7 +284,6 @@ class TableView:
         self.render_party()
         self.render_dice()
         self.render_clocks()
-        remember_read(self.campaign_id, self.live.state.post_count)
 
     def render_composer(self) -> None:
         """The composer, or the character sheet for a player who has not joined (yet)."""
@@ -457,6 +457,8 @@ class TableView:
         return out
 
     def tick(self) -> None:
+        if self.live.state is not None and self.client.has_socket_connection:  # a page seen, not one left behind
+            remember_read(self.campaign_id, self.live.state.post_count)  # (kept a while for its reconnect)
         now = self.now()
         for label, due in [*self.countdowns, *self.my_countdowns]:
             label.set_text(countdown(due, now))

@@ -169,7 +169,8 @@ def post(state: Campaign, kind: str, text: str, at: float, reason: str | None, a
         meta = TEMPLATE
     return Posted(post=Post(n=state.post_count + 1, kind=kind, author=author, text=text, at=at, reason=reason,
                             responds_to=state.unanswered if kind == "narration" else (), meta=meta,
-                            scene=state.scene.n if state.scene is not None else 0))
+                            scene=state.scene.n if state.scene is not None else 0,
+                            encounter=state.encounter.n if state.encounter is not None else None))
 
 
 def enforce(state: Campaign, now: float, evolve: Callable[[Campaign, Event], Campaign]) -> list[Event]:

@@ -123,6 +123,7 @@ class Post(Frozen):
     edited_at: float | None = None
     deleted: bool = False  # its author (or the GM) took it back: the text is gone, the history keeps it
     history: tuple[str, ...] = ()  # earlier texts, oldest first: the GM sees them, players do not
+    encounter: int | None = None  # posted while encounter n ran (a combat post)
 
 
 class PendingNarration(Frozen):

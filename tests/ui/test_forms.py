@@ -243,3 +243,14 @@ def test_orders_read_as_sentences_and_a_turn_report_says_what_changed():
     before = {**strategy_seen()["view"], "houses": [{"hid": 0, "treasury": 1000}], "fleets": []}
     assert turn_report(before, strategy_seen(), [{"kind": "set_tax", "amount": 35}]) == [
         "Turn 1 resolved.", "Ordered: set tax to 35%", "Treasury 1000 → 900 PP.", "Fleets 0 → 1.", "Ships 0 → 2."]
+
+
+def test_a_characters_combat_posts_carry_its_status_line_and_the_combat_filter():
+    from ui.format import status_line
+
+    fight = Post(n=7, kind="action", author="ayla", text="I swing.", at=7.0, encounter=2)
+    state = state_with(fight)
+    assert status_line(fight, state) == "Ayla · 10/10 HP · AC 15"
+    assert status_line(ACTION, state) is None  # not a combat post
+    assert status_line(NPC.model_copy(update={"encounter": 2}), state) is None  # not a character's
+    assert shown(fight, BRAM, "combat") and not shown(ACTION, BRAM, "combat")

@@ -365,3 +365,56 @@ def test_7_a_strategy_player_orders_by_clicking_the_map(table, browser, console)
     assert {"kind": "build", "system": int(home["name"]), "ship": "scout"} in resolved
     assert not console.errors, console.errors
     page.context.close()
+
+
+def test_8_the_operator_sees_who_is_connected_makes_an_invite_link_and_revokes_a_token(table, pages, console):
+    operator, player = pages["operator"], pages["player"]
+    player.goto(table.ui + "/campaign/crown")  # the player is at the table
+    player.wait_for_selector("[data-test=connection]:has-text('live')")
+    operator.goto(table.ui + "/console")
+    operator.click("[data-test=tab-access]")
+    operator.wait_for_selector("[data-test=sessions] >> text=crown · seat-1")
+    assert "campaign/crown" in operator.inner_text("[data-test=sessions]")
+
+    operator.fill("input[data-test=invite-campaign]", "crown")
+    operator.click("[data-test=make-invite]")
+    link = operator.locator("input[data-test=console-invite-link]")
+    link.wait_for()
+    assert "/join/crown/" in link.input_value()
+
+    operator.click("[data-test=token-role]")
+    operator.click(".q-menu >> text=player")
+    operator.fill("input[data-test=token-campaign]", "crown")
+    operator.fill("input[data-test=token-character]", "seat-9")
+    operator.click("[data-test=create-token]")
+    made = operator.locator("input[data-test=made-token]")
+    made.wait_for()
+    token_id = made.input_value().split("_")[1]
+    operator.locator("[data-test=tokens] tr", has_text=token_id).locator(".q-checkbox").click()
+    operator.click("[data-test=revoke-token]")
+    operator.wait_for_selector(f"[data-test=tokens] >> text={token_id}", state="detached")
+    with table.http() as http:
+        assert token_id not in str(http.get("/api/v1/admin/tokens").json())
+    shot(operator, "console-access-after")
+    assert not console.errors, console.errors
+
+
+def test_9_a_player_away_from_the_table_sees_what_is_new(table, pages, console):
+    gm, player = pages["gm"], pages["player"]
+    player.goto(table.ui + "/")
+    player.wait_for_selector("[data-test=campaign-crown]")
+    assert player.locator("[data-test=unread-crown]").count() == 0  # everything was read at the table
+    gm.goto(table.ui + "/campaign/crown")
+    gm.click("[data-test=post-mode] >> text=Narrate")
+    gm.fill("textarea[data-test=composer]", "The water rises. @Ayla, the stairs are flooding.")
+    gm.click("[data-test=post]")
+    gm.wait_for_selector("[data-test=feed] >> text=The water rises")
+    player.reload()
+    player.wait_for_selector("[data-test=unread-crown]:has-text('1 new')")
+    shot(player, "phone-campaigns-unread")
+    player.click("text=The Sunken Crown")
+    player.wait_for_selector("[data-test=feed] >> text=The water rises")
+    player.goto(table.ui + "/")
+    player.wait_for_selector("[data-test=campaign-crown]")
+    assert player.locator("[data-test=unread-crown]").count() == 0
+    assert not console.errors, console.errors
