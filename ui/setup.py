@@ -94,6 +94,40 @@ def new_campaign_form(link: Link, fixed_id: str | None = None) -> None:
         ui.button("Create campaign", on_click=create).props("data-test=create-campaign")
 
 
+def new_game_form(link: Link, fixed_id: str | None = None) -> None:
+    """Start a strategy game (``CreateGame``): its id, the map's size, the houses, the turn's deadline."""
+    with ui.card().classes("w-full max-w-3xl").props("data-test=new-game"):
+        ui.label("Start a strategy game" if fixed_id is None else f"Start strategy game {fixed_id}").classes("text-xl")
+        ident = ui.input("Game id (part of every link)", value=fixed_id or "").props("data-test=game-id").classes(
+            "w-72")
+        if fixed_id is not None:
+            ident.disable()
+        with ui.row().classes("gap-2 items-end"):
+            rings = ui.number("Map rings", value=4, min=2, max=12, precision=0).classes("w-24")
+            houses = ui.number("Houses", value=4, min=2, max=12, precision=0).props("data-test=game-houses").classes(
+                "w-24")
+            hours = ui.number("Hours a turn", value=24, min=0.1, max=720).props("data-test=game-hours").classes("w-28")
+            turns = ui.number("Turns", value=100, min=1, max=1000, precision=0).classes("w-24")
+        problem = ui.label("").classes("text-negative")
+
+        async def create() -> None:
+            try:
+                target = campaign_id(ident.value or "")
+            except FormError as exc:
+                problem.set_text(str(exc))
+                return
+            data = {"rings": int(rings.value or 4), "houses": int(houses.value or 4),
+                    "turn_deadline_s": float(hours.value or 24) * 3600, "turn_limit": int(turns.value or 100)}
+            try:
+                await link.command(f"strategy/{target}", "CreateGame", data)
+            except LinkError as exc:
+                problem.set_text(error_text(exc))
+                return
+            ui.navigate.to(f"/strategy/{target}")
+
+        ui.button("Start game", on_click=create).props("data-test=create-game")
+
+
 class SetupView:
     """One GM's setup page for one campaign."""
 

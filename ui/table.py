@@ -28,7 +28,7 @@ from .alerts import BrowserAlerts
 from .builder import EncounterBuilder
 from .live import LiveActor
 from .search import SearchPanel
-from .setup import new_campaign_form
+from .setup import new_campaign_form, new_game_form
 from .stream import Follower
 from .webhooks import WebhookPanel
 
@@ -43,12 +43,22 @@ async def campaign_list(link: Link) -> None:
         ui.label(error_text(exc)).classes("text-negative")
         return
     own = link.who.campaign
-    if link.who.gm and own is not None and not any(item["campaign_id"] == own for item in page["items"]):
+    game = await own_game(link)
+    if game is not None:
+        with ui.card().classes("w-full").props(f"data-test=game-{own}"):
+            ui.link(f"Strategy game {own}", f"/strategy/{own}").classes("text-lg")
+            ui.label(f"turn {game['turn']} · {len(game['seats'])} houses" + (" · over" if game["ended"] else ""))
+    elif link.who.gm and own is not None and not any(item["campaign_id"] == own for item in page["items"]):
         new_campaign_form(link, fixed_id=own)  # a GM token for a campaign nobody has set up yet
+        with ui.expansion(f"Or start a strategy game {own}", icon="public").classes("w-full max-w-3xl"):
+            new_game_form(link, fixed_id=own)
     elif link.who.operator:
         with ui.expansion("Start a campaign", icon="add").classes("w-full max-w-3xl").props(
                 "data-test=start-campaign"):
             new_campaign_form(link)
+        with ui.expansion("Start a strategy game", icon="public").classes("w-full max-w-3xl").props(
+                "data-test=start-game"):
+            new_game_form(link)
     if not page["items"] and not link.who.gm:
         ui.label("No campaigns here yet: your GM has not set this one up.").classes("text-grey-7")
     with ui.column().classes("w-full gap-2"):
@@ -109,6 +119,7 @@ class TableView:
 
     def build(self) -> None:
         self.client = ui.context.client
+        self.client.on_connect(self.mark_read)
         with ui.row().classes("w-full items-center gap-3"):
             self.title = ui.label(self.campaign_id).classes("text-2xl").props("data-test=campaign-title")
             self.scene = ui.label("").classes("text-grey-7")
@@ -284,6 +295,7 @@ class TableView:
         self.render_party()
         self.render_dice()
         self.render_clocks()
+        self.mark_read()
 
     def render_composer(self) -> None:
         """The composer, or the character sheet for a player who has not joined (yet)."""
@@ -456,12 +468,28 @@ class TableView:
                 out.append((f"{player['name']}: {step['action']}", timestamp(step["at"])))
         return out
 
+    def mark_read(self) -> None:
+        """The posts shown count as read while the page is seen, not once it is left behind (NiceGUI keeps a
+        page a while for its reconnect): on the snapshot, on every event, when the browser connects, each second."""
+        if self.live.state is not None and self.client.has_socket_connection:
+            remember_read(self.campaign_id, self.live.state.post_count)
+
     def tick(self) -> None:
-        if self.live.state is not None and self.client.has_socket_connection:  # a page seen, not one left behind
-            remember_read(self.campaign_id, self.live.state.post_count)  # (kept a while for its reconnect)
+        self.mark_read()
         now = self.now()
         for label, due in [*self.countdowns, *self.my_countdowns]:
             label.set_text(countdown(due, now))
+
+
+async def own_game(link: Link) -> dict[str, Any] | None:
+    """The strategy game a scoped token's id names, if it was started (as the token may see it)."""
+    if link.who.campaign is None:
+        return None
+    try:
+        answer = await link.get(f"/api/v1/actors/strategy/{link.who.campaign}")
+    except LinkError:
+        return None
+    return answer["state"] if answer["state"].get("created") else None
 
 
 def remember_read(campaign_id: str, upto: int) -> None:

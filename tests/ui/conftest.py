@@ -134,11 +134,18 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[Any]:
+def page(browser, request) -> Iterator[Any]:
+    """A fresh browser page; the test fails if the page logs an error to the browser's console
+    (``@pytest.mark.console_errors_expected`` for a test that kills the server under an open page)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
+    if not request.node.get_closest_marker("console_errors_expected"):
+        assert not errors, f"the page logged errors to the browser console: {errors}"
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -321,15 +321,32 @@ NODE_AT = """([color, nth]) => {
 }"""
 
 
-def test_7_a_strategy_player_orders_by_clicking_the_map(table, browser, console):
-    gm = table.token(role="gm", campaign="realm")  # a strategy game is set up by its GM over the API (not a journey)
-    with table.http(gm) as http:
-        assert http.post("/api/v1/actors/strategy/realm/commands", json={"type": "CreateGame", "data": {
-            "rings": 3, "houses": 3, "seed": 5, "turn_deadline_s": 3600}}).status_code == 200
-    ann = table.token(role="player", campaign="realm", character="ann")
+def test_7_a_strategy_player_orders_by_clicking_the_map(table, pages, browser, console):
+    operator = pages["operator"]  # the operator starts a game and gives a player its token, in the browser
+    operator.goto(table.ui + "/")
+    operator.click("[data-test=start-game]")
+    operator.fill("input[data-test=game-id]", "realm")
+    operator.fill("input[data-test=game-houses]", "3")
+    operator.fill("input[data-test=game-hours]", "1")
+    operator.click("[data-test=create-game]")
+    try:
+        operator.wait_for_url(table.ui + "/strategy/realm", timeout=10000)
+    except Exception:
+        shot(operator, "failed-create-game")  # what the page said, for the person reading the failure
+        raise
+    operator.goto(table.ui + "/console")
+    operator.click("[data-test=tab-access]")
+    operator.click("[data-test=token-role]")
+    operator.click(".q-menu >> text=player")
+    operator.fill("input[data-test=token-campaign]", "realm")
+    operator.fill("input[data-test=token-character]", "ann")
+    operator.click("[data-test=create-token]")
+    ann = operator.locator("input[data-test=made-token]")
+    ann.wait_for()
     page = console.watch(browser.new_context(viewport={"width": 1400, "height": 900}).new_page())
-    log_in(page, table, ann)
-    page.goto(table.ui + "/strategy/realm")
+    log_in(page, table, ann.input_value())
+    page.click("[data-test=game-realm] >> text=Strategy game realm")
+    page.wait_for_url(table.ui + "/strategy/realm")
     page.click("[data-test=join]")
     page.wait_for_selector("[data-test=game-title]:has-text('you are house 0')")
     page.wait_for_selector("[data-test=star-map] canvas")
@@ -358,7 +375,7 @@ def test_7_a_strategy_player_orders_by_clicking_the_map(table, browser, console)
     report = page.wait_for_selector("[data-test=turn-report]:has-text('Turn 1 resolved')").inner_text()
     assert f"Ordered: fleet {fleet_id}: move to system {target['name']}" in report
     shot(page, "strategy-report")
-    with table.http(gm) as http:  # what the clicks sent is what the game resolved
+    with table.http() as http:  # what the clicks sent is what the game resolved
         events = http.get("/api/v1/actors/strategy/realm/events").json()["items"]
     resolved = next(e for e in events if e["type"] == "TurnResolved")["data"]["orders"]["0"]
     assert {"kind": "move", "fleet": int(fleet_id), "system": int(target["name"])} in resolved

@@ -2,10 +2,13 @@
 and it goes once the server has recovered by itself."""
 from __future__ import annotations
 
+import pytest
+
 from ..faults import fill, small_disk
 from .conftest import log_in, screenshot, serve
 
 
+@pytest.mark.console_errors_expected  # the server it made stops under the open page at the end
 def test_the_console_shows_a_full_disk_and_its_recovery(tmp_path, page):
     with small_disk(tmp_path / "disk", 24) as disk:
         served = serve(disk)
