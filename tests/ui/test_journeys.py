@@ -321,6 +321,18 @@ NODE_AT = """([color, nth]) => {
 }"""
 
 
+def player_token(operator: Any, campaign: str, character: str) -> str:
+    """A player token made on the console's Access tab (open), as shown once."""
+    operator.click("[data-test=token-role]")
+    operator.click(".q-menu >> text=player")
+    operator.fill("input[data-test=token-campaign]", campaign)
+    operator.fill("input[data-test=token-character]", character)
+    operator.click("[data-test=create-token]")
+    made = operator.locator("input[data-test=made-token]")
+    made.wait_for()
+    return str(made.input_value())
+
+
 def test_7_a_strategy_player_orders_by_clicking_the_map(table, pages, browser, console):
     operator = pages["operator"]  # the operator starts a game and gives a player its token, in the browser
     operator.goto(table.ui + "/")
@@ -336,15 +348,9 @@ def test_7_a_strategy_player_orders_by_clicking_the_map(table, pages, browser, c
         raise
     operator.goto(table.ui + "/console")
     operator.click("[data-test=tab-access]")
-    operator.click("[data-test=token-role]")
-    operator.click(".q-menu >> text=player")
-    operator.fill("input[data-test=token-campaign]", "realm")
-    operator.fill("input[data-test=token-character]", "ann")
-    operator.click("[data-test=create-token]")
-    ann = operator.locator("input[data-test=made-token]")
-    ann.wait_for()
+    ann = player_token(operator, "realm", "ann")
     page = console.watch(browser.new_context(viewport={"width": 1400, "height": 900}).new_page())
-    log_in(page, table, ann.input_value())
+    log_in(page, table, ann)
     page.click("[data-test=game-realm] >> text=Strategy game realm")
     page.wait_for_url(table.ui + "/strategy/realm")
     page.click("[data-test=join]")
@@ -399,14 +405,7 @@ def test_8_the_operator_sees_who_is_connected_makes_an_invite_link_and_revokes_a
     link.wait_for()
     assert "/join/crown/" in link.input_value()
 
-    operator.click("[data-test=token-role]")
-    operator.click(".q-menu >> text=player")
-    operator.fill("input[data-test=token-campaign]", "crown")
-    operator.fill("input[data-test=token-character]", "seat-9")
-    operator.click("[data-test=create-token]")
-    made = operator.locator("input[data-test=made-token]")
-    made.wait_for()
-    token_id = made.input_value().split("_")[1]
+    token_id = player_token(operator, "crown", "seat-9").split("_")[1]
     operator.locator("[data-test=tokens] tr", has_text=token_id).locator(".q-checkbox").click()
     operator.click("[data-test=revoke-token]")
     operator.wait_for_selector(f"[data-test=tokens] >> text={token_id}", state="detached")
