@@ -344,3 +344,24 @@ def test_the_shard_count_of_a_directory_is_kept(tmp_path):
                               "--port", "0", "--no-ui", "--no-narrator"], capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0
     assert "holds 2 shards" in refused.stderr and "--shards 2" in refused.stderr
+
+
+def test_an_invite_claimed_on_a_sharded_server_gives_a_token_every_shard_knows_and_revoking_takes_it(tmp_path):
+    with sharded_server(tmp_path, "--shards", "2") as server, server.http() as http:
+        for campaign in owned_ids(2):  # one campaign on each shard: the claim lands on its owner
+            assert http.post(f"/api/v1/actors/campaign/{campaign}/commands",
+                             json={"type": "CreateCampaign", "data": {"title": "Sharded"}}).status_code == 200
+            invite = http.post(f"/api/v1/campaigns/{campaign}/invites", json={})
+            assert invite.status_code == 201, invite.text
+            claimed = http.post(f"/api/v1/campaigns/{campaign}/invites/claim", json={"code": invite.json()["code"]})
+            assert claimed.status_code == 201, claimed.text
+            token = claimed.json()["token"]
+            for other in owned_ids(2):  # every shard verifies it (another campaign's answers 404, never 401)
+                status = server.http(token).get(f"/api/v1/actors/campaign/{other}").status_code
+                assert status == (200 if other == campaign else 404), (campaign, other, status)
+            revoked = http.delete(f"/api/v1/campaigns/{campaign}/invites/{invite.json()['invite_id']}")
+            assert revoked.status_code == 200, revoked.text
+            for other in owned_ids(2):
+                assert server.http(token).get(f"/api/v1/actors/campaign/{other}").status_code == 401
+            sessions = http.get("/api/v1/admin/sessions")
+            assert sessions.status_code == 200 and sessions.json()["items"] == []
