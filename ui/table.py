@@ -402,8 +402,9 @@ class TableView:
             ui.label("Your clocks").classes("text-lg")
             for text, due in clocks:
                 with ui.row().classes("w-full justify-between text-sm no-wrap gap-2"):
-                    ui.label(text)
-                    self.my_countdowns.append((countdown_label(due, self.now()), due))
+                    ui.label(text).classes("min-w-0 break-words")
+                    self.my_countdowns.append((countdown_label(due, self.now()).classes("shrink-0 whitespace-nowrap"),
+                                               due))
 
     # -- GM status ---------------------------------------------------------------------
 
@@ -440,9 +441,10 @@ class TableView:
                 ui.label(f"Waiting for: {status['waiting_for']['what']}").classes("text-sm")
             with ui.column().classes("w-full gap-1").props("data-test=countdowns"):
                 for text, due in self.clocks(status):
-                    with ui.row().classes("w-full justify-between text-sm"):
-                        ui.label(text)
-                        self.countdowns.append((ui.label(countdown(due, self.now())).props("data-test=countdown"), due))
+                    with ui.row().classes("w-full justify-between text-sm no-wrap gap-2"):
+                        ui.label(text).classes("min-w-0 break-words")
+                        self.countdowns.append((countdown_label(due, self.now()).classes("shrink-0 whitespace-nowrap"),
+                                                due))
             for task in status["gm_tasks"]:
                 with ui.row().classes("items-start gap-2 text-sm no-wrap"):
                     ui.badge(task["urgency"], color=URGENCY_COLORS.get(task["urgency"], "grey"))

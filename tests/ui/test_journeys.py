@@ -61,6 +61,12 @@ def handed() -> dict[str, str]:
     return {}
 
 
+def post_mode(page: Any, mode: str) -> None:
+    """Pick the composer's mode and wait until the toggle shows it picked."""
+    page.click(f"[data-test=post-mode] >> text={mode}")
+    page.wait_for_selector(f"[data-test=post-mode] [aria-pressed=true]:has-text('{mode}')")
+
+
 def shot(page: Any, name: str) -> None:
     screenshot(page, f"journey-{name}")
 
@@ -164,12 +170,12 @@ def test_3_a_player_joins_from_the_link_on_a_phone_and_plays(table, pages, hande
     post = player.locator("[data-test=feed] .q-card", has_text="I sneak down the stairs")
     post.locator("[data-test=roll-total]").wait_for()
 
-    player.click("[data-test=post-mode] >> text=Out of character")
+    post_mode(player, "Out of character")
     player.fill("textarea[data-test=composer]", "brb, coffee")
     player.click("[data-test=post]")
     player.wait_for_selector("[data-test=feed] >> text=brb, coffee")
 
-    player.click("[data-test=post-mode] >> text=Whisper")
+    post_mode(player, "Whisper")
     player.click("[data-test=whisper-to]")
     player.click(".q-menu >> text=GM")
     player.keyboard.press("Escape")
@@ -193,7 +199,7 @@ def test_4_the_gm_sees_the_whisper_answers_as_an_npc_and_a_player_edits(table, p
     gm = pages["gm"]
     gm.goto(table.ui + "/campaign/crown")
     gm.wait_for_selector("[data-test=feed] >> text=I pocket the ring")
-    gm.click("[data-test=post-mode] >> text=As an NPC")
+    post_mode(gm, "As an NPC")
     gm.fill("input[data-test=speaker]", "Crypt warden")
     gm.fill("textarea[data-test=composer]", "Who walks my halls?")
     gm.click("[data-test=post]")
@@ -421,7 +427,7 @@ def test_9_a_player_away_from_the_table_sees_what_is_new(table, pages, console):
     player.wait_for_selector("[data-test=campaign-crown]")
     assert player.locator("[data-test=unread-crown]").count() == 0  # everything was read at the table
     gm.goto(table.ui + "/campaign/crown")
-    gm.click("[data-test=post-mode] >> text=Narrate")
+    post_mode(gm, "Narrate")
     gm.fill("textarea[data-test=composer]", "The water rises. @Ayla, the stairs are flooding.")
     gm.click("[data-test=post]")
     gm.wait_for_selector("[data-test=feed] >> text=The water rises")
