@@ -1,0 +1,160 @@
+"""What a virtual tabletop must carry out, queued durably per world: priorities, expiry, acks, backpressure.
+
+A campaign's VTT world (``<campaign>/<world>``) has one queue, whichever of its bridges is
+connected: the elected emitter carries the commands out, so several GMs' browsers on one world
+never apply a command twice.  Records in the store's meta column family:
+
+    bridgeq:<world>:<priority>:<seq>   a command waiting for its ack, in delivery order (combat, then
+                                       chat, then cosmetic; oldest first within each)
+    bridgeq-seq:<world>                the world's last sequence number
+    bridgeq-done:<world>               the last ``DONE_KEPT`` finished commands (acked, failed, expired):
+                                       what the sender and the GM status read, and what makes a second
+                                       ack of one command harmless
+
+A command is delivered until it is acked (at least once: the VTT side is idempotent by id), it
+survives restarts and reconnects, and past its time to live it is *expired*, visibly: it moves to
+the finished list with that status, never silently away.  When a world's queue is full, new
+commands are refused by priority (``QueueFull``): cosmetic ones first, then chat; combat has a
+reserve of its own.  A queued command is never dropped to make room.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from snapshots import Batch, Store, codec
+from snapshots.protocol import META
+
+PRIORITIES = ("combat", "chat", "cosmetic")  # delivered in this order
+KINDS = {  # what the VTT carries out, and its priority
+    "start_combat": "combat", "end_combat": "combat", "advance_turn": "combat", "apply_damage": "combat",
+    "apply_healing": "combat", "apply_condition": "combat", "remove_condition": "combat",
+    "create_chat_message": "chat",
+    "move_token": "cosmetic", "spawn_token": "cosmetic", "remove_token": "cosmetic", "show_journal": "cosmetic",
+}
+DEFAULT_TTL_S = {"combat": 600.0, "chat": 3600.0, "cosmetic": 300.0}
+CAPACITY = 1000                  # commands a world may hold ...
+LIMITS = {"cosmetic": int(CAPACITY * 0.8), "chat": CAPACITY, "combat": CAPACITY + 200}  # ... by priority
+DONE_KEPT = 500
+
+QUEUE, SEQ, DONE = b"bridgeq:", b"bridgeq-seq:", b"bridgeq-done:"
+
+
+class QueueFull(Exception):
+    """The world's queue holds too much for a command of this priority; nothing was queued."""
+
+    code = "bridge/queue_full"
+
+    def __init__(self, world: str, priority: str, depth: int) -> None:
+        super().__init__(f"the bridge queue of {world} holds {depth} commands waiting for the VTT; {priority} "
+                         f"commands are refused past {LIMITS[priority]} (combat ones keep a reserve): is a bridge "
+                         "connected?")
+        self.world, self.priority, self.depth = world, priority, depth
+
+
+@dataclass(frozen=True)
+class Counts:
+    depth: dict[str, int]              # waiting, by priority
+    oldest_at: float | None            # when the oldest waiting command was queued
+    expired: int                       # among the finished ones kept
+    failed: int
+
+
+def world_key(campaign: str, world: str) -> str:
+    return f"{campaign}/{world}"
+
+
+class BridgeQueue:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- the sender's side -------------------------------------------------------------------
+
+    def enqueue(self, world: str, kind: str, data: dict[str, Any], now: float, ttl_s: float | None = None,
+                command_id: str | None = None) -> dict[str, Any]:
+        """Queue ``kind`` for the world's VTT; raises ``QueueFull`` (nothing queued) past its priority's limit,
+        ``ValueError`` for an unknown kind.  The same ``command_id`` again is the command already queued."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown bridge command {kind!r}; one of {', '.join(KINDS)}")
+        if command_id is not None:
+            known = self.find(world, command_id)
+            if known is not None:
+                return known
+        priority = KINDS[kind]
+        depth = sum(self.counts(world, now).depth.values())
+        if depth >= LIMITS[priority]:
+            raise QueueFull(world, priority, depth)
+        seq = (self.store.get_meta(SEQ + world.encode()) or 0) + 1
+        record = {"id": command_id or secrets.token_hex(8), "world": world, "seq": seq, "kind": kind,
+                  "priority": priority, "data": data, "queued_at": now,
+                  "expires_at": now + (ttl_s if ttl_s is not None else DEFAULT_TTL_S[priority]), "deliveries": 0}
+        batch = Batch()
+        batch.put(META, _key(world, priority, seq), codec.encode(record))
+        batch.put(META, SEQ + world.encode(), codec.encode(seq))
+        self.store.write([batch])
+        return {**record, "status": "queued"}
+
+    def find(self, world: str, command_id: str) -> dict[str, Any] | None:
+        """A command by id: waiting (``queued``) or finished (``acked``, ``failed``, ``expired``)."""
+        for _, record in self.store.meta_items(QUEUE + f"{world}:".encode()):
+            if record["id"] == command_id:
+                return {**record, "status": "queued"}
+        return next((record for record in self.done(world) if record["id"] == command_id), None)
+
+    # -- the VTT's side ------------------------------------------------------------------------
+
+    def pending(self, world: str, now: float, limit: int = 100) -> list[dict[str, Any]]:
+        """The commands to deliver now, in delivery order; those past their time to live are expired first."""
+        out, expired = [], []
+        for key, record in self.store.meta_items(QUEUE + f"{world}:".encode()):
+            if record["expires_at"] <= now:
+                expired.append((key, record))
+            elif len(out) < limit:
+                out.append(record)
+        if expired:
+            self._finish(world, [(key, {**record, "status": "expired", "finished_at": now,
+                                        "reason": "its time to live passed before the VTT acked it"})
+                                 for key, record in expired])
+        return out
+
+    def ack(self, world: str, command_id: str, now: float, ok: bool = True, reason: str | None = None
+            ) -> dict[str, Any] | None:
+        """The VTT carried the command out (``ok``) or could not (``reason``); a second ack of a finished command
+        changes nothing.  None: no such command."""
+        for key, record in self.store.meta_items(QUEUE + f"{world}:".encode()):
+            if record["id"] == command_id:
+                finished = {**record, "status": "acked" if ok else "failed", "finished_at": now,
+                            "reason": None if ok else (reason or "the VTT could not carry it out")[:500]}
+                self._finish(world, [(key, finished)])
+                return finished
+        return next((record for record in self.done(world) if record["id"] == command_id), None)
+
+    # -- what operators and the GM read ----------------------------------------------------------
+
+    def counts(self, world: str, now: float) -> Counts:
+        depth = dict.fromkeys(PRIORITIES, 0)
+        oldest = None
+        for _, record in self.store.meta_items(QUEUE + f"{world}:".encode()):
+            if record["expires_at"] > now:
+                depth[record["priority"]] += 1
+                oldest = record["queued_at"] if oldest is None else min(oldest, record["queued_at"])
+        done = self.done(world)
+        return Counts(depth, oldest, sum(r["status"] == "expired" for r in done),
+                      sum(r["status"] == "failed" for r in done))
+
+    def done(self, world: str) -> list[dict[str, Any]]:
+        """The last finished commands, newest first."""
+        return self.store.get_meta(DONE + world.encode()) or []  # type: ignore[no-any-return]
+
+    def _finish(self, world: str, finished: list[tuple[bytes, dict[str, Any]]]) -> None:
+        batch = Batch()
+        for key, _ in finished:
+            batch.delete(META, key)
+        done = [record for _, record in reversed(finished)] + self.done(world)
+        batch.put(META, DONE + world.encode(), codec.encode(done[:DONE_KEPT]))
+        self.store.write([batch])
+
+
+def _key(world: str, priority: str, seq: int) -> bytes:
+    return QUEUE + f"{world}:{PRIORITIES.index(priority)}:{seq:016d}".encode()
