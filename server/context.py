@@ -16,6 +16,7 @@ from actors import Runtime
 
 from .auth import Tokens
 from .bestiary import Bestiary
+from .bridge.hub import Hub
 from .frames import EventFrames, StatesAfter
 from .limits import AuthThrottle, RateLimiter
 from .memory import DROP, Trimmer
@@ -78,7 +79,8 @@ class Everturn:
     backups_removed: list[dict[str, Any]] = field(default_factory=list)  # interrupted ones run_server cleared
     backups_running: set[str] = field(default_factory=set)  # names of the backups being written now
     trimmer: Trimmer = field(init=False)
-    bestiary: Bestiary = field(init=False)  # memory back to the system after a crowd leaves
+    bestiary: Bestiary = field(init=False)
+    bridges: Hub = field(init=False)  # memory back to the system after a crowd leaves
     sessions: set[Any] = field(default_factory=set)  # the open websocket sessions (server.ws.Session)
     # The OpenAPI document of this app's routes: create_app lends it, since the routes that serve it cannot
     # import the table that lists them.
@@ -90,6 +92,7 @@ class Everturn:
     def __post_init__(self) -> None:
         self.trimmer = Trimmer(self.settings.trim_after_closed)
         self.bestiary = Bestiary(self.tokens.store)  # the GMs' saved creatures, beside the tokens
+        self.bridges = Hub(self.tokens.store)  # the VTT worlds' command queues and their emitters
 
     def figures(self) -> dict[str, Any]:
         """``GET /api/v1/admin/runtime``: the runtime's figures, the time, websocket clients."""

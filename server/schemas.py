@@ -495,3 +495,57 @@ class Creature(CreatureRequest):
 
 class CreatureListing(Strict):
     items: list[Creature]
+
+
+WORLD = r"^[A-Za-z0-9_.-]{1,64}$"
+BridgeKind = Literal["start_combat", "end_combat", "advance_turn", "apply_damage", "apply_healing", "apply_condition",
+                     "remove_condition", "create_chat_message", "move_token", "spawn_token", "remove_token",
+                     "show_journal"]
+
+
+class BridgeCommandRequest(Strict):
+    kind: BridgeKind = Field(description="combat ones are delivered before chat, chat before cosmetic (tokens, "
+                             "journals)")
+    data: dict[str, Any] = Field(default_factory=dict, description="what the VTT needs: speaker, whisper targets, "
+                                 "actor, amount, condition, token, position, journal")
+    ttl_s: float | None = Field(None, gt=0, le=7 * 86400, description="expires unacked after this long (default: "
+                                "combat 10 min, chat 1 h, cosmetic 5 min)")
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="the sender's id: the same id "
+                           "again is the command already queued")
+
+
+class BridgeCommand(Strict):
+    id: str
+    world: str
+    seq: int
+    kind: str
+    priority: Literal["combat", "chat", "cosmetic"]
+    data: dict[str, Any]
+    queued_at: float
+    expires_at: float
+    deliveries: int
+    delivered_at: float | None = None
+    status: Literal["queued", "acked", "failed", "expired"] = "queued"
+    finished_at: float | None = None
+    reason: str | None = None
+
+
+class BridgePoll(Strict):
+    commands: list[BridgeCommand] = Field(description="to carry out, in order; ack each by id")
+    emitter: bool = Field(description="this bridge speaks for the world: it carries the commands out and its "
+                          "events are taken (the others get no commands)")
+    since: int = Field(description="pass as ?since= next time")
+
+
+class BridgeAck(Strict):
+    id: str
+    ok: StrictBool = True
+    reason: str | None = Field(None, max_length=500, description="why it could not be carried out")
+
+
+class BridgeAcks(Strict):
+    acks: list[BridgeAck] = Field(min_length=1, max_length=500)
+
+
+class BridgeAcked(Strict):
+    items: list[BridgeCommand | None] = Field(description="each ack's command as it now stands; null: unknown id")

@@ -104,14 +104,23 @@ class BridgeQueue:
 
     # -- the VTT's side ------------------------------------------------------------------------
 
-    def pending(self, world: str, now: float, limit: int = 100) -> list[dict[str, Any]]:
-        """The commands to deliver now, in delivery order; those past their time to live are expired first."""
-        out, expired = [], []
+    def pending(self, world: str, now: float, after: int = 0, redeliver_s: float = 30.0,
+                limit: int = 100) -> list[dict[str, Any]]:
+        """The commands to deliver now, in delivery order: every one queued after sequence number ``after``
+        (what the bridge has not seen), and any seen but not acked for ``redeliver_s`` (at least once).
+        Those past their time to live are expired first.  Each one returned counts as delivered at ``now``."""
+        out, expired, delivered = [], [], Batch()
         for key, record in self.store.meta_items(QUEUE + f"{world}:".encode()):
             if record["expires_at"] <= now:
                 expired.append((key, record))
-            elif len(out) < limit:
+                continue
+            last = record.get("delivered_at")
+            if len(out) < limit and (record["seq"] > after or last is None or now - last >= redeliver_s):
+                record = {**record, "delivered_at": now, "deliveries": record["deliveries"] + 1}
+                delivered.put(META, key, codec.encode(record))
                 out.append(record)
+        if out:
+            self.store.write([delivered])
         if expired:
             self._finish(world, [(key, {**record, "status": "expired", "finished_at": now,
                                         "reason": "its time to live passed before the VTT acked it"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 from .actors import actors
 from .admin import admin
 from .bestiary import bestiary
+from .bridge import bridge
 from .campaigns import campaigns
 from .health import health
 from .invites import invites
@@ -19,7 +20,7 @@ from .table import COMMAND, Operation, Resource
 from .webhooks import webhooks
 from .ws import sockets
 
-RESOURCES: tuple[Resource, ...] = (health, actors, campaigns, invites, bestiary, admin, narrator, search, webhooks, sockets)
+RESOURCES: tuple[Resource, ...] = (health, actors, campaigns, invites, bestiary, bridge, admin, narrator, search, webhooks, sockets)
 OPERATIONS: tuple[Operation, ...] = tuple(op for resource in RESOURCES for op in resource.operations)
 
 __all__ = ["COMMAND", "OPERATIONS", "RESOURCES", "Operation", "Resource"]

@@ -77,3 +77,13 @@ def test_the_queue_outlives_a_restart(tmp_path):
 def test_an_unknown_command_is_refused(queue):
     with pytest.raises(ValueError, match="unknown bridge command"):
         queue.enqueue(WORLD, "launch_missiles", {}, now=0.0)
+
+
+def test_a_bridge_gets_what_it_has_not_seen_and_what_it_left_unacked_for_a_while(queue):
+    first = queue.enqueue(WORLD, "create_chat_message", {"content": "one"}, now=0.0)
+    assert [c["id"] for c in queue.pending(WORLD, now=1.0)] == [first["id"]]
+    second = queue.enqueue(WORLD, "create_chat_message", {"content": "two"}, now=2.0)
+    assert [c["id"] for c in queue.pending(WORLD, now=3.0, after=first["seq"])] == [second["id"]]
+    assert queue.pending(WORLD, now=4.0, after=second["seq"]) == []  # both seen, not yet acked
+    again = queue.pending(WORLD, now=40.0, after=second["seq"])  # unacked past the redelivery time
+    assert [(c["id"], c["deliveries"]) for c in again] == [(first["id"], 2), (second["id"], 2)]

@@ -189,7 +189,8 @@ async def test_every_boolean_any_body_declares_refuses_numbers_and_strings(game_
                         "type": t, "data": nested(w, v)}, where))
         else:
             for where in boolean_paths(schema, schemas):
-                targets.append((path.replace("{campaign_id}", "c1"), lambda v, w=where: nested(w, v), where))
+                targets.append((path.replace("{campaign_id}", "c1").replace("{world}", "w1"),
+                                lambda v, w=where: nested(w, v), where))
     assert len(targets) >= 10, targets   # shield, agile, ranged, agent, critical, rephrase, srd, ...
     op = bearer(operator_token(game_server))
     async with httpx.AsyncClient(base_url=game_server.url) as http:

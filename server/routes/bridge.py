@@ -1,0 +1,122 @@
+"""The bridge API: what Everturn asks a campaign's VTT world to do, and the long-poll a bridge takes it by.
+
+A bridge is a token with role ``bridge`` for one campaign; the VTT world is named in the path and
+each running module names itself in ``X-Bridge-Instance``, so several GMs' browsers on one world
+elect one emitter (``server.bridge.lease``).  ``GET .../events`` waits up to ``timeout`` seconds for
+commands; the emitter acks each by id (``POST .../acks``).  See docs/bridge.md.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from quart import Response, request
+
+from actors.roles import is_gm
+
+from ..bridge.queue import QueueFull, world_key
+from ..errors import ApiError, not_found
+from ..requests import authenticate, everturn, json_body, json_response, reachable, validated
+from ..schemas import BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgePoll
+from .campaigns import created_campaign
+from .table import Resource
+
+bridge = Resource("bridge", tag="bridge")
+WORLD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+INSTANCE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+HEADERS = ({"name": "X-Bridge-Instance", "in": "header", "required": True, "schema": {"type": "string"},
+            "description": "this running module's id (one per browser): the world's bridges elect one emitter"},)
+POLL = ({"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0},
+         "description": "the since of the last answer: commands already seen come again only if left unacked "
+                        "for 30 s"},
+        {"name": "timeout", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 25},
+         "description": "seconds to wait for a command when none is due (default 25)"})
+
+
+def world_of(campaign_id: str, world: str, bridges_only: bool) -> tuple[str, Any]:
+    """The world's queue key and the principal; a GM's or operator's token may send, a bridge's may poll."""
+    ctx = everturn()
+    principal = authenticate(ctx)
+    address = reachable(ctx, principal, f"campaign/{campaign_id}")
+    if not WORLD.fullmatch(world):
+        raise ApiError(400, "bridge/bad_world", "a world id takes 1-64 letters, digits, '.', '-' or '_'")
+    allowed = principal.role == "bridge" or principal.operator if bridges_only else is_gm(principal.as_dict())
+    if not allowed:
+        raise ApiError(403, "bridge/forbidden", "bridge tokens poll and ack; the GM sends commands")
+    created_campaign(ctx, address)
+    return world_key(campaign_id, world), principal
+
+
+def instance_of(principal: Any) -> str:
+    instance = request.headers.get("X-Bridge-Instance", "")
+    if not INSTANCE.fullmatch(instance):
+        raise ApiError(400, "bridge/no_instance", "send X-Bridge-Instance: this module's id (1-64 characters)")
+    return f"{principal.token_id}:{instance}"
+
+
+@bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/commands",
+             "GM: queue a command for the world's VTT (durable, prioritised, acked, expiring); 429 "
+             "bridge/queue_full when the world's queue is full for its priority", body=BridgeCommandRequest,
+             response=BridgeCommand, status=201)
+async def send_command(campaign_id: str, world: str) -> Response:
+    ctx = everturn()
+    key, _ = world_of(campaign_id, world, bridges_only=False)
+    body = validated(BridgeCommandRequest, await json_body())
+    try:
+        record = ctx.bridges.enqueue(key, body.kind, body.data, ctx.runtime.clock.now(), body.ttl_s, body.id)
+    except QueueFull as exc:
+        raise ApiError(429, exc.code, str(exc), {"priority": exc.priority, "depth": exc.depth}, retry_after=5) from exc
+    return json_response(record, 201)
+
+
+@bridge.get("/api/v1/campaigns/{campaign_id}/bridge/{world}/commands/{command_id}",
+            "GM: a command as it stands: queued, acked, failed (with the VTT's reason) or expired",
+            response=BridgeCommand)
+async def command_status(campaign_id: str, world: str, command_id: str) -> Response:
+    ctx = everturn()
+    key, _ = world_of(campaign_id, world, bridges_only=False)
+    record = ctx.bridges.queue.find(key, command_id)
+    if record is None:
+        raise not_found(f"bridge command {command_id}")
+    return json_response(record)
+
+
+@bridge.get("/api/v1/campaigns/{campaign_id}/bridge/{world}/events",
+            "bridge: the commands to carry out (long-poll), and whether this module is the world's emitter",
+            response=BridgePoll, headers=HEADERS, query=POLL)
+async def poll(campaign_id: str, world: str) -> Response:
+    ctx = everturn()
+    key, principal = world_of(campaign_id, world, bridges_only=True)
+    instance = instance_of(principal)
+    try:
+        since = int(request.args.get("since", "0"))
+        timeout = float(request.args.get("timeout", "25"))
+    except ValueError:
+        raise ApiError(400, "bridge/bad_query", "since is a whole number, timeout a number of seconds") from None
+    if since < 0 or not 0 <= timeout <= 25:
+        raise ApiError(400, "bridge/bad_query", "since >= 0 and 0 <= timeout <= 25")
+    hub = ctx.bridges
+    commands: list[dict[str, Any]] = []
+    emitter = hub.heartbeat(key, instance, principal.token_id)
+    if emitter:
+        commands = hub.queue.pending(key, ctx.runtime.clock.now(), after=since)
+        if not commands and timeout > 0:
+            await hub.wait(key, timeout)
+            emitter = hub.heartbeat(key, instance, principal.token_id)
+            commands = hub.queue.pending(key, ctx.runtime.clock.now(), after=since) if emitter else []
+    top = max([since, *(c["seq"] for c in commands)])
+    return json_response({"commands": [{**c, "status": "queued"} for c in commands], "emitter": emitter,
+                          "since": top})
+
+
+@bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/acks",
+             "bridge: commands carried out (ok) or not (with a reason); acking twice changes nothing",
+             body=BridgeAcks, response=BridgeAcked, headers=HEADERS)
+async def acks(campaign_id: str, world: str) -> Response:
+    ctx = everturn()
+    key, principal = world_of(campaign_id, world, bridges_only=True)
+    body = validated(BridgeAcks, await json_body())
+    ctx.bridges.heartbeat(key, instance_of(principal), principal.token_id)
+    now = ctx.runtime.clock.now()
+    return json_response({"items": [ctx.bridges.queue.ack(key, ack.id, now, ack.ok, ack.reason)
+                                    for ack in body.acks]})

@@ -1,0 +1,100 @@
+"""The bridge API on a real server (issue 24): a GM queues commands for a VTT world, the world's elected
+bridge long-polls them, carries them out and acks; another bridge of the world gets none; an unacked
+command expires visibly on the server's clock."""
+from __future__ import annotations
+
+import trio
+import trio.testing
+
+from .conftest import assert_error, http_client
+from .test_invites import gm_table
+
+BASE = "/api/v1/campaigns/c1/bridge/world-1"
+
+
+async def bridge_table(game_server, http):
+    table = await gm_table(game_server, http)
+    await table.token("bridge", role="bridge", campaign="c1")
+    return table
+
+
+def instance(table, name: str) -> dict[str, str]:
+    return {**table.tokens["bridge"], "X-Bridge-Instance": name}
+
+
+async def test_the_elected_bridge_takes_the_commands_in_priority_order_and_acks_them(game_server):
+    async with http_client(game_server) as http:
+        table = await bridge_table(game_server, http)
+        gm = table.tokens["gm"]
+        chat = (await http.post(f"{BASE}/commands", headers=gm, json={
+            "kind": "create_chat_message", "data": {"content": "The door creaks.", "speaker": "GM"}})).json()
+        damage = await http.post(f"{BASE}/commands", headers=gm, json={
+            "kind": "apply_damage", "data": {"actor": "Ayla", "amount": 5, "damage_type": "slashing"}, "id": "d-1"})
+        assert damage.status_code == 201, damage.text
+
+        polled = (await http.get(f"{BASE}/events", params={"timeout": 0}, headers=instance(table, "a"))).json()
+        assert polled["emitter"] and [c["id"] for c in polled["commands"]] == ["d-1", chat["id"]]
+        other = (await http.get(f"{BASE}/events", params={"timeout": 0}, headers=instance(table, "b"))).json()
+        assert (other["emitter"], other["commands"]) == (False, [])  # one world, one emitter
+
+        acked = await http.post(f"{BASE}/acks", headers=instance(table, "a"), json={"acks": [
+            {"id": "d-1"}, {"id": chat["id"], "ok": False, "reason": "no speaker GM in this world"}, {"id": "x"}]})
+        assert [(i or {}).get("status") for i in acked.json()["items"]] == ["acked", "failed", None]
+        status = (await http.get(f"{BASE}/commands/{chat['id']}", headers=gm)).json()
+        assert (status["status"], status["reason"]) == ("failed", "no speaker GM in this world")
+        again = (await http.get(f"{BASE}/events", params={"since": polled["since"], "timeout": 0},
+                                headers=instance(table, "a"))).json()
+        assert again["commands"] == []
+
+
+async def test_a_waiting_long_poll_gets_the_command_queued_meanwhile(game_server):
+    async with http_client(game_server) as http:
+        table = await bridge_table(game_server, http)
+        answers = []
+
+        async def wait() -> None:
+            answers.append((await http.get(f"{BASE}/events", params={"timeout": 20},
+                                           headers=instance(table, "a"))).json())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(wait)  # waiting, or not yet asking: either way the command reaches it
+            await http.post(f"{BASE}/commands", headers=table.tokens["gm"], json={"kind": "advance_turn"})
+        assert [c["kind"] for c in answers[0]["commands"]] == ["advance_turn"]
+
+
+async def test_the_hub_wakes_a_waiting_poll_at_once_and_lets_an_idle_one_go_at_its_timeout(autojump_clock):
+    from server.bridge.hub import Hub
+    from snapshots.memory import MemoryStore
+
+    hub, woke = Hub(MemoryStore()), []
+
+    async def poll(timeout: float) -> None:
+        start = trio.current_time()
+        await hub.wait("c1/w", timeout)
+        woke.append(trio.current_time() - start)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(poll, 20.0)
+        await trio.testing.wait_all_tasks_blocked()
+        await trio.sleep(3)  # the mock clock's three seconds
+        hub.enqueue("c1/w", "advance_turn", {}, now=0.0)
+    await poll(5.0)
+    assert woke == [3.0, 5.0]
+
+
+async def test_an_unacked_command_expires_visibly_and_bad_requests_say_why(game_server):
+    async with http_client(game_server) as http:
+        table = await bridge_table(game_server, http)
+        gm = table.tokens["gm"]
+        made = (await http.post(f"{BASE}/commands", headers=gm, json={"kind": "show_journal", "ttl_s": 60})).json()
+        await table.advance(61)
+        polled = (await http.get(f"{BASE}/events", params={"timeout": 0}, headers=instance(table, "a"))).json()
+        assert polled["commands"] == []
+        assert (await http.get(f"{BASE}/commands/{made['id']}", headers=gm)).json()["status"] == "expired"
+        assert_error(await http.get(f"{BASE}/events", headers=table.tokens["bridge"]), 400, "bridge/no_instance")
+        assert_error(await http.get(f"{BASE}/events", headers=gm), 403, "bridge/forbidden")
+        assert_error(await http.post(f"{BASE}/commands", headers=table.tokens["bridge"], json={"kind": "end_combat"}),
+                     403, "bridge/forbidden")
+        assert_error(await http.post(f"{BASE}/commands", headers=gm, json={"kind": "launch"}), 422, "invalid")
+        assert_error(await http.get("/api/v1/campaigns/c1/bridge/bad%20world/events",
+                                    headers=instance(table, "a")), 400, "bridge/bad_world")
