@@ -549,3 +549,29 @@ class BridgeAcks(Strict):
 
 class BridgeAcked(Strict):
     items: list[BridgeCommand | None] = Field(description="each ack's command as it now stands; null: unknown id")
+
+
+class BridgeEvent(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="the VTT's own id: sent again, applied once")
+    type: str = Field(min_length=1, max_length=40, description="chat {content, player_id?, ooc?, whisper_to?, "
+                      "speaker?} or scene {title, description?}")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class BridgeEmit(Strict):
+    events: list[BridgeEvent] = Field(min_length=1, max_length=100)
+
+
+class BridgeEmitResult(Strict):
+    id: str
+    status: Literal["applied", "ignored", "refused"] = Field(description="applied: durable (sent again, applied "
+                                                             "once); ignored: this bridge is not the emitter; "
+                                                             "refused: see code and message")
+    seq: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class BridgeEmitted(Strict):
+    emitter: bool
+    items: list[BridgeEmitResult]

@@ -12,12 +12,16 @@ from typing import Any
 
 from quart import Response, request
 
+from actors import ActorError
 from actors.roles import is_gm
 
+from ..bridge.events import Unmapped, command_of
 from ..bridge.queue import QueueFull, world_key
-from ..errors import ApiError, not_found
+from ..errors import ApiError, from_actor_error, not_found
 from ..requests import authenticate, everturn, json_body, json_response, reachable, validated
-from ..schemas import BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgePoll
+from ..schemas import (
+    BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgePoll,
+)
 from .campaigns import created_campaign
 from .table import Resource
 
@@ -120,3 +124,41 @@ async def acks(campaign_id: str, world: str) -> Response:
     now = ctx.runtime.clock.now()
     return json_response({"items": [ctx.bridges.queue.ack(key, ack.id, now, ack.ok, ack.reason)
                                     for ack in body.acks]})
+
+
+@bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/emit",
+             "bridge: what happened in the VTT (chat, scene changes), each by the VTT's id: applied once and "
+             "answered once durable; only the world's emitter's events are taken", body=BridgeEmit,
+             response=BridgeEmitted, headers=HEADERS)
+async def emit(campaign_id: str, world: str) -> Response:
+    ctx = everturn()
+    key, principal = world_of(campaign_id, world, bridges_only=True)
+    body = validated(BridgeEmit, await json_body())
+    emitter = ctx.bridges.heartbeat(key, instance_of(principal), principal.token_id)
+    if not emitter:
+        return json_response({"emitter": False, "items": [
+            result(e.id, "ignored", message="another bridge of this world is its emitter") for e in body.events]})
+    address = f"campaign/{campaign_id}"
+    gm = {**principal.as_dict(), "role": "gm", "campaign": campaign_id}  # what the bridge maps, it does as the GM
+    items = []
+    for event in body.events:
+        try:
+            command, as_gm = command_of(event.type, event.data)
+            ack = await ctx.runtime.ask(address, command, wait_for_room=False,
+                                        by=gm if as_gm else principal.as_dict(),
+                                        idempotency_key=f"bridge:{world}:{event.id}")
+        except Unmapped as exc:
+            items.append(result(event.id, "refused", code=exc.code, message=str(exc)))
+            continue
+        except ActorError as exc:
+            error = from_actor_error(exc)
+            items.append(result(event.id, "refused", code=error.code, message=error.message))
+            continue
+        items.append(result(event.id, "applied", seq=ack.seq))
+    return json_response({"emitter": True, "items": items})
+
+
+def result(event_id: str, status: str, seq: int | None = None, code: str | None = None,
+           message: str | None = None) -> dict[str, Any]:
+    """One emitted event's answer, every field present."""
+    return {"id": event_id, "status": status, "seq": seq, "code": code, "message": message}

@@ -98,3 +98,35 @@ async def test_an_unacked_command_expires_visibly_and_bad_requests_say_why(game_
         assert_error(await http.post(f"{BASE}/commands", headers=gm, json={"kind": "launch"}), 422, "invalid")
         assert_error(await http.get("/api/v1/campaigns/c1/bridge/bad%20world/events",
                                     headers=instance(table, "a")), 400, "bridge/bad_world")
+
+
+HERO = {"name": "Ayla", "level": 1, "max_hp": 18, "hp": 18, "ac": 17,
+        "saves": {"fortitude": 7, "reflex": 5, "will": 4}, "perception": 4}
+
+
+async def test_the_emitters_chat_and_scene_become_campaign_posts_once_and_another_bridges_are_ignored(game_server):
+    async with http_client(game_server) as http:
+        table = await bridge_table(game_server, http)
+        await table.token("ayla", role="player", campaign="c1", character="ayla")
+        await table.ok("ayla", "campaign/c1", "JoinCampaign", character=HERO)
+        events = {"events": [
+            {"id": "s-1", "type": "scene", "data": {"title": "The crypt", "description": "Water everywhere."}},
+            {"id": "m-1", "type": "chat", "data": {"player_id": "ayla", "content": "I light a torch."}},
+            {"id": "m-2", "type": "chat", "data": {"speaker": "Warden", "content": "Who goes there?"}},
+            {"id": "m-3", "type": "chat", "data": {"player_id": "ayla", "content": "psst", "whisper_to": ["gm"]}},
+            {"id": "m-4", "type": "chat", "data": {"player_id": "nobody", "content": "hi"}},
+            {"id": "x-1", "type": "dance", "data": {}},
+            {"id": "m-5", "type": "chat", "data": {"player_id": "ayla"}}]}
+        first = (await http.post(f"{BASE}/emit", json=events, headers=instance(table, "a"))).json()
+        assert first["emitter"] and [(i["status"], i["code"]) for i in first["items"]] == [
+            ("applied", None), ("applied", None), ("applied", None), ("applied", None),
+            ("refused", "campaign/not_a_player"), ("refused", "bridge/unknown_event"), ("refused", "command/invalid")]
+        again = (await http.post(f"{BASE}/emit", json=events, headers=instance(table, "a"))).json()
+        assert [i["seq"] for i in again["items"][:4]] == [i["seq"] for i in first["items"][:4]]  # applied once
+        other = (await http.post(f"{BASE}/emit", json=events, headers=instance(table, "b"))).json()
+        assert not other["emitter"] and {i["status"] for i in other["items"]} == {"ignored"}
+
+        posts = (await http.get("/api/v1/actors/campaign/c1", headers=table.tokens["gm"])).json()["state"]["posts"]
+        assert [(p["kind"], p["text"], p["speaker"]) for p in posts] == [
+            ("notice", "The crypt\n\nWater everywhere.", None), ("action", "I light a torch.", None),
+            ("narration", "Who goes there?", "Warden"), ("whisper", "psst", None)]
