@@ -575,3 +575,24 @@ class BridgeEmitResult(Strict):
 class BridgeEmitted(Strict):
     emitter: bool
     items: list[BridgeEmitResult]
+
+
+class BridgeEmitter(Strict):
+    instance: str
+    token_id: str
+    for_s: float = Field(description="how long it has been the emitter")
+
+
+class BridgeWorld(Strict):
+    world: str = Field(description="<campaign>/<world>")
+    campaign: str
+    emitter: BridgeEmitter | None = Field(description="null: no bridge of this world is connected")
+    connected: list[str] = Field(description="the instances heard from within a lease (10 s)")
+    depth: dict[str, int] = Field(description="commands waiting, by priority")
+    oldest_age_s: float | None
+    expired: int = Field(description="among the last 500 finished")
+    failed: int
+
+
+class BridgeListing(Strict):
+    items: list[BridgeWorld]

@@ -14,6 +14,7 @@ import orjson
 from nicegui import background_tasks, ui
 
 from .access import Access
+from .bridges import Bridges
 from .format import clock_time, matches
 from .gauges import SERIES, Gauges
 from .link import Link, LinkError, error_text
@@ -107,6 +108,7 @@ class Console:
     def __init__(self, link: Link, origin: str) -> None:
         self.link = link
         self.access = Access(link, origin)
+        self.bridges = Bridges(link)
         self.gauges = Gauges()
         self.rows: list[dict[str, Any]] = []
         self.selected: str | None = None
@@ -135,6 +137,7 @@ class Console:
             models_tab = ui.tab("Models").props("data-test=tab-models")
             narrator_tab = ui.tab("Narrator").props("data-test=tab-narrator")
             access_tab = ui.tab("Access").props("data-test=tab-access")
+            bridges_tab = ui.tab("Bridges").props("data-test=tab-bridges")
         with ui.tab_panels(tabs, value=tree_tab).classes("w-full"):
             with ui.tab_panel(tree_tab):
                 self.tree_panel()
@@ -151,8 +154,11 @@ class Console:
                 self.narrator.build()
             with ui.tab_panel(access_tab):
                 self.access.build()
-        tabs.on_value_change(lambda e: background_tasks.create(self.access.refresh(), name="access")
-                             if e.value == "Access" else None)
+            with ui.tab_panel(bridges_tab):
+                self.bridges.build()
+        opened = {"Access": self.access.refresh, "Bridges": self.bridges.refresh}
+        tabs.on_value_change(lambda e: background_tasks.create(opened[e.value](), name=e.value)
+                             if e.value in opened else None)
         ui.timer(POLL_S, self.poll)
 
     # -- the tree ----------------------------------------------------------------------

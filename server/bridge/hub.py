@@ -32,6 +32,25 @@ class Hub:
             news.set()
         return record
 
+    def worlds(self, campaign: str | None = None) -> list[str]:
+        """Every world with a bridge heard from since the start, or commands queued or finished."""
+        known = set(self.emitters.seen) | self.queue.worlds()
+        return sorted(w for w in known if campaign is None or w.split("/", 1)[0] == campaign)
+
+    def describe(self, world: str, now: float) -> dict[str, Any]:
+        """A world's bridges as operators and the GM see them: the emitter, who is connected, the queue."""
+        moment = time.monotonic()
+        lease = self.emitters.emitter(world, moment)
+        counts = self.queue.counts(world, now)
+        return {"world": world, "campaign": world.split("/", 1)[0],
+                "emitter": None if lease is None else {"instance": lease.instance.split(":", 1)[1],
+                                                       "token_id": lease.token_id,
+                                                       "for_s": round(moment - lease.since, 1)},
+                "connected": [i.split(":", 1)[1] for i in self.emitters.connected(world, moment)],
+                "depth": counts.depth,
+                "oldest_age_s": None if counts.oldest_at is None else round(now - counts.oldest_at, 1),
+                "expired": counts.expired, "failed": counts.failed}
+
     async def wait(self, world: str, timeout: float) -> None:
         """Until a command is queued for ``world`` or ``timeout`` seconds pass."""
         news = self._news.setdefault(world, trio.Event())

@@ -152,6 +152,11 @@ class BridgeQueue:
         return Counts(depth, oldest, sum(r["status"] == "expired" for r in done),
                       sum(r["status"] == "failed" for r in done))
 
+    def worlds(self) -> set[str]:
+        """The worlds with commands waiting or finished."""
+        found = {key[len(QUEUE):].decode().rsplit(":", 2)[0] for key, _ in self.store.meta_items(QUEUE)}
+        return found | {key[len(DONE):].decode() for key, _ in self.store.meta_items(DONE)}
+
     def done(self, world: str) -> list[dict[str, Any]]:
         """The last finished commands, newest first."""
         return self.store.get_meta(DONE + world.encode()) or []  # type: ignore[no-any-return]

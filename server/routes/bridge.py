@@ -18,9 +18,9 @@ from actors.roles import is_gm
 from ..bridge.events import Unmapped, command_of
 from ..bridge.queue import QueueFull, world_key
 from ..errors import ApiError, from_actor_error, not_found
-from ..requests import authenticate, everturn, json_body, json_response, reachable, validated
+from ..requests import authenticate, everturn, json_body, json_response, operator, reachable, validated
 from ..schemas import (
-    BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgePoll,
+    BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
 )
 from .campaigns import created_campaign
 from .table import Resource
@@ -162,3 +162,30 @@ def result(event_id: str, status: str, seq: int | None = None, code: str | None 
            message: str | None = None) -> dict[str, Any]:
     """One emitted event's answer, every field present."""
     return {"id": event_id, "status": status, "seq": seq, "code": code, "message": message}
+
+
+@bridge.get("/api/v1/admin/bridges", "operators: every VTT world's bridges: the elected emitter, who is connected, "
+            "the queue's depth by priority, the oldest command's age, expired and failed counts",
+            response=BridgeListing, tag="operators")
+async def admin_bridges() -> Response:
+    ctx = everturn()
+    operator(ctx)
+    now = ctx.runtime.clock.now()
+    return json_response({"items": [ctx.bridges.describe(world, now) for world in ctx.bridges.worlds()]})
+
+
+def bridge_tasks(hub: Any, campaign_id: str, now: float) -> list[dict[str, Any]]:
+    """GM status tasks: a world whose commands wait while none of its bridges is connected."""
+    tasks = []
+    for world in hub.worlds(campaign_id):
+        seen = hub.describe(world, now)
+        waiting = sum(seen["depth"].values())
+        if seen["emitter"] is None and waiting:
+            name = world.split("/", 1)[1]
+            tasks.append({"task": f"The VTT bridge of world {name} is disconnected and {waiting} command(s) wait "
+                                  f"for it (the oldest for {seen['oldest_age_s']:.0f} s): open the world in the VTT "
+                                  "with the Everturn module on, or they expire.",
+                          "urgency": "high", "due_in": None,
+                          "endpoint": {"method": "GET", "path": f"/api/v1/campaigns/{campaign_id}/bridge/{name}/events",
+                                       "body": {}}})
+    return tasks

@@ -84,7 +84,14 @@ async def gm_status(campaign_id: str) -> Response:
     ctx = everturn()
     address, _ = gm_campaign(ctx, campaign_id, "the GM status is for the campaign's GM (or an operator)")
     state = created_campaign(ctx, address)
-    return json_response(campaign_status(state, campaign_id, ctx.runtime.clock.now()))
+    now = ctx.runtime.clock.now()
+    status = campaign_status(state, campaign_id, now)
+    from .bridge import bridge_tasks  # the VTT's bridges are the server's, not the campaign's
+
+    bridged = bridge_tasks(ctx.bridges, campaign_id, now)
+    if bridged:
+        status = {**status, "gm_tasks": [*bridged, *status["gm_tasks"]], "needs_attention": True}
+    return json_response(status)
 
 
 def gm_campaign(ctx: Everturn, campaign_id: str, refusal: str) -> tuple[str, Principal]:

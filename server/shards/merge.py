@@ -236,6 +236,7 @@ GATHERED: dict[str, Merge] = {
     "search.admin_search": per_shard,
     "narrator.admin_narrator": narrator,
     "admin.admin_sessions": listed,
+    "bridge.admin_bridges": listed,
 }
 
 

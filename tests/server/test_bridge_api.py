@@ -130,3 +130,21 @@ async def test_the_emitters_chat_and_scene_become_campaign_posts_once_and_anothe
         assert [(p["kind"], p["text"], p["speaker"]) for p in posts] == [
             ("notice", "The crypt\n\nWater everywhere.", None), ("action", "I light a torch.", None),
             ("narration", "Who goes there?", "Warden"), ("whisper", "psst", None)]
+
+
+async def test_operators_see_each_worlds_bridges_and_the_gm_is_told_of_a_disconnected_one(game_server):
+    async with http_client(game_server) as http:
+        table = await bridge_table(game_server, http)
+        gm, op = table.tokens["gm"], table.op
+        await http.post(f"{BASE}/commands", headers=gm, json={"kind": "apply_damage", "data": {"amount": 3}})
+        tasks = (await http.get("/api/v1/campaigns/c1/gm/status", headers=gm)).json()["gm_tasks"]
+        assert tasks[0]["urgency"] == "high" and "bridge of world world-1 is disconnected" in tasks[0]["task"]
+        [world] = (await http.get("/api/v1/admin/bridges", headers=op)).json()["items"]
+        assert (world["world"], world["emitter"], world["depth"]["combat"]) == ("c1/world-1", None, 1)
+
+        await http.get(f"{BASE}/events", params={"timeout": 0}, headers=instance(table, "a"))
+        [world] = (await http.get("/api/v1/admin/bridges", headers=op)).json()["items"]
+        assert world["emitter"]["instance"] == "a" and world["connected"] == ["a"]
+        tasks = (await http.get("/api/v1/campaigns/c1/gm/status", headers=gm)).json()["gm_tasks"]
+        assert not any("bridge" in task["task"] for task in tasks)
+        assert_error(await http.get("/api/v1/admin/bridges", headers=gm), 403, "auth/forbidden")

@@ -254,3 +254,16 @@ def test_a_characters_combat_posts_carry_its_status_line_and_the_combat_filter()
     assert status_line(ACTION, state) is None  # not a combat post
     assert status_line(NPC.model_copy(update={"encounter": 2}), state) is None  # not a character's
     assert shown(fight, BRAM, "combat") and not shown(ACTION, BRAM, "combat")
+
+
+def test_the_console_says_which_worlds_have_no_bridge():
+    from ui.bridges import bridge_rows
+
+    rows = bridge_rows([{"world": "c1/w", "campaign": "c1", "emitter": None, "connected": [],
+                         "depth": {"combat": 1, "chat": 0, "cosmetic": 0}, "oldest_age_s": 12.0, "expired": 0,
+                         "failed": 0},
+                        {"world": "c2/w", "campaign": "c2", "emitter": {"instance": "a", "token_id": "t", "for_s": 61.0},
+                         "connected": ["a", "b"], "depth": {"combat": 0, "chat": 0, "cosmetic": 0},
+                         "oldest_age_s": None, "expired": 2, "failed": 1}])
+    assert [(r["emitter"], r["connected"], r["combat"], r["oldest"]) for r in rows] == [
+        ("disconnected", "—", 1, 12.0), ("a (61 s)", "a, b", 0, "—")]
