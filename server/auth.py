@@ -90,7 +90,7 @@ class Tokens:
         principal = Principal(token_id, role, campaign, character, acts_as, bot=role == "bot")
         batch = Batch()
         batch.put(META, _PREFIX + token_id.encode(), codec.encode({
-            "hash": _digest(secret), "created": time.time(), **principal.as_dict()}))
+            "hash": digest(secret), "created": time.time(), **principal.as_dict()}))
         self.store.write([batch])
         return f"evt_{token_id}_{secret}", principal
 
@@ -104,7 +104,7 @@ class Tokens:
         record = self.store.get_meta(_PREFIX + token_id.encode())
         if record is None:
             return None
-        if not hmac.compare_digest(record["hash"], _digest(secret)):
+        if not hmac.compare_digest(record["hash"], digest(secret)):
             return None
         return Principal(record["token_id"], record["role"], record["campaign"], record["character"],
                          record["acts_as"], record["bot"])
@@ -168,5 +168,6 @@ def scope_id_allowed(actor_id: str) -> bool:
     return "." not in actor_id
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
+    """What the store keeps of a secret (a token's, an invite link's): its SHA-256, hex."""
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -34,8 +34,8 @@ class Hub:
 
     def worlds(self, campaign: str | None = None) -> list[str]:
         """Every world with a bridge heard from since the start, or commands queued or finished."""
-        known = set(self.emitters.seen) | self.queue.worlds()
-        return sorted(w for w in known if campaign is None or w.split("/", 1)[0] == campaign)
+        heard = {w for w in self.emitters.seen if campaign is None or w.split("/", 1)[0] == campaign}
+        return sorted(heard | self.queue.worlds(campaign))
 
     def describe(self, world: str, now: float) -> dict[str, Any]:
         """A world's bridges as operators and the GM see them: the emitter, who is connected, the queue."""

@@ -152,10 +152,12 @@ class BridgeQueue:
         return Counts(depth, oldest, sum(r["status"] == "expired" for r in done),
                       sum(r["status"] == "failed" for r in done))
 
-    def worlds(self) -> set[str]:
-        """The worlds with commands waiting or finished."""
-        found = {key[len(QUEUE):].decode().rsplit(":", 2)[0] for key, _ in self.store.meta_items(QUEUE)}
-        return found | {key[len(DONE):].decode() for key, _ in self.store.meta_items(DONE)}
+    def worlds(self, campaign: str | None = None) -> set[str]:
+        """The worlds (of ``campaign``, if given) with commands waiting or finished; reads only that
+        campaign's records (a GM status asks on every refresh)."""
+        scope = f"{campaign}/".encode() if campaign is not None else b""
+        found = {key[len(QUEUE):].decode().rsplit(":", 2)[0] for key, _ in self.store.meta_items(QUEUE + scope)}
+        return found | {key[len(DONE):].decode() for key, _ in self.store.meta_items(DONE + scope)}
 
     def done(self, world: str) -> list[dict[str, Any]]:
         """The last finished commands, newest first."""

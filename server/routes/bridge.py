@@ -44,7 +44,7 @@ def world_of(campaign_id: str, world: str, bridges_only: bool) -> tuple[str, Any
     address = reachable(ctx, principal, f"campaign/{campaign_id}")
     if not WORLD.fullmatch(world):
         raise ApiError(400, "bridge/bad_world", "a world id takes 1-64 letters, digits, '.', '-' or '_'")
-    allowed = principal.role == "bridge" or principal.operator if bridges_only else is_gm(principal.as_dict())
+    allowed = (principal.role == "bridge" or principal.operator) if bridges_only else is_gm(principal.as_dict())
     if not allowed:
         raise ApiError(403, "bridge/forbidden", "bridge tokens poll and ack; the GM sends commands")
     created_campaign(ctx, address)

@@ -9,7 +9,6 @@ link must not lock a table's players out).
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from typing import Any
 
@@ -19,6 +18,7 @@ from actors import ActorError
 from actors.campaign.messages import ClaimInvite, CreateInvite, RevokeInvite
 from actors.campaign.state import HOUR, Campaign, Invite
 
+from ..auth import digest
 from ..errors import ApiError, from_actor_error
 from ..grants import issue_token, withdraw_token
 from ..requests import ask, everturn, json_body, json_response, valid_address, validated
@@ -130,8 +130,4 @@ def invite_json(state: Campaign, invite: Invite, now: float) -> dict[str, Any]:
             "status": invite.status(now), "created_at": invite.created_at, "expires_at": invite.expires_at,
             "claimed_at": invite.claimed_at, "token_id": invite.token_id,
             "character": player.character.name if player is not None and invite.claimed_at is not None else None}
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
