@@ -1,14 +1,16 @@
 """Pure helpers that turn server data into what the pages show (tested without a browser)."""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from actors.campaign.enforcement import SERVER
 from actors.campaign.posts import visible
-from actors.campaign.status import span
-from actors.roles import is_gm  # the one wording of a duration, as the API's texts use it
+from actors.campaign.status import span  # the one wording of a duration, as the API's texts use it
+from actors.roles import is_gm
 
 STATUS_COLORS = {"active": "positive", "following": "info", "inactive": "grey", "overdue": "warning",
                  "stale": "negative", "abandoned": "negative", "never_acted": "grey"}
@@ -21,6 +23,26 @@ def countdown(due: float | None, now: float) -> str:
         return "—"
     left = due - now
     return f"in {span(left, seconds=True)}" if left >= 0 else f"overdue by {span(-left, seconds=True)}"
+
+
+@dataclass
+class ServerClock:
+    """The server's time as a page last read it (``GET /api/v1/clock`` or a GM status's ``now``): it runs on
+    between reads, unless the server's clock is virtual (then it moves only when an operator advances it)."""
+
+    virtual: bool
+    read: tuple[float, float] | None = None  # (the server's time, the monotonic time it was read)
+
+    def set(self, server_now: float) -> None:
+        self.read = (server_now, time.monotonic())
+
+    def now(self, unread: float | None = None) -> float:
+        """The server's time now; before any read, ``unread`` (default: this machine's time)."""
+        if self.read is None:
+            return time.time() if unread is None else unread
+        if self.virtual:
+            return self.read[0]
+        return self.read[0] + time.monotonic() - self.read[1]
 
 
 def timestamp(value: str | float | None) -> float | None:

@@ -6,7 +6,6 @@ the page follows the campaign's stream, so what it lists is what the server hold
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from nicegui import background_tasks, ui
@@ -17,7 +16,7 @@ from actors.narration.prompts import Prompts
 
 from .bestiary import BestiaryPanel
 from .components import countdown_label
-from .format import clock_time, countdown, timestamp
+from .format import ServerClock, clock_time, countdown
 from .forms import PACE_FIELDS, ZONES, FormError, campaign_id, follow_ups, pace_hours, settings_data, slug, when
 from .link import Link, LinkError, error_text
 from .live import LiveActor
@@ -139,7 +138,7 @@ class SetupView:
         self.follower: Follower | None = None
         self.settings_shown = False
         self.bestiary_shown = False
-        self.server_now: tuple[float, float] | None = None  # (the server's time, monotonic time it was read)
+        self.clock = ServerClock(link.who.clock == "virtual")
 
     @property
     def zone(self) -> str:
@@ -211,19 +210,13 @@ class SetupView:
             label.set_text(countdown(due, now))
 
     def now(self) -> float:
-        """The server's clock (its GM status says it): it runs on between reads unless it is virtual."""
-        if self.server_now is None:
-            return time.time()
-        if self.link.who.clock == "virtual":
-            return self.server_now[0]
-        return self.server_now[0] + time.monotonic() - self.server_now[1]
+        return self.clock.now()
 
     async def read_clock(self) -> None:
         try:
-            status = await self.link.get(f"/api/v1/campaigns/{self.campaign_id}/gm/status")
+            self.clock.set((await self.link.get("/api/v1/clock"))["now"])
         except LinkError:
             return
-        self.server_now = (timestamp(status["now"]) or time.time(), time.monotonic())
 
     # -- settings ------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from engine_ext.galaxy import LANE_NAMES
 from engine_ext.strategy_orders import FLEET_ORDERS, KINDS
 from engine_ext.strategy_rules import ARMY_COST, FIELDS, SHIPS, SHIPYARD_COST, STARBASE, STARBASES_MAX
 
-from .format import countdown
+from .format import ServerClock, countdown
 from .link import Link, LinkError, error_text
 from .stream import Follower
 
@@ -174,7 +174,7 @@ class StrategyView:
         self.fleet_chosen: int | None = None    # the fleet a click on another system gives an order
         self.shown_turn: int | None = None
         self.last_view: dict[str, Any] | None = None  # the board before the turn resolved, for its report
-        self.clock_read: tuple[float, float] | None = None  # (the server's time, monotonic time it was read)
+        self.server_clock = ServerClock(link.who.clock == "virtual")
 
     def build(self) -> None:
         with ui.row().classes("w-full items-center gap-3"):
@@ -286,7 +286,7 @@ class StrategyView:
             clock = await self.link.get("/api/v1/clock")
         except LinkError:
             return
-        self.clock_read = (clock["now"], time.monotonic())
+        self.server_clock.set(clock["now"])
 
     def stage(self) -> None:
         kind = self.kind.value
@@ -369,13 +369,9 @@ class StrategyView:
         seen = self.live.seen
         due = None if seen is None or not seen["created"] or seen["ended"] else (
             seen["turn_started_at"] + seen["turn_deadline_s"])
-        # the server's clock as last read (a virtual one stands still between advances)
-        if self.clock_read is None:
-            now = time.time() if self.link.who.clock != "virtual" or seen is None else seen["turn_started_at"]
-        elif self.link.who.clock == "virtual":
-            now = self.clock_read[0]
-        else:
-            now = self.clock_read[0] + time.monotonic() - self.clock_read[1]
+        # before the clock is read, a virtual one shows the whole turn's time
+        unread = seen["turn_started_at"] if self.link.who.clock == "virtual" and seen is not None else None
+        now = self.server_clock.now(unread)
         self.clock.set_text("" if due is None else f"turn resolves {countdown(due, now)}")
 
 

@@ -18,7 +18,7 @@ from actors.campaign.messages import PlayerJoined, PostDeleted, PostEdited, Post
 
 from .components import PostCard, condition_chips, countdown_label, hp_line
 from .format import (
-    FILTERS, STATUS_COLORS, URGENCY_COLORS, clock_time, countdown, my_clocks, new_posts, roll_line, sheet_line, shown,
+    FILTERS, STATUS_COLORS, ServerClock, URGENCY_COLORS, clock_time, countdown, my_clocks, new_posts, roll_line, sheet_line, shown,
     timestamp,
 )
 from .forms import FormError, post_command
@@ -96,6 +96,7 @@ class TableView:
         self.focus = focus                  # a permalink's post: scrolled to once the feed is shown
         self.status: dict[str, Any] | None = None
         self.status_at = 0.0                # monotonic time the status was fetched
+        self.clock = ServerClock(link.who.clock == "virtual")
         self.status_stale = True
         self.countdowns: list[tuple[ui.label, float | None]] = []  # the GM status's
         self.my_countdowns: list[tuple[ui.label, float | None]] = []  # a player's own clocks
@@ -107,13 +108,8 @@ class TableView:
     # -- time --------------------------------------------------------------------------
 
     def now(self) -> float:
-        """The server's clock as best known: it runs on between fetches unless it is virtual."""
-        if self.status is None:
-            return time.time()
-        server_now = timestamp(self.status["now"]) or time.time()  # the GM status's, or /api/v1/clock's
-        if self.link.who.clock == "virtual":
-            return server_now
-        return server_now + (time.monotonic() - self.status_at)
+        """The server's clock as best known (the GM status's, or /api/v1/clock's)."""
+        return self.clock.now()
 
     # -- layout ------------------------------------------------------------------------
 
@@ -423,6 +419,7 @@ class TableView:
                 self.problem.set_text(error_text(exc))
             return
         self.status, self.status_at = status, time.monotonic()
+        self.clock.set(timestamp(status["now"]) or time.time())
         self.render_gm() if gm else self.render_clocks()
 
     def render_gm(self) -> None:

@@ -267,3 +267,16 @@ def test_the_console_says_which_worlds_have_no_bridge():
                          "oldest_age_s": None, "expired": 2, "failed": 1}])
     assert [(r["emitter"], r["connected"], r["combat"], r["oldest"]) for r in rows] == [
         ("disconnected", "—", 1, 12.0), ("a (61 s)", "a, b", 0, "—")]
+
+
+def test_the_server_clock_runs_on_between_reads_unless_it_is_virtual(monkeypatch):
+    from ui import format as fmt
+
+    ticks = iter([100.0, 130.0, 100.0, 500.0])
+    monkeypatch.setattr(fmt.time, "monotonic", lambda: next(ticks))
+    real, virtual = fmt.ServerClock(False), fmt.ServerClock(True)
+    assert virtual.now(unread=7.0) == 7.0  # nothing read yet
+    real.set(1_000.0)
+    assert real.now() == 1_030.0
+    virtual.set(2_000.0)
+    assert virtual.now() == 2_000.0
