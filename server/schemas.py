@@ -554,7 +554,9 @@ class BridgeAcked(Strict):
 class BridgeEvent(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="the VTT's own id: sent again, applied once")
     type: str = Field(min_length=1, max_length=40, description="chat {content, player_id?, ooc?, whisper_to?, "
-                      "speaker?} or scene {title, description?}")
+                      "speaker?}, scene {title, description?}, roll {formula, faces, player_id?, flavor?}, "
+                      "combat_start {combatants: [{id, name, player_id?, initiative?}]}, combat_turn {round, "
+                      "combatant}, combat_end {}, actor {combatant, hp?, conditions?} (docs/bridge.md)")
     data: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -197,6 +197,8 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     app.everturn.search = indexer
                     hooking = trio.CancelScope()
                     app.everturn.webhooks = await nursery.start(_webhooks, store, runtime, settings, hooking)
+                    bridging = trio.CancelScope()
+                    await nursery.start(_bridges, app.everturn, store, runtime, bridging)
                     binds = await nursery.start(partial(serve, app, hypercorn, shutdown_trigger=stop.wait))
                     if tune_gc:
                         tune_collector()
@@ -213,6 +215,7 @@ async def run_server(data: Path, kinds: Iterable[Behavior], *, host: str = "127.
                     periodic.cancel()
                     indexing.cancel()
                     hooking.cancel()
+                    bridging.cancel()
                     handing.cancel()
                 if app.everturn.shards is not None:
                     await app.everturn.shards.aclose()
@@ -285,6 +288,16 @@ async def _webhooks(store: Store, runtime: Runtime, settings: ServerSettings, sc
 async def _index(indexer: Indexer, scope: trio.CancelScope, task_status: trio.TaskStatus[None]) -> None:
     with scope:
         await indexer.run(task_status=task_status)
+
+
+async def _bridges(ctx: Everturn, store: Store, runtime: Runtime, scope: trio.CancelScope,
+                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """What the bridged campaigns send their VTT worlds by themselves (``server.bridge.outgoing``)."""
+    from .bridge.outgoing import Outgoing
+
+    outgoing = Outgoing(ctx.bridges, runtime, store)
+    with scope:
+        await outgoing.run(task_status=task_status)
 
 
 async def _periodic(ctx: Everturn, scope: trio.CancelScope) -> None:

@@ -25,6 +25,7 @@ from actors import ActorError, BadSince, Published, Resync, Snapshot, Transient,
 
 from . import decoding
 from .auth import Principal
+from .bridge.socket import Attached
 from .context import Everturn
 from .errors import ApiError, from_actor_error
 from .frames import event_body
@@ -64,6 +65,7 @@ class Session:
         self.token: str | None = None  # the hello's, for the links to other shards (server.shards.relay)
         self.relay: Any = None  # server.shards.relay.Relay, once a frame went to another shard
         self.connected_at = time.time()
+        self.bridge: Any = None  # server.bridge.socket.Attached, once a VTT bridge attaches
 
     def describe(self) -> dict[str, Any]:
         """This connection as the operators' session listing shows it."""
@@ -115,6 +117,10 @@ class Session:
             return await self.send({"type": "pong", "server_time": self.ctx.runtime.clock.now()})
         if self.principal is None:
             return await self.error("auth/hello_first", "send hello {token} first", message.get("id"))
+        if kind.startswith("bridge."):  # a VTT bridge's frames (server.bridge.socket)
+            if self.bridge is None:
+                self.bridge = Attached(self)
+            return await self.bridge.handle(message)
         if kind in RELAYED and self.ctx.shards is not None:
             shard = owner_elsewhere(self.ctx, message.get("topic"))
             if shard is not None:

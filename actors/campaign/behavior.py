@@ -7,12 +7,12 @@ orders; its encounters are child actors (``combat/{id}.{n}``) that report every 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from engine_ext.dice_ref import Stream
 
 from ..behavior import Behavior, planned_timers
-from ..dice import parse, roll_expression, seed_of
+from ..dice import Expression, parse, roll_expression, seed_of
 from ..combat.messages import (
     BeginEncounter, PlayerActed, RemoveCombatant, RestoreCombatant, SetTurnLimit, StopEncounter,
 )
@@ -133,7 +133,8 @@ class CampaignKind(Behavior[Campaign]):
                 rolled = dice_rolled(state, RollDice(expression=roll, player_id=player_id, reason=headline(text)),
                                      by, ctx.address, now) if roll else None
                 events = player_acted(state, player_id, text, now, "ooc" if ooc else "action")
-                return [*events[:-1], *([rolled] if rolled else []), posts.with_roll(events[-1], rolled)]
+                return posts.stamped([*events[:-1], *([rolled] if rolled else []), posts.with_roll(events[-1], rolled)],
+                                     by)
             case PostNarration(text=text, roll=roll):
                 require_gm(by)
                 rolled = dice_rolled(state, RollDice(expression=roll, reason=headline(text)), by, ctx.address,
@@ -142,13 +143,12 @@ class CampaignKind(Behavior[Campaign]):
                                           author=by.get("token_id") or "gm", meta=command.meta)
                 if command.speaker:
                     posted = Posted(post=posted.post.model_copy(update={"speaker": command.speaker}))
-                return [*([rolled] if rolled else []), posts.with_roll(posted, rolled)]
+                return posts.stamped([*([rolled] if rolled else []), posts.with_roll(posted, rolled)], by)
             case Whisper():
                 author = posts.author_of(by) if is_gm(by) and command.player_id is None else acting_player(
                     by, command.player_id)
-                if author in state.players:
-                    return [*returning(state, author, now), posts.whisper(state, command, author, now)]
-                return [posts.whisper(state, command, author, now)]
+                returned = returning(state, author, now) if author in state.players else []
+                return posts.stamped([*returned, posts.whisper(state, command, author, now)], by)
             case EditPost():
                 return posts.edited(state, command, by, now)
             case DeletePost():
@@ -555,10 +555,30 @@ def dice_rolled(state: Campaign, command: RollDice, by: dict[str, Any], address:
         known_player(state, roller)
     expression = parse(command.expression)  # the command's validator has read it once already
     stream = Stream(seed_of(address), state.dice_used)
-    faces, total = roll_expression(expression, stream.die)
+    if command.faces is None:
+        faces, total = roll_expression(expression, stream.die)
+    else:
+        if not (is_gm(by) or by.get("role") == "bridge"):
+            raise Forbidden("dice/not_trusted", "only the GM or a VTT bridge may bring its own dice; roll here")
+        faces, total = roll_expression(expression, supplied_die(command.faces, expression))
     roll = Roll(n=state.roll_count + 1, by=roller, expression=command.expression.replace(" ", "").lower(),
-                faces=faces, total=total, reason=command.reason, at=now)
+                faces=faces, total=total, reason=command.reason, at=now, supplied=command.faces is not None)
     return DiceRolled(roll=roll, dice_used=stream.counter)
+
+
+def supplied_die(faces: tuple[int, ...], expression: Expression) -> Callable[[int], int]:
+    """``die(sides)`` reading ``faces`` in order: refused unless they are as many as the dice and each fits its die."""
+    wanted = sum(count for _, count, _ in expression.dice)
+    if len(faces) != wanted:
+        raise Rejected("dice/bad_faces", f"{len(faces)} faces given for {wanted} dice")
+    given = iter(faces)
+
+    def die(sides: int) -> int:
+        face = next(given)
+        if not 1 <= face <= sides:
+            raise Rejected("dice/bad_faces", f"a d{sides} cannot show {face}")
+        return face
+    return die
 
 
 def headline(text: str, width: int = 80) -> str:

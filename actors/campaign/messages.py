@@ -125,6 +125,8 @@ class RollDice(Command):
     expression: Dice
     reason: str = Field("", max_length=200, description="what the roll is for, e.g. 'Stealth'")
     player_id: str | None = Field(None, pattern=ID, description="GM: roll for this player")
+    faces: tuple[int, ...] | None = Field(None, max_length=200, description="GM or VTT bridge: the faces rolled "
+                                          "elsewhere, each die in the order written (trusted, not the stream's)")
 
 
 class MarkFollowing(Command):

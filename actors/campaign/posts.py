@@ -25,6 +25,15 @@ def with_roll(posted: Posted, rolled: DiceRolled | None) -> Posted:
     return Posted(post=posted.post.model_copy(update={"roll": rolled.roll}))
 
 
+def stamped(events: list[Event], by: dict[str, Any]) -> list[Event]:
+    """``events`` with their posts marked as come through a VTT bridge, when ``by`` says so (the bridge
+    does not send a world's own messages back to it)."""
+    via = by.get("via") if by else None
+    if via is None:
+        return events
+    return [Posted(post=e.post.model_copy(update={"via": via})) if isinstance(e, Posted) else e for e in events]
+
+
 def whisper(state: Campaign, command: Whisper, author: str, at: float) -> Posted:
     """A private post from ``author`` (a player id, or the GM's token id) to ``command.to``."""
     for name in command.to:

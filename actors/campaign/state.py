@@ -104,6 +104,7 @@ class Roll(Frozen):
     total: int
     reason: str = ""
     at: float
+    supplied: bool = False  # the faces came with the command (a VTT's roll through its bridge), not the stream
 
 
 class Post(Frozen):
@@ -124,6 +125,7 @@ class Post(Frozen):
     deleted: bool = False  # its author (or the GM) took it back: the text is gone, the history keeps it
     history: tuple[str, ...] = ()  # earlier texts, oldest first: the GM sees them, players do not
     encounter: int | None = None  # posted while encounter n ran (a combat post)
+    via: str | None = None  # came through a VTT bridge ("bridge:<world>"): not sent back to that world
 
 
 class PendingNarration(Frozen):

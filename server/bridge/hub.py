@@ -1,5 +1,5 @@
-"""A server's bridges in one place: the worlds' command queues, their emitters, and the long polls
-waiting for a new command."""
+"""A server's bridges in one place: the worlds' command queues, their emitters, and the bridges
+waiting for a new command (long polls and attached websockets alike, :meth:`Hub.due`)."""
 from __future__ import annotations
 
 import time
@@ -13,6 +13,7 @@ from .lease import Emitters
 from .queue import BridgeQueue
 
 MAX_WAIT_S = 25.0
+RENEW_S = 2.0  # a waiting bridge renews its lease this often (well inside the lease)
 
 
 class Hub:
@@ -20,16 +21,42 @@ class Hub:
         self.queue = BridgeQueue(store)
         self.emitters = Emitters()
         self._news: dict[str, trio.Event] = {}
+        self.outgoing: Any = None  # server.bridge.outgoing.Outgoing, once the server runs: told of each world heard
 
     def heartbeat(self, world: str, instance: str, token_id: str) -> bool:
+        if self.outgoing is not None:
+            self.outgoing.follow(world.split("/", 1)[0])
         return self.emitters.heartbeat(world, instance, token_id, time.monotonic())
+
+    def release(self, world: str, instance: str) -> None:
+        """A bridge left: the lease it held goes to the next bridge of the world, which is woken to take it."""
+        if self.emitters.release(world, instance):
+            self._wake(world)
+
+    def _wake(self, world: str) -> None:
+        news = self._news.pop(world, None)
+        if news is not None:
+            news.set()
+
+    async def due(self, world: str, instance: str, token_id: str, since: int, now: Any, timeout: float,
+                  was: bool | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """(the commands due for ``instance`` after ``since``, whether it is the emitter), waiting up to
+        ``timeout`` seconds for one, or (``was`` given) for it to become or stop being the emitter.  A
+        waiting bridge keeps its lease and takes the world's over when its emitter leaves or falls
+        silent.  ``now``: the server clock's ``now``."""
+        deadline = time.monotonic() + min(timeout, MAX_WAIT_S)
+        while True:
+            emitter = self.heartbeat(world, instance, token_id)
+            commands = self.queue.pending(world, now(), after=since) if emitter else []
+            left = deadline - time.monotonic()
+            if commands or left <= 0 or (was is not None and emitter != was):
+                return commands, emitter
+            await self.wait(world, min(left, RENEW_S))
 
     def enqueue(self, world: str, kind: str, data: dict[str, Any], now: float, ttl_s: float | None = None,
                 command_id: str | None = None) -> dict[str, Any]:
         record = self.queue.enqueue(world, kind, data, now, ttl_s, command_id)
-        news = self._news.pop(world, None)
-        if news is not None:
-            news.set()
+        self._wake(world)
         return record
 
     def worlds(self, campaign: str | None = None) -> list[str]:
@@ -56,3 +83,9 @@ class Hub:
         news = self._news.setdefault(world, trio.Event())
         with trio.move_on_after(min(timeout, MAX_WAIT_S)):
             await news.wait()
+
+
+def polled(commands: list[dict[str, Any]], emitter: bool, since: int) -> dict[str, Any]:
+    """A poll's answer (the long-poll's body, the websocket's ``bridge.commands``)."""
+    return {"commands": [{**c, "status": "queued"} for c in commands], "emitter": emitter,
+            "since": max([since, *(c["seq"] for c in commands)])}

@@ -7,27 +7,22 @@ commands; the emitter acks each by id (``POST .../acks``).  See docs/bridge.md.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from quart import Response, request
 
-from actors import ActorError
-from actors.roles import is_gm
-
-from ..bridge.events import Unmapped, command_of
-from ..bridge.queue import QueueFull, world_key
-from ..errors import ApiError, from_actor_error, not_found
-from ..requests import authenticate, everturn, json_body, json_response, operator, reachable, validated
+from ..bridge.access import instance_key, world_for
+from ..bridge.applying import apply_events, ignored_all
+from ..bridge.hub import polled
+from ..bridge.queue import QueueFull
+from ..errors import ApiError, not_found
+from ..requests import authenticate, everturn, json_body, json_response, operator, validated
 from ..schemas import (
     BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
 )
-from .campaigns import created_campaign
 from .table import Resource
 
 bridge = Resource("bridge", tag="bridge")
-WORLD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-INSTANCE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 HEADERS = ({"name": "X-Bridge-Instance", "in": "header", "required": True, "schema": {"type": "string"},
             "description": "this running module's id (one per browser): the world's bridges elect one emitter"},)
 POLL = ({"name": "since", "in": "query", "schema": {"type": "integer", "minimum": 0},
@@ -38,24 +33,14 @@ POLL = ({"name": "since", "in": "query", "schema": {"type": "integer", "minimum"
 
 
 def world_of(campaign_id: str, world: str, bridges_only: bool) -> tuple[str, Any]:
-    """The world's queue key and the principal; a GM's or operator's token may send, a bridge's may poll."""
+    """The world's queue key and the request's principal (``server.bridge.access``)."""
     ctx = everturn()
     principal = authenticate(ctx)
-    address = reachable(ctx, principal, f"campaign/{campaign_id}")
-    if not WORLD.fullmatch(world):
-        raise ApiError(400, "bridge/bad_world", "a world id takes 1-64 letters, digits, '.', '-' or '_'")
-    allowed = (principal.role == "bridge" or principal.operator) if bridges_only else is_gm(principal.as_dict())
-    if not allowed:
-        raise ApiError(403, "bridge/forbidden", "bridge tokens poll and ack; the GM sends commands")
-    created_campaign(ctx, address)
-    return world_key(campaign_id, world), principal
+    return world_for(ctx, principal, campaign_id, world, bridges_only), principal
 
 
 def instance_of(principal: Any) -> str:
-    instance = request.headers.get("X-Bridge-Instance", "")
-    if not INSTANCE.fullmatch(instance):
-        raise ApiError(400, "bridge/no_instance", "send X-Bridge-Instance: this module's id (1-64 characters)")
-    return f"{principal.token_id}:{instance}"
+    return instance_key(principal, request.headers.get("X-Bridge-Instance", ""))
 
 
 @bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/commands",
@@ -99,18 +84,9 @@ async def poll(campaign_id: str, world: str) -> Response:
         raise ApiError(400, "bridge/bad_query", "since is a whole number, timeout a number of seconds") from None
     if since < 0 or not 0 <= timeout <= 25:
         raise ApiError(400, "bridge/bad_query", "since >= 0 and 0 <= timeout <= 25")
-    hub = ctx.bridges
-    commands: list[dict[str, Any]] = []
-    emitter = hub.heartbeat(key, instance, principal.token_id)
-    if emitter:
-        commands = hub.queue.pending(key, ctx.runtime.clock.now(), after=since)
-        if not commands and timeout > 0:
-            await hub.wait(key, timeout)
-            emitter = hub.heartbeat(key, instance, principal.token_id)
-            commands = hub.queue.pending(key, ctx.runtime.clock.now(), after=since) if emitter else []
-    top = max([since, *(c["seq"] for c in commands)])
-    return json_response({"commands": [{**c, "status": "queued"} for c in commands], "emitter": emitter,
-                          "since": top})
+    commands, emitter = await ctx.bridges.due(key, instance, principal.token_id, since, ctx.runtime.clock.now,
+                                              timeout)
+    return json_response(polled(commands, emitter, since))
 
 
 @bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/acks",
@@ -127,8 +103,8 @@ async def acks(campaign_id: str, world: str) -> Response:
 
 
 @bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/emit",
-             "bridge: what happened in the VTT (chat, scene changes), each by the VTT's id: applied once and "
-             "answered once durable; only the world's emitter's events are taken", body=BridgeEmit,
+             "bridge: what happened in the VTT (chat, scenes, rolls, combat, actors' HP and conditions), each by "
+             "the VTT's id: applied once and answered once durable; only the world's emitter's events are taken", body=BridgeEmit,
              response=BridgeEmitted, headers=HEADERS)
 async def emit(campaign_id: str, world: str) -> Response:
     ctx = everturn()
@@ -136,32 +112,9 @@ async def emit(campaign_id: str, world: str) -> Response:
     body = validated(BridgeEmit, await json_body())
     emitter = ctx.bridges.heartbeat(key, instance_of(principal), principal.token_id)
     if not emitter:
-        return json_response({"emitter": False, "items": [
-            result(e.id, "ignored", message="another bridge of this world is its emitter") for e in body.events]})
-    address = f"campaign/{campaign_id}"
-    gm = {**principal.as_dict(), "role": "gm", "campaign": campaign_id}  # what the bridge maps, it does as the GM
-    items = []
-    for event in body.events:
-        try:
-            command, as_gm = command_of(event.type, event.data)
-            ack = await ctx.runtime.ask(address, command, wait_for_room=False,
-                                        by=gm if as_gm else principal.as_dict(),
-                                        idempotency_key=f"bridge:{world}:{event.id}")
-        except Unmapped as exc:
-            items.append(result(event.id, "refused", code=exc.code, message=str(exc)))
-            continue
-        except ActorError as exc:
-            error = from_actor_error(exc)
-            items.append(result(event.id, "refused", code=error.code, message=error.message))
-            continue
-        items.append(result(event.id, "applied", seq=ack.seq))
-    return json_response({"emitter": True, "items": items})
-
-
-def result(event_id: str, status: str, seq: int | None = None, code: str | None = None,
-           message: str | None = None) -> dict[str, Any]:
-    """One emitted event's answer, every field present."""
-    return {"id": event_id, "status": status, "seq": seq, "code": code, "message": message}
+        return json_response({"emitter": False, "items": ignored_all(body.events)})
+    return json_response({"emitter": True, "items": await apply_events(ctx, campaign_id, world, body.events,
+                                                                       principal.as_dict())})
 
 
 @bridge.get("/api/v1/admin/bridges", "operators: every VTT world's bridges: the elected emitter, who is connected, "

@@ -1,0 +1,99 @@
+"""The commands Everturn sends a VTT world by itself: one task per bridged campaign follows its
+journal and queues, for each of its worlds, what ``server.bridge.outbox`` makes of each event.
+
+A campaign is followed from the moment one of its worlds' bridges is first heard from (not its
+history before), and where it was is kept in the store (``bridge-out:<campaign>``), so after a
+restart the task resumes from the event after the last one mapped.  Mapping an event again
+(killed between queueing and keeping the place) queues nothing twice: a command's id is made
+from the event's seq.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+
+from actors import Published, Snapshot
+from actors.campaign.messages import EncounterUpdated
+from snapshots import Batch, codec
+from snapshots.protocol import META
+
+from .outbox import commands_of
+from .queue import QueueFull, world_key
+
+log = logging.getLogger("everturn.bridge")
+PLACE = b"bridge-out:"
+RETRY_S = 30
+CAPACITY = 4096  # events a follower may fall behind before it must skip to a snapshot
+
+
+class Outgoing:
+    def __init__(self, hub: Any, runtime: Any, store: Any) -> None:
+        self.hub, self.runtime, self.store = hub, runtime, store
+        self.followed: set[str] = set()
+        self.nursery: trio.Nursery | None = None
+
+    async def run(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Follow every campaign followed before the restart, and each new one as it comes."""
+        async with trio.open_nursery() as nursery:
+            self.nursery = nursery
+            self.hub.outgoing = self
+            for key, _ in self.store.meta_items(PLACE):
+                self.follow(key[len(PLACE):].decode())
+            task_status.started()
+            await trio.sleep_forever()
+
+    def follow(self, campaign: str) -> None:
+        """Start following ``campaign`` (a world of it was heard from), once."""
+        if campaign in self.followed or self.nursery is None:
+            return
+        self.followed.add(campaign)
+        place = PLACE + campaign.encode()
+        if self.store.get_meta(place) is None:  # from now on, not the campaign's history
+            self.keep(place, self.runtime.state_of(f"campaign/{campaign}")[1])
+        self.nursery.start_soon(self.follow_forever, campaign)
+
+    async def follow_forever(self, campaign: str) -> None:
+        """Follow ``campaign``; a failure (a corrupt journal, a bug) is logged and tried again, never the server's."""
+        while True:
+            try:
+                await self.follow_once(campaign)
+            except Exception:
+                log.exception("campaign/%s: the bridge follower failed; trying again in %d s", campaign, RETRY_S)
+            await trio.sleep(RETRY_S)
+
+    async def follow_once(self, campaign: str) -> None:
+        address = f"campaign/{campaign}"
+        place = PLACE + campaign.encode()
+        state, at = await self.runtime.workers.in_thread(self.runtime.state_at, address, self.store.get_meta(place))
+        behavior = self.runtime.behavior_of(address)
+        async with self.runtime.subscribe(address, at, capacity=CAPACITY) as items:
+            async for item in items:
+                if isinstance(item, Snapshot):
+                    if item.seq != at:
+                        log.warning("%s: the bridge follower skipped events %d-%d (it fell behind)",
+                                    campaign, at + 1, item.seq)
+                    state, at = item.state, item.seq
+                elif isinstance(item, Published):
+                    self.queue(campaign, item.seq, item.event, state)
+                    state, at = behavior.evolve(state, item.event), item.seq
+                    self.keep(place, at)
+
+    def queue(self, campaign: str, seq: int, event: Any, before: Any) -> None:
+        view = before.encounter
+        starting = isinstance(event, EncounterUpdated) and view is not None and view.current is None
+        encounter = self.runtime.state_of(view.address)[0] if starting else None  # its order, for the VTT
+        for world in self.hub.worlds(campaign):
+            name = world.split("/", 1)[1]
+            for kind, data, command_id in commands_of(name, seq, event, before, encounter):
+                try:
+                    self.hub.enqueue(world_key(campaign, name), kind, data, self.runtime.clock.now(),
+                                     command_id=command_id)
+                except QueueFull as exc:  # the GM status says the world is behind; this one is lost to it
+                    log.warning("%s: %s not queued: %s", world, kind, exc)
+
+    def keep(self, place: bytes, at: int) -> None:
+        batch = Batch()
+        batch.put(META, place, codec.encode(at))
+        self.store.write([batch])
