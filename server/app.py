@@ -48,6 +48,17 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Cache-Control": "no-store",
 }
+# The VTT module calls the bridge API from the VTT's page, another origin: the browser asks first
+# (a preflight).  Bearer tokens, never cookies, so any origin may ask; nothing else is opened.
+BRIDGE_PATH = re.compile(r"/api/v1/campaigns/[^/]+/bridge/|/bridge/foundry/")
+CROSS_ORIGIN = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Bridge-Instance, X-Request-Id",
+    "Access-Control-Expose-Headers": "Retry-After, X-Request-Id",
+    "Access-Control-Max-Age": "600",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
 
 
 async def _drain_body() -> None:
@@ -119,6 +130,8 @@ def create_app(runtime: Runtime, tokens: Tokens, settings: ServerSettings | None
     async def _finish(response: Response) -> Response:
         await _drain_body()
         close_after_refusal(response)
+        if BRIDGE_PATH.match(request.path):
+            response.headers.update(CROSS_ORIGIN)
         for name, value in SECURITY_HEADERS.items():  # a handler may set a stricter or looser one
             response.headers.setdefault(name, value)
         request_id = getattr(request, "everturn_id", None)

@@ -25,13 +25,13 @@ class RateLimiter:
         self.max_keys = max_keys  # past this many, buckets back at full are forgotten (they hold nothing)
         self._buckets: dict[str, _Bucket] = {}
 
-    def take(self, who: str) -> float | None:
-        """Spend one request for ``who``; None if allowed, else seconds until one is."""
+    def take(self, who: str, cost: float = 1.0) -> float | None:
+        """Spend ``cost`` requests for ``who``; None if allowed, else seconds until it is."""
         bucket = self._refilled(who)
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
+        if bucket.tokens >= cost:
+            bucket.tokens -= cost
             return None
-        return (1 - bucket.tokens) / self.rate
+        return (cost - bucket.tokens) / self.rate
 
     def wait(self, who: str) -> float | None:
         """Seconds until ``who`` may spend one (None: now), spending nothing."""

@@ -44,10 +44,18 @@ def authenticate(ctx: Everturn, token: str | None = None) -> Principal:
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "auth/missing", "send 'Authorization: Bearer <token>'")
     principal = verified(ctx, token.strip(), client_address(ctx))
-    wait = ctx.limiter.take(principal.token_id)
+    wait = ctx.limiter.take(principal.token_id, cost_of(principal))
     if wait is not None:
         raise ApiError(429, "rate_limited", "too many requests for this token", retry_after=wait)
     return principal
+
+
+BRIDGE_COST = 0.25  # a VTT bridge carries a whole table (every player's chat, rolls, turns) on one token
+
+
+def cost_of(principal: Principal) -> float:
+    """What one request spends of its token's rate budget."""
+    return BRIDGE_COST if principal.role == "bridge" else 1.0
 
 
 def client_address(ctx: Everturn) -> str:

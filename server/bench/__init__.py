@@ -7,6 +7,7 @@ that prints it and returns the exit code; ``server.cli.bench`` loads only the on
 - ``server``: websocket round trips and fan-out beside a bare echo on the same edge (``bench server``)
 - ``peers``: ``everturn serve`` beside the bare floor of its stack and Colyseus, one Node driver
   (``bench peers``; ``floor`` is the bare echo and broadcast it shares with ``bench server``)
+- ``bridge``: a VTT bridge over the websocket beside the long-poll (``bench bridge``)
 - ``campaigns``: campaigns on durable timers on a virtual clock (``bench campaigns``)
 - ``engine``: Cython beside the pure-Python reference (``bench combat``, ``bench strategy``)
 - ``narrator``: the local model in real campaigns (``bench narrator``)

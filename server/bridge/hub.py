@@ -14,6 +14,7 @@ from .queue import BridgeQueue
 
 MAX_WAIT_S = 25.0
 RENEW_S = 2.0  # a waiting bridge renews its lease this often (well inside the lease)
+LINGER_S = 0.02  # a long-poll woken by a new command waits this long for the ones queued right after it
 
 
 class Hub:
@@ -39,19 +40,23 @@ class Hub:
             news.set()
 
     async def due(self, world: str, instance: str, token_id: str, since: int, now: Any, timeout: float,
-                  was: bool | None = None) -> tuple[list[dict[str, Any]], bool]:
+                  was: bool | None = None, linger: float = 0.0) -> tuple[list[dict[str, Any]], bool]:
         """(the commands due for ``instance`` after ``since``, whether it is the emitter), waiting up to
         ``timeout`` seconds for one, or (``was`` given) for it to become or stop being the emitter.  A
         waiting bridge keeps its lease and takes the world's over when its emitter leaves or falls
-        silent.  ``now``: the server clock's ``now``."""
+        silent.  ``linger``: once woken, wait this long for more (a burst comes in one answer, not one
+        request each).  ``now``: the server clock's ``now``."""
         deadline = time.monotonic() + min(timeout, MAX_WAIT_S)
+        waited = False
         while True:
+            if waited and linger:
+                await trio.sleep(linger)
             emitter = self.heartbeat(world, instance, token_id)
             commands = self.queue.pending(world, now(), after=since) if emitter else []
             left = deadline - time.monotonic()
             if commands or left <= 0 or (was is not None and emitter != was):
                 return commands, emitter
-            await self.wait(world, min(left, RENEW_S))
+            waited = await self.wait(world, min(left, RENEW_S))
 
     def enqueue(self, world: str, kind: str, data: dict[str, Any], now: float, ttl_s: float | None = None,
                 command_id: str | None = None) -> dict[str, Any]:
@@ -78,11 +83,12 @@ class Hub:
                 "oldest_age_s": None if counts.oldest_at is None else round(now - counts.oldest_at, 1),
                 "expired": counts.expired, "failed": counts.failed}
 
-    async def wait(self, world: str, timeout: float) -> None:
-        """Until a command is queued for ``world`` or ``timeout`` seconds pass."""
+    async def wait(self, world: str, timeout: float) -> bool:
+        """Until a command is queued for ``world`` (True) or ``timeout`` seconds pass."""
         news = self._news.setdefault(world, trio.Event())
         with trio.move_on_after(min(timeout, MAX_WAIT_S)):
             await news.wait()
+        return news.is_set()
 
 
 def polled(commands: list[dict[str, Any]], emitter: bool, since: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import trio
 
 from ..errors import ApiError
-from ..requests import validated
+from ..requests import cost_of, validated
 from ..schemas import BridgeAcks, BridgeEmit
 from .access import instance_key, world_for
 from .applying import apply_events, ignored_all
@@ -107,6 +107,9 @@ class Attached:
             await self.session.send({"type": "bridge.acked", "id": request_id, "world": world, "items": items})
             return
         body = validated(BridgeEmit, {"events": message.get("events")})
+        wait = ctx.limiter.take(principal.token_id, cost_of(principal))  # a request, as over HTTP: one budget
+        if wait is not None:
+            raise ApiError(429, "rate_limited", "too many requests for this token", {"retry_after": round(wait, 3)})
         items = await apply_events(ctx, campaign, world, body.events, self.session.by) if emitter else \
             ignored_all(body.events)
         await self.session.send({"type": "bridge.emitted", "id": request_id, "world": world, "emitter": emitter,

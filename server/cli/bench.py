@@ -30,6 +30,8 @@ BENCHES: dict[str, tuple[str, Callable[[ModuleType, argparse.Namespace], int]]] 
         json_output=args.json, minutes=args.minutes, seed=args.seed, eval_games=args.eval_games)),
     "search": ("search", lambda bench, args: bench.run_search_bench(
         json_output=args.json, count=args.queries, seed=args.seed)),
+    "bridge": ("bridge", lambda bench, args: bench.run_bridge_bench(
+        json_output=args.json, backlog=args.backlog, burst=args.burst, rounds=args.rounds)),
     "campaigns": ("campaigns", lambda bench, args: bench.run_campaign_bench(
         json_output=args.json, campaigns=args.campaigns, days=args.days, seed=args.seed, shards=args.shards)),
 }

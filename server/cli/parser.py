@@ -127,6 +127,12 @@ def add_bench(commands: Commands) -> None:
                        help="clients (each on its own campaign, with its own token) of shard_scaling's throughput "
                             "runs (default 300: above the per-token rate limit's reach)")
     peers.add_argument("--no-colyseus", action="store_true", help="skip Colyseus (the floor and everturn only)")
+    bridge = bench_kinds.add_parser("bridge", help="one VTT bridge over the websocket and over the long-poll: acked "
+                                                   "commands/s, delivery p50/p99 in bursts, emitter failover")
+    bridge.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    bridge.add_argument("--backlog", type=int, default=1000, help="queued commands taken and acked (default 1000)")
+    bridge.add_argument("--burst", type=int, default=100, help="commands queued per delivery burst (default 100)")
+    bridge.add_argument("--rounds", type=int, default=5, help="delivery bursts (default 5)")
     combat = bench_kinds.add_parser("combat", help="simulated 4-vs-4 fights per second, the Cython build beside "
                                                    "the pure-Python reference (cython_ratio, fights_per_s)")
     combat.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

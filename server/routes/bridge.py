@@ -11,9 +11,11 @@ from typing import Any
 
 from quart import Response, request
 
+from ..bridge import module
+
 from ..bridge.access import instance_key, world_for
 from ..bridge.applying import apply_events, ignored_all
-from ..bridge.hub import polled
+from ..bridge.hub import LINGER_S, polled
 from ..bridge.queue import QueueFull
 from ..errors import ApiError, not_found
 from ..requests import authenticate, everturn, json_body, json_response, operator, validated
@@ -85,7 +87,7 @@ async def poll(campaign_id: str, world: str) -> Response:
     if since < 0 or not 0 <= timeout <= 25:
         raise ApiError(400, "bridge/bad_query", "since >= 0 and 0 <= timeout <= 25")
     commands, emitter = await ctx.bridges.due(key, instance, principal.token_id, since, ctx.runtime.clock.now,
-                                              timeout)
+                                              timeout, linger=LINGER_S)
     return json_response(polled(commands, emitter, since))
 
 
@@ -142,3 +144,27 @@ def bridge_tasks(hub: Any, campaign_id: str, now: float) -> list[dict[str, Any]]
                           "endpoint": {"method": "GET", "path": f"/api/v1/campaigns/{campaign_id}/bridge/{name}/events",
                                        "body": {}}})
     return tasks
+
+
+MANIFEST = {"description": "the Foundry module's manifest", "content": {"application/json": {"schema": {"type": "object"}}}}
+ZIP = {"description": "the Foundry module", "content": {"application/zip": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}
+
+
+def here() -> str:
+    return module.base_url(request.scheme, request.host, {k.lower(): v for k, v in request.headers.items()
+                                                          if k.lower().startswith("x-forwarded-")})
+
+
+@bridge.get("/bridge/foundry/module.json", "the Foundry VTT module's manifest: paste this URL in Foundry's "
+            "Install Module dialog (its download names this server as the request reached it)", response=MANIFEST,
+            secured=False)
+async def foundry_manifest() -> Response:
+    return Response(module.manifest(here()), content_type="application/json")
+
+
+@bridge.get(f"/bridge/foundry/{module.ZIP_NAME}", "the Foundry VTT module, as Foundry installs it", response=ZIP,
+            secured=False)
+async def foundry_module() -> Response:
+    return Response(module.archive(here()), content_type="application/zip",
+                    headers={"Content-Disposition": f"attachment; filename={module.ZIP_NAME}"})
