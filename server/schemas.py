@@ -598,3 +598,5 @@ class BridgeWorld(Strict):
 
 class BridgeListing(Strict):
     items: list[BridgeWorld]
+    manifest_url: str | None = Field(None, description="the Foundry module's manifest on this server, as the "
+                                     "request reached it: paste it in Foundry's Install Module dialog")

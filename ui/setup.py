@@ -1,4 +1,5 @@
-"""The GM's setup: a new campaign, then its settings, scene, deadlines, orders and invitations.
+"""The GM's setup: a new campaign, then its settings, scene, deadlines, orders, invitations, webhooks,
+the bestiary and the VTT bridge.
 
 Everything here is a command or a REST call any client could make (``CreateCampaign``,
 ``UpdateSettings``, ``StartScene``, ``SetDeadline``, ``ScheduleOrder``, the invites routes);
@@ -21,6 +22,7 @@ from .forms import PACE_FIELDS, ZONES, FormError, campaign_id, follow_ups, pace_
 from .link import Link, LinkError, error_text
 from .live import LiveActor
 from .stream import Follower
+from .vtt import VttPanel
 from .webhooks import WebhookPanel
 
 DEFAULTS = Settings()
@@ -164,6 +166,8 @@ class SetupView:
             self.hooks.build()
             self.bestiary = BestiaryPanel(self.link, self.campaign_id)
             self.bestiary.build()
+            self.vtt = VttPanel(self.link, self.campaign_id)
+            self.vtt.build()
         ui.timer(1.0, self.tick)
 
     # -- sending -------------------------------------------------------------------------
@@ -202,6 +206,7 @@ class SetupView:
         if not self.bestiary_shown:
             self.bestiary_shown = True
             background_tasks.create(self.bestiary.refresh(), name="bestiary")
+            background_tasks.create(self.vtt.refresh(), name="vtt")
         background_tasks.create(self.read_clock(), name="clock")
 
     def tick(self) -> None:

@@ -18,10 +18,12 @@ from ..bridge.applying import apply_events, ignored_all
 from ..bridge.hub import LINGER_S, polled
 from ..bridge.queue import QueueFull
 from ..errors import ApiError, not_found
+from ..grants import issue_token, withdraw_token
 from ..requests import authenticate, everturn, json_body, json_response, operator, validated
 from ..schemas import (
-    BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
+    TokenCreated, TokenListing, BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
 )
+from .campaigns import created_campaign, gm_campaign
 from .table import Resource
 
 bridge = Resource("bridge", tag="bridge")
@@ -127,6 +129,55 @@ async def admin_bridges() -> Response:
     operator(ctx)
     now = ctx.runtime.clock.now()
     return json_response({"items": [ctx.bridges.describe(world, now) for world in ctx.bridges.worlds()]})
+
+
+# -- the GM's side: bridge tokens for the campaign, and its worlds -------------------------------------------------
+
+GM_ONLY = "a campaign's bridges are for its GM (or an operator)"
+
+
+@bridge.post("/api/v1/campaigns/{campaign_id}/bridge-tokens", "GM: a token for the campaign's VTT bridge (role bridge; "
+             "shown once): paste it in the VTT module's settings", response=TokenCreated, status=201)
+async def gm_bridge_token(campaign_id: str) -> Response:
+    ctx = everturn()
+    address, _ = gm_campaign(ctx, campaign_id, GM_ONLY)
+    created_campaign(ctx, address)
+    token, principal = await issue_token(ctx, "bridge", campaign_id)
+    return json_response({"token": token, **principal.as_dict()}, 201)
+
+
+@bridge.get("/api/v1/campaigns/{campaign_id}/bridge-tokens", "GM: the campaign's bridge tokens (never a secret)",
+            response=TokenListing)
+async def gm_bridge_tokens(campaign_id: str) -> Response:
+    ctx = everturn()
+    gm_campaign(ctx, campaign_id, GM_ONLY)
+    return json_response({"items": campaign_bridge_tokens(ctx, campaign_id)})
+
+
+@bridge.delete("/api/v1/campaigns/{campaign_id}/bridge-tokens/{token_id}", "GM: revoke one of the campaign's bridge "
+               "tokens (its module stops at its next request)", response=TokenListing)
+async def gm_revoke_bridge_token(campaign_id: str, token_id: str) -> Response:
+    ctx = everturn()
+    gm_campaign(ctx, campaign_id, GM_ONLY)
+    if not any(t["token_id"] == token_id for t in campaign_bridge_tokens(ctx, campaign_id)):
+        raise not_found(f"bridge token {token_id}")
+    await withdraw_token(ctx, token_id)
+    return json_response({"items": campaign_bridge_tokens(ctx, campaign_id)})
+
+
+def campaign_bridge_tokens(ctx: Any, campaign_id: str) -> list[dict[str, Any]]:
+    return [t for t in ctx.tokens.listing() if t["role"] == "bridge" and t["campaign"] == campaign_id]
+
+
+@bridge.get("/api/v1/campaigns/{campaign_id}/bridges", "GM: the campaign's VTT worlds as operators see them (the "
+            "emitter, who is connected, the queue) and where the VTT installs the module from",
+            response=BridgeListing)
+async def gm_bridges(campaign_id: str) -> Response:
+    ctx = everturn()
+    gm_campaign(ctx, campaign_id, GM_ONLY)
+    now = ctx.runtime.clock.now()
+    return json_response({"items": [ctx.bridges.describe(world, now) for world in ctx.bridges.worlds(campaign_id)],
+                          "manifest_url": f"{here()}/bridge/foundry/module.json"})
 
 
 def bridge_tasks(hub: Any, campaign_id: str, now: float) -> list[dict[str, Any]]:

@@ -51,6 +51,9 @@ class Shards:
         """This request (or ``method`` ``path`` ``body``, with ``extra`` headers) as ``shard`` answers it for itself."""
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP]
         headers += [(FORWARDED, self.secret), ("x-forwarded-for", self.client_address()), *(extra or {}).items()]
+        for name, value in (("x-forwarded-host", request.host), ("x-forwarded-proto", request.scheme)):
+            if name not in request.headers:  # the URL the client reached (a proxy's, if one said so, is kept)
+                headers.append((name, value))
         request_id = getattr(request, "everturn_id", None)
         if request_id:
             headers = [(n, v) for n, v in headers if n.lower() != "x-request-id"] + [("x-request-id", request_id)]

@@ -148,3 +148,28 @@ async def test_operators_see_each_worlds_bridges_and_the_gm_is_told_of_a_disconn
         tasks = (await http.get("/api/v1/campaigns/c1/gm/status", headers=gm)).json()["gm_tasks"]
         assert not any("bridge" in task["task"] for task in tasks)
         assert_error(await http.get("/api/v1/admin/bridges", headers=gm), 403, "auth/forbidden")
+
+
+async def test_a_gm_makes_lists_and_revokes_the_campaigns_bridge_tokens_and_sees_its_worlds(game_server):
+    async with http_client(game_server) as http:
+        table = await gm_table(game_server, http)
+        gm = table.tokens["gm"]
+        made = await http.post("/api/v1/campaigns/c1/bridge-tokens", headers=gm)
+        assert made.status_code == 201, made.text
+        token = made.json()
+        assert (token["role"], token["campaign"]) == ("bridge", "c1")
+        bridge = {"Authorization": f"Bearer {token['token']}", "X-Bridge-Instance": "gm-1"}
+        assert (await http.get(f"{BASE}/events", params={"timeout": 0}, headers=bridge)).status_code == 200
+        worlds = (await http.get("/api/v1/campaigns/c1/bridges", headers=gm)).json()
+        assert [w["world"] for w in worlds["items"]] == ["c1/world-1"] and worlds["items"][0]["emitter"]
+        assert worlds["manifest_url"].endswith("/bridge/foundry/module.json")
+        listed = (await http.get("/api/v1/campaigns/c1/bridge-tokens", headers=gm)).json()["items"]
+        assert [t["token_id"] for t in listed] == [token["token_id"]]
+
+        await table.token("ayla", role="player", campaign="c1", character="ayla")
+        assert_error(await http.post("/api/v1/campaigns/c1/bridge-tokens", headers=table.tokens["ayla"]), 403,
+                     "campaign/gm_only")
+        assert_error(await http.delete("/api/v1/campaigns/c1/bridge-tokens/nope", headers=gm), 404, "not_found")
+        revoked = await http.delete(f"/api/v1/campaigns/c1/bridge-tokens/{token['token_id']}", headers=gm)
+        assert revoked.status_code == 200 and revoked.json()["items"] == []
+        assert_error(await http.get(f"{BASE}/events", params={"timeout": 0}, headers=bridge), 401, "auth/invalid")

@@ -442,3 +442,25 @@ def test_9_a_player_away_from_the_table_sees_what_is_new(table, pages, console):
     player.wait_for_selector("[data-test=campaign-crown]")
     assert player.locator("[data-test=unread-crown]").count() == 0
     assert not console.errors, console.errors
+
+
+def test_10_the_gm_connects_a_foundry_world(table, pages, console):
+    gm = pages["gm"]
+    gm.goto(table.ui + "/campaign/crown/setup")
+    manifest = gm.locator("input[data-test=vtt-manifest]")
+    gm.wait_for_function("document.querySelector('input[data-test=vtt-manifest]').value.endsWith('/module.json')")
+    with table.http() as http:  # what Foundry's Install Module dialog fetches
+        module = http.get(manifest.input_value()).json()
+    assert module["id"] == "everturn-bridge" and module["download"].startswith(table.api)
+
+    gm.click("[data-test=vtt-make-token]")
+    token = gm.locator("input[data-test=vtt-token]")
+    token.wait_for()
+    with table.http(token.input_value()) as bridge:  # the module in a GM's browser, connecting
+        polled = bridge.get("/api/v1/campaigns/crown/bridge/sunken-crown/events", params={"timeout": 0},
+                            headers={"X-Bridge-Instance": "gm-browser"})
+        assert polled.status_code == 200 and polled.json()["emitter"]
+    gm.click("text=Refresh")
+    gm.wait_for_selector("[data-test=vtt-world-sunken-crown]:has-text('connected (gm-browser')")
+    shot(gm, "gm-setup-vtt")
+    assert not console.errors, console.errors
