@@ -463,4 +463,5 @@ def test_10_the_gm_connects_a_foundry_world(table, pages, console):
     gm.click("text=Refresh")
     gm.wait_for_selector("[data-test=vtt-world-sunken-crown]:has-text('connected (gm-browser')")
     shot(gm, "gm-setup-vtt")
+    gm.locator("[data-test=vtt]").screenshot(path=str(ARTIFACTS / "journey-gm-setup-vtt-card.png"))
     assert not console.errors, console.errors
