@@ -94,6 +94,8 @@ class Outgoing:
                     log.warning("%s: %s not queued: %s", world, kind, exc)
 
     def keep(self, place: bytes, at: int) -> None:
+        """Where the follower is, unsynced: a place lost to a crash only maps a few events again, and what they
+        queue is queued once (the commands' ids are the events')."""
         batch = Batch()
         batch.put(META, place, codec.encode(at))
-        self.store.write([batch])
+        self.store.write([batch], sync=False)
