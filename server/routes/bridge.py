@@ -88,8 +88,9 @@ async def poll(campaign_id: str, world: str) -> Response:
         raise ApiError(400, "bridge/bad_query", "since is a whole number, timeout a number of seconds") from None
     if since < 0 or not 0 <= timeout <= 25:
         raise ApiError(400, "bridge/bad_query", "since >= 0 and 0 <= timeout <= 25")
+    was = ctx.bridges.heartbeat(key, instance, principal.token_id)  # a standby's poll returns when it takes over
     commands, emitter = await ctx.bridges.due(key, instance, principal.token_id, since, ctx.runtime.clock.now,
-                                              timeout, linger=LINGER_S)
+                                              timeout, was=was, linger=LINGER_S)
     return json_response(polled(commands, emitter, since))
 
 
