@@ -105,6 +105,14 @@ def valid_address(address: str) -> str:
     return address
 
 
+def created_campaign(ctx: Everturn, address: str) -> Any:
+    """The campaign's state; 404 until it is created."""
+    state, _ = ctx.runtime.state_of(address)
+    if not state.created:
+        raise not_found(address)
+    return state
+
+
 def reachable(ctx: Everturn, principal: Principal, address: str) -> str:
     """``address`` if the principal may reach it; 404 (never 403) otherwise.
 

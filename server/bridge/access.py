@@ -8,7 +8,7 @@ from typing import Any
 from actors.roles import is_gm
 
 from ..errors import ApiError
-from ..requests import reachable
+from ..requests import created_campaign, reachable
 from .queue import world_key
 
 WORLD = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -18,8 +18,6 @@ INSTANCE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 def world_for(ctx: Any, principal: Any, campaign_id: str, world: str, bridges_only: bool) -> str:
     """The world's queue key, once ``principal`` may use it; 404 for a campaign it cannot reach, 403 for the
     wrong role."""
-    from ..routes.campaigns import created_campaign  # the campaign routes' own check: created, else 404
-
     address = reachable(ctx, principal, f"campaign/{campaign_id}")
     if not WORLD.fullmatch(world):
         raise ApiError(400, "bridge/bad_world", "a world id takes 1-64 letters, digits, '.', '-' or '_'")

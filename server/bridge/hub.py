@@ -83,6 +83,22 @@ class Hub:
                 "oldest_age_s": None if counts.oldest_at is None else round(now - counts.oldest_at, 1),
                 "expired": counts.expired, "failed": counts.failed}
 
+    def tasks(self, campaign: str, now: float) -> list[dict[str, Any]]:
+        """GM status tasks: a world whose commands wait while none of its bridges is connected."""
+        tasks = []
+        for world in self.worlds(campaign):
+            seen = self.describe(world, now)
+            waiting = sum(seen["depth"].values())
+            if seen["emitter"] is None and waiting:
+                name = world.split("/", 1)[1]
+                tasks.append({"task": f"The VTT bridge of world {name} is disconnected and {waiting} command(s) "
+                                      f"wait for it (the oldest for {seen['oldest_age_s']:.0f} s): open the world "
+                                      "in the VTT with the Everturn module on, or they expire.",
+                              "urgency": "high", "due_in": None,
+                              "endpoint": {"method": "GET", "path": f"/api/v1/campaigns/{campaign}/bridges",
+                                           "body": {}}})
+        return tasks
+
     async def wait(self, world: str, timeout: float) -> bool:
         """Until a command is queued for ``world`` (True) or ``timeout`` seconds pass."""
         news = self._news.setdefault(world, trio.Event())

@@ -7,9 +7,9 @@ from quart import Response
 
 from ..bestiary import KEPT
 from ..errors import ApiError, not_found
-from ..requests import everturn, json_body, json_response, validated
+from ..requests import created_campaign, everturn, json_body, json_response, validated
 from ..schemas import Creature, CreatureListing, CreatureRequest
-from .campaigns import created_campaign, gm_campaign
+from .campaigns import gm_campaign
 from .table import Resource
 
 bestiary = Resource("bestiary", tag="campaigns")

@@ -19,11 +19,11 @@ from ..bridge.hub import LINGER_S, polled
 from ..bridge.queue import QueueFull
 from ..errors import ApiError, not_found
 from ..grants import issue_token, withdraw_token
-from ..requests import authenticate, everturn, json_body, json_response, operator, validated
+from ..requests import authenticate, created_campaign, everturn, json_body, json_response, operator, validated
 from ..schemas import (
     TokenCreated, TokenListing, BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
 )
-from .campaigns import created_campaign, gm_campaign
+from .campaigns import gm_campaign
 from .table import Resource
 
 bridge = Resource("bridge", tag="bridge")
@@ -179,23 +179,6 @@ async def gm_bridges(campaign_id: str) -> Response:
     now = ctx.runtime.clock.now()
     return json_response({"items": [ctx.bridges.describe(world, now) for world in ctx.bridges.worlds(campaign_id)],
                           "manifest_url": f"{here()}/bridge/foundry/module.json"})
-
-
-def bridge_tasks(hub: Any, campaign_id: str, now: float) -> list[dict[str, Any]]:
-    """GM status tasks: a world whose commands wait while none of its bridges is connected."""
-    tasks = []
-    for world in hub.worlds(campaign_id):
-        seen = hub.describe(world, now)
-        waiting = sum(seen["depth"].values())
-        if seen["emitter"] is None and waiting:
-            name = world.split("/", 1)[1]
-            tasks.append({"task": f"The VTT bridge of world {name} is disconnected and {waiting} command(s) wait "
-                                  f"for it (the oldest for {seen['oldest_age_s']:.0f} s): open the world in the VTT "
-                                  "with the Everturn module on, or they expire.",
-                          "urgency": "high", "due_in": None,
-                          "endpoint": {"method": "GET", "path": f"/api/v1/campaigns/{campaign_id}/bridge/{name}/events",
-                                       "body": {}}})
-    return tasks
 
 
 MANIFEST = {"description": "the Foundry module's manifest", "content": {"application/json": {"schema": {"type": "object"}}}}

@@ -18,7 +18,9 @@ from engine_ext.combat import estimate
 from ..auth import Principal
 from ..context import Everturn
 from ..errors import ApiError, not_found
-from ..requests import authenticate, everturn, json_body, json_response, page_args, page_json, reachable, validated
+from ..requests import (
+    authenticate, created_campaign, everturn, json_body, json_response, page_args, page_json, reachable, validated,
+)
 from ..schemas import CampaignPage, ClockState, EstimateRequest, GmStatus
 from .admin import clock_json
 from .table import Resource
@@ -86,9 +88,7 @@ async def gm_status(campaign_id: str) -> Response:
     state = created_campaign(ctx, address)
     now = ctx.runtime.clock.now()
     status = campaign_status(state, campaign_id, now)
-    from .bridge import bridge_tasks  # the VTT's bridges are the server's, not the campaign's
-
-    bridged = bridge_tasks(ctx.bridges, campaign_id, now)
+    bridged = ctx.bridges.tasks(campaign_id, now)  # the VTT's bridges are the server's, not the campaign's
     if bridged:
         status = {**status, "gm_tasks": [*bridged, *status["gm_tasks"]], "needs_attention": True}
     return json_response(status)
@@ -104,9 +104,3 @@ def gm_campaign(ctx: Everturn, campaign_id: str, refusal: str) -> tuple[str, Pri
     return address, principal
 
 
-def created_campaign(ctx: Everturn, address: str) -> Any:
-    """The campaign's state; 404 until it is created."""
-    state, _ = ctx.runtime.state_of(address)
-    if not state.created:
-        raise not_found(address)
-    return state

@@ -21,10 +21,10 @@ from actors.campaign.state import HOUR, Campaign, Invite
 from ..auth import digest
 from ..errors import ApiError, from_actor_error
 from ..grants import issue_token, withdraw_token
-from ..requests import ask, everturn, json_body, json_response, valid_address, validated
+from ..requests import ask, created_campaign, everturn, json_body, json_response, valid_address, validated
 from ..schemas import InviteClaim, InviteClaimed, InviteIssued, InviteListing, InviteRequest
 from ..schemas import Invite as InviteAnswer
-from .campaigns import created_campaign, gm_campaign
+from .campaigns import gm_campaign
 from .table import Resource
 
 invites = Resource("invites", tag="campaigns")

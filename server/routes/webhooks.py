@@ -15,11 +15,10 @@ from quart import Response
 from actors.roles import is_gm
 
 from ..errors import ApiError, not_found
-from ..requests import authenticate, everturn, json_body, json_response, reachable, validated
+from ..requests import authenticate, created_campaign, everturn, json_body, json_response, reachable, validated
 from ..schemas import Webhook, WebhookCreated, WebhookListing, WebhookRequest
 from ..webhooks.records import HOOKS_PER_CAMPAIGN
 from ..webhooks.targets import TargetRefused, resolve
-from .campaigns import created_campaign
 from .table import Resource
 
 webhooks = Resource("webhooks", tag="campaigns")
