@@ -14,9 +14,9 @@ each figure is taken for both transports in one run, by the same client code (as
   every command acked as it comes.  A long-poll woken by a command lingers 20 ms for the ones
   right behind it, so a burst comes in a few answers, within the bridge token's request budget.
 - ``failover_ms_*``: two bridges on one world; the emitter goes away (its websocket closes; its
-  long-polls stop); the time from then to the other bridge's first event taken (``applied``).
-  A websocket's close frees the lease at once; a long-poll that stops asking keeps it until it
-  lapses (10 s), which the other bridge's waiting poll notices within its 2 s renewal.
+  waiting long-poll is cut); the time from then to the other bridge's first event taken
+  (``applied``). Either frees the lease at once; a bridge that falls silent without a word
+  keeps it until it lapses (10 s: docs/bridge.md).
 
 ``long_poll_vs_ws`` is the long-poll's commands/s over the websocket's (what the fallback costs).
 The GM's queueing is spread over several GM tokens so the per-token rate limit (50 requests/s)

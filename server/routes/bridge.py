@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import trio
 from quart import Response, request
 
 from ..bridge import module
@@ -89,8 +90,12 @@ async def poll(campaign_id: str, world: str) -> Response:
     if since < 0 or not 0 <= timeout <= 25:
         raise ApiError(400, "bridge/bad_query", "since >= 0 and 0 <= timeout <= 25")
     was = ctx.bridges.heartbeat(key, instance, principal.token_id)  # a standby's poll returns when it takes over
-    commands, emitter = await ctx.bridges.due(key, instance, principal.token_id, since, ctx.runtime.clock.now,
-                                              timeout, was=was, linger=LINGER_S)
+    try:
+        commands, emitter = await ctx.bridges.due(key, instance, principal.token_id, since, ctx.runtime.clock.now,
+                                                  timeout, was=was, linger=LINGER_S)
+    except trio.Cancelled:  # the bridge hung up while it waited: it has left, its lease goes at once
+        ctx.bridges.release(key, instance)
+        raise
     return json_response(polled(commands, emitter, since))
 
 

@@ -173,3 +173,17 @@ async def test_a_gm_makes_lists_and_revokes_the_campaigns_bridge_tokens_and_sees
         revoked = await http.delete(f"/api/v1/campaigns/c1/bridge-tokens/{token['token_id']}", headers=gm)
         assert revoked.status_code == 200 and revoked.json()["items"] == []
         assert_error(await http.get(f"{BASE}/events", params={"timeout": 0}, headers=bridge), 401, "auth/invalid")
+
+
+async def test_an_emitter_that_hangs_up_its_waiting_poll_hands_the_world_over_at_once(game_server):
+    async with http_client(game_server) as http:
+        table = await bridge_table(game_server, http)
+        async with http_client(game_server) as leaving:
+            with trio.move_on_after(0.5):  # the emitter's browser closes while its poll waits
+                await leaving.get(f"{BASE}/events", params={"timeout": 20}, headers=instance(table, "a"))
+        for _ in range(100):  # the server hears the hang-up as the connection closes
+            polled = (await http.get(f"{BASE}/events", params={"timeout": 0}, headers=instance(table, "b"))).json()
+            if polled["emitter"]:
+                break
+            await trio.sleep(0.01)
+        assert polled["emitter"]  # long before a's 10 s lease would have lapsed
