@@ -76,10 +76,13 @@ class TokenScope(BaseModel):
 
 class TokenCreated(TokenScope):
     token: str = Field(description="shown once; store it")
+    world: str | None = Field(None, description="a bridge token's VTT world, when it was made for one")
 
 
 class TokenInfo(TokenScope):
     created: float = Field(description="POSIX seconds")
+    world: str | None = Field(None, description="a bridge token's VTT world, once bound (made for it, or first "
+                              "used with it)")
 
 
 class TokenListing(BaseModel):
@@ -269,6 +272,8 @@ class GmStatus(Strict):
     scheduled_orders: list[OrderStatus]
     stall: Stall | None
     gm_tasks: list[GmTask] = Field(description="most urgent first")
+    bridges: list[BridgeWorld] = Field(default_factory=list, description="the campaign's VTT worlds: connected or "
+                                       "not, commands waiting, expired and failed (docs/bridge.md)")
     what_to_do_next: NextStep
     settings: dict[str, Any]
 
@@ -594,6 +599,21 @@ class BridgeWorld(Strict):
     oldest_age_s: float | None
     expired: int = Field(description="among the last 500 finished")
     failed: int
+    troubles: list[BridgeTrouble] = Field(default_factory=list, description="the newest failed or expired "
+                                          "commands (at most 5), newest first")
+
+
+class BridgeTrouble(Strict):
+    id: str
+    kind: str
+    status: Literal["failed", "expired"]
+    reason: str | None = Field(description="the VTT's, or why it expired")
+    finished_at: float
+
+
+class BridgeTokenRequest(Strict):
+    world: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the VTT world it serves "
+                              "(Foundry's world id); default: the first it is used with")
 
 
 class BridgeListing(Strict):

@@ -17,6 +17,7 @@ COLUMNS = [
     {"name": "oldest", "label": "oldest (s)", "field": "oldest"},
     {"name": "expired", "label": "expired", "field": "expired"},
     {"name": "failed", "label": "failed", "field": "failed"},
+    {"name": "last", "label": "last trouble", "field": "last", "align": "left"},
 ]
 
 
@@ -27,7 +28,13 @@ def bridge_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
              else "disconnected",
              "connected": ", ".join(item["connected"]) or "—", **item["depth"],
              "oldest": item["oldest_age_s"] if item["oldest_age_s"] is not None else "—",
-             "expired": item["expired"], "failed": item["failed"]} for item in items]
+             "expired": item["expired"], "failed": item["failed"],
+             "last": trouble_line(item["troubles"][0]) if item["troubles"] else "—"} for item in items]
+
+
+def trouble_line(trouble: dict[str, Any]) -> str:
+    """``failed · apply_damage: no actor Goblin here``: a command the VTT did not carry out, and why."""
+    return f"{trouble['status']} · {trouble['kind']}: {trouble['reason'] or 'no reason given'}"
 
 
 class Bridges:

@@ -6,6 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
+from .bridges import trouble_line
 from .link import Link, LinkError, error_text
 
 
@@ -60,6 +61,8 @@ class VttPanel:
                 color = "text-positive" if world["emitter"] else "text-negative"
                 ui.label(world_line(world)).classes(f"text-sm {color}").props(
                     f"data-test=vtt-world-{world['world'].split('/', 1)[1]}")
+                for trouble in world["troubles"]:
+                    ui.label(trouble_line(trouble)).classes("text-xs text-grey-8 break-words")
         self.tokens.clear()
         with self.tokens:
             for token in tokens["items"]:

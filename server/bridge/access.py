@@ -26,7 +26,23 @@ def world_for(ctx: Any, principal: Any, campaign_id: str, world: str, bridges_on
     if not allowed:
         raise ApiError(403, "bridge/forbidden", "bridge tokens poll and ack; the GM sends commands")
     created_campaign(ctx, address)
+    if principal.role == "bridge":
+        bind(ctx.tokens, principal.token_id, world)
     return world_key(campaign_id, world)
+
+
+def bind(tokens: Any, token_id: str, world: str) -> None:
+    """A bridge token serves one world: the one it was made for, else the first it is used with; 403
+    ``bridge/wrong_world`` for any other."""
+    record = tokens.record(token_id)
+    if record is None:  # revoked a moment ago: its next request is refused anyway
+        return
+    bound = record.get("world")
+    if bound is None:
+        tokens.put_record(token_id, {**record, "world": world})
+    elif bound != world:
+        raise ApiError(403, "bridge/wrong_world", f"this bridge token is for VTT world {bound!r}, not {world!r}: "
+                       "make the world's own token (a token per world)")
 
 
 def instance_key(principal: Any, instance: Any) -> str:

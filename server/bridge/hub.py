@@ -14,6 +14,7 @@ from .queue import BridgeQueue
 
 MAX_WAIT_S = 25.0
 RENEW_S = 2.0  # a waiting bridge renews its lease this often (well inside the lease)
+TROUBLES = 5  # the newest failed or expired commands a world's description lists
 LINGER_S = 0.02  # a long-poll woken by a new command waits this long for the ones queued right after it
 
 
@@ -81,7 +82,9 @@ class Hub:
                 "connected": [i.split(":", 1)[1] for i in self.emitters.connected(world, moment)],
                 "depth": counts.depth,
                 "oldest_age_s": None if counts.oldest_at is None else round(now - counts.oldest_at, 1),
-                "expired": counts.expired, "failed": counts.failed}
+                "expired": counts.expired, "failed": counts.failed,
+                "troubles": [{k: r.get(k) for k in ("id", "kind", "status", "reason", "finished_at")}
+                             for r in self.queue.done(world) if r["status"] in ("expired", "failed")][:TROUBLES]}
 
     def tasks(self, campaign: str, now: float) -> list[dict[str, Any]]:
         """GM status tasks: a world whose commands wait while none of its bridges is connected."""

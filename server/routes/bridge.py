@@ -14,7 +14,7 @@ from quart import Response, request
 
 from ..bridge import module
 
-from ..bridge.access import instance_key, world_for
+from ..bridge.access import bind, instance_key, world_for
 from ..bridge.applying import apply_events, ignored_all
 from ..bridge.hub import LINGER_S, polled
 from ..bridge.queue import QueueFull
@@ -22,7 +22,7 @@ from ..errors import ApiError, not_found
 from ..grants import issue_token, withdraw_token
 from ..requests import authenticate, created_campaign, everturn, json_body, json_response, operator, validated
 from ..schemas import (
-    TokenCreated, TokenListing, BridgeAcked, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
+    TokenCreated, TokenListing, BridgeAcked, BridgeTokenRequest, BridgeAcks, BridgeCommand, BridgeCommandRequest, BridgeEmit, BridgeEmitted, BridgeListing, BridgePoll,
 )
 from .campaigns import gm_campaign
 from .table import Resource
@@ -143,13 +143,17 @@ GM_ONLY = "a campaign's bridges are for its GM (or an operator)"
 
 
 @bridge.post("/api/v1/campaigns/{campaign_id}/bridge-tokens", "GM: a token for the campaign's VTT bridge (role bridge; "
-             "shown once): paste it in the VTT module's settings", response=TokenCreated, status=201)
+             "shown once): paste it in the VTT module's settings; it serves one world, the one named or else the "
+             "first it is used with", body=BridgeTokenRequest, response=TokenCreated, status=201)
 async def gm_bridge_token(campaign_id: str) -> Response:
     ctx = everturn()
     address, _ = gm_campaign(ctx, campaign_id, GM_ONLY)
+    body = validated(BridgeTokenRequest, await json_body(empty={}))
     created_campaign(ctx, address)
     token, principal = await issue_token(ctx, "bridge", campaign_id)
-    return json_response({"token": token, **principal.as_dict()}, 201)
+    if body.world is not None:
+        bind(ctx.tokens, principal.token_id, body.world)
+    return json_response({"token": token, **principal.as_dict(), "world": body.world}, 201)
 
 
 @bridge.get("/api/v1/campaigns/{campaign_id}/bridge-tokens", "GM: the campaign's bridge tokens (never a secret)",

@@ -88,7 +88,9 @@ async def gm_status(campaign_id: str) -> Response:
     state = created_campaign(ctx, address)
     now = ctx.runtime.clock.now()
     status = campaign_status(state, campaign_id, now)
-    bridged = ctx.bridges.tasks(campaign_id, now)  # the VTT's bridges are the server's, not the campaign's
+    # the VTT's bridges are the server's, not the campaign's
+    status = {**status, "bridges": [ctx.bridges.describe(w, now) for w in ctx.bridges.worlds(campaign_id)]}
+    bridged = ctx.bridges.tasks(campaign_id, now)
     if bridged:
         status = {**status, "gm_tasks": [*bridged, *status["gm_tasks"]], "needs_attention": True}
     return json_response(status)

@@ -91,6 +91,10 @@ async def test_an_unacked_command_expires_visibly_and_bad_requests_say_why(game_
         polled = (await http.get(f"{BASE}/events", params={"timeout": 0}, headers=instance(table, "a"))).json()
         assert polled["commands"] == []
         assert (await http.get(f"{BASE}/commands/{made['id']}", headers=gm)).json()["status"] == "expired"
+        seen = (await http.get("/api/v1/campaigns/c1/gm/status", headers=gm)).json()["bridges"]  # the GM sees it
+        assert [(w["world"], w["expired"], [t["id"] for t in w["troubles"]]) for w in seen] == [
+            ("c1/world-1", 1, [made["id"]])]
+        assert "time to live" in seen[0]["troubles"][0]["reason"]
         assert_error(await http.get(f"{BASE}/events", headers=table.tokens["bridge"]), 400, "bridge/no_instance")
         assert_error(await http.get(f"{BASE}/events", headers=gm), 403, "bridge/forbidden")
         assert_error(await http.post(f"{BASE}/commands", headers=table.tokens["bridge"], json={"kind": "end_combat"}),
@@ -164,7 +168,14 @@ async def test_a_gm_makes_lists_and_revokes_the_campaigns_bridge_tokens_and_sees
         assert [w["world"] for w in worlds["items"]] == ["c1/world-1"] and worlds["items"][0]["emitter"]
         assert worlds["manifest_url"].endswith("/bridge/foundry/module.json")
         listed = (await http.get("/api/v1/campaigns/c1/bridge-tokens", headers=gm)).json()["items"]
-        assert [t["token_id"] for t in listed] == [token["token_id"]]
+        assert [(t["token_id"], t["world"]) for t in listed] == [(token["token_id"], "world-1")]  # bound at first use
+        elsewhere = await http.get("/api/v1/campaigns/c1/bridge/world-2/events", params={"timeout": 0}, headers=bridge)
+        assert_error(elsewhere, 403, "bridge/wrong_world")
+        made = (await http.post("/api/v1/campaigns/c1/bridge-tokens", headers=gm, json={"world": "world-2"})).json()
+        assert made["world"] == "world-2"
+        second = {"Authorization": f"Bearer {made['token']}", "X-Bridge-Instance": "gm-2"}
+        assert_error(await http.get(f"{BASE}/events", params={"timeout": 0}, headers=second), 403, "bridge/wrong_world")
+        await http.delete(f"/api/v1/campaigns/c1/bridge-tokens/{made['token_id']}", headers=gm)
 
         await table.token("ayla", role="player", campaign="c1", character="ayla")
         assert_error(await http.post("/api/v1/campaigns/c1/bridge-tokens", headers=table.tokens["ayla"]), 403,

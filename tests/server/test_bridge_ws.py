@@ -64,8 +64,10 @@ async def test_only_the_emitters_events_are_applied_once_and_bad_frames_say_why(
         assert posts[0]["via"] == "bridge:world-1"
 
         gm = await open_ws(game_server, table.tokens["gm"]["Authorization"].split()[1])
+        gm_bridge = await open_ws(game_server, table.tokens["bridge"]["Authorization"].split()[1])  # not attached
         refusals = [
-            (a, {"type": "bridge.emit", "id": "x1", "world": "other", "events": events}, "bridge/not_attached"),
+            (a, {"type": "bridge.emit", "id": "x1", "world": "other", "events": events}, "bridge/wrong_world"),
+            (gm_bridge, {"type": "bridge.emit", "id": "x6", "world": "world-1", "events": events}, "bridge/not_attached"),
             (a, {"type": "bridge.attach", "id": "x2", "world": "bad world", "instance": "a"}, "bridge/bad_world"),
             (a, {"type": "bridge.attach", "id": "x3", "world": "world-1"}, "bridge/no_instance"),
             (a, {"type": "bridge.emit", "id": "x4", "world": "world-1", "events": []}, "invalid"),

@@ -261,12 +261,14 @@ def test_the_console_says_which_worlds_have_no_bridge():
 
     rows = bridge_rows([{"world": "c1/w", "campaign": "c1", "emitter": None, "connected": [],
                          "depth": {"combat": 1, "chat": 0, "cosmetic": 0}, "oldest_age_s": 12.0, "expired": 0,
-                         "failed": 0},
+                         "failed": 0, "troubles": []},
                         {"world": "c2/w", "campaign": "c2", "emitter": {"instance": "a", "token_id": "t", "for_s": 61.0},
                          "connected": ["a", "b"], "depth": {"combat": 0, "chat": 0, "cosmetic": 0},
-                         "oldest_age_s": None, "expired": 2, "failed": 1}])
-    assert [(r["emitter"], r["connected"], r["combat"], r["oldest"]) for r in rows] == [
-        ("disconnected", "—", 1, 12.0), ("a (61 s)", "a, b", 0, "—")]
+                         "oldest_age_s": None, "expired": 2, "failed": 1,
+                         "troubles": [{"id": "x", "kind": "apply_damage", "status": "failed",
+                                       "reason": "no actor Goblin here", "finished_at": 5.0}]}])
+    assert [(r["emitter"], r["connected"], r["combat"], r["oldest"], r["last"]) for r in rows] == [
+        ("disconnected", "—", 1, 12.0, "—"), ("a (61 s)", "a, b", 0, "—", "failed · apply_damage: no actor Goblin here")]
 
 
 def test_the_server_clock_runs_on_between_reads_unless_it_is_virtual(monkeypatch):

@@ -186,7 +186,7 @@ async function httpFailure(response, options) {
 
 // -- websocket ----------------------------------------------------------------------------------------
 
-const REFUSALS = new Set(["auth/invalid", "auth/missing", "auth/forbidden", "bridge/forbidden", "bridge/bad_world",
+const REFUSALS = new Set(["auth/invalid", "auth/missing", "auth/forbidden", "bridge/forbidden", "bridge/wrong_world", "bridge/bad_world",
   "bridge/no_instance", "not_found"]);
 
 export class WebSocketTransport {
