@@ -222,6 +222,14 @@ def test_a_foundry_world_and_a_campaign_play_one_fight_through_a_kill_and_restar
         until("Everturn's auto-skip carried out in the world", lambda: world_at(world, 2, gob))
         assert at(clients, 2, gob)
 
+        world.do("close")  # the GM's tab is closed: what Everturn says meanwhile waits for the world
+        command(clients["gm"], "PostNarration", text="The water rises while you are away.")
+        server.kill()
+        server.start()  # the queue outlives the server
+        world.do("open")
+        until("what was said while the world was closed, in its chat",
+              lambda: any(m["content"] == "The water rises while you are away." for m in world.do("state")["chat"]))
+
         server.kill()
         world.do("chat", user="Ayla", content="Is anyone there?")  # the hook fires while the server is down
         world.do("next_turn")                                      # round 3, Ayla
@@ -242,6 +250,7 @@ def test_a_foundry_world_and_a_campaign_play_one_fight_through_a_kill_and_restar
         doubled = {text: n for text, n in chat.items() if n > 1}
         assert not doubled, doubled  # nothing came back to the world twice, nothing it sent came back at all
         assert chat["I light a torch."] == 1 and chat["The torch gutters."] == 1
+        assert chat["The water rises while you are away."] == 1
         skipped = [p for p in campaign(clients)["posts"] if p.get("reason") == "auto_skip"]
         assert len(skipped) == 1
         state = world.do("state")

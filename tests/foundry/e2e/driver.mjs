@@ -239,6 +239,18 @@ const OPS = {
 
   drain,
 
+  /** The GM closes the world's tab: the module stops (its websocket closes, its polls end). */
+  async close() {
+    module.stop();
+    return {};
+  },
+
+  /** The GM opens the world again: the module starts as on Foundry's ready. */
+  async open() {
+    module.start();
+    return {};
+  },
+
   async quit() {
     return {};
   },
