@@ -133,8 +133,10 @@ class LongPoll:
             await asyncio.sleep(float(answer.headers.get("Retry-After", "0.05")))
 
     async def poll_forever(self) -> None:
+        wait = 0  # the first poll is answered at once (as the module's): connected, and whether it is the emitter
         while True:
-            body = await self.send("GET", "events", params={"since": self.since, "timeout": 25})
+            body = await self.send("GET", "events", params={"since": self.since, "timeout": wait})
+            wait = 25
             at = time.perf_counter()
             if body["emitter"]:
                 self.emitter.set()
@@ -219,6 +221,7 @@ async def failover(first: Any, second: Any) -> float:
     await first.open()
     await asyncio.wait_for(first.emitter.wait(), TIMEOUT_S)
     await second.open()
+    await asyncio.sleep(0.5)  # both settled: the emitter's long-poll waits at the server, as a module's does
     gone = time.perf_counter()
     await first.close()
     for n in itertools.count():
@@ -237,11 +240,16 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def measure_all(ws_url: str, http_url: str, gms: list[str], bridge: str, backlog: int, burst: int,
+WORLDS = [f"{phase}-{transport}" for transport in ("ws", "long_poll") for phase in ("throughput", "delivery",
+                                                                                    "failover")]
+
+
+async def measure_all(ws_url: str, http_url: str, gms: list[str], bridges: dict[str, str], backlog: int, burst: int,
                       rounds: int) -> dict[str, Any]:
+    """``bridges``: each world's bridge token (a bridge token serves one world)."""
     gm = Gm(http_url, gms)
-    made = {"ws": lambda world, i: Ws(ws_url, bridge, world, i),
-            "long_poll": lambda world, i: LongPoll(http_url, bridge, world, i)}
+    made = {"ws": lambda world, i: Ws(ws_url, bridges[world], world, i),
+            "long_poll": lambda world, i: LongPoll(http_url, bridges[world], world, i)}
     result: dict[str, Any] = {}
     for name, make in made.items():
         one = make(f"throughput-{name}", "a")
@@ -267,10 +275,11 @@ def measure(backlog: int = BACKLOG, burst: int = BURST, rounds: int = ROUNDS) ->
             setup = Setup(http_url, operator)
             gms = [setup.post("/api/v1/admin/tokens", {"role": "gm", "campaign": "c1"}, status=201)["token"]
                    for _ in range(GM_TOKENS)]
-            bridge = setup.post("/api/v1/admin/tokens", {"role": "bridge", "campaign": "c1"}, status=201)["token"]
+            bridges = {world: setup.post("/api/v1/admin/tokens", {"role": "bridge", "campaign": "c1"},
+                                         status=201)["token"] for world in WORLDS}
             setup.post("/api/v1/actors/campaign/c1/commands", {"type": "CreateCampaign", "data": {
                 "title": "Bench"}}, token=gms[0])
-            figures = asyncio.run(measure_all(served.url, http_url, gms, bridge, backlog, burst, rounds))
+            figures = asyncio.run(measure_all(served.url, http_url, gms, bridges, backlog, burst, rounds))
     finally:
         shutil.rmtree(data, ignore_errors=True)
     figures["details"].update(backlog=backlog, burst=burst, rounds=rounds, gm_tokens=GM_TOKENS)
