@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FOUNDRY_TESTS = ROOT / "tests" / "foundry"
 NODE = shutil.which("node")
 WAIT = 30.0
+NO_WEBSOCKET = "auto, no websocket"
 PLAYERS = [{"user": "Ayla", "player_id": "ayla", "actor": "Ayla the Bold", "hp": 18, "max_hp": 18}]
 HERO = {"name": "Ayla the Bold", "level": 1, "max_hp": 18, "hp": 18, "ac": 17,
         "saves": {"fortitude": 7, "reflex": 5, "will": 4}, "perception": 4}
@@ -103,10 +104,12 @@ class World:
     """The module in a fake Foundry world under Node: one JSON line in, one JSON line out."""
 
     def __init__(self, server: Server, bridge_token: str, transport: str) -> None:
+        # "auto, no websocket": a browser (or a proxy) where no websocket opens: auto falls back to the long-poll
+        sockets = [] if transport == NO_WEBSOCKET else ["--experimental-websocket"]
         env = {**os.environ, "EVERTURN_URL": server.url, "EVERTURN_TOKEN": bridge_token, "EVERTURN_CAMPAIGN": "c1",
-               "EVERTURN_WORLD": "world-1", "EVERTURN_TRANSPORT": transport, "EVERTURN_INSTANCE": "gm-1",
-               "EVERTURN_PLAYERS": json.dumps(PLAYERS)}
-        self.process = subprocess.Popen([node(), "--experimental-websocket", str(FOUNDRY_TESTS / "e2e" / "driver.mjs")],
+               "EVERTURN_WORLD": "world-1", "EVERTURN_TRANSPORT": transport.split(",")[0],
+               "EVERTURN_INSTANCE": "gm-1", "EVERTURN_PLAYERS": json.dumps(PLAYERS)}
+        self.process = subprocess.Popen([node(), *sockets, str(FOUNDRY_TESTS / "e2e" / "driver.mjs")],
                                         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
 
@@ -195,7 +198,7 @@ def combat_cid(combat: dict[str, Any]) -> str:
     return current.get("player_id") or current["id"]
 
 
-@pytest.mark.parametrize("transport", ["websocket", "long-poll"])
+@pytest.mark.parametrize("transport", ["websocket", "long-poll", "auto", NO_WEBSOCKET])
 def test_a_foundry_world_and_a_campaign_play_one_fight_through_a_kill_and_restart(tmp_path, transport):
     with bridged(tmp_path, transport) as (server, world, clients):
         world.do("chat", user="Ayla", content="I light a torch.")
@@ -255,3 +258,6 @@ def test_a_foundry_world_and_a_campaign_play_one_fight_through_a_kill_and_restar
         assert len(skipped) == 1
         state = world.do("state")
         assert state["combat"] is None and state["bridge"]["outbox"] == 0
+        spoken = {"websocket": "websocket", "long-poll": "long-poll", "auto": "websocket",
+                  NO_WEBSOCKET: "long-poll"}[transport]  # auto speaks the one it took
+        assert state["bridge"]["transport"] == spoken
