@@ -124,15 +124,16 @@ async def test_the_campaigns_own_posts_turns_and_combat_go_to_the_world_but_not_
         assert all(c["id"].startswith("c") for c in queued)  # made from the campaign's events: queued once
 
 
-async def wait_for(http, table, done, tries: int = 200) -> list[dict]:
-    """The world's commands delivered until ``done`` says they are all there (the follower queues them as it
-    reads)."""
-    import trio
-
+async def wait_for(http, table, done, tries: int = 20) -> list[dict]:
+    """The world's commands delivered until ``done`` says they are all there: each poll waits (the server's
+    long-poll) for the follower to queue the next."""
     found: list[dict] = []
+    since = 0
     for _ in range(tries):
-        found += await commands(http, table)
+        polled = (await http.get(f"{BASE}/events", params={"timeout": 5, "since": since},
+                                 headers=instance(table, "a"))).json()
+        found += polled["commands"]
+        since = polled["since"]
         if done(found):
             return found
-        await trio.sleep(0.02)
     raise AssertionError(f"not queued: {found}")
