@@ -90,8 +90,10 @@ class Outgoing:
                 try:
                     self.hub.enqueue(world_key(campaign, name), kind, data, self.runtime.clock.now(),
                                      command_id=command_id)
-                except QueueFull as exc:  # the GM status says the world is behind; this one is lost to it
+                except QueueFull as exc:  # never silently: expired at once, with why, where the GM looks
                     log.warning("%s: %s not queued: %s", world, kind, exc)
+                    self.hub.queue.shed(world_key(campaign, name), kind, data, command_id, self.runtime.clock.now(),
+                                        f"never sent: {exc}")
 
     def keep(self, place: bytes, at: int) -> None:
         """Where the follower is, unsynced: a place lost to a crash only maps a few events again, and what they

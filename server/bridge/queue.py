@@ -139,6 +139,16 @@ class BridgeQueue:
                 return finished
         return next((record for record in self.done(world) if record["id"] == command_id), None)
 
+    def shed(self, world: str, kind: str, data: dict[str, Any], command_id: str, now: float, reason: str) -> None:
+        """A command the server made for the world (not a sender who is told ``QueueFull``) that could not be
+        queued: finished at once as ``expired`` with why, so the GM and operators see it was never sent."""
+        if self.find(world, command_id) is not None:
+            return
+        record = {"id": command_id, "world": world, "seq": 0, "kind": kind, "priority": KINDS[kind], "data": data,
+                  "queued_at": now, "expires_at": now, "deliveries": 0, "status": "expired", "finished_at": now,
+                  "reason": reason[:500]}
+        self._finish(world, [(None, record)])
+
     # -- what operators and the GM read ----------------------------------------------------------
 
     def counts(self, world: str, now: float) -> Counts:
@@ -163,10 +173,11 @@ class BridgeQueue:
         """The last finished commands, newest first."""
         return self.store.get_meta(DONE + world.encode()) or []  # type: ignore[no-any-return]
 
-    def _finish(self, world: str, finished: list[tuple[bytes, dict[str, Any]]]) -> None:
+    def _finish(self, world: str, finished: list[tuple[bytes | None, dict[str, Any]]]) -> None:
         batch = Batch()
         for key, _ in finished:
-            batch.delete(META, key)
+            if key is not None:  # None: never queued (shed)
+                batch.delete(META, key)
         done = [record for _, record in reversed(finished)] + self.done(world)
         batch.put(META, DONE + world.encode(), codec.encode(done[:DONE_KEPT]))
         self.store.write([batch])

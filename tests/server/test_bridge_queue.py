@@ -60,6 +60,12 @@ def test_a_full_queue_refuses_cosmetic_then_chat_and_keeps_room_for_combat(queue
         queue.enqueue(WORLD, "create_chat_message", {}, now=0.0)
     assert queue.enqueue(WORLD, "apply_damage", {"amount": 1}, now=0.0)["status"] == "queued"
     assert sum(queue.counts(WORLD, now=1.0).depth.values()) == CAPACITY + 1  # nothing queued was dropped
+    # what the server itself could not queue (the campaign's own chat for the world) is expired at once, with why
+    queue.shed(WORLD, "create_chat_message", {"content": "The torch gutters."}, "c7-0", now=2.0, reason="never sent: full")
+    queue.shed(WORLD, "create_chat_message", {"content": "The torch gutters."}, "c7-0", now=3.0, reason="again")
+    shed = queue.find(WORLD, "c7-0")
+    assert (shed["status"], shed["reason"], shed["finished_at"]) == ("expired", "never sent: full", 2.0)
+    assert queue.counts(WORLD, now=3.0).expired == 1 and sum(queue.counts(WORLD, now=3.0).depth.values()) == CAPACITY + 1
 
 
 def test_the_queue_outlives_a_restart(tmp_path):
