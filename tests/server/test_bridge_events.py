@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actors.campaign.messages import EncounterClosed, EncounterUpdated, Posted
-from actors.campaign.state import Campaign, Character, EncounterView, Player, Post, Saves
+from actors.campaign.messages import EncounterClosed, EncounterUpdated, Posted, PostNarrated
+from actors.campaign.state import Campaign, Character, EncounterView, Player, Post, Saves, TurnMeta
 from actors.combat.messages import Adjust, EndTurn
 from actors.combat.state import Combatant, Encounter, Fighter
 from server.bridge.events import Ignored, Unmapped, plan
@@ -93,6 +93,10 @@ VIEW = EncounterView(n=1, address="combat/c1.1", started_at=0.0)
     (EncounterUpdated(encounter=VIEW.model_copy(update={"round": 1, "current": "ayla", "turn_due": 9.0})),
      campaign(VIEW.model_copy(update={"round": 1, "current": "ayla"})), []),  # the same turn: nothing moved
     (EncounterClosed(n=1, reason="gm", at=0.0), campaign(VIEW), [("end_combat", {"encounter": 1})]),
+    (post(6, "The fog…", pending=True), campaign(), []),  # the narrator is writing it: its words come later
+    (PostNarrated(n=6, text="The fog lifts from the marsh.", meta=TurnMeta()),
+     campaign().model_copy(update={"posts": (post(6, "The fog…", pending=True).post,)}),
+     [("create_chat_message", {"content": "The fog lifts from the marsh.", "speaker": "GM", "post": 6})]),
 ])
 def test_the_campaigns_own_events_become_the_worlds_commands_once_each(event, before, then):
     made = commands_of("w", 41, event, before)
