@@ -2,7 +2,6 @@
 waiting for a new command (long polls and attached websockets alike, :meth:`Hub.due`)."""
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import trio
@@ -23,12 +22,16 @@ class Hub:
         self.queue = BridgeQueue(store)
         self.emitters = Emitters()
         self._news: dict[str, trio.Event] = {}
+        self.heard: dict[str, float] = {}  # campaign -> when a bridge of it last asked (the trio clock)
         self.outgoing: Any = None  # server.bridge.outgoing.Outgoing, once the server runs: told of each world heard
 
     def heartbeat(self, world: str, instance: str, token_id: str) -> bool:
+        now = trio.current_time()
+        campaign = world.split("/", 1)[0]
+        self.heard[campaign] = now
         if self.outgoing is not None:
-            self.outgoing.follow(world.split("/", 1)[0])
-        return self.emitters.heartbeat(world, instance, token_id, time.monotonic())
+            self.outgoing.follow(campaign)
+        return self.emitters.heartbeat(world, instance, token_id, now)
 
     def release(self, world: str, instance: str) -> None:
         """A bridge left: the lease it held goes to the next bridge of the world, which is woken to take it."""
@@ -47,14 +50,14 @@ class Hub:
         waiting bridge keeps its lease and takes the world's over when its emitter leaves or falls
         silent.  ``linger``: once woken, wait this long for more (a burst comes in one answer, not one
         request each).  ``now``: the server clock's ``now``."""
-        deadline = time.monotonic() + min(timeout, MAX_WAIT_S)
+        deadline = trio.current_time() + min(timeout, MAX_WAIT_S)
         waited = False
         while True:
             if waited and linger:
                 await trio.sleep(linger)
             emitter = self.heartbeat(world, instance, token_id)
             commands = self.queue.pending(world, now(), after=since) if emitter else []
-            left = deadline - time.monotonic()
+            left = deadline - trio.current_time()
             if commands or left <= 0 or (was is not None and emitter != was):
                 return commands, emitter
             waited = await self.wait(world, min(left, RENEW_S))
@@ -72,7 +75,7 @@ class Hub:
 
     def describe(self, world: str, now: float) -> dict[str, Any]:
         """A world's bridges as operators and the GM see them: the emitter, who is connected, the queue."""
-        moment = time.monotonic()
+        moment = trio.current_time()
         lease = self.emitters.emitter(world, moment)
         counts = self.queue.counts(world, now)
         return {"world": world, "campaign": world.split("/", 1)[0],

@@ -3,7 +3,9 @@ journal and queues, for each of its worlds, what ``server.bridge.outbox`` makes 
 
 A campaign is followed from the moment one of its worlds' bridges is first heard from (not its
 history before), and where it was is kept in the store (``bridge-out:<campaign>``), so after a
-restart the task resumes from the event after the last one mapped.  Mapping an event again
+restart the task resumes from the event after the last one mapped.  A campaign none of whose
+bridges has asked for an hour is let go (the chat and combat commands it would queue meanwhile
+would expire before a bridge came): a server keeps in memory only the campaigns bridged now.  Mapping an event again
 (killed between queueing and keeping the place) queues nothing twice: a command's id is made
 from the event's seq.
 """
@@ -25,6 +27,8 @@ from .queue import QueueFull, world_key
 log = logging.getLogger("everturn.bridge")
 PLACE = b"bridge-out:"
 RETRY_S = 30
+IDLE_S = 3600  # no bridge of the campaign heard for this long: its commands would expire unseen; let it go
+CHECK_S = 60
 CAPACITY = 4096  # events a follower may fall behind before it must skip to a snapshot
 
 
@@ -55,7 +59,25 @@ class Outgoing:
         self.nursery.start_soon(self.follow_forever, campaign)
 
     async def follow_forever(self, campaign: str) -> None:
-        """Follow ``campaign``; a failure (a corrupt journal, a bug) is logged and tried again, never the server's."""
+        """Follow ``campaign`` until none of its bridges has asked for ``IDLE_S``: then it is let go (its place
+        too: what it would have queued since would have expired unseen), and followed afresh from the next
+        bridge's first request."""
+        started = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.follow_retrying, campaign)
+            while True:
+                await trio.sleep(CHECK_S)
+                heard = max(self.hub.heard.get(campaign, started), started)
+                if trio.current_time() - heard > IDLE_S:
+                    nursery.cancel_scope.cancel()
+        self.followed.discard(campaign)
+        batch = Batch()
+        batch.delete(META, PLACE + campaign.encode())
+        self.store.write([batch], sync=False)
+        log.info("campaign/%s: no VTT bridge for %d s; not followed for them any more", campaign, IDLE_S)
+
+    async def follow_retrying(self, campaign: str) -> None:
+        """A failure (a corrupt journal, a bug) is logged and tried again, never the server's."""
         while True:
             try:
                 await self.follow_once(campaign)
