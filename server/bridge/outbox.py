@@ -3,7 +3,8 @@
 A post the world did not send (the narrator, the GM, a player in the browser, a notice) becomes
 a chat message there; an encounter beginning, its turn moving (a turn ended here, an idle turn
 auto-skipped) and its end become the world's combat's; the combat starts once the encounter has
-rolled its initiatives (its first turn), so the VTT's order is Everturn's.  The turn is a compare-and-swap: the
+rolled its initiatives (its first turn), so the VTT's order is Everturn's.  The encounter's own
+events (damage, healing, conditions) become its combatants' HP and conditions there.  The turn is a compare-and-swap: the
 command names the turn it ended (``from``), so the VTT moves only a combat still there.  Each
 command's id is made from the campaign event's seq (``c<seq>-<k>``): mapping an event twice (after
 a restart) queues nothing twice.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.campaign.messages import EncounterClosed, EncounterUpdated, Posted, PostNarrated
+from actors.combat.messages import ConditionChanged, Damaged, Healed
 
 SHOWN = ("action", "narration", "notice", "ooc", "whisper")
 
@@ -61,3 +63,18 @@ def combatants(encounter: Any) -> list[dict[str, Any]]:
         return []
     return [{"cid": c.cid, "name": c.name, "player_id": c.player_id, "initiative": c.initiative}
             for c in encounter.order()]
+
+
+def encounter_commands(n: int, seq: int, event: Any) -> list[tuple[str, dict[str, Any], str]]:
+    """(kind, data, id) of each command for the worlds from encounter ``n``'s event ``seq``: HP and conditions as
+    the encounter has them after it (the VTT sets them, so one answering the VTT's own change changes nothing)."""
+    made: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(event, Damaged):
+        made.append(("apply_damage", {"target": event.cid, "amount": event.amount, "hp": event.hp}))
+    elif isinstance(event, Healed):
+        made.append(("apply_healing", {"target": event.cid, "amount": event.amount, "hp": event.hp}))
+    elif isinstance(event, ConditionChanged):
+        slug = event.name.replace("_", "-")  # off_guard is PF2e's off-guard
+        made.append(("apply_condition", {"target": event.cid, "condition": slug, "value": event.value})
+                    if event.value > 0 else ("remove_condition", {"target": event.cid, "condition": slug}))
+    return [(kind, data, f"e{n}.{seq}-{k}") for k, (kind, data) in enumerate(made)]

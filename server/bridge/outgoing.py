@@ -18,14 +18,16 @@ import trio
 
 from actors import Published, Snapshot
 from actors.campaign.messages import EncounterUpdated
+from actors.combat.messages import EncounterEnded
 from snapshots import Batch, codec
 from snapshots.protocol import META
 
-from .outbox import commands_of
-from .queue import QueueFull, world_key
+from .outbox import commands_of, encounter_commands
+from .queue import QueueFull
 
 log = logging.getLogger("everturn.bridge")
 PLACE = b"bridge-out:"
+ENCOUNTER_PLACE = b"bridge-out-encounter:"  # <campaign>/<n>: where the follower of its running encounter is
 RETRY_S = 30
 IDLE_S = 3600  # no bridge of the campaign heard for this long: its commands would expire unseen; let it go
 CHECK_S = 60
@@ -71,9 +73,8 @@ class Outgoing:
                 if trio.current_time() - heard > IDLE_S:
                     nursery.cancel_scope.cancel()
         self.followed.discard(campaign)
-        batch = Batch()
-        batch.delete(META, PLACE + campaign.encode())
-        self.store.write([batch], sync=False)
+        self.forget(PLACE + campaign.encode(),
+                    *(key for key, _ in self.store.meta_items(ENCOUNTER_PLACE + f"{campaign}/".encode())))
         log.info("campaign/%s: no VTT bridge for %d s; not followed for them any more", campaign, IDLE_S)
 
     async def follow_retrying(self, campaign: str) -> None:
@@ -90,32 +91,63 @@ class Outgoing:
         place = PLACE + campaign.encode()
         state, at = await self.runtime.workers.in_thread(self.runtime.state_at, address, self.store.get_meta(place))
         behavior = self.runtime.behavior_of(address)
-        async with self.runtime.subscribe(address, at, capacity=CAPACITY) as items:
+        async with trio.open_nursery() as encounters:
+            followed: set[int] = set()
+
+            def watch(view: Any) -> None:  # each running encounter is followed too, once
+                if view is not None and view.n not in followed:
+                    followed.add(view.n)
+                    encounters.start_soon(self.follow_encounter, campaign, view)
+
+            watch(state.encounter)
+            async with self.runtime.subscribe(address, at, capacity=CAPACITY) as items:
+                async for item in items:
+                    if isinstance(item, Snapshot):
+                        if item.seq != at:
+                            log.warning("%s: the bridge follower skipped events %d-%d (it fell behind)",
+                                        campaign, at + 1, item.seq)
+                        state, at = item.state, item.seq
+                    elif isinstance(item, Published):
+                        self.queue(campaign, item.seq, item.event, state)
+                        state, at = behavior.evolve(state, item.event), item.seq
+                        self.keep(place, at)
+                    watch(state.encounter)
+
+    async def follow_encounter(self, campaign: str, view: Any) -> None:
+        """The encounter's HP and conditions for the campaign's worlds, from its start, until it ends."""
+        place = ENCOUNTER_PLACE + f"{campaign}/{view.n}".encode()
+        at = self.store.get_meta(place) or 0
+        async with self.runtime.subscribe(view.address, at, capacity=CAPACITY) as items:
             async for item in items:
-                if isinstance(item, Snapshot):
-                    if item.seq != at:
-                        log.warning("%s: the bridge follower skipped events %d-%d (it fell behind)",
-                                    campaign, at + 1, item.seq)
-                    state, at = item.state, item.seq
-                elif isinstance(item, Published):
-                    self.queue(campaign, item.seq, item.event, state)
-                    state, at = behavior.evolve(state, item.event), item.seq
-                    self.keep(place, at)
+                if isinstance(item, Published):
+                    for world in self.hub.worlds(campaign):
+                        self.put(world, encounter_commands(view.n, item.seq, item.event))
+                    if isinstance(item.event, EncounterEnded):
+                        self.forget(place)
+                        return
+                    self.keep(place, item.seq)
 
     def queue(self, campaign: str, seq: int, event: Any, before: Any) -> None:
         view = before.encounter
         starting = isinstance(event, EncounterUpdated) and view is not None and view.current is None
         encounter = self.runtime.state_of(view.address)[0] if starting else None  # its order, for the VTT
         for world in self.hub.worlds(campaign):
-            name = world.split("/", 1)[1]
-            for kind, data, command_id in commands_of(name, seq, event, before, encounter):
-                try:
-                    self.hub.enqueue(world_key(campaign, name), kind, data, self.runtime.clock.now(),
-                                     command_id=command_id)
-                except QueueFull as exc:  # never silently: expired at once, with why, where the GM looks
-                    log.warning("%s: %s not queued: %s", world, kind, exc)
-                    self.hub.queue.shed(world_key(campaign, name), kind, data, command_id, self.runtime.clock.now(),
-                                        f"never sent: {exc}")
+            self.put(world, commands_of(world.split("/", 1)[1], seq, event, before, encounter))
+
+    def put(self, world: str, made: list[tuple[str, dict[str, Any], str]]) -> None:
+        """Queue ``made`` for ``world`` (its key); one that does not fit is never sent, and said so."""
+        for kind, data, command_id in made:
+            try:
+                self.hub.enqueue(world, kind, data, self.runtime.clock.now(), command_id=command_id)
+            except QueueFull as exc:  # never silently: expired at once, with why, where the GM looks
+                log.warning("%s: %s not queued: %s", world, kind, exc)
+                self.hub.queue.shed(world, kind, data, command_id, self.runtime.clock.now(), f"never sent: {exc}")
+
+    def forget(self, *places: bytes) -> None:
+        batch = Batch()
+        for place in places:
+            batch.delete(META, place)
+        self.store.write([batch], sync=False)
 
     def keep(self, place: bytes, at: int) -> None:
         """Where the follower is, unsynced: a place lost to a crash only maps a few events again, and what they

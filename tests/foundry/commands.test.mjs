@@ -119,6 +119,21 @@ test("apply_damage and apply_healing: HP down and up within 0..max, by player, c
   assert.deepEqual(everturn.log, [], "in the combat, yet not sent back");
 });
 
+test("apply_damage with the HP Everturn has after it sets them: carried out twice, or for a change made here, it changes nothing", async () => {
+  const { game, everturn } = await gmTable();
+  await runningCombat({ everturn, game });
+  const ayla = game.actors.getName("Ayla the Bold");
+  await command(everturn, "apply_damage", { target: "ayla", amount: 5, hp: 15 });
+  assert.equal(ayla.system.attributes.hp.value, 15);
+  const stamp = ayla._stats.modifiedTime;
+  await command(everturn, "apply_damage", { target: "ayla", amount: 5, hp: 15 });
+  assert.equal(ayla.system.attributes.hp.value, 15);
+  assert.equal(ayla._stats.modifiedTime, stamp, "nothing written the second time");
+  await command(everturn, "apply_healing", { target: "ayla", amount: 3, hp: 18 });
+  assert.equal(ayla.system.attributes.hp.value, 18);
+  assert.deepEqual(everturn.log, []);
+});
+
 test("a target that is nowhere fails with a reason", async () => {
   const { everturn } = await gmTable();
   assert.deepEqual(await command(everturn, "apply_damage", { target: "nobody", amount: 1 }),

@@ -6,10 +6,10 @@ import pytest
 
 from actors.campaign.messages import EncounterClosed, EncounterUpdated, Posted, PostNarrated
 from actors.campaign.state import Campaign, Character, EncounterView, Player, Post, Saves, TurnMeta
-from actors.combat.messages import Adjust, EndTurn
+from actors.combat.messages import Adjust, ConditionChanged, Damaged, EndTurn, Healed, Moved
 from actors.combat.state import Combatant, Encounter, Fighter
 from server.bridge.events import Ignored, Unmapped, plan
-from server.bridge.outbox import commands_of
+from server.bridge.outbox import commands_of, encounter_commands
 
 GOB = "gobAAAAAAAAAAAAA"
 
@@ -104,3 +104,19 @@ def test_the_campaigns_own_events_become_the_worlds_commands_once_each(event, be
     assert [command_id for _, _, command_id in made] == [f"c41-{k}" for k in range(len(then))]
     if isinstance(event, Posted) and event.post.via:
         assert commands_of("another-world", 41, event, before)  # another world of the campaign still hears it
+
+
+@pytest.mark.parametrize("event, then", [
+    (Damaged(cid="ayla", amount=6, critical=False, hp=12, dying=0, dead=False),
+     [("apply_damage", {"target": "ayla", "amount": 6, "hp": 12})]),
+    (Healed(cid=GOB, amount=3, hp=9, wounded=0), [("apply_healing", {"target": GOB, "amount": 3, "hp": 9})]),
+    (ConditionChanged(cid="ayla", name="off_guard", value=1),
+     [("apply_condition", {"target": "ayla", "condition": "off-guard", "value": 1})]),
+    (ConditionChanged(cid="ayla", name="frightened", value=0),
+     [("remove_condition", {"target": "ayla", "condition": "frightened"})]),
+    (Moved(cid="ayla", zone="balcony"), []),  # zones are Everturn's theatre of the mind, not the VTT's grid
+])
+def test_the_encounters_hp_and_conditions_go_to_the_world_as_they_stand_after(event, then):
+    made = encounter_commands(2, 17, event)
+    assert [(kind, data) for kind, data, _ in made] == then
+    assert [command_id for _, _, command_id in made] == [f"e2.17-{k}" for k in range(len(then))]

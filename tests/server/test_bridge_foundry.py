@@ -213,6 +213,17 @@ def test_a_foundry_world_and_a_campaign_play_one_fight_through_a_kill_and_restar
         world.do("drain")
         until("the encounter begun at Ayla's turn", lambda: at(clients, 1, "ayla"))
         gob = next(c["id"] for c in started["combatants"] if c["actor"] == goblin)
+        ayla = next(c["actor"] for c in started["combatants"] if c["actor"] != goblin)
+        world.do("hp", actor=ayla, value=15)  # hurt in the VTT: the encounter's fighter follows
+        world.do("drain")
+        until("Ayla's HP from the VTT in the encounter", lambda: encounter(clients)["fighters"]["ayla"]["hp"] == 15)
+        fight = campaign(clients)["encounter"]["address"]
+        hurt = clients["op"].post(f"/api/v1/actors/{fight}/commands", json={"type": "Adjust", "data": {
+            "cid": "ayla", "damage": 4, "conditions": {"frightened": 1}}})
+        assert hurt.status_code == 200, hurt.text  # hurt in Everturn: the VTT's actor follows
+        until("Ayla's HP from Everturn in the VTT", lambda: world.do("state")["actors"][ayla]["hp"] == 11)
+        until("frightened from Everturn in the VTT",
+              lambda: world.do("state")["actors"][ayla]["conditions"].get("frightened") == 1)
         world.do("next_turn")
         world.do("drain")
         until("the goblin's turn in Everturn", lambda: at(clients, 1, gob))

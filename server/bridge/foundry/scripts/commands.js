@@ -161,7 +161,11 @@ function changeHp(sign) {
       throw new CommandFailed(`${actor.name} has no hit points in this system (system.attributes.hp.value)`);
     }
     const max = typeof hp.max === "number" ? hp.max : Infinity;
-    const value = Math.min(Math.max(hp.value + sign * amount, 0), max);
+    // `hp`: what Everturn's encounter has after it. Set rather than added, a command carried out again, or
+    // one answering a change made here, changes nothing.
+    const wanted = typeof data.hp === "number" && Number.isFinite(data.hp) ? data.hp : hp.value + sign * amount;
+    const value = Math.min(Math.max(wanted, 0), max);
+    if (value === hp.value) return;
     await actor.update({ "system.attributes.hp.value": value }, { everturn: id });
   };
 }
