@@ -87,23 +87,7 @@ class Hub:
                 "oldest_age_s": None if counts.oldest_at is None else round(now - counts.oldest_at, 1),
                 "expired": counts.expired, "failed": counts.failed,
                 "troubles": [{k: r.get(k) for k in ("id", "kind", "status", "reason", "finished_at")}
-                             for r in self.queue.done(world) if r["status"] in ("expired", "failed")][:TROUBLES]}
-
-    def tasks(self, campaign: str, now: float) -> list[dict[str, Any]]:
-        """GM status tasks: a world whose commands wait while none of its bridges is connected."""
-        tasks = []
-        for world in self.worlds(campaign):
-            seen = self.describe(world, now)
-            waiting = sum(seen["depth"].values())
-            if seen["emitter"] is None and waiting:
-                name = world.split("/", 1)[1]
-                tasks.append({"task": f"The VTT bridge of world {name} is disconnected and {waiting} command(s) "
-                                      f"wait for it (the oldest for {seen['oldest_age_s']:.0f} s): open the world "
-                                      "in the VTT with the Everturn module on, or they expire.",
-                              "urgency": "high", "due_in": None,
-                              "endpoint": {"method": "GET", "path": f"/api/v1/campaigns/{campaign}/bridges",
-                                           "body": {}}})
-        return tasks
+                             for r in counts.troubles[:TROUBLES]]}
 
     async def wait(self, world: str, timeout: float) -> bool:
         """Until a command is queued for ``world`` (True) or ``timeout`` seconds pass."""
@@ -111,6 +95,23 @@ class Hub:
         with trio.move_on_after(min(timeout, MAX_WAIT_S)):
             await news.wait()
         return news.is_set()
+
+
+def gm_tasks(described: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GM status tasks from the campaign's worlds as :meth:`Hub.describe` has them: a world whose commands wait
+    while none of its bridges is connected."""
+    tasks = []
+    for seen in described:
+        waiting = sum(seen["depth"].values())
+        if seen["emitter"] is None and waiting:
+            campaign, name = seen["world"].split("/", 1)
+            tasks.append({"task": f"The VTT bridge of world {name} is disconnected and {waiting} command(s) "
+                                  f"wait for it (the oldest for {seen['oldest_age_s']:.0f} s): open the world "
+                                  "in the VTT with the Everturn module on, or they expire.",
+                          "urgency": "high", "due_in": None,
+                          "endpoint": {"method": "GET", "path": f"/api/v1/campaigns/{campaign}/bridges",
+                                       "body": {}}})
+    return tasks
 
 
 def polled(commands: list[dict[str, Any]], emitter: bool, since: int) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class Counts:
     oldest_at: float | None            # when the oldest waiting command was queued
     expired: int                       # among the finished ones kept
     failed: int
+    troubles: list[dict[str, Any]]     # the failed and expired among them, newest first
 
 
 def world_key(campaign: str, world: str) -> str:
@@ -131,13 +132,25 @@ class BridgeQueue:
             ) -> dict[str, Any] | None:
         """The VTT carried the command out (``ok``) or could not (``reason``); a second ack of a finished command
         changes nothing.  None: no such command."""
-        for key, record in self.store.meta_items(QUEUE + f"{world}:".encode()):
-            if record["id"] == command_id:
-                finished = {**record, "status": "acked" if ok else "failed", "finished_at": now,
-                            "reason": None if ok else (reason or "the VTT could not carry it out")[:500]}
-                self._finish(world, [(key, finished)])
-                return finished
-        return next((record for record in self.done(world) if record["id"] == command_id), None)
+        return self.ack_many(world, [(command_id, ok, reason)], now)[0]
+
+    def ack_many(self, world: str, acks: list[tuple[str, bool, str | None]], now: float
+                 ) -> list[dict[str, Any] | None]:
+        """Each ``(id, ok, reason)`` as :meth:`ack` takes it, in order, for one read of the queue and one write:
+        each command as it now stands (None: no such command)."""
+        waiting = {record["id"]: (key, record)
+                   for key, record in self.store.meta_items(QUEUE + f"{world}:".encode())}
+        finished: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        for command_id, ok, reason in acks:
+            if command_id in waiting and command_id not in finished:
+                key, record = waiting[command_id]
+                why = None if ok else (reason or "the VTT could not carry it out")[:500]
+                finished[command_id] = (key, {**record, "status": "acked" if ok else "failed", "finished_at": now,
+                                              "reason": why})
+        if finished:
+            self._finish(world, list(finished.values()))
+        done = {record["id"]: record for record in reversed(self.done(world))}  # the newest of an id wins
+        return [done.get(command_id) for command_id, _, _ in acks]
 
     def shed(self, world: str, kind: str, data: dict[str, Any], command_id: str, now: float, reason: str) -> None:
         """A command the server made for the world (not a sender who is told ``QueueFull``) that could not be
@@ -158,9 +171,9 @@ class BridgeQueue:
             if record["expires_at"] > now:
                 depth[record["priority"]] += 1
                 oldest = record["queued_at"] if oldest is None else min(oldest, record["queued_at"])
-        done = self.done(world)
-        return Counts(depth, oldest, sum(r["status"] == "expired" for r in done),
-                      sum(r["status"] == "failed" for r in done))
+        troubles = [r for r in self.done(world) if r["status"] in ("expired", "failed")]
+        return Counts(depth, oldest, sum(r["status"] == "expired" for r in troubles),
+                      sum(r["status"] == "failed" for r in troubles), troubles)
 
     def worlds(self, campaign: str | None = None) -> set[str]:
         """The worlds (of ``campaign``, if given) with commands waiting or finished; reads only that

@@ -103,7 +103,7 @@ class Attached:
         if kind == "bridge.ack":
             body = validated(BridgeAcks, {"acks": message.get("acks")})
             now = ctx.runtime.clock.now()
-            items = [ctx.bridges.queue.ack(key, ack.id, now, ack.ok, ack.reason) for ack in body.acks]
+            items = ctx.bridges.queue.ack_many(key, [(a.id, a.ok, a.reason) for a in body.acks], now)
             await self.session.send({"type": "bridge.acked", "id": request_id, "world": world, "items": items})
             return
         body = validated(BridgeEmit, {"events": message.get("events")})

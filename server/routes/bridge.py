@@ -108,8 +108,8 @@ async def acks(campaign_id: str, world: str) -> Response:
     body = validated(BridgeAcks, await json_body())
     ctx.bridges.heartbeat(key, instance_of(principal), principal.token_id)
     now = ctx.runtime.clock.now()
-    return json_response({"items": [ctx.bridges.queue.ack(key, ack.id, now, ack.ok, ack.reason)
-                                    for ack in body.acks]})
+    items = ctx.bridges.queue.ack_many(key, [(a.id, a.ok, a.reason) for a in body.acks], now)
+    return json_response({"items": items})
 
 
 @bridge.post("/api/v1/campaigns/{campaign_id}/bridge/{world}/emit",

@@ -17,6 +17,7 @@ from engine_ext.combat import estimate
 
 from ..auth import Principal
 from ..context import Everturn
+from ..bridge.hub import gm_tasks
 from ..errors import ApiError, not_found
 from ..requests import (
     authenticate, created_campaign, everturn, json_body, json_response, page_args, page_json, reachable, validated,
@@ -89,8 +90,9 @@ async def gm_status(campaign_id: str) -> Response:
     now = ctx.runtime.clock.now()
     status = campaign_status(state, campaign_id, now)
     # the VTT's bridges are the server's, not the campaign's
-    status = {**status, "bridges": [ctx.bridges.describe(w, now) for w in ctx.bridges.worlds(campaign_id)]}
-    bridged = ctx.bridges.tasks(campaign_id, now)
+    worlds = [ctx.bridges.describe(w, now) for w in ctx.bridges.worlds(campaign_id)]
+    status = {**status, "bridges": worlds}
+    bridged = gm_tasks(worlds)
     if bridged:
         status = {**status, "gm_tasks": [*bridged, *status["gm_tasks"]], "needs_attention": True}
     return json_response(status)

@@ -32,6 +32,15 @@ def test_commands_are_delivered_combat_first_and_again_until_acked(queue):
     assert queue.ack(WORLD, "nope", now=6.0) is None
 
 
+def test_a_batch_of_acks_is_each_ack_in_turn(queue):
+    one, two = (queue.enqueue(WORLD, "create_chat_message", {"content": c}, now=0.0) for c in ("a", "b"))
+    answered = queue.ack_many(WORLD, [(one["id"], True, None), ("nope", True, None), (two["id"], False, "no speaker"),
+                                      (one["id"], False, "late")], now=2.0)
+    assert [(a or {}).get("status") for a in answered] == ["acked", None, "failed", "acked"]  # the first ack stands
+    assert answered[2]["reason"] == "no speaker" and queue.pending(WORLD, now=3.0) == []
+    assert [r["id"] for r in queue.done(WORLD)] == [two["id"], one["id"]]  # newest first, as one at a time
+
+
 def test_a_command_past_its_time_to_live_expires_visibly(queue):
     made = queue.enqueue(WORLD, "show_journal", {"journal": "Handout"}, now=0.0, ttl_s=60.0)
     assert queue.find(WORLD, made["id"])["status"] == "queued"
