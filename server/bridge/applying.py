@@ -13,7 +13,8 @@ from typing import Any
 
 import trio
 
-from actors import ActorError
+from actors import ActorError, Published, Snapshot
+from actors.combat.messages import EncounterBegun
 
 from ..errors import from_actor_error
 from .events import Ignored, Unmapped, plan
@@ -81,8 +82,12 @@ async def begun(runtime: Any, address: str) -> Any:
     """The encounter's state, once it has begun: the campaign starts it by a message after its own
     answer, so a VTT's first turn may come before the encounter has rolled its initiatives."""
     encounter = runtime.state_of(address)[0]
-    with trio.move_on_after(BEGIN_WAIT_S):
-        while not encounter.begun:
-            await trio.sleep(0.01)
-            encounter = runtime.state_of(address)[0]
-    return encounter
+    if encounter.begun:
+        return encounter
+    with trio.move_on_after(BEGIN_WAIT_S):  # its stream says when, rather than asking again and again
+        async with runtime.subscribe(address) as items:
+            async for item in items:
+                if isinstance(item, Published) and isinstance(item.event, EncounterBegun) or \
+                        isinstance(item, Snapshot) and item.state.begun:
+                    break
+    return runtime.state_of(address)[0]
