@@ -22,6 +22,7 @@ class Hub:
         self.queue = BridgeQueue(store)
         self.emitters = Emitters()
         self._news: dict[str, trio.Event] = {}
+        self._worlds: dict[str, set[str]] = {}  # campaign -> its worlds, once read (Hub.worlds)
         self.heard: dict[str, float] = {}  # campaign -> when a bridge of it last asked (the trio clock)
         self.outgoing: Any = None  # server.bridge.outgoing.Outgoing, once the server runs: told of each world heard
 
@@ -29,6 +30,7 @@ class Hub:
         now = trio.current_time()
         campaign = world.split("/", 1)[0]
         self.heard[campaign] = now
+        self._known(world)
         if self.outgoing is not None:
             self.outgoing.follow(campaign)
         return self.emitters.heartbeat(world, instance, token_id, now)
@@ -65,13 +67,26 @@ class Hub:
     def enqueue(self, world: str, kind: str, data: dict[str, Any], now: float, ttl_s: float | None = None,
                 command_id: str | None = None) -> dict[str, Any]:
         record = self.queue.enqueue(world, kind, data, now, ttl_s, command_id)
+        self._known(world)
         self._wake(world)
         return record
 
     def worlds(self, campaign: str | None = None) -> list[str]:
-        """Every world with a bridge heard from since the start, or commands queued or finished."""
-        heard = {w for w in self.emitters.seen if campaign is None or w.split("/", 1)[0] == campaign}
-        return sorted(heard | self.queue.worlds(campaign))
+        """Every world with a bridge heard from since the start, or commands queued or finished.  A campaign's
+        are read from the store once, then kept as bridges ask and commands come (its follower asks at each
+        of the campaign's events)."""
+        if campaign is None:
+            return sorted(set(self.emitters.seen) | self.queue.worlds())
+        known = self._worlds.get(campaign)
+        if known is None:
+            known = self._worlds[campaign] = self.queue.worlds(campaign) | {
+                w for w in self.emitters.seen if w.split("/", 1)[0] == campaign}
+        return sorted(known)
+
+    def _known(self, world: str) -> None:
+        known = self._worlds.get(world.split("/", 1)[0])
+        if known is not None:
+            known.add(world)
 
     def describe(self, world: str, now: float) -> dict[str, Any]:
         """A world's bridges as operators and the GM see them: the emitter, who is connected, the queue."""
